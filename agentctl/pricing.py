@@ -1,0 +1,222 @@
+"""What a model call costs: an effective-dated price table and exact Decimal arithmetic.
+
+Prices are USD per million tokens, copied from Anthropic's pricing documentation
+(platform.claude.com/docs/en/about-claude/pricing and each model's overview page),
+checked on PRICE_TABLE_CHECKED. A new price is a new row with its own
+`effective_from`; old rows stay so past calls keep the price they were billed at.
+A model missing from the table (and from the `price_overrides` setting) is refused
+before any call is made: never priced at 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PRICE_TABLE_CHECKED = date(2026, 11, 23)
+MTOK = Decimal(1_000_000)
+# The ledger (agent_actions.cost_usd, agent_budget.*_usd) is NUMERIC(10,4) in the seed
+# schema. Each call's cost is rounded UP to this step once, so the ledger never
+# under-counts and the day's sum of action costs equals budget_used_usd exactly.
+LEDGER_STEP = Decimal("0.0001")
+
+
+class UnknownModel(ValueError):
+    """No price is known for a model: the call is refused (fail closed)."""
+
+
+class Rates(BaseModel):
+    """USD per million tokens for each kind of token."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input: Decimal = Field(ge=0)
+    output: Decimal = Field(ge=0)
+    cache_write_5m: Decimal = Field(ge=0)
+    cache_write_1h: Decimal = Field(ge=0)
+    cache_read: Decimal = Field(ge=0)
+
+    @property
+    def max_prompt_rate(self) -> Decimal:
+        """The dearest a prompt token can be (written to the 1-hour cache, usually)."""
+        return max(self.input, self.cache_write_5m, self.cache_write_1h, self.cache_read)
+
+
+class ModelPrice(BaseModel):
+    """A model's rates, with a dearer band for long prompts where the model has one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base: Rates
+    # When a request's prompt (input + cache write + cache read tokens) exceeds
+    # long_prompt_threshold, every token of that request, output included, is
+    # billed at long_prompt rates.
+    long_prompt_threshold: int | None = None
+    long_prompt: Rates | None = None
+
+    def rates_for(self, prompt_tokens: int) -> Rates:
+        if self.long_prompt is not None and self.long_prompt_threshold is not None:
+            if prompt_tokens > self.long_prompt_threshold:
+                return self.long_prompt
+        return self.base
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    model: str
+    effective_from: date
+    price: ModelPrice
+
+
+def _r(input: str, output: str, w5: str, w1h: str, read: str) -> Rates:
+    return Rates(
+        input=Decimal(input),
+        output=Decimal(output),
+        cache_write_5m=Decimal(w5),
+        cache_write_1h=Decimal(w1h),
+        cache_read=Decimal(read),
+    )
+
+
+def _flat(input: str, output: str, w5: str, w1h: str, read: str) -> ModelPrice:
+    return ModelPrice(base=_r(input, output, w5, w1h, read))
+
+
+_SINCE_LISTED = date(2000, 1, 1)  # a model's first row applies to every earlier day too
+
+PRICE_TABLE: tuple[PriceRow, ...] = (
+    # Current models (2026-11).
+    PriceRow("claude-fable-5-1", _SINCE_LISTED, _flat("10", "50", "12.50", "20", "0.25")),
+    PriceRow("claude-opus-5-5", _SINCE_LISTED, _flat("4", "20", "5", "8", "0.20")),
+    PriceRow("claude-sonnet-5-5", _SINCE_LISTED, _flat("2", "10", "2.50", "4", "0.20")),
+    # Cache hits on Sonnet 5.5 were cut from $0.20 to $0.10 on 2026-10-07.
+    PriceRow("claude-sonnet-5-5", date(2026, 10, 7), _flat("2", "10", "2.50", "4", "0.10")),
+    PriceRow(
+        "claude-haiku-5-5",
+        _SINCE_LISTED,
+        ModelPrice(
+            base=_r("0.10", "0.50", "0.125", "0.20", "0.01"),
+            long_prompt_threshold=100_000,
+            long_prompt=_r("0.50", "2.50", "0.625", "1.00", "0.05"),
+        ),
+    ),
+    # Legacy models still served.
+    PriceRow("claude-fable-5", _SINCE_LISTED, _flat("10", "50", "12.50", "20", "1")),
+    PriceRow("claude-opus-5", _SINCE_LISTED, _flat("5", "25", "6.25", "10", "0.50")),
+    PriceRow("claude-sonnet-5", _SINCE_LISTED, _flat("2", "10", "2.50", "4", "0.20")),
+    PriceRow("claude-opus-4-8", _SINCE_LISTED, _flat("5", "25", "6.25", "10", "0.50")),
+    PriceRow("claude-opus-4-7", _SINCE_LISTED, _flat("5", "25", "6.25", "10", "0.50")),
+    PriceRow("claude-opus-4-6", _SINCE_LISTED, _flat("5", "25", "6.25", "10", "0.50")),
+    PriceRow("claude-opus-4-5", _SINCE_LISTED, _flat("5", "25", "6.25", "10", "0.50")),
+    PriceRow("claude-sonnet-4-6", _SINCE_LISTED, _flat("3", "15", "3.75", "6", "0.30")),
+    PriceRow(
+        "claude-sonnet-4-5",
+        _SINCE_LISTED,
+        ModelPrice(
+            base=_r("3", "15", "3.75", "6", "0.30"),
+            long_prompt_threshold=200_000,
+            long_prompt=_r("6", "22.50", "7.50", "12", "0.60"),
+        ),
+    ),
+    PriceRow("claude-haiku-4-5", _SINCE_LISTED, _flat("1", "5", "1.25", "2", "0.10")),
+)
+
+# Dated snapshot ids of older models name the same price as their alias.
+ALIASES = {"claude-haiku-4-5-20251001": "claude-haiku-4-5", "claude-sonnet-4-5-20250929": "claude-sonnet-4-5"}
+
+
+def price_for(model: str, day: date, overrides: Mapping[str, Any] | None = None) -> ModelPrice:
+    """The price in force for `model` on `day`; an override (settings.price_overrides) wins."""
+    if overrides and model in overrides:
+        raw = overrides[model]
+        return raw if isinstance(raw, ModelPrice) else _override(raw)
+    name = ALIASES.get(model, model)
+    rows = [r for r in PRICE_TABLE if r.model == name and r.effective_from <= day]
+    if not rows:
+        raise UnknownModel(
+            f"no price known for model {model!r}: pick a model from agentctl.pricing.PRICE_TABLE "
+            f"or set AGENTCTL_PRICE_OVERRIDES='{{\"{model}\": {{\"input\": ..., \"output\": ...}}}}'"
+        )
+    return max(rows, key=lambda r: r.effective_from).price
+
+
+def _override(raw: Mapping[str, Any]) -> ModelPrice:
+    # A flat dict of rates is the common case; cache rates default to the usual
+    # multiples of input (5m write 1.25x, 1h write 2x, read 0.1x).
+    if "base" in raw:
+        return ModelPrice.model_validate(raw)
+    inp = Decimal(str(raw["input"]))
+    return ModelPrice(
+        base=Rates(
+            input=inp,
+            output=Decimal(str(raw["output"])),
+            cache_write_5m=Decimal(str(raw.get("cache_write_5m", inp * Decimal("1.25")))),
+            cache_write_1h=Decimal(str(raw.get("cache_write_1h", inp * 2))),
+            cache_read=Decimal(str(raw.get("cache_read", inp * Decimal("0.1")))),
+        )
+    )
+
+
+class TokenUsage(BaseModel):
+    """Billed tokens of one response, as the provider reports them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+    @classmethod
+    def from_api(cls, usage: Any) -> TokenUsage:
+        """From the SDK's `Usage` (or its dict form)."""
+        u = usage if isinstance(usage, Mapping) else usage.model_dump()
+        written = u.get("cache_creation_input_tokens") or 0
+        split = u.get("cache_creation") or {}
+        w1h = split.get("ephemeral_1h_input_tokens") or 0
+        # Without the TTL breakdown every cache write is the default 5-minute kind.
+        w5 = split.get("ephemeral_5m_input_tokens", written - w1h) if split else written
+        return cls(
+            input_tokens=u.get("input_tokens") or 0,
+            output_tokens=u.get("output_tokens") or 0,
+            cache_write_5m_tokens=w5 or 0,
+            cache_write_1h_tokens=w1h,
+            cache_read_tokens=u.get("cache_read_input_tokens") or 0,
+        )
+
+
+def cost(price: ModelPrice, usage: TokenUsage) -> Decimal:
+    """Exact USD cost of one response."""
+    r = price.rates_for(usage.prompt_tokens)
+    micro = (
+        usage.input_tokens * r.input
+        + usage.output_tokens * r.output
+        + usage.cache_write_5m_tokens * r.cache_write_5m
+        + usage.cache_write_1h_tokens * r.cache_write_1h
+        + usage.cache_read_tokens * r.cache_read
+    )
+    return micro / MTOK
+
+
+def worst_case(price: ModelPrice, prompt_tokens_upper: int, max_tokens: int) -> Decimal:
+    """Upper bound of a call's cost: every prompt token at its dearest rate, max_tokens of output."""
+    r = price.rates_for(prompt_tokens_upper)
+    return (prompt_tokens_upper * r.max_prompt_rate + max_tokens * r.output) / MTOK
+
+
+def to_ledger(amount: Decimal) -> Decimal:
+    """Round a cost up to the ledger's step (NUMERIC(10,4))."""
+    return amount.quantize(LEDGER_STEP, rounding=ROUND_CEILING)

@@ -1,0 +1,121 @@
+-- The daily budget: one agent_budget row per day (the budget day is CURRENT_DATE in
+-- the connection's time zone), reservations held for model calls in flight.
+
+-- name: ensure_today
+INSERT INTO agent_budget (date, budget_limit_usd, budget_used_usd)
+VALUES (CURRENT_DATE,
+        COALESCE((SELECT budget_limit_usd FROM agent_budget_default), %(default_limit)s),
+        0)
+ON CONFLICT (date) DO NOTHING
+
+-- name: snapshot
+SELECT date, budget_limit_usd, budget_used_usd, budget_reserved_usd,
+       invocations_count, cycles_started, cycles_completed
+FROM agent_budget
+WHERE date = COALESCE(%(date)s::date, CURRENT_DATE)
+
+-- name: lock_today
+SELECT date, budget_limit_usd, budget_used_usd, budget_reserved_usd
+FROM agent_budget
+WHERE date = CURRENT_DATE
+FOR UPDATE
+
+-- name: lock_day
+SELECT date FROM agent_budget WHERE date = %(date)s FOR UPDATE
+
+-- name: insert_reservation
+INSERT INTO agent_budget_reservations (budget_date, amount_usd, session_id, model, pid, expires_at)
+VALUES (%(date)s, %(amount)s, %(session_id)s, %(model)s, %(pid)s, NOW() + make_interval(secs => %(ttl_s)s))
+RETURNING id, budget_date, amount_usd, expires_at
+
+-- name: add_reserved
+UPDATE agent_budget
+SET budget_reserved_usd = budget_reserved_usd + %(amount)s, updated_at = NOW()
+WHERE date = %(date)s
+
+-- name: take_reservation
+DELETE FROM agent_budget_reservations WHERE id = %(id)s RETURNING amount_usd
+
+-- name: apply_settlement
+UPDATE agent_budget
+SET budget_used_usd = budget_used_usd + %(spent)s,
+    budget_reserved_usd = budget_reserved_usd - %(released)s,
+    updated_at = NOW()
+WHERE date = %(date)s
+
+-- name: lock_days_with_expired
+-- Budget rows first, then reservations: the same lock order as reserve and settle.
+SELECT date FROM agent_budget
+WHERE date IN (SELECT budget_date FROM agent_budget_reservations WHERE expires_at < NOW())
+ORDER BY date
+FOR UPDATE
+
+-- name: charge_expired
+-- A reservation nobody settled before it expired belongs to a process that died
+-- between reserving and recording; the call may have been billed, so it is charged
+-- at its worst case (fail closed) as an action row, keeping used = sum of costs.
+WITH gone AS (
+    DELETE FROM agent_budget_reservations WHERE expires_at < NOW() RETURNING *
+), logged AS (
+    INSERT INTO agent_actions (session_id, tool_name, tool_args, success, error_message,
+                               tokens_input, tokens_output, tokens_cache_write, tokens_cache_read,
+                               agent, model, cost_usd, budget_date)
+    SELECT session_id, 'messages.create',
+           jsonb_build_object('reservation_id', id, 'reserved_at', created_at, 'pid', pid),
+           FALSE,
+           'reservation expired unsettled (process died mid-call?): charged at its worst case',
+           0, 0, 0, 0, 'claude', model, amount_usd, budget_date
+    FROM gone
+    RETURNING 1
+), totals AS (
+    SELECT budget_date, SUM(amount_usd) AS amount, COUNT(*) AS n FROM gone GROUP BY budget_date
+), updated AS (
+    UPDATE agent_budget b
+    SET budget_used_usd = b.budget_used_usd + t.amount,
+        budget_reserved_usd = b.budget_reserved_usd - t.amount,
+        updated_at = NOW()
+    FROM totals t
+    WHERE b.date = t.budget_date
+    RETURNING t.n
+)
+SELECT COALESCE(SUM(n), 0)::int AS charged, (SELECT COUNT(*) FROM logged)::int AS logged FROM updated
+
+-- name: expired_charge_amount
+-- The process was alive after all and settles with the real cost: find the charge to undo.
+SELECT id, budget_date, cost_usd FROM agent_actions
+WHERE tool_name = 'messages.create' AND success = FALSE AND cost_usd > 0
+  AND tool_args ->> 'reservation_id' = %(id)s::text
+FOR UPDATE
+
+-- name: zero_action_cost
+UPDATE agent_actions
+SET cost_usd = 0, error_message = error_message || '; refunded: settled late with the real cost'
+WHERE id = %(id)s
+
+-- name: count_invocation
+UPDATE agent_budget SET invocations_count = invocations_count + 1, updated_at = NOW()
+WHERE date = CURRENT_DATE
+
+-- name: count_cycle_started
+UPDATE agent_budget SET cycles_started = cycles_started + 1, updated_at = NOW()
+WHERE date = CURRENT_DATE
+
+-- name: count_cycle_completed
+UPDATE agent_budget SET cycles_completed = cycles_completed + 1, updated_at = NOW()
+WHERE date = CURRENT_DATE
+
+-- name: set_limit
+INSERT INTO agent_budget (date, budget_limit_usd, budget_used_usd)
+VALUES (COALESCE(%(date)s::date, CURRENT_DATE), %(limit)s, 0)
+ON CONFLICT (date) DO UPDATE SET budget_limit_usd = EXCLUDED.budget_limit_usd, updated_at = NOW()
+RETURNING date
+
+-- name: set_default_limit
+INSERT INTO agent_budget_default (singleton, budget_limit_usd) VALUES (TRUE, %(limit)s)
+ON CONFLICT (singleton) DO UPDATE SET budget_limit_usd = EXCLUDED.budget_limit_usd, updated_at = NOW()
+
+-- name: day_action_cost
+SELECT COALESCE(SUM(cost_usd), 0) AS total FROM agent_actions WHERE budget_date = %(date)s
+
+-- name: today
+SELECT CURRENT_DATE AS today

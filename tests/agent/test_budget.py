@@ -1,0 +1,82 @@
+"""The daily budget: reservations, settlement, the hard cap, crash recovery."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from agentctl.budget import Budget, BudgetExceeded
+
+
+@pytest.fixture
+def budget(settings):
+    return Budget(settings)
+
+
+def test_ensure_today_uses_default_limit(budget, conn):
+    budget.ensure_today(conn)
+    snap = budget.snapshot(conn)
+    assert snap.limit == Decimal("5.00")
+    assert (snap.used, snap.reserved, snap.remaining) == (0, 0, Decimal("5.00"))
+
+
+def test_stored_default_wins_for_new_days(budget, conn):
+    budget.set_default_limit(conn, Decimal("12.5"))
+    budget.ensure_today(conn)
+    assert budget.snapshot(conn).limit == Decimal("12.5")
+
+
+def test_reserve_settle_release(budget, conn):
+    r = budget.reserve(conn, Decimal("1.00001"))
+    assert r.amount == Decimal("1.0001")  # rounded up to the ledger step
+    assert budget.snapshot(conn).reserved == Decimal("1.0001")
+    with conn.transaction():
+        spent = budget.settle(conn, r, Decimal("0.123456"))
+    assert spent == Decimal("0.1235")
+    snap = budget.snapshot(conn)
+    assert (snap.used, snap.reserved, snap.remaining) == (Decimal("0.1235"), 0, Decimal("4.8765"))
+    r2 = budget.reserve(conn, Decimal("2"))
+    budget.release(conn, r2)
+    snap = budget.snapshot(conn)
+    assert (snap.used, snap.reserved) == (Decimal("0.1235"), 0)
+
+
+def test_reserve_refuses_beyond_limit(budget, conn):
+    budget.set_limit(conn, Decimal("1.00"))
+    r = budget.reserve(conn, Decimal("0.60"))
+    with pytest.raises(BudgetExceeded) as err:
+        budget.reserve(conn, Decimal("0.50"))
+    assert "budget set" in str(err.value)
+    assert err.value.remaining == Decimal("0.40")
+    budget.reserve(conn, Decimal("0.40"))  # exactly to the limit is allowed
+    budget.release(conn, r)
+    assert budget.snapshot(conn).reserved == Decimal("0.40")
+
+
+def test_expired_reservation_is_charged_at_worst_case(budget, conn):
+    r = budget.reserve(conn, Decimal("0.25"), model="claude-sonnet-5-5")
+    with conn.transaction():
+        conn.execute("UPDATE agent_budget_reservations SET expires_at = now() - interval '1 second'")
+    assert budget.ensure_today(conn) == 1
+    snap = budget.snapshot(conn)
+    assert (snap.used, snap.reserved) == (Decimal("0.25"), 0)
+    assert budget.day_action_cost(conn, snap.date) == Decimal("0.25")
+    row = conn.execute("SELECT tool_name, success, cost_usd, model FROM agent_actions").fetchone()
+    assert row == {"tool_name": "messages.create", "success": False, "cost_usd": Decimal("0.25"),
+                   "model": "claude-sonnet-5-5"}
+    conn.rollback()
+    # The process was alive after all: settling refunds the charge, records the real cost.
+    with conn.transaction():
+        budget.settle(conn, r, Decimal("0.01"))
+    snap = budget.snapshot(conn)
+    assert (snap.used, snap.reserved) == (Decimal("0.01"), 0)
+    assert budget.day_action_cost(conn, snap.date) == 0  # the caller inserts its own 0.01 action row
+
+
+def test_counters(budget, conn):
+    budget.count_invocation(conn)
+    budget.count_invocation(conn)
+    budget.count_cycle_started(conn)
+    snap = budget.snapshot(conn)
+    assert (snap.invocations, snap.cycles_started, snap.cycles_completed) == (2, 1, 0)
