@@ -1,0 +1,1 @@
+"""The lab: market data, strategy configs, training, backtests, gates and operations."""

