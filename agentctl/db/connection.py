@@ -1,0 +1,77 @@
+"""Connections to the configured server: embedded by default, or AGENTCTL_DATABASE_URL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from agentctl.settings import Settings
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached right now; the next tick tries again (exit 75)."""
+
+
+def database_url(settings: Settings) -> str:
+    """The URL to connect to, starting the embedded server if it is the default and down."""
+    if settings.database_url:
+        return _normalise(settings.database_url)
+    from agentctl.db.embedded import EmbeddedServer, EmbeddedServerError
+
+    try:
+        return EmbeddedServer(settings.home).url()
+    except EmbeddedServerError as err:
+        raise DatabaseUnavailable(f"embedded PostgreSQL: {err}") from None
+    except OSError as err:
+        raise DatabaseUnavailable(f"embedded PostgreSQL in {settings.home}: {err.strerror or err}") from None
+
+
+def _normalise(url: str) -> str:
+    # SQLAlchemy-style driver suffixes are accepted for convenience.
+    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix):]
+    return url
+
+
+def connect(settings: Settings, *, autocommit: bool = False, url: str | None = None) -> psycopg.Connection:
+    """A new connection with dict rows and the budget time zone (so CURRENT_DATE is the budget day)."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    target = url or database_url(settings)
+    try:
+        return psycopg.connect(
+            target,
+            autocommit=autocommit,
+            row_factory=dict_row,
+            connect_timeout=10,
+            options=f"-c TimeZone={settings.timezone}",
+            application_name="agentctl",
+        )
+    except psycopg.OperationalError as err:
+        raise DatabaseUnavailable(f"database unreachable: {redact(str(err).strip().splitlines()[0])}") from None
+
+
+def redact(text: str) -> str:
+    """Remove passwords from connection strings that may appear in error text."""
+    import re
+
+    text = re.sub(r"(postgres(?:ql)?(?:\+\w+)?://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
+    return re.sub(r"(password=)\S+", r"\1***", text)
+
+
+def open_database(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection:
+    """A connection to a database whose schema is current (pending migrations applied first)."""
+    from agentctl.db.migrate import ensure_schema
+
+    url = database_url(settings)
+    conn = connect(settings, autocommit=autocommit, url=url)
+    try:
+        ensure_schema(conn, url)
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -1,0 +1,126 @@
+"""Schema migrations: yoyo SQL files in migrations/, applied in batch mode under yoyo's lock."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from agentctl.settings import Settings
+
+
+class MigrationError(RuntimeError):
+    """A migration could not be applied; the schema is left as it was (exit 1)."""
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    id: str
+    applied_at: datetime | None
+
+    @property
+    def applied(self) -> bool:
+        return self.applied_at is not None
+
+
+def migrations_dir() -> Path:
+    """migrations/ of the source tree, or the copy a wheel installs under share/."""
+    source = Path(__file__).resolve().parents[2] / "migrations"
+    if source.is_dir():
+        return source
+    installed = Path(sys.prefix) / "share" / "agentctl" / "migrations"
+    if installed.is_dir():
+        return installed
+    raise MigrationError(f"migrations not found in {source} or {installed}: reinstall agentctl")
+
+
+def migration_ids(directory: Path | None = None) -> list[str]:
+    """Ids of the migrations shipped with this version, in order."""
+    directory = directory or migrations_dir()
+    return sorted(p.stem for p in directory.glob("*.sql") if not p.name.endswith(".rollback.sql"))
+
+
+def _yoyo_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        # A libpq keyword string (host=... dbname=...); yoyo needs a URL.
+        raise MigrationError("AGENTCTL_DATABASE_URL must be a postgresql:// URL")
+    return "postgresql+psycopg://" + rest
+
+
+def _backend_and_migrations(url: str, directory: Path | None):
+    from yoyo import get_backend, read_migrations
+
+    backend = get_backend(_yoyo_url(url))
+    return backend, read_migrations(str(directory or migrations_dir()))
+
+
+def upgrade(url: str, directory: Path | None = None) -> list[str]:
+    """Apply pending migrations; returns the ids applied (empty when current)."""
+    from yoyo.exceptions import LockTimeout
+
+    backend, migrations = _backend_and_migrations(url, directory)
+    try:
+        with backend.lock(timeout=60):
+            pending = backend.to_apply(migrations)
+            ids = [m.id for m in pending]
+            try:
+                backend.apply_migrations(pending)
+            except Exception as err:  # yoyo re-raises the driver's error
+                first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                raise MigrationError(f"migration failed, schema unchanged: {first}") from None
+            return ids
+    except LockTimeout:
+        raise MigrationError("another process holds the migration lock; try again") from None
+    finally:
+        backend.connection.close()
+
+
+def status(url: str, directory: Path | None = None) -> list[MigrationState]:
+    """Every known migration with when it was applied (None when pending)."""
+    import psycopg
+
+    ids = migration_ids(directory)
+    applied = _applied(url)
+    return [MigrationState(i, applied.get(i)) for i in ids] + [
+        MigrationState(i, at) for i, at in sorted(applied.items()) if i not in ids
+    ]
+
+
+def _applied(url: str) -> dict[str, datetime]:
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        return _applied_on(conn)
+
+
+def _applied_on(conn: psycopg.Connection) -> dict[str, datetime]:
+    exists = conn.execute("SELECT to_regclass('_yoyo_migration') IS NOT NULL").fetchone()
+    first = exists[0] if not isinstance(exists, dict) else next(iter(exists.values()))
+    if not first:
+        return {}
+    rows = conn.execute("SELECT migration_id, applied_at_utc FROM _yoyo_migration").fetchall()
+    out = {}
+    for row in rows:
+        mid, at = (row["migration_id"], row["applied_at_utc"]) if isinstance(row, dict) else row
+        out[mid] = at
+    conn.commit() if not conn.autocommit else None
+    return out
+
+
+def pending(conn: psycopg.Connection, directory: Path | None = None) -> list[str]:
+    """Ids not applied yet, read cheaply (no yoyo import) on an open connection."""
+    applied = _applied_on(conn)
+    return [i for i in migration_ids(directory) if i not in applied]
+
+
+def ensure_schema(conn: psycopg.Connection, url: str) -> list[str]:
+    """Apply pending migrations on first use; a no-op costing one query when current."""
+    if not pending(conn):
+        return []
+    return upgrade(url)

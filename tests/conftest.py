@@ -1,0 +1,117 @@
+"""Test fixtures on a real PostgreSQL.
+
+One embedded server per test session (our own `EmbeddedServer`, the same code
+users run), driven by pytest-postgresql's noproc mode: the migrations are applied
+once to a template database and every test gets a fresh `CREATE DATABASE ...
+TEMPLATE` clone of it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from pytest_postgresql import factories
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+_SERVER: dict = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the session's embedded server before pytest-postgresql reads its options."""
+    if hasattr(config, "workerinput"):
+        pass  # xdist workers share the controller's server through the options below
+    from agentctl.db.embedded import EmbeddedServer
+
+    base = Path(tempfile.mkdtemp(prefix="agentctl-tests-"))
+    os.chmod(base, 0o711)
+    server = EmbeddedServer(base / "home")
+    running = server.start()
+    _SERVER.update(server=server, base=base, running=running)
+    config.option.postgresql_host = str(running.socket_dir)
+    config.option.postgresql_port = str(running.port)
+    config.option.postgresql_user = "postgres"
+    config.option.postgresql_dbname = "agentctl_test"
+    # Settings from the developer's own environment must not leak into tests.
+    for key in list(os.environ):
+        if key.startswith("AGENTCTL_") or key == "ANTHROPIC_API_KEY":
+            del os.environ[key]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = _SERVER.get("server")
+    if server is not None:
+        try:
+            server.stop("immediate")
+        finally:
+            shutil.rmtree(_SERVER["base"], ignore_errors=True)
+
+
+def url_for(dbname: str) -> str:
+    """Connection URL of a database on the session's server."""
+    running = _SERVER["running"]
+    return f"postgresql://postgres@/{dbname}?host={quote(str(running.socket_dir))}&port={running.port}"
+
+
+def _apply_migrations(host: str, port: int, user: str, dbname: str, **_: object) -> None:
+    from agentctl.db.migrate import upgrade
+
+    upgrade(url_for(dbname))
+
+
+postgresql_noproc = factories.postgresql_noproc(load=[_apply_migrations])
+postgresql = factories.postgresql("postgresql_noproc")
+
+
+@pytest.fixture
+def pg_server():
+    """The session's embedded server (EmbeddedServer, RunningServer)."""
+    return _SERVER["server"], _SERVER["running"]
+
+
+@pytest.fixture
+def db_url(postgresql) -> str:
+    """URL of a fresh database with every migration applied."""
+    return url_for(postgresql.info.dbname)
+
+
+@pytest.fixture
+def settings(db_url, tmp_path, monkeypatch):
+    """Settings for a fresh database and data directory; exported to subprocesses too."""
+    from agentctl import settings as settings_mod
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("AGENTCTL_DATABASE_URL", db_url)
+    monkeypatch.setenv("AGENTCTL_HOME", str(home))
+    monkeypatch.setenv("AGENTCTL_CONFIG", str(tmp_path / "no-config.toml"))
+    settings_mod.get_settings.cache_clear()
+    yield settings_mod.Settings()
+    settings_mod.get_settings.cache_clear()
+
+
+@pytest.fixture
+def conn(settings):
+    """A connection (dict rows, budget time zone) to the test's database."""
+    from agentctl.db import connect
+
+    c = connect(settings)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def admin_conn():
+    """Autocommit connection to the maintenance database, for creating scratch databases."""
+    import psycopg
+
+    c = psycopg.connect(url_for("postgres"), autocommit=True)
+    yield c
+    c.close()
