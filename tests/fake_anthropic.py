@@ -257,12 +257,11 @@ class FakeAnthropic:
 
 
 def script_design(fake: FakeAnthropic, bad_config: dict, good_config: dict) -> None:
-    """A design invocation: validate a config that fails, validate a fixed one, save it, say done."""
+    """A design invocation: validate a config that fails, validate a fixed one, save it (which ends it)."""
     fake.enqueue(
         message(thinking("First idea."), text("Checking a first idea."), tool_use("validate_strategy", {"config": bad_config})),
         message(text("Fixing the errors."), tool_use("validate_strategy", {"config": good_config})),
         message(tool_use("save_strategy", {"config": good_config})),
-        message(text("Saved.")),
     )
 
 
@@ -278,11 +277,8 @@ def assessment_input(passed: bool = True, verdict: str = "promising") -> dict:
 
 
 def script_assessment(fake: FakeAnthropic, passed: bool = True, verdict: str = "promising") -> None:
-    """An assessment invocation: one save_assessment call, then a closing text."""
-    fake.enqueue(
-        message(tool_use("save_assessment", assessment_input(passed, verdict))),
-        message(text("Assessment saved.")),
-    )
+    """An assessment invocation: one save_assessment call (which ends it)."""
+    fake.enqueue(message(thinking("Weighing the evidence."), tool_use("save_assessment", assessment_input(passed, verdict))))
 
 
 @pytest.fixture

@@ -1,0 +1,235 @@
+"""The offline baseline: a seeded search over the strategy space and a rule-based assessment.
+
+Same interface and audit rows as Claude (each tool call an action row, no model
+calls, cost 0). It is the offline default and the yardstick Claude must beat, so
+its strategies are sensible and cheap to train: a modest dataset, a few classic
+indicators, a small model.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from agentctl.agent import prompts, store
+from agentctl.agent.outcomes import AssessmentOutcome, DesignOutcome
+from agentctl.agent.tools import (
+    ToolContext,
+    assessment_tools,
+    call_tool,
+    design_tools,
+    metrics_from_backtest,
+)
+from agentctl.budget import Budget
+
+MAX_DRAWS = 200
+MAX_BARS = 6000  # datasets beyond this are slower to train; used only when nothing smaller exists
+
+# Indicator -> (integer parameter, low, high) ranges the search draws from: classic
+# momentum, trend, volatility and oscillator features that train in milliseconds.
+FEATURES: dict[str, dict[str, tuple[float, float]]] = {
+    "RSI": {"timeperiod": (5, 30)},
+    "ROC": {"timeperiod": (3, 30)},
+    "MOM": {"timeperiod": (3, 30)},
+    "CCI": {"timeperiod": (5, 40)},
+    "WILLR": {"timeperiod": (5, 30)},
+    "CMO": {"timeperiod": (5, 30)},
+    "NATR": {"timeperiod": (5, 30)},
+    "STDDEV": {"timeperiod": (5, 40)},
+    "ADX": {"timeperiod": (7, 28)},
+    "AROONOSC": {"timeperiod": (7, 30)},
+    "LINEARREG_SLOPE": {"timeperiod": (5, 40)},
+    "EMA": {"timeperiod": (5, 60)},
+    "SMA": {"timeperiod": (5, 60)},
+    "BBANDS": {"timeperiod": (10, 40)},
+    "MACD": {"fastperiod": (6, 14), "slowperiod": (20, 40), "signalperiod": (5, 12)},
+    "STOCH": {},
+    "BOP": {},
+}
+
+
+def _model(rng: random.Random) -> dict:
+    family = rng.choice(["logistic_regression", "logistic_regression", "random_forest", "hist_gradient_boosting"])
+    if family == "logistic_regression":
+        return {"family": family, "C": rng.choice([0.03, 0.1, 0.3, 1.0, 3.0])}
+    if family == "random_forest":
+        return {"family": family, "n_estimators": rng.choice([50, 100]), "max_depth": rng.choice([3, 4, 5]),
+                "min_samples_leaf": rng.choice([20, 50, 100])}
+    return {"family": family, "learning_rate": rng.choice([0.05, 0.1]), "max_iter": rng.choice([50, 100]),
+            "max_depth": rng.choice([2, 3]), "min_samples_leaf": rng.choice([40, 80])}
+
+
+def propose(rng: random.Random, datasets: list[tuple[str, str, int]], n: int) -> dict:
+    """One random but sensible StrategyConfig (as a dict) from the search space."""
+    symbol, timeframe, _ = rng.choice(datasets)
+    chosen = rng.sample(sorted(FEATURES), rng.randint(2, 4))
+    features = []
+    for fn in chosen:
+        params = {name: rng.randint(int(lo), int(hi)) for name, (lo, hi) in FEATURES[fn].items()}
+        features.append({"function": fn, "params": params} if params else {"function": fn})
+    three = rng.random() < 0.25
+    hourly = timeframe.endswith(("m", "h"))
+    label = {
+        "horizon": rng.choice([1, 2, 3, 5] if not hourly else [1, 2, 4, 7]),
+        "classes": "up_flat_down" if three else "up_down",
+        "threshold": rng.choice([0.001, 0.002, 0.004] if three else [0.0]),
+    }
+    model = _model(rng)
+    trading = {
+        "confidence": rng.choice([0.4, 0.45, 0.5]) if three else rng.choice([0.52, 0.54, 0.56, 0.58]),
+        "direction": "long_short" if rng.random() < 0.3 else "long_only",
+        "fee_bps": 1.0,
+        "slippage_bps": 1.0,
+    }
+    names = "-".join(f.lower().replace("_", "") for f in chosen[:3])
+    return {
+        "name": f"baseline-{n}-{names}"[:64].rstrip("-"),
+        "hypothesis": (
+            f"Baseline search: {', '.join(chosen)} on {symbol}/{timeframe} predict the "
+            f"{label['horizon']}-bar {'direction with a flat band' if three else 'direction'} "
+            f"with {model['family'].replace('_', ' ')}."
+        ),
+        "dataset": {"symbol": symbol, "timeframe": timeframe},
+        "features": features,
+        "label": label,
+        "model": model,
+        "trading": trading,
+    }
+
+
+@lru_cache(maxsize=8)
+def _datasets(home: Path) -> tuple[tuple[str, str, int], ...]:
+    from agentctl.lab.data import list_datasets
+
+    all_ = [(d.symbol, d.timeframe, d.bars) for d in list_datasets(home)]
+    small = [d for d in all_ if d[2] <= MAX_BARS]
+    return tuple(small or sorted(all_, key=lambda d: d[2])[:1])
+
+
+def _own_connection(conn_factory):
+    conn = conn_factory()
+    conn.autocommit = True
+    return conn
+
+
+def design(conn_factory, settings, session_id: int) -> DesignOutcome:
+    from agentctl.lab.strategy import strategy_hash, validate_strategy
+
+    conn = _own_connection(conn_factory)
+    try:
+        row = store.session(conn, session_id)
+        if row is None or row["phase"] != "designing":
+            return DesignOutcome(saved=False, agent_name="baseline",
+                                 failure_reason=f"session {session_id} is not in phase designing")
+        Budget(settings).count_invocation(conn)
+        datasets = list(_datasets(Path(settings.home)))
+        if not datasets:
+            return DesignOutcome(saved=False, agent_name="baseline", failure_reason="no datasets available")
+        # Seeded by the cycle: the same session always draws the same sequence.
+        rng = random.Random(f"{settings.baseline_seed}:{session_id}")
+        candidate = None
+        for _ in range(MAX_DRAWS):
+            raw = propose(rng, datasets, session_id)
+            report = validate_strategy(raw, settings.home)
+            if report.ok and not store.hash_tried_by(conn, strategy_hash(report.config), session_id):
+                candidate = raw
+                break
+        if candidate is None:
+            return DesignOutcome(saved=False, agent_name="baseline",
+                                 failure_reason=f"no untried valid strategy in {MAX_DRAWS} draws")
+        ctx = ToolContext(conn, settings, session_id, "baseline", "design")
+        tools = {t.name: t for t in design_tools()}
+        call_tool(ctx, tools, "validate_strategy", {"config": candidate})
+        saved = call_tool(ctx, tools, "save_strategy", {"config": candidate})
+        if not saved.ok:
+            return DesignOutcome(saved=False, agent_name="baseline", failure_reason=saved.error)
+        config, path = saved.value
+        return DesignOutcome(saved=True, agent_name="baseline", config=config, strategy_name=config.name,
+                             strategy_path=str(path))
+    finally:
+        conn.close()
+
+
+def _get(m: dict, *keys: str) -> float | None:
+    for k in keys:
+        if isinstance(m.get(k), (int, float)):
+            return float(m[k])
+    return None
+
+
+def judge(backtest: dict | None) -> dict[str, Any]:
+    """The rule-based assessment: save_assessment's input from the held-out figures."""
+    m = metrics_from_backtest(backtest)
+    sharpe = _get(m, "sharpe", "sharpe_ratio")
+    dsr = _get(m, "deflated_sharpe", "deflated_sharpe_ratio")
+    ret = _get(m, "total_return")
+    bh = _get(m, "buy_and_hold_return", "buy_hold_return")
+    mdd = _get(m, "max_drawdown")
+    trades = _get(m, "total_trades", "trades")
+    pf = _get(m, "profit_factor")
+    strengths, weaknesses, suggestions = [], [], []
+    if sharpe is not None:
+        (strengths if sharpe >= 1 else weaknesses).append(f"held-out Sharpe {sharpe:.2f}")
+    if dsr is not None:
+        (strengths if dsr >= 0.5 else weaknesses).append(f"deflated Sharpe {dsr:.2f}")
+    if ret is not None and bh is not None:
+        if ret > bh:
+            strengths.append(f"return {ret:.1%} beats buy-and-hold {bh:.1%}")
+        else:
+            weaknesses.append(f"return {ret:.1%} trails buy-and-hold {bh:.1%}")
+            suggestions.append("add a trend filter or allow shorts to beat buy-and-hold")
+    if mdd is not None:
+        (weaknesses if mdd > 0.25 else strengths).append(f"max drawdown {mdd:.1%}")
+    if trades is not None and trades < 30:
+        weaknesses.append(f"only {trades:.0f} trades")
+        suggestions.append("lower the confidence threshold or use a shorter horizon for more trades")
+    if pf is not None and pf < 1:
+        weaknesses.append(f"profit factor {pf:.2f}")
+    robust = (
+        sharpe is not None and sharpe >= 1
+        and (dsr is None or dsr >= 0.5)
+        and (trades is None or trades >= 30)
+        and (mdd is None or mdd <= 0.25)
+        and (bh is None or ret is None or ret > bh)
+    )
+    if robust:
+        verdict = "promising"
+    elif sharpe is None or sharpe <= 0 or (ret is not None and ret <= 0):
+        verdict = "poor"
+        suggestions.append("try a different feature family or label horizon")
+    else:
+        verdict = "neutral"
+        suggestions.append("refine features around what worked; check robustness on another dataset")
+    explanation = (
+        f"Rule-based assessment of the held-out backtest: Sharpe {_fmt(sharpe)}, deflated Sharpe {_fmt(dsr)}, "
+        f"return {_fmt(ret)} vs buy-and-hold {_fmt(bh)}, max drawdown {_fmt(mdd)}, {_fmt(trades)} trades. "
+        f"Verdict {verdict}: promising needs Sharpe >= 1, deflated Sharpe >= 0.5, >= 30 trades, "
+        "drawdown <= 25% and a return above buy-and-hold."
+    )
+    return {"passed": robust, "verdict": verdict, "explanation": explanation, "strengths": strengths[:8],
+            "weaknesses": weaknesses[:8], "suggestions": suggestions[:8]}
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3g}"
+
+
+def assess(conn_factory, settings, session_id: int, context: dict) -> AssessmentOutcome:
+    conn = _own_connection(conn_factory)
+    try:
+        row = store.session(conn, session_id)
+        if row is None or row["phase"] != "assessing":
+            return AssessmentOutcome(saved=False, agent_name="baseline",
+                                     failure_reason=f"session {session_id} is not in phase assessing")
+        Budget(settings).count_invocation(conn)
+        backtest = prompts.assessment_context(row, context).get("backtest_results")
+        ctx = ToolContext(conn, settings, session_id, "baseline", "assessment", backtest=backtest)
+        tools = {t.name: t for t in assessment_tools()}
+        saved = call_tool(ctx, tools, "save_assessment", judge(backtest))
+        if not saved.ok:
+            return AssessmentOutcome(saved=False, agent_name="baseline", failure_reason=saved.error)
+        return AssessmentOutcome(saved=True, agent_name="baseline", assessment=saved.value)
+    finally:
+        conn.close()

@@ -1,0 +1,209 @@
+"""What the model reads: a stable, cached system prompt and a per-cycle user message.
+
+The system prompt must be byte-identical across calls and cycles so the cache hits:
+nothing in it depends on the day, the budget or the memory, only on the package and
+the datasets installed. Everything that changes goes in the user message.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from agentctl.budget import BudgetSnapshot
+
+DESIGN_RULES = """\
+You are the strategy designer of agentctl, an autonomous research lab for systematic trading strategies.
+Each research cycle you propose ONE strategy as a StrategyConfig; the lab trains its model and backtests it.
+
+How the lab works:
+- Features are the TA-Lib indicators listed below, computed on one dataset. Each output is one model input.
+  A feature at bar t uses data up to bar t only; a position decided at bar t is traded on the next bar.
+- The label is the forward close-to-close return over `horizon` bars, bucketed by `threshold` into classes.
+- Bars are split in time order: training, then validation (early stopping, model selection), then the last
+  part of every dataset is held out for the backtest. Neither you nor the model ever see the held-out part.
+- Gates reject a model no better than the majority-class baseline accuracy, and a backtest with too few
+  trades; those cycles cost no assessment. A backtest is judged on Sharpe, drawdown, deflated Sharpe
+  (corrected for how many strategies were tried) and against buy-and-hold, after fees and slippage.
+
+Rules:
+1. Learn from the research memory in the user message: do not repeat what failed, refine what was
+   promising, and change direction (dataset, feature family, label, model) when a line of work stalls.
+2. Call validate_strategy with a config, fix every error it reports, then call save_strategy with the final
+   config. save_strategy ends the design. A config identical to one tried in an earlier cycle is refused.
+3. Keep training cheap (minutes on 2 CPU cores): at most 12 features, modest model sizes.
+4. Realistic costs: keep fee_bps and slippage_bps at or above 1.
+5. The hypothesis states, in a sentence or two, the market behaviour the strategy exploits.
+6. Be brief. Do not explain at length; use the tools.
+The StrategyConfig JSON schema is the `config` input of validate_strategy and save_strategy."""
+
+ASSESS_RULES = """\
+You are the assessor of agentctl, an autonomous research lab for systematic trading strategies.
+A strategy passed the lab's gates; judge whether its held-out (out-of-sample) backtest is real evidence.
+
+Judge it as a sceptical quant researcher would:
+- Out-of-sample Sharpe and Sortino, max drawdown (a fraction), total return and CAGR, win rate, profit factor,
+  exposure and number of trades (few trades are weak evidence).
+- The deflated Sharpe ratio, which corrects for the number of strategies tried: below about 0.5 (as a
+  probability) or negative (as a ratio) the result may be luck.
+- Buy-and-hold over the same held-out period: a long-only strategy that only tracks the market adds nothing.
+- Training: accuracy against the majority-class baseline; a large gap between training and validation
+  suggests overfitting.
+- Costs: fees and slippage must be realistic.
+
+Verdict: promising (robust evidence worth more research), neutral (inconclusive), poor (no edge).
+passed is true only for evidence strong enough to build on. Suggestions are concrete changes for the next
+cycles (features, label, model, trading rules, dataset). Call save_assessment exactly once; it ends the
+assessment. Be brief."""
+
+
+def _cached(text: str) -> list[dict]:
+    return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]
+
+
+def dataset_lines(home: Path) -> str:
+    from agentctl.lab.data import list_datasets
+
+    lines = ["Datasets (symbol/timeframe: bars, first .. last bar; held out for backtests from holdout_start):"]
+    for d in sorted(list_datasets(home), key=lambda d: (d.symbol, d.timeframe)):
+        lines.append(
+            f"- {d.symbol}/{d.timeframe}: {d.bars} bars, {d.first_bar:%Y-%m-%d %H:%M} .. {d.last_bar:%Y-%m-%d %H:%M};"
+            f" holdout_start {d.holdout_start:%Y-%m-%d %H:%M}{'' if d.has_volume else '; no volume'}. {d.source}"
+        )
+    return "\n".join(lines)
+
+
+def design_system(home: Path) -> list[dict]:
+    """Rules, indicator catalog and datasets, as one cached block."""
+    from agentctl.lab.strategy import indicator_catalog_text
+
+    return _cached("\n\n".join([DESIGN_RULES, indicator_catalog_text().strip(), dataset_lines(home)]))
+
+
+def assessment_system() -> list[dict]:
+    return _cached(ASSESS_RULES)
+
+
+# ---- the user message -----------------------------------------------------------
+
+
+def _num(value: Any, fmt: str = ".3g") -> str:
+    if value is None:
+        return "-"
+    try:
+        return format(float(value), fmt)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _first(d: dict | None, *keys: str) -> Any:
+    for k in keys:
+        if d and d.get(k) is not None:
+            return d[k]
+    return None
+
+
+def _features(cfg: dict) -> str:
+    parts = []
+    for f in cfg.get("features") or []:
+        params = ",".join(_num(v, "g") for v in (f.get("params") or {}).values())
+        parts.append(f"{f.get('function')}({params})")
+    return " ".join(parts)
+
+
+def memory_line(row: dict) -> str:
+    """One finished cycle, compactly: what was tried, what came out, what the assessor said."""
+    cfg = row.get("strategy_config") or {}
+    ds = cfg.get("dataset") or {}
+    label = cfg.get("label") or {}
+    model = cfg.get("model") or {}
+    trading = cfg.get("trading") or {}
+    tr, bt, asm = row.get("training_results") or {}, row.get("backtest_results") or {}, row.get("assessment") or {}
+    head = f"#{row['id']} {row.get('strategy_name') or '(no strategy)'} -> {row.get('outcome') or '?'}"
+    lines = [head]
+    if cfg:
+        lines.append(
+            f"  {ds.get('symbol')}/{ds.get('timeframe')} {model.get('family')}; features {_features(cfg)}; "
+            f"label h={label.get('horizon')} thr={_num(label.get('threshold'), 'g')} {label.get('classes')}; "
+            f"conf {_num(trading.get('confidence'), 'g')} {trading.get('direction')}"
+        )
+        if cfg.get("hypothesis"):
+            lines.append(f"  hypothesis: {str(cfg['hypothesis'])[:200]}")
+    acc = _first(row, "training_accuracy") or _first(tr, "accuracy", "validation_accuracy")
+    base = _first(tr, "majority_baseline_accuracy", "baseline_accuracy", "majority_class_accuracy")
+    if acc is not None:
+        lines.append(f"  train: acc {_num(acc)} vs majority {_num(base)}")
+    if bt:
+        lines.append(
+            "  backtest: sharpe {} dsr {} ret {} bh {} maxdd {} trades {} win {} pf {}".format(
+                _num(_first(bt, "sharpe") or row.get("backtest_sharpe")),
+                _num(_first(bt, "deflated_sharpe")),
+                _num(_first(bt, "total_return")),
+                _num(_first(bt, "buy_and_hold_return")),
+                _num(_first(bt, "max_drawdown") or row.get("backtest_max_drawdown")),
+                _num(_first(bt, "total_trades") or row.get("backtest_total_trades"), "g"),
+                _num(_first(bt, "win_rate") or row.get("backtest_win_rate")),
+                _num(_first(bt, "profit_factor") or row.get("backtest_profit_factor")),
+            )
+        )
+    if asm:
+        lines.append(f"  verdict: {asm.get('verdict') or ('passed' if asm.get('passed') else 'failed')}")
+        if asm.get("suggestions"):
+            lines.append("  suggestions: " + "; ".join(str(s)[:160] for s in asm["suggestions"][:3]))
+    if row.get("failure_reason"):
+        lines.append(f"  failure: {str(row['failure_reason'])[:200]}")
+    return "\n".join(lines)
+
+
+def budget_line(snap: BudgetSnapshot) -> str:
+    return (
+        f"Budget today ({snap.date}): ${snap.used} used of ${snap.limit}, ${snap.remaining} left; "
+        f"{snap.cycles_started} cycles started, {snap.cycles_completed} completed."
+    )
+
+
+def design_user(memory: list[dict], snap: BudgetSnapshot, tried: int) -> str:
+    if memory:
+        mem = f"Research memory: the last {len(memory)} finished cycles, newest first.\n" + "\n".join(
+            memory_line(r) for r in memory
+        )
+    else:
+        mem = "Research memory: none yet; this is the first cycle. Start with a simple, well-founded idea."
+    return (
+        f"{mem}\n\n{tried} strategies tried so far in total.\n{budget_line(snap)}\n\n"
+        "Design the next strategy: validate it, then save it."
+    )
+
+
+def _strip_series(value: Any, max_items: int = 50) -> Any:
+    """Drop long lists (equity curves, predictions): figures only."""
+    if isinstance(value, dict):
+        return {k: _strip_series(v, max_items) for k, v in value.items()
+                if not (isinstance(v, list) and len(v) > max_items)}
+    if isinstance(value, list):
+        return [_strip_series(v, max_items) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def assessment_user(context: dict, tried: int) -> str:
+    body = json.dumps(_strip_series(context), indent=1, sort_keys=True, default=str)
+    return (
+        f"Cycle results ({tried} strategies tried so far in total):\n{body}\n\n"
+        "Assess the held-out evidence and call save_assessment."
+    )
+
+
+def assessment_context(row: dict, context: dict) -> dict:
+    """What the assessor sees: the tick's context, completed from the session row."""
+    full = dict(context or {})
+    full.setdefault("config", row.get("strategy_config"))
+    for key in ("training_results", "backtest_results"):
+        if row.get(key) is not None:
+            full[key] = row[key]  # the database is the record; the context may be a summary
+    return full

@@ -1,0 +1,59 @@
+"""Shared test helpers for the agent: sessions, configs, settings pointed at the fake API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import SecretStr
+
+SENTINEL_KEY = "sk-ant-SENTINEL-0123456789abcdef-never-store-me"
+
+
+def good_config(name: str = "rsi-reversion-1h") -> dict:
+    return {
+        "name": name,
+        "hypothesis": "Short-term RSI extremes mean-revert on hourly bars.",
+        "dataset": {"symbol": "AAPL", "timeframe": "1h"},
+        "features": [{"function": "RSI", "params": {"timeperiod": 14}}, {"function": "BBANDS", "params": {"timeperiod": 20}}],
+        "model": {"family": "logistic_regression"},
+    }
+
+
+def bad_config() -> dict:
+    cfg = good_config()
+    cfg["features"] = [{"function": "RSX", "params": {"timeperiod": 14}}]
+    return cfg
+
+
+def claude_settings(settings, fake, **overrides):
+    values = {
+        "agent": "claude",
+        "anthropic_api_key": SecretStr(SENTINEL_KEY),
+        "anthropic_base_url": fake.url,
+        "api_call_timeout_s": 5.0,
+        "api_retry_cap_s": 2.0,
+        "default_budget_usd": Decimal("5.00"),
+    }
+    values.update(overrides)
+    return settings.model_copy(update=values)
+
+
+def new_session(conn, phase: str = "designing", **fields) -> int:
+    cols = ["phase", *fields]
+    with conn.transaction():
+        return conn.execute(
+            f"INSERT INTO agent_sessions ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) RETURNING id",
+            [phase, *fields.values()],
+        ).fetchone()["id"]
+
+
+def conn_factory(settings):
+    from agentctl.db import connect
+
+    return lambda: connect(settings)
+
+
+def actions(conn, session_id: int | None = None) -> list[dict]:
+    sql = "SELECT * FROM agent_actions {} ORDER BY id".format("WHERE session_id = %s" if session_id else "")
+    with conn.transaction():
+        return conn.execute(sql, [session_id] if session_id else []).fetchall()

@@ -1,0 +1,79 @@
+"""Claude designs through the real SDK against the fake API: rows, costs and budget exact."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from fake_anthropic import script_design
+from helpers import SENTINEL_KEY, actions, bad_config, claude_settings, conn_factory, good_config, new_session
+
+from agentctl.agent import run_design
+from agentctl.budget import Budget
+from agentctl.pricing import TokenUsage, cost, price_for, to_ledger
+
+
+def test_design_first_config_fails_validation_second_saves(settings, conn, fake_anthropic):
+    s = claude_settings(settings, fake_anthropic)
+    sid = new_session(conn)
+    script_design(fake_anthropic, bad_config(), good_config())
+
+    out = run_design(conn_factory(s), s, sid)
+
+    assert out.saved, out.failure_reason
+    assert out.agent_name == "claude"
+    assert out.strategy_name == "rsi-reversion-1h"
+    assert out.strategy_path == str(s.home / "strategies" / "rsi-reversion-1h.json")
+    assert json.loads((s.home / "strategies" / "rsi-reversion-1h.json").read_text())["name"] == "rsi-reversion-1h"
+    assert fake_anthropic.pending == 0
+    session = conn.execute("SELECT * FROM agent_sessions WHERE id = %s", [sid]).fetchone()
+    assert session["strategy_name"] == "rsi-reversion-1h"
+    assert session["strategy_file_path"] == out.strategy_path
+    assert session["strategy_config"]["dataset"] == {"symbol": "AAPL", "timeframe": "1h"}
+    assert len(session["strategy_hash"]) == 64
+
+    rows = actions(conn, sid)
+    assert [(r["tool_name"], r["success"]) for r in rows] == [
+        ("messages.create", True), ("validate_strategy", False),
+        ("messages.create", True), ("validate_strategy", True),
+        ("messages.create", True), ("save_strategy", True),
+    ]
+    assert "unknown function 'RSX'" in rows[1]["error_message"]
+    assert rows[1]["tool_result"]["ok"] is False
+    # Every model call is priced from its reported usage, cache tokens included.
+    price = price_for("claude-sonnet-5-5", rows[0]["budget_date"])
+    for row, req in zip([r for r in rows if r["tool_name"] == "messages.create"], fake_anthropic.message_requests):
+        usage = TokenUsage.from_api(row["tool_result"]["usage"])
+        assert row["cost_usd"] == to_ledger(cost(price, usage)) > 0
+        assert row["request_id"].startswith("req_")
+        assert row["model"] == "claude-sonnet-5-5" and row["latency_ms"] >= 0
+        assert row["tokens_input"] == usage.input_tokens and row["tokens_output"] == usage.output_tokens
+    first, second = rows[0], rows[2]
+    assert first["tokens_cache_write"] > 0 and first["tokens_cache_read"] == 0
+    assert second["tokens_cache_write"] == 0 and second["tokens_cache_read"] == first["tokens_cache_write"]
+    # The budget used is exactly the sum of the action costs; nothing left reserved.
+    snap = Budget(s).snapshot(conn)
+    assert snap.used == sum(r["cost_usd"] for r in rows) > 0
+    assert snap.reserved == 0
+    assert snap.invocations == 1
+
+
+def test_system_prefix_is_byte_identical_across_calls_and_cycles(settings, conn, fake_anthropic):
+    s = claude_settings(settings, fake_anthropic)
+    for n in range(2):
+        sid = new_session(conn)
+        script_design(fake_anthropic, bad_config(), good_config(f"rsi-reversion-{n}") | {
+            "features": [{"function": "RSI", "params": {"timeperiod": 10 + n}}]})
+        assert run_design(conn_factory(s), s, sid).saved
+        with conn.transaction():
+            conn.execute("UPDATE agent_sessions SET phase = 'idle', outcome = 'failed_training', "
+                         "completed_at = now() WHERE id = %s", [sid])
+    reqs = fake_anthropic.message_requests
+    assert len(reqs) == 6
+    assert len({r.cacheable_prefix for r in reqs}) == 1
+    assert all(json.dumps(r.body["system"]) == json.dumps(reqs[0].body["system"]) for r in reqs)
+    assert reqs[0].body["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "temperature" not in reqs[0].body
+    # The memory is in the user message: the second cycle sees the first.
+    assert "rsi-reversion-0" in reqs[3].body["messages"][0]["content"]
+    assert "rsi-reversion-0" not in json.dumps(reqs[3].body["system"])
