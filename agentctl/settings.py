@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from agentctl.lab.gates import GateThresholds
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
         env_prefix="AGENTCTL_",
         extra="ignore",
         populate_by_name=True,
+        env_nested_delimiter="__",
     )
 
     # Storage
@@ -90,6 +92,8 @@ class Settings(BaseSettings):
     executor: Literal["local", "ray"] = "local"
     operation_timeout_s: float = Field(default=1800.0, gt=0)
     heartbeat_timeout_s: float = Field(default=60.0, gt=0)
+    # Gate thresholds, e.g. AGENTCTL_GATES__MIN_TRADES=20 or [gates] in the TOML file.
+    gates: GateThresholds = Field(default_factory=GateThresholds)
 
     @field_validator("home", mode="after")
     @classmethod

@@ -32,6 +32,8 @@ def handle_errors(fn: F) -> F:
         from agentctl.db.migrate import MigrationError
         from pydantic import ValidationError
 
+        from agentctl.domain import StateMoved
+
         try:
             return fn(*args, **kwargs)
         except DatabaseUnavailable as err:
@@ -40,12 +42,31 @@ def handle_errors(fn: F) -> F:
             fail(f"embedded PostgreSQL: {err}", EXIT_TEMPFAIL)
         except MigrationError as err:
             fail(str(err), EXIT_NEEDS_PERSON)
+        except StateMoved as err:
+            fail(f"state moved under us: {err}", EXIT_NEEDS_PERSON)
         except ValidationError as err:
             fail(f"configuration: {_first_config_error(err)}", EXIT_NEEDS_PERSON)
-        except _transient_db_errors() as err:
-            fail(f"database connection lost: {str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}", EXIT_TEMPFAIL)
+        except Exception as err:
+            agent_errors = _agent_errors()
+            if agent_errors and isinstance(err, agent_errors[0]):
+                fail(f"API unavailable: {err}", EXIT_TEMPFAIL)
+            if agent_errors and isinstance(err, agent_errors[1]):
+                fail(str(err), EXIT_NEEDS_PERSON)
+            if isinstance(err, _transient_db_errors()):
+                fail(f"database connection lost: {_first_line(err)}", EXIT_TEMPFAIL)
+            raise
 
     return wrapper  # type: ignore[return-value]
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _agent_errors():
+    mod = sys.modules.get("agentctl.agent.errors")
+    return (mod.AgentUnavailable, mod.AgentMisconfigured) if mod else ()
 
 
 def _first_config_error(err) -> str:

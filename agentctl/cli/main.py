@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from agentctl.cli import db
+from agentctl.cli import cycle, db
 
 app = typer.Typer(
     name="agentctl",
@@ -15,6 +15,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("tick")(cycle.tick)
+app.command("run")(cycle.run)
+app.command("cancel")(cycle.cancel)
 app.add_typer(db.app, name="db")
 
 

@@ -1,0 +1,155 @@
+"""`agentctl tick`, `run` and `cancel`: moving the research cycle forward."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import typer
+
+from agentctl.cli.errors import EXIT_NEEDS_PERSON, fail, handle_errors
+
+
+def tick() -> None:
+    """Advance the research cycle by one step (run this from cron every minute)."""
+    _tick()
+
+
+@handle_errors
+def _tick() -> None:
+    from agentctl.settings import get_settings
+    from agentctl.tick import Tick
+
+    result = Tick(get_settings()).run()
+    if result.locked_out:
+        print("agentctl: another tick holds the lock: exiting without doing anything", file=sys.stderr)
+        raise typer.Exit(0)
+    typer.echo(result.line())
+    if result.exit_code:
+        if result.message:
+            print(f"agentctl: {result.message}", file=sys.stderr)
+        raise typer.Exit(result.exit_code)
+
+
+def run(
+    cycles: int = typer.Option(1, "--cycles", "-n", min=1, max=10000, help="Stop after this many cycles complete."),
+    interval: float = typer.Option(5.0, "--interval", min=0.0, max=3600.0, help="Seconds between ticks."),
+    as_json: bool = typer.Option(False, "--json", help="Print the completed cycles' summaries as JSON."),
+) -> None:
+    """Tick in the foreground until N cycles complete, showing phase, progress and spend."""
+    _run(cycles, interval, as_json)
+
+
+@handle_errors
+def _run(cycles: int, interval: float, as_json: bool) -> None:
+    from agentctl.db import open_database
+    from agentctl.runner import cycle_summary, run_cycles
+    from agentctl.settings import get_settings
+
+    settings = get_settings()
+    display = _Display(live=sys.stderr.isatty() and not os.environ.get("NO_COLOR") and not as_json)
+    try:
+        ids = run_cycles(settings, cycles, interval, display.update)
+    finally:
+        display.close()
+    last = display.last
+    if last is not None and last.result.exit_code == EXIT_NEEDS_PERSON:
+        fail(last.result.message or "a tick needs attention", EXIT_NEEDS_PERSON)
+    with open_database(settings, autocommit=True) as conn:
+        summaries = [cycle_summary(conn, i) for i in ids]
+    if as_json:
+        typer.echo(json.dumps(summaries, indent=2, default=str))
+    else:
+        for s in summaries:
+            _print_summary(s)
+
+
+def cancel() -> None:
+    """End the active cycle with outcome `cancelled` (its operation is stopped)."""
+    _cancel()
+
+
+@handle_errors
+def _cancel() -> None:
+    from agentctl.settings import get_settings
+    from agentctl.tick import cancel_active
+
+    result = cancel_active(get_settings())
+    if result.locked_out:
+        fail(result.message, result.exit_code)
+    if result.session_id is None:
+        typer.echo("no active cycle: nothing to cancel")
+        return
+    typer.echo(f"cycle {result.session_id} cancelled")
+
+
+class _Display:
+    """Live progress on a terminal; one plain line per tick otherwise (stderr: it is progress, not output)."""
+
+    def __init__(self, live: bool):
+        self.last = None
+        self._progress = None
+        if live:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                      TextColumn("{task.fields[spend]}"), console=Console(stderr=True), transient=False)
+            self._task = self._progress.add_task("starting", total=100, spend="")
+            self._progress.start()
+
+    def update(self, state) -> None:
+        self.last = state
+        r = state.result
+        spend = f"${state.spent_usd:.4f} of ${state.limit_usd:.2f} today"
+        if self._progress is None:
+            print(f"tick {state.tick}: {r.line()} · cycles {state.completed}/{state.target} · {spend}",
+                  file=sys.stderr, flush=True)
+            return
+        pct = float(r.progress.get("progress_pct") or 0) if r.progress else (100.0 if r.outcome else 0.0)
+        desc = f"cycle {r.session_id or '-'} {r.outcome or r.phase or r.trigger_reason or ''}"
+        self._progress.update(self._task, description=desc, completed=pct, spend=spend)
+        self._progress.console.print(f"tick {state.tick}: {r.line()}")
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _print_summary(s: dict) -> None:
+    if s is None:
+        return
+    lines = [f"cycle {s['id']}: {s['strategy'] or '(no strategy)'} -> {s['outcome']}"]
+    if s.get("dataset"):
+        d = s["dataset"]
+        lines.append(f"  dataset     {d.get('symbol')} {d.get('timeframe')} · model {s.get('model')}")
+    if s.get("hypothesis"):
+        lines.append(f"  hypothesis  {s['hypothesis']}")
+    for gate in ("training", "backtest"):
+        g = (s.get("gates") or {}).get(gate)
+        if g:
+            lines.append(f"  {gate} gate {'passed' if g.get('passed') else 'FAILED'}: {'; '.join(g.get('reasons', []))}")
+    if s.get("training"):
+        t = s["training"]
+        lines.append(f"  training    accuracy {_f(t.get('accuracy'))} vs majority {_f(t.get('majority_baseline_accuracy'))}"
+                     f" · log loss {_f(t.get('log_loss'))}")
+    if s.get("backtest"):
+        b = s["backtest"]
+        lines.append(f"  backtest    Sharpe {_f(b.get('sharpe'))} · return {_pct(b.get('total_return'))}"
+                     f" (buy & hold {_pct(b.get('buy_and_hold_return'))}) · max DD {_pct(b.get('max_drawdown'))}"
+                     f" · win {_pct(b.get('win_rate'))} · trades {b.get('total_trades')}")
+    if s.get("verdict"):
+        lines.append(f"  assessment  {s['verdict']} (passed: {s.get('assessment_passed')})")
+    if s.get("failure_reason"):
+        lines.append(f"  reason      {s['failure_reason']}")
+    lines.append(f"  cost        ${s.get('cost_usd') or '0'} · {s.get('duration_s') or 0}s")
+    typer.echo("\n".join(lines))
+
+
+def _f(x) -> str:
+    return "-" if x is None else f"{x:.4g}" if isinstance(x, (int, float)) else str(x)
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%" if isinstance(x, (int, float)) else str(x)

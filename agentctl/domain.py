@@ -1,0 +1,51 @@
+"""The words of the domain: phases, outcomes, why a tick did what it did."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Phase(StrEnum):
+    IDLE = "idle"
+    DESIGNING = "designing"
+    TRAINING = "training"
+    BACKTESTING = "backtesting"
+    ASSESSING = "assessing"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    FAILED_DESIGN = "failed_design"
+    FAILED_TRAINING = "failed_training"
+    FAILED_TRAINING_GATE = "failed_training_gate"
+    FAILED_BACKTEST = "failed_backtest"
+    FAILED_BACKTEST_GATE = "failed_backtest_gate"
+    FAILED_ASSESSMENT = "failed_assessment"
+    CANCELLED = "cancelled"
+
+
+class TriggerReason(StrEnum):
+    START_NEW_CYCLE = "start_new_cycle"
+    TRAINING_COMPLETED = "training_completed"
+    TRAINING_FAILED = "training_failed"
+    BACKTEST_COMPLETED = "backtest_completed"
+    BACKTEST_FAILED = "backtest_failed"
+    GATE_CHECK = "gate_check"
+
+
+class SkipReason(StrEnum):
+    BUDGET_EXCEEDED = "budget_exceeded"
+    PAUSED = "paused"
+    CYCLE_LIMIT = "cycle_limit"
+    OPERATION_STILL_RUNNING = "operation_still_running"
+    GATE_FAILED = "gate_failed"
+    NO_AGENT_NEEDED = "no_agent_needed"
+    OPERATION_FAILED = "operation_failed"
+    SESSION_INTERRUPTED = "session_interrupted"
+    ASSESSMENT_FAILED = "assessment_failed"
+    AGENT_MISCONFIGURED = "agent_misconfigured"
+    AGENT_UNAVAILABLE = "agent_unavailable"
+
+
+class StateMoved(RuntimeError):
+    """A guarded update found the session in another phase than expected: never guess."""

@@ -1,0 +1,108 @@
+-- The tick's state machine: sessions, triggers and the completion of a cycle.
+-- Every phase change is guarded by the phase it expects (zero rows = moved under us).
+
+-- name: try_tick_lock
+-- Session-level, so it lasts for the whole tick and dies with the process.
+SELECT pg_try_advisory_lock(%(key)s) AS locked
+
+-- name: tick_unlock
+SELECT pg_advisory_unlock(%(key)s) AS unlocked
+
+-- name: active_session
+SELECT * FROM agent_sessions WHERE phase <> 'idle' ORDER BY created_at DESC LIMIT 1
+
+-- name: session_by_id
+SELECT * FROM agent_sessions WHERE id = %(id)s
+
+-- name: create_session
+INSERT INTO agent_sessions (phase) VALUES ('designing') RETURNING *
+
+-- name: count_cycle_started
+UPDATE agent_budget SET cycles_started = cycles_started + 1, updated_at = NOW() WHERE date = CURRENT_DATE
+
+-- name: count_cycle_completed
+UPDATE agent_budget SET cycles_completed = cycles_completed + 1, updated_at = NOW() WHERE date = CURRENT_DATE
+
+-- name: insert_trigger
+INSERT INTO agent_triggers (trigger_reason, session_id, context, agent_invoked, skip_reason,
+                            budget_used_today_usd, budget_remaining_usd)
+VALUES (%(reason)s, %(session_id)s, %(context)s, %(agent_invoked)s, %(skip_reason)s,
+        %(used)s, %(remaining)s)
+RETURNING id
+
+-- name: start_training
+UPDATE agent_sessions
+SET phase = 'training', training_operation_id = %(operation_id)s, updated_at = NOW()
+WHERE id = %(id)s AND phase = 'designing'
+RETURNING id
+
+-- name: start_backtest
+UPDATE agent_sessions
+SET phase = 'backtesting', training_results = %(training_results)s,
+    backtest_operation_id = %(operation_id)s, updated_at = NOW()
+WHERE id = %(id)s AND phase = 'training'
+RETURNING id
+
+-- name: start_assessing
+UPDATE agent_sessions
+SET phase = 'assessing', backtest_results = %(backtest_results)s, updated_at = NOW()
+WHERE id = %(id)s AND phase = 'backtesting'
+RETURNING id
+
+-- name: record_assessment
+UPDATE agent_sessions SET assessment = %(assessment)s, updated_at = NOW()
+WHERE id = %(id)s AND phase = 'assessing'
+RETURNING id
+
+-- name: record_results
+-- Results a failing gate still keeps (they explain the failure).
+UPDATE agent_sessions
+SET training_results = COALESCE(%(training_results)s, training_results),
+    backtest_results = COALESCE(%(backtest_results)s, backtest_results),
+    updated_at = NOW()
+WHERE id = %(id)s AND phase = %(phase)s
+RETURNING id
+
+-- name: complete_session
+UPDATE agent_sessions
+SET phase = 'idle', outcome = %(outcome)s, failure_reason = %(failure_reason)s,
+    completed_at = NOW(), updated_at = NOW()
+WHERE id = %(id)s AND phase = %(phase)s
+RETURNING *
+
+-- name: session_costs
+SELECT COALESCE(SUM(tokens_input), 0)::int AS tokens_input,
+       COALESCE(SUM(tokens_output), 0)::int AS tokens_output,
+       COALESCE(SUM(cost_usd), 0) AS cost_usd
+FROM agent_actions WHERE session_id = %(id)s
+
+-- name: insert_metrics
+INSERT INTO agent_metrics (
+    session_id, cycle_started_at, cycle_completed_at, cycle_duration_seconds,
+    training_accuracy, training_final_loss, training_epochs_completed, training_early_stopped,
+    backtest_sharpe, backtest_win_rate, backtest_max_drawdown, backtest_total_trades, backtest_profit_factor,
+    total_tokens_input, total_tokens_output, estimated_cost_usd, outcome, gate_failed)
+VALUES (
+    %(id)s, %(started_at)s, %(completed_at)s,
+    GREATEST(0, EXTRACT(EPOCH FROM (%(completed_at)s::timestamptz - %(started_at)s::timestamptz)))::int,
+    %(training_accuracy)s, %(training_final_loss)s, %(training_epochs_completed)s, %(training_early_stopped)s,
+    %(backtest_sharpe)s, %(backtest_win_rate)s, %(backtest_max_drawdown)s, %(backtest_total_trades)s,
+    %(backtest_profit_factor)s,
+    %(tokens_input)s, %(tokens_output)s, %(cost_usd)s, %(outcome)s, %(gate_failed)s)
+
+-- name: assessment_attempts
+SELECT count(*) AS n FROM agent_triggers
+WHERE session_id = %(id)s AND trigger_reason = 'backtest_completed' AND agent_invoked
+
+-- name: trials_on_dataset
+-- How many strategies have reached a backtest on this dataset (deflated Sharpe's n).
+SELECT count(*) AS n FROM agent_sessions
+WHERE backtest_operation_id IS NOT NULL
+  AND strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
+  AND strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s
+
+-- name: completed_since
+SELECT count(*) AS n FROM agent_sessions WHERE completed_at IS NOT NULL AND id > %(after_id)s
+
+-- name: max_session_id
+SELECT COALESCE(MAX(id), 0) AS id FROM agent_sessions
