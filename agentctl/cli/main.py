@@ -36,6 +36,22 @@ def _optional(module: str, name: str) -> None:
 _optional("agentctl.cli.data", "data")
 
 
+def _register(module: str) -> None:
+    # Report commands live beside the others at the top level (status, cycles, ...).
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name != module:
+            raise
+        return
+    mod.register(app)
+
+
+_register("agentctl.cli.reports")
+
+
 def main() -> None:
     """Console-script entry point: usage errors become one line on stderr and exit 2."""
     try:
