@@ -194,7 +194,7 @@ def _read_bundled(path: Path) -> pd.DataFrame:
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     idx = pd.to_datetime(raw.index, utc=True).tz_convert(None)
     df = raw[list(COLUMNS)].astype("float64")
-    df.index = pd.DatetimeIndex(idx, name="timestamp")
+    df.index = pd.DatetimeIndex(idx, name="timestamp").as_unit("ns")
     # Some vendor rows have high/low a rounding error inside open/close; widen them.
     df["high"] = df[["open", "high", "close"]].max(axis=1)
     df["low"] = df[["open", "low", "close"]].min(axis=1)
@@ -280,7 +280,7 @@ def _normalise_columns(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     bad = np.flatnonzero(ts.isna().to_numpy())
     if len(bad):
         raise DatasetError(f"row {bad[0] + 1}: timestamp {str(raw[time_col].iloc[bad[0]])[:40]!r} is not a date/time")
-    out = pd.DataFrame(index=pd.DatetimeIndex(ts.dt.tz_convert(None), name="timestamp"))
+    out = pd.DataFrame(index=pd.DatetimeIndex(ts.dt.tz_convert(None), name="timestamp").as_unit("ns"))
     for c in COLUMNS:
         if c not in cols:
             out[c] = 0.0
@@ -314,8 +314,7 @@ def check_ohlcv(df: pd.DataFrame, timeframe: str, allow_gaps: bool = False) -> N
                 f"row {r + 1}: open={o[r]:g} high={h[r]:g} low={l[r]:g} close={c[r]:g} volume={v[r]:g} "
                 f"breaks rule: {rule}"
             )
-    t = df.index.asi8
-    step = np.diff(t)
+    step = np.diff(df.index.as_unit("ns").asi8)
     rows = np.flatnonzero(step <= 0)
     if len(rows):
         r = rows[0] + 1
@@ -340,7 +339,7 @@ def _write_atomically(df: pd.DataFrame, target: Path, info: DatasetInfo) -> None
     tmp_npz, tmp_meta = target.with_suffix(".npz.tmp"), target.with_suffix(".json.tmp")
     try:
         with open(tmp_npz, "wb") as f:
-            np.savez(f, timestamp=df.index.asi8, **{c: df[c].to_numpy() for c in COLUMNS})
+            np.savez(f, timestamp=df.index.as_unit("ns").asi8, **{c: df[c].to_numpy() for c in COLUMNS})
         tmp_meta.write_text(info.model_dump_json(indent=2))
         os.replace(tmp_npz, npz)
         os.replace(tmp_meta, meta)  # last: the dataset exists from here on

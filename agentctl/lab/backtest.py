@@ -1,0 +1,226 @@
+"""Vectorized backtest of the trained model's signals on the held-out bars.
+
+Conventions (the peer test against backtesting.py pins them down):
+- a signal computed at the close of bar t is traded at the open of bar t+1;
+- each trade puts all equity at risk: units = equity / (fill * (1 + fee)), so the
+  entry fee is paid from the same equity (backtesting.py sizes orders the same way);
+- the fee is a fraction of the filled notional, charged on entry and on exit;
+- slippage moves every fill against us, on entry and on exit (backtesting.py's
+  `spread` is charged on entry only, so the peer test runs with slippage 0);
+- shorts hold a fixed number of units (P&L linear in price, no daily rebalancing);
+- a position still open after the last bar is closed at the last close, with
+  fee and slippage.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import NormalDist
+from typing import TYPE_CHECKING
+
+from agentctl.lab.data import bars_per_year, load_ohlcv, split_points
+from agentctl.lab.features import LabError, compute_features
+from agentctl.lab.results import BacktestResult
+from agentctl.lab.strategy import StrategyConfig, strategy_hash
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+MAX_CURVE_POINTS = 500
+_EULER_GAMMA = 0.5772156649015329
+
+
+@dataclass
+class Simulation:
+    """Per-bar equity (starting at 1.0 before the first bar) and per-trade outcomes."""
+
+    equity: np.ndarray  # equity at each bar's close
+    position: np.ndarray  # position held during each bar: -1, 0, 1
+    entry_bar: np.ndarray  # per trade
+    exit_bar: np.ndarray  # per trade: bar whose open (or, for the final trade, close) it exits at
+    direction: np.ndarray  # per trade
+    trade_return: np.ndarray  # per trade: equity multiplier - 1, fees and slippage included
+
+
+def simulate(open_: np.ndarray, close: np.ndarray, signal: np.ndarray, fee: float, slippage: float) -> Simulation:
+    """Equity and trades for signals (-1/0/1, NaN = 0) decided at each bar's close."""
+    import numpy as np
+
+    o = np.asarray(open_, dtype="float64")
+    c = np.asarray(close, dtype="float64")
+    n = len(c)
+    s = np.nan_to_num(np.asarray(signal, dtype="float64"), nan=0.0)
+    pos = np.zeros(n)
+    pos[1:] = np.sign(s[:-1])  # decided at t's close, held from t+1's open
+
+    prev = np.concatenate(([0.0], pos[:-1]))
+    starts = np.flatnonzero((pos != prev) & (pos != 0))
+    # A trade ends where the position changes after its start: exit at that bar's open.
+    change = np.flatnonzero(pos != prev)
+    nxt = np.searchsorted(change, starts, side="right")
+    has_exit = nxt < len(change)
+    exit_bar = np.where(has_exit, change[np.minimum(nxt, len(change) - 1)], n - 1)
+    direction = pos[starts]
+
+    entry_fill = o[starts] * (1 + direction * slippage)
+    exit_price = np.where(has_exit, o[exit_bar], c[n - 1])
+    exit_fill = exit_price * (1 - direction * slippage)
+    x = exit_fill / entry_fill
+    multiplier = 1 + (-fee + direction * (x - 1) - fee * x) / (1 + fee)
+    cum = np.concatenate(([1.0], np.cumprod(multiplier)))  # equity after 0, 1, 2, ... closed trades
+
+    # Flat bars hold the equity of the trades closed so far (a trade closes at its exit bar's open).
+    bars = np.arange(n)
+    closed = np.searchsorted(exit_bar[has_exit], bars, side="right")
+    equity = cum[closed]
+    # Bars inside a trade are marked to the close; units are fixed, so equity is linear in price.
+    in_trade = pos != 0
+    if len(starts):
+        k = np.searchsorted(starts, bars[in_trade], side="right") - 1
+        d, ef = direction[k], entry_fill[k]
+        equity[in_trade] = cum[k] * (1 + (-fee + d * (c[in_trade] / ef - 1)) / (1 + fee))
+        if not has_exit[-1]:
+            equity[-1] = cum[-1]  # the final trade is closed out at the last close
+    return Simulation(equity, pos, starts, exit_bar, direction, multiplier - 1)
+
+
+def signals_from_proba(proba: np.ndarray, classes: list[int], confidence: float, long_short: bool) -> np.ndarray:
+    """+1 when P(up) >= confidence, -1 when shorting is allowed and P(down) >= confidence, else 0."""
+    import numpy as np
+
+    n = proba.shape[0]
+    p_up = proba[:, classes.index(1)] if 1 in classes else np.zeros(n)
+    p_down = proba[:, classes.index(-1)] if -1 in classes else np.zeros(n)
+    sig = np.where(p_up >= confidence, 1.0, 0.0)
+    if long_short:
+        sig = np.where((p_down >= confidence) & (p_down > p_up), -1.0, sig)
+    return sig
+
+
+def deflated_sharpe(returns: np.ndarray, n_trials: int) -> float:
+    """Deflated Sharpe ratio (Bailey & Lopez de Prado, 2014) of per-bar returns.
+
+    The probability that the true Sharpe exceeds the expected maximum Sharpe of
+    `n_trials` unskilled strategies. Without the trials' own Sharpe ratios, their
+    variance is taken as the estimator's variance under the null, 1 / (T - 1).
+    """
+    import numpy as np
+
+    r = np.asarray(returns, dtype="float64")
+    t = len(r)
+    sd = r.std(ddof=1) if t > 1 else 0.0
+    if t < 3 or sd == 0:
+        return 0.0
+    sr = r.mean() / sd
+    z = (r - r.mean()) / r.std(ddof=0)
+    skew, kurt = float(np.mean(z**3)), float(np.mean(z**4))
+    nd = NormalDist()
+    n = max(1, int(n_trials))
+    if n == 1:
+        sr0 = 0.0
+    else:
+        sr0 = math.sqrt(1 / (t - 1)) * (
+            (1 - _EULER_GAMMA) * nd.inv_cdf(1 - 1 / n) + _EULER_GAMMA * nd.inv_cdf(1 - 1 / (n * math.e))
+        )
+    denom = max(1 - skew * sr + (kurt - 1) / 4 * sr**2, 1e-12)
+    return float(nd.cdf((sr - sr0) * math.sqrt(t - 1) / math.sqrt(denom)))
+
+
+def metrics(
+    sim: Simulation, index: pd.DatetimeIndex, first_close: float, last_close: float, per_year: float, n_trials: int
+) -> BacktestResult:
+    """Performance metrics of a simulation over the bars of `index`."""
+    import numpy as np
+
+    eq = sim.equity
+    if not np.all(np.isfinite(eq)) or np.any(eq <= 0):
+        raise LabError("equity curve has non-finite or non-positive values")
+    rets = np.diff(np.concatenate(([1.0], eq))) / np.concatenate(([1.0], eq[:-1]))
+    n = len(eq)
+    mean, sd = rets.mean(), rets.std(ddof=1) if n > 1 else 0.0
+    sharpe = float(mean / sd * math.sqrt(per_year)) if sd > 0 else 0.0
+    downside = math.sqrt(float(np.mean(np.minimum(rets, 0) ** 2)))
+    sortino = float(mean / downside * math.sqrt(per_year)) if downside > 0 else (0.0 if mean == 0 else None)
+    total = float(eq[-1] - 1)
+    years = n / per_year
+    cagr = float(eq[-1] ** (1 / years) - 1) if years > 0 else 0.0
+    peak = np.maximum.accumulate(np.concatenate(([1.0], eq)))[1:]
+    mdd = float(np.max(1 - eq / peak)) if n else 0.0
+    calmar = cagr / mdd if mdd > 0 else (0.0 if total == 0 else None)
+    tr = sim.trade_return
+    wins, losses = tr[tr > 0], tr[tr < 0]
+    pnl = tr * np.concatenate(([1.0], np.cumprod(1 + tr)[:-1])) if len(tr) else tr
+    gain, loss = float(pnl[pnl > 0].sum()), float(-pnl[pnl < 0].sum())
+    profit_factor = gain / loss if loss > 0 else (0.0 if gain == 0 else None)
+    values = [sharpe, total, cagr, mdd]
+    if not all(math.isfinite(v) for v in values):
+        raise LabError("backtest metrics are not finite numbers")
+    return BacktestResult(
+        sharpe=sharpe,
+        sortino=sortino,
+        calmar=calmar,
+        total_return=total,
+        cagr=cagr,
+        max_drawdown=mdd,
+        win_rate=float(len(wins) / len(tr)) if len(tr) else 0.0,
+        total_trades=int(len(tr)),
+        profit_factor=profit_factor,
+        exposure=float(np.mean(sim.position != 0)),
+        buy_and_hold_return=float(last_close / first_close - 1),
+        deflated_sharpe=deflated_sharpe(rets, n_trials),
+        n_trials=max(1, int(n_trials)),
+        bars=n,
+        bars_per_year=per_year,
+        start=index[0].to_pydatetime(),
+        end=index[-1].to_pydatetime(),
+        avg_trade_return=float(tr.mean()) if len(tr) else 0.0,
+        equity_curve=_downsample(index, eq),
+    )
+
+
+def _downsample(index: pd.DatetimeIndex, equity: np.ndarray) -> list[tuple]:
+    import numpy as np
+
+    n = len(equity)
+    picks = np.unique(np.linspace(0, n - 1, min(n, MAX_CURVE_POINTS)).round().astype(int))
+    return [(index[i].to_pydatetime(), round(float(equity[i]), 6)) for i in picks]
+
+
+def run_backtest(config: StrategyConfig, model_path: Path, home: Path, n_trials: int = 1) -> BacktestResult:
+    """Backtest the saved model on the dataset's holdout bars."""
+    import joblib
+    import numpy as np
+
+    started = time.perf_counter()
+    artifact = joblib.load(model_path)
+    if artifact.get("strategy_hash") != strategy_hash(config):
+        raise LabError("the model file was trained for a different strategy config")
+    df = load_ohlcv(config.dataset.symbol, config.dataset.timeframe, home)
+    _, holdout_start = split_points(len(df))
+    hold = df.iloc[holdout_start:]
+    if len(hold) < 2:
+        raise LabError("holdout part is empty")
+    # Computed on the whole series so holdout features have their warm-up; they stay causal.
+    X = compute_features(df, config.features).iloc[holdout_start:]
+    if list(X.columns) != artifact["columns"]:
+        raise LabError("feature columns differ from the trained model's")
+    Xv = X.to_numpy(dtype="float64")
+    if not np.all(np.isfinite(Xv)):
+        r, c = np.argwhere(~np.isfinite(Xv))[0]
+        raise LabError(f"NaN feature {X.columns[c]} at {X.index[r]} in the holdout")
+    model, classes = artifact["model"], artifact["classes"]
+    proba = model.predict_proba(Xv)
+    proba = proba[:, [list(model.classes_).index(c) for c in classes]]
+    sig = signals_from_proba(proba, classes, config.trading.confidence, config.trading.direction == "long_short")
+    # A model that never trades is not an error here: the backtest gate rejects zero trades.
+    t = config.trading
+    sim = simulate(hold["open"].to_numpy(), hold["close"].to_numpy(), sig, t.fee_bps / 1e4, t.slippage_bps / 1e4)
+    result = metrics(
+        sim, hold.index, float(hold["close"].iloc[0]), float(hold["close"].iloc[-1]), bars_per_year(df.index), n_trials
+    )
+    result.duration_s = round(time.perf_counter() - started, 3)
+    return result

@@ -1,0 +1,107 @@
+"""Bundled datasets and `import_dataset` validation."""
+
+import pandas as pd
+import pytest
+from conftest import write_csv
+
+from agentctl.lab.data import (
+    DatasetError,
+    bars_per_year,
+    dataset_keys,
+    import_dataset,
+    list_datasets,
+    load_ohlcv,
+    split_points,
+)
+
+
+def test_bundled_datasets_are_real_and_clean():
+    infos = {(d.symbol, d.timeframe): d for d in list_datasets(None)}
+    assert {("SP500", "1d"), ("NASDAQ", "1d"), ("AAPL", "1h")} <= set(infos)
+    sp = infos["SP500", "1d"]
+    assert sp.bars == 5031 and sp.first_bar.year == 1999 and sp.last_bar.year == 2018
+    assert sp.first_bar < sp.holdout_start < sp.last_bar
+    hourly = load_ohlcv("AAPL", "1h", None)
+    assert hourly.index.is_monotonic_increasing and hourly.index.is_unique
+    assert (hourly.index[1:] - hourly.index[:-1]).min() == pd.Timedelta(hours=1) or len(hourly) > 3000
+    for df in (hourly, load_ohlcv("SP500", "1d", None)):
+        assert (df["high"] >= df[["open", "close"]].max(axis=1)).all()
+        assert (df["low"] <= df[["open", "close"]].min(axis=1)).all()
+    assert 245 < bars_per_year(load_ohlcv("SP500", "1d", None).index) < 260
+
+
+def test_split_points_are_time_ordered():
+    val, hold = split_points(1000)
+    assert (val, hold) == (640, 800)
+
+
+def test_import_csv_round_trip(aapl_1h, tmp_path):
+    path = write_csv(aapl_1h.iloc[:500], tmp_path / "bars.csv")
+    info = import_dataset(path, "MYAAPL", "1h", tmp_path / "home")
+    assert info.bars == 500 and info.source == "imported from bars.csv"
+    assert ("MYAAPL", "1h") in dataset_keys(tmp_path / "home")
+    back = load_ohlcv("MYAAPL", "1h", tmp_path / "home")
+    pd.testing.assert_frame_equal(back, aapl_1h.iloc[:500], check_freq=False, check_index_type=False)
+    assert [d.symbol for d in list_datasets(tmp_path / "home")][-1] == "MYAAPL"
+    with pytest.raises(DatasetError, match="already exists"):
+        import_dataset(path, "MYAAPL", "1h", tmp_path / "home")
+
+
+def test_import_parquet(aapl_1h, tmp_path):
+    path = tmp_path / "bars.parquet"
+    aapl_1h.iloc[:200].to_parquet(path)
+    assert import_dataset(path, "PQ", "1h", tmp_path / "home").bars == 200
+
+
+def broken(aapl_1h, tmp_path, row, **values):
+    df = aapl_1h.iloc[:300].copy()
+    for k, v in values.items():
+        df.iloc[row - 1, df.columns.get_loc(k)] = v
+    return write_csv(df, tmp_path / "bad.csv")
+
+
+@pytest.mark.parametrize(
+    "row,values,message",
+    [
+        (7, {"close": -1.0}, "row 7: .* breaks rule: prices must be positive"),
+        (12, {"high": 1.0}, r"row 12: .* breaks rule: high >= max\(open, close\)"),
+        (13, {"low": 1e6}, r"row 13: .* breaks rule: low <= min\(open, close\)"),
+        (20, {"volume": -5.0}, "row 20: .* volume must be >= 0"),
+    ],
+)
+def test_bad_rows_are_named_and_nothing_is_written(aapl_1h, tmp_path, row, values, message):
+    home = tmp_path / "home"
+    with pytest.raises(DatasetError, match=message):
+        import_dataset(broken(aapl_1h, tmp_path, row, **values), "BAD", "1h", home)
+    assert not (home / "datasets").exists() or not any((home / "datasets").iterdir())
+
+
+def test_timestamps_unique_increasing_and_gaps(aapl_1h, tmp_path):
+    df = aapl_1h.iloc[:300].copy()
+    idx = df.index.to_list()
+    idx[50] = idx[49]
+    dup = df.set_axis(pd.DatetimeIndex(idx, name="timestamp"))
+    with pytest.raises(DatasetError, match="row 51: timestamp .* unique and increasing"):
+        import_dataset(write_csv(dup, tmp_path / "d.csv"), "DUP", "1h", tmp_path)
+    gappy = pd.concat([df.iloc[:100], df.iloc[100:].set_axis(df.index[100:] + pd.Timedelta(days=30))])
+    with pytest.raises(DatasetError, match="row 101: gap of 3[0-9] days .* --allow-gaps"):
+        import_dataset(write_csv(gappy, tmp_path / "g.csv"), "GAP", "1h", tmp_path)
+    assert import_dataset(tmp_path / "g.csv", "GAP", "1h", tmp_path, allow_gaps=True).bars == 300
+
+
+def test_unreadable_files(tmp_path):
+    (tmp_path / "x.csv").write_text("when,price\n2020-01-01,1\n")
+    with pytest.raises(DatasetError, match="no timestamp column"):
+        import_dataset(tmp_path / "x.csv", "X", "1d", tmp_path)
+    (tmp_path / "y.csv").write_text("date,open,high,low,close\n2020-01-01,1,1,1,1\nnot-a-date,1,1,1,1\n")
+    with pytest.raises(DatasetError, match="row 2: timestamp 'not-a-date'"):
+        import_dataset(tmp_path / "y.csv", "Y", "1d", tmp_path)
+    (tmp_path / "z.csv").write_text("date,open,high,low,close\n2020-01-01,1,abc,1,1\n")
+    with pytest.raises(DatasetError, match="row 1: high 'abc' is not a finite number"):
+        import_dataset(tmp_path / "z.csv", "Z", "1d", tmp_path)
+    with pytest.raises(DatasetError, match="bundled dataset"):
+        import_dataset(tmp_path / "z.csv", "SP500", "1d", tmp_path)
+    with pytest.raises(DatasetError, match="bad symbol"):
+        import_dataset(tmp_path / "z.csv", "../x", "1d", tmp_path)
+    with pytest.raises(DatasetError, match="no such file"):
+        import_dataset(tmp_path / "nope.csv", "N", "1d", tmp_path)
