@@ -57,3 +57,9 @@ def actions(conn, session_id: int | None = None) -> list[dict]:
     sql = "SELECT * FROM agent_actions {} ORDER BY id".format("WHERE session_id = %s" if session_id else "")
     with conn.transaction():
         return conn.execute(sql, [session_id] if session_id else []).fetchall()
+
+
+def finish(conn, session_id: int, outcome: str = "failed_training") -> None:
+    with conn.transaction():
+        conn.execute("UPDATE agent_sessions SET phase = 'idle', outcome = %s, completed_at = now() WHERE id = %s",
+                     [outcome, session_id])
