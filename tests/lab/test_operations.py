@@ -1,0 +1,141 @@
+"""Operations on a real PostgreSQL with real detached workers: start, poll, complete, cancel, die."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from conftest import strategy
+
+from agentctl.lab.operations import (
+    Operation,
+    cancel_operation,
+    check_operation,
+    count_trials,
+    get_operation,
+    start_backtest,
+    start_training,
+)
+from agentctl.lab.strategy import validate_strategy
+
+SLOW_MODEL = {"family": "mlp", "hidden_units": 256, "hidden_layers": 3, "max_epochs": 500, "early_stopping": False}
+
+
+def cfg(**changes):
+    report = validate_strategy(strategy(**changes))
+    assert report.ok, report.errors
+    return report.config
+
+
+def wait_for(conn, settings, op_id, until, timeout=60.0) -> Operation:
+    deadline = time.monotonic() + timeout
+    while True:
+        op = check_operation(conn, settings, op_id)
+        if until(op):
+            return op
+        assert time.monotonic() < deadline, f"timed out waiting; last state {op}"
+        time.sleep(0.2)
+
+
+def gone(pid: int, timeout: float = 10.0) -> bool:
+    from agentctl.lab.operations import _alive
+
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_training_then_backtest_complete(conn, settings):
+    config = cfg()
+    op_id = start_training(conn, settings, config, None)
+    op = wait_for(conn, settings, op_id, lambda o: not o.active)
+    assert op.status == "completed", op.error
+    assert op.kind == "training" and op.progress_pct == 100 and op.finished_at >= op.started_at
+    assert op.host and op.pid and op.heartbeat_at is not None
+    assert Path(op.result["model_path"]).exists() and op.result["accuracy"] > 0
+    log = Path(op.log_path).read_text()
+    assert f"{op_id}: completed" in log and op.log_path.startswith(str(settings.home))
+    assert count_trials(conn, "AAPL", "1h") == 1
+
+    bt_id = start_backtest(conn, settings, config, op.result["model_path"], None, n_trials=4)
+    bt = wait_for(conn, settings, bt_id, lambda o: not o.active)
+    assert bt.status == "completed", bt.error
+    assert bt.params["n_trials"] == 4 and bt.result["n_trials"] == 4
+    assert bt.result["bars"] == op.result["holdout_bars"] and len(bt.result["equity_curve"]) <= 500
+    stored = conn.execute("SELECT result FROM lab_operations WHERE id = %s", (bt_id,)).fetchone()["result"]
+    assert json.loads(json.dumps(stored))["sharpe"] == bt.result["sharpe"]
+
+
+def test_failure_is_recorded_with_its_reason(conn, settings):
+    config = cfg(label={"horizon": 1, "threshold": 0.2, "classes": "up_down"})
+    op = wait_for(conn, settings, start_training(conn, settings, config, None), lambda o: not o.active)
+    assert op.status == "failed" and "single class" in op.error
+
+
+def test_cancel_stops_the_worker(conn, settings):
+    op_id = start_training(conn, settings, cfg(dataset={"symbol": "SP500", "timeframe": "1d"}, model=SLOW_MODEL), None)
+    op = wait_for(conn, settings, op_id, lambda o: o.status == "running" and o.progress_pct > 10)
+    assert cancel_operation(conn, op_id) is True
+    assert gone(op.pid), "worker still alive after cancel"
+    op = get_operation(conn, op_id)
+    assert op.status == "cancelled" and op.finished_at is not None
+    assert cancel_operation(conn, op_id) is False  # already ended
+
+
+def test_killed_worker_is_detected(conn, settings):
+    op_id = start_training(conn, settings, cfg(dataset={"symbol": "SP500", "timeframe": "1d"}, model=SLOW_MODEL), None)
+    op = wait_for(conn, settings, op_id, lambda o: o.status == "running" and o.pid is not None)
+    os.kill(op.pid, signal.SIGKILL)
+    assert gone(op.pid)
+    op = check_operation(conn, settings, op_id)
+    assert op.status == "failed" and f"worker process {op.pid} died without reporting" in op.error
+
+
+def test_silent_and_overdue_operations_fail(conn, settings):
+    from agentctl.db.queries import load
+
+    def pending_row(op_id):
+        conn.execute(load("operations")["insert_operation"], {
+            "id": op_id, "kind": "training", "session_id": None, "params": "{}", "dataset": "AAPL/1h",
+            "strategy_hash": "0" * 64, "log_path": "/dev/null"})
+        conn.commit()
+
+    pending_row("never-started")
+    quiet = settings.model_copy(update={"heartbeat_timeout_s": 0.05})
+    time.sleep(0.1)
+    op = check_operation(conn, quiet, "never-started")
+    assert op.status == "failed" and "never started" in op.error
+
+    pending_row("overdue")
+    overdue = settings.model_copy(update={"operation_timeout_s": 0.01})
+    time.sleep(0.05)
+    op = check_operation(conn, overdue, "overdue")
+    assert op.status == "failed" and op.error.startswith("timed out")
+    assert check_operation(conn, settings, "no-such-op") is None
+
+
+def test_polling_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, agentctl.lab.operations, agentctl.lab.gates, agentctl.lab.results;"
+        "heavy = [m for m in ('numpy', 'pandas', 'sklearn', 'talib') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("bad", [[], ["a", "b"], ["--nope"]])
+def test_worker_usage(bad):
+    from agentctl.lab.worker import EXIT_USAGE, main
+
+    assert main(bad) == EXIT_USAGE
