@@ -35,6 +35,10 @@ class DatasetError(Exception):
     """A dataset is missing or a file cannot be imported; the message names the row and rule."""
 
 
+class DatasetUsageError(DatasetError):
+    """The import was asked for wrongly (bad symbol or timeframe, no such file, unknown file type)."""
+
+
 class DatasetInfo(BaseModel):
     """One available OHLCV series."""
 
@@ -81,7 +85,7 @@ def timeframe_delta(timeframe: str) -> timedelta:
     """The bar length of a timeframe such as 15m, 1h, 1d or 1w."""
     m = _TIMEFRAME.match(timeframe)
     if not m:
-        raise DatasetError(f"bad timeframe {timeframe!r}: use a number and m, h, d or w (e.g. 1h, 1d)")
+        raise DatasetUsageError(f"bad timeframe {timeframe!r}: use a number and m, h, d or w (e.g. 1h, 1d)")
     n, unit = int(m.group(1)), m.group(2)
     return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
 
@@ -220,13 +224,13 @@ def import_dataset(
     """
     path = Path(path)
     if not _SYMBOL.match(symbol):
-        raise DatasetError(f"bad symbol {symbol!r}: 1-32 letters, digits, '.', '_' or '-'")
+        raise DatasetUsageError(f"bad symbol {symbol!r}: 1-32 letters, digits, '.', '_' or '-'")
     timeframe_delta(timeframe)
     if any((b.symbol, b.timeframe) == (symbol, timeframe) for b in BUNDLED):
-        raise DatasetError(f"{symbol}/{timeframe} is a bundled dataset; import under another symbol")
+        raise DatasetUsageError(f"{symbol}/{timeframe} is a bundled dataset; import under another symbol")
     target = datasets_dir(home) / f"{symbol}_{timeframe}"
     if not replace and target.with_suffix(".json").exists():
-        raise DatasetError(f"{symbol}/{timeframe} already exists; pass --replace to overwrite it")
+        raise DatasetUsageError(f"{symbol}/{timeframe} already exists; pass --replace to overwrite it")
 
     df = _read_user_file(path)
     check_ohlcv(df, timeframe, allow_gaps)
@@ -239,7 +243,7 @@ def _read_user_file(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     if not path.is_file():
-        raise DatasetError(f"{path}: no such file")
+        raise DatasetUsageError(f"{path}: no such file")
     suffix = "".join(path.suffixes[-2:]).lower()
     try:
         if suffix.endswith(".parquet") or suffix.endswith(".pq"):
@@ -249,7 +253,7 @@ def _read_user_file(path: Path) -> pd.DataFrame:
         elif ".csv" in suffix or suffix.endswith(".txt"):
             raw = pd.read_csv(path, dtype=str, keep_default_na=False)
         else:
-            raise DatasetError(f"{path.name}: unsupported file type; use .csv (optionally .gz) or .parquet")
+            raise DatasetUsageError(f"{path.name}: unsupported file type; use .csv (optionally .gz) or .parquet")
     except DatasetError:
         raise
     except ImportError as exc:

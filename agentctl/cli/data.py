@@ -1,0 +1,79 @@
+"""`agentctl data`: the market data the lab trains and backtests on."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from agentctl.cli.errors import EXIT_NEEDS_PERSON, EXIT_USAGE, fail
+
+app = typer.Typer(help="Market data: list bundled and imported datasets, import your own.", no_args_is_help=True)
+
+
+def _home() -> Path:
+    from agentctl.settings import get_settings
+
+    return get_settings().home
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """List datasets: symbol, timeframe, first and last bar, bars, where the backtest holdout starts, source."""
+    from agentctl.lab.data import list_datasets
+
+    infos = list_datasets(_home())
+    if as_json:
+        typer.echo(json.dumps([i.model_dump(mode="json") for i in infos], indent=2))
+        return
+    rows = [
+        (i.symbol, i.timeframe, _when(i.first_bar), _when(i.last_bar), str(i.bars), _when(i.holdout_start), i.source)
+        for i in infos
+    ]
+    headers = ("SYMBOL", "TF", "FIRST BAR", "LAST BAR", "BARS", "HOLDOUT FROM", "SOURCE")
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*headers, box=None, pad_edge=False)
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+        return
+    widths = [max(len(h), *(len(r[k]) for r in rows)) if rows else len(h) for k, h in enumerate(headers)]
+    for row in (headers, *rows):
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def _when(dt) -> str:
+    return dt.strftime("%Y-%m-%d") if (dt.hour, dt.minute) == (0, 0) else dt.strftime("%Y-%m-%d %H:%M")
+
+
+@app.command("import")
+def import_(
+    path: Path = typer.Argument(..., help="CSV (optionally .gz) or Parquet file with timestamp, open, high, low, close[, volume]."),
+    symbol: str = typer.Option(..., "--symbol", help="Name to store it under, e.g. BTCUSD."),
+    timeframe: str = typer.Option(..., "--timeframe", help="Bar size: a number and m, h, d or w, e.g. 1h."),
+    allow_gaps: bool = typer.Option(False, "--allow-gaps", help="Accept gaps longer than market closures explain."),
+    replace: bool = typer.Option(False, "--replace", help="Overwrite an imported dataset of the same name."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Validate an OHLCV file and add it to the datasets; a bad row is named with the rule it breaks."""
+    from agentctl.lab.data import DatasetError, DatasetUsageError, import_dataset
+
+    try:
+        info = import_dataset(path, symbol, timeframe, _home(), allow_gaps=allow_gaps, replace=replace)
+    except DatasetUsageError as err:
+        fail(str(err), EXIT_USAGE)
+    except DatasetError as err:
+        fail(f"{path.name}: {err}" if str(err).startswith("row ") else str(err), EXIT_NEEDS_PERSON)
+    if as_json:
+        typer.echo(info.model_dump_json(indent=2))
+        return
+    typer.echo(
+        f"imported {info.symbol}/{info.timeframe}: {info.bars} bars, {_when(info.first_bar)} to {_when(info.last_bar)}; "
+        f"backtests use bars from {_when(info.holdout_start)}"
+    )
