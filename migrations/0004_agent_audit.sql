@@ -1,4 +1,4 @@
--- depends: 0002_one_active_session
+-- depends: 0003_lab_operations
 -- The agent's audit trail and the budget's hard cap (issue 4). Only additions.
 
 -- Money held for model calls in flight: reserve before a call, settle after.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from fake_anthropic import assessment_input, message, script_assessment, tool_use
-from helpers import actions, claude_settings, conn_factory, good_config, new_session
+from fake_anthropic import assessment_input, message, script_assessment, tool_use, fake_anthropic  # noqa: F401 (fixture)
+from agent_helpers import actions, claude_settings, conn_factory, good_config, new_session
 
 from agentctl.agent import run_assessment
 from agentctl.budget import Budget

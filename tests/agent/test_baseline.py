@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from helpers import actions, conn_factory, new_session
+from agent_helpers import actions, conn_factory, new_session
 
 from agentctl.agent import run_assessment, run_design, select_agent
 from agentctl.agent.baseline import judge

@@ -7,8 +7,8 @@ import socket
 from decimal import Decimal
 
 import pytest
-from fake_anthropic import fault, malformed, message, refusal, script_design, slow, text, tool_use
-from helpers import actions, bad_config, claude_settings, conn_factory, finish, good_config, new_session
+from fake_anthropic import fault, malformed, message, refusal, script_design, slow, text, tool_use, fake_anthropic  # noqa: F401 (fixture)
+from agent_helpers import actions, bad_config, claude_settings, conn_factory, finish, good_config, new_session
 
 from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_design, select_agent
 from agentctl.budget import Budget

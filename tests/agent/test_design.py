@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from fake_anthropic import script_design
-from helpers import SENTINEL_KEY, actions, bad_config, claude_settings, conn_factory, good_config, new_session
+from fake_anthropic import script_design, fake_anthropic  # noqa: F401 (fixture)
+from agent_helpers import SENTINEL_KEY, actions, bad_config, claude_settings, conn_factory, good_config, new_session
 
 from agentctl.agent import run_design
 from agentctl.budget import Budget

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from fake_anthropic import fault, script_design
-from helpers import SENTINEL_KEY, bad_config, claude_settings, conn_factory, finish, good_config, new_session
+from fake_anthropic import fault, script_design, fake_anthropic  # noqa: F401 (fixture)
+from agent_helpers import SENTINEL_KEY, bad_config, claude_settings, conn_factory, finish, good_config, new_session
 
 from agentctl.agent import AgentMisconfigured, AgentUnavailable, run_design
 

@@ -1,1 +1,0 @@
-from fake_anthropic import fake_anthropic  # noqa: F401  (the fixture)
