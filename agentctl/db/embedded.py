@@ -66,8 +66,10 @@ def _package_version() -> str:
 class EmbeddedServer:
     """A PostgreSQL cluster living in `<home>/pgdata`."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, server_options: str = ""):
         self.home = Path(home)
+        # Extra `-c name=value` settings (the test suite trades durability for speed).
+        self.server_options = server_options
         self.pgdata = self.home / "pgdata"
         self.logfile = self.home / "logs" / "postgres.log"
         self.lockfile = self.home / ".pg.lock"
@@ -217,6 +219,8 @@ class EmbeddedServer:
             f"-c listen_addresses='' -c unix_socket_directories='{socket_dir}' "
             "-c unix_socket_permissions=0700 -c max_connections=200"
         )
+        if self.server_options:
+            options += " " + self.server_options
         try:
             self._run(
                 [
