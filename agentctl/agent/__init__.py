@@ -6,6 +6,7 @@ never pays for the SDK.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
 from agentctl.agent.errors import AgentMisconfigured, AgentUnavailable, BudgetExceeded
@@ -22,6 +23,7 @@ __all__ = [
     "AssessmentOutcome",
     "BudgetExceeded",
     "DesignOutcome",
+    "first_call_worst_case",
     "run_assessment",
     "run_design",
     "select_agent",
@@ -40,6 +42,30 @@ def select_agent(settings: Settings) -> AgentName:
             raise AgentMisconfigured("no API key: set ANTHROPIC_API_KEY or AGENTCTL_AGENT=baseline")
         return "claude"
     return "claude" if key else "baseline"
+
+
+# Upper bounds of a first call's request bytes (measured: ~29 KB for a design with 20
+# cycles of memory, ~8 KB for an assessment; see BENCHMARKS.md "## Agent").
+FIRST_CALL_BYTES = {"design": 48_000, "assessment": 16_000}
+
+
+def first_call_worst_case(settings: Settings, invocation: str, day=None) -> Decimal:
+    """What the first model call of an invocation may reserve: below this left, skip (budget_exceeded).
+
+    0 for the baseline. Light: no SDK, no lab. Raises AgentMisconfigured for a model without a price.
+    """
+    from datetime import date
+
+    from agentctl import pricing
+
+    if select_agent(settings) == "baseline":
+        return Decimal(0)
+    model = settings.design_model if invocation == "design" else settings.assess_model
+    try:
+        price = pricing.price_for(model, day or date.today(), settings.price_overrides)
+    except pricing.UnknownModel as err:
+        raise AgentMisconfigured(str(err)) from None
+    return pricing.to_ledger(pricing.worst_case(price, FIRST_CALL_BYTES[invocation], settings.max_tokens))
 
 
 def run_design(conn_factory: ConnFactory, settings: Settings, session_id: int) -> DesignOutcome:

@@ -68,3 +68,16 @@ def test_ledger_rounds_up():
 def test_table_rows_are_unique_per_model_and_date():
     keys = [(r.model, r.effective_from) for r in PRICE_TABLE]
     assert len(keys) == len(set(keys))
+
+
+def test_first_call_worst_case_for_the_tick(settings):
+    from pydantic import SecretStr
+
+    from agentctl.agent import AgentMisconfigured, first_call_worst_case
+
+    assert first_call_worst_case(settings, "design") == 0  # baseline
+    claude = settings.model_copy(update={"anthropic_api_key": SecretStr("sk-x"), "max_tokens": 8192})
+    # 48,000 prompt tokens at the 1-hour cache-write rate ($4) + 8,192 output tokens at $10.
+    assert first_call_worst_case(claude, "design", DAY) == Decimal("0.2740")  # 0.27392 rounded up to the ledger step
+    with pytest.raises(AgentMisconfigured):
+        first_call_worst_case(claude.model_copy(update={"assess_model": "nope"}), "assessment", DAY)
