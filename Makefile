@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+# One complete research cycle with the offline baseline designer on bundled data.
 run: $(STAMP)
-	$(BIN)/agentctl db upgrade
-	$(BIN)/agentctl db status
+	AGENTCTL_AGENT=$${AGENTCTL_AGENT:-baseline} $(BIN)/agentctl run --cycles 1 --interval 1
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -136,7 +136,7 @@ class Budget:
             res = conn.execute(
                 q["insert_reservation"],
                 {"date": row["date"], "amount": amount, "session_id": session_id, "model": model,
-                 "pid": os.getpid(), "ttl_s": ttl_s + RESERVATION_GRACE_S},
+                 "pid": os.getpid(), "ttl_s": ttl_s + self.settings.reservation_grace_s},
             ).fetchone()
             conn.execute(q["add_reserved"], {"date": row["date"], "amount": amount})
         return Reservation(res["id"], res["budget_date"], Decimal(res["amount_usd"]), res["expires_at"])

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # Budget and cadence
     default_budget_usd: Decimal = Field(default=Decimal("5.00"), ge=0, le=100000)
     daily_cycle_limit: int | None = Field(default=None, ge=0)
+    # How long past its call's timeout an unsettled reservation waits before it is
+    # charged at its worst case (its process presumably died mid-call).
+    reservation_grace_s: float = Field(default=120.0, ge=0)
     paused: bool = False
 
     # Lab
