@@ -77,3 +77,34 @@ def test_system_prefix_is_byte_identical_across_calls_and_cycles(settings, conn,
     # The memory is in the user message: the second cycle sees the first.
     assert "rsi-reversion-0" in reqs[3].body["messages"][0]["content"]
     assert "rsi-reversion-0" not in json.dumps(reqs[3].body["system"])
+
+
+def test_thinking_blocks_go_back_unchanged(settings, conn, fake_anthropic):
+    s = claude_settings(settings, fake_anthropic)
+    sid = new_session(conn)
+    script_design(fake_anthropic, bad_config(), good_config())
+    assert run_design(conn_factory(s), s, sid).saved
+    assistant = fake_anthropic.message_requests[1].body["messages"][1]
+    assert assistant["role"] == "assistant"
+    assert assistant["content"][0]["type"] == "thinking" and assistant["content"][0]["signature"].startswith("sig_")
+
+
+def test_fake_api_serves_a_subprocess(settings, conn, fake_anthropic):
+    """The way the tick tests use it: replies enqueued here, the agent runs in another process."""
+    import os
+    import subprocess
+    import sys
+
+    sid = new_session(conn)
+    script_design(fake_anthropic, bad_config(), good_config())
+    env = dict(os.environ, ANTHROPIC_API_KEY=SENTINEL_KEY, AGENTCTL_ANTHROPIC_BASE_URL=fake_anthropic.url,
+               AGENTCTL_AGENT="claude")
+    code = (
+        "from agentctl.settings import Settings\nfrom agentctl.db import connect\nfrom agentctl.agent import run_design\n"
+        f"s = Settings()\nout = run_design(lambda: connect(s), s, {sid})\nprint(out.saved, out.strategy_name)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "rsi-reversion-1h"]
+    assert SENTINEL_KEY not in done.stdout + done.stderr
+    assert len(fake_anthropic.message_requests) == 3 and fake_anthropic.pending == 0
