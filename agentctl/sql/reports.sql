@@ -1,0 +1,191 @@
+-- The reports (issue 6): read-only queries behind status, cycles, show, budget,
+-- cost, actions, triggers, doctor and metrics. Each one is bounded by an index
+-- (see migrations/0005_report_indexes.sql and BENCHMARKS.md "## Reports").
+
+-- name: current_cycle
+-- The seed's "Current cycle status", verbatim.
+SELECT * FROM agent_sessions
+WHERE phase != 'idle'
+ORDER BY created_at DESC
+LIMIT 1
+
+-- name: last_trigger
+SELECT id, triggered_at, trigger_reason, session_id, agent_invoked, skip_reason, context,
+       EXTRACT(EPOCH FROM (NOW() - triggered_at))::float8 AS age_s
+FROM agent_triggers
+ORDER BY triggered_at DESC
+LIMIT 1
+
+-- name: now
+SELECT NOW() AS now, CURRENT_DATE AS today
+
+-- name: recent_cycles
+-- The seed's "Recent completed cycles", with the columns a researcher reads beside them.
+SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
+       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
+       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at
+FROM agent_sessions s
+JOIN agent_metrics m ON s.id = m.session_id
+ORDER BY s.completed_at DESC
+LIMIT %(limit)s
+
+-- name: recent_cycles_by_outcome
+SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
+       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
+       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at
+FROM agent_sessions s
+JOIN agent_metrics m ON s.id = m.session_id
+WHERE s.outcome = %(outcome)s
+ORDER BY s.completed_at DESC
+LIMIT %(limit)s
+
+-- name: session
+SELECT * FROM agent_sessions WHERE id = %(id)s
+
+-- name: session_metrics
+SELECT * FROM agent_metrics WHERE session_id = %(id)s
+
+-- name: session_actions
+SELECT id, session_id, action_at, tool_name, agent, invocation, model, success, error_message,
+       tokens_input, tokens_output, tokens_cache_write, tokens_cache_read, cost_usd,
+       latency_ms, request_id, stop_reason, attempt
+FROM agent_actions
+WHERE session_id = %(id)s
+ORDER BY id
+LIMIT %(limit)s
+
+-- name: session_action_totals
+SELECT COUNT(*)::int AS actions,
+       COUNT(*) FILTER (WHERE tool_name = 'messages.create')::int AS model_calls,
+       COALESCE(SUM(tokens_input), 0)::bigint AS tokens_input,
+       COALESCE(SUM(tokens_output), 0)::bigint AS tokens_output,
+       COALESCE(SUM(tokens_cache_write), 0)::bigint AS tokens_cache_write,
+       COALESCE(SUM(tokens_cache_read), 0)::bigint AS tokens_cache_read,
+       COALESCE(SUM(cost_usd), 0) AS cost_usd
+FROM agent_actions
+WHERE session_id = %(id)s
+
+-- name: session_triggers
+SELECT id, triggered_at, trigger_reason, session_id, agent_invoked, skip_reason,
+       budget_used_today_usd, budget_remaining_usd
+FROM agent_triggers
+WHERE session_id = %(id)s
+ORDER BY triggered_at, id
+LIMIT %(limit)s
+
+-- name: budget_days
+-- Today and the days before it; a day without a row had no tick.
+SELECT date, budget_limit_usd, budget_used_usd, budget_reserved_usd,
+       invocations_count, cycles_started, cycles_completed
+FROM agent_budget
+WHERE date > CURRENT_DATE - %(days)s::int AND date <= CURRENT_DATE
+ORDER BY date DESC
+
+-- name: budget_day
+SELECT budget_limit_usd, budget_used_usd FROM agent_budget WHERE date = COALESCE(%(date)s::date, CURRENT_DATE)
+
+-- name: budget_default_limit
+SELECT budget_limit_usd FROM agent_budget_default
+
+-- name: cost_per_success
+-- The seed's "Cost per successful strategy", verbatim.
+SELECT AVG(estimated_cost_usd), COUNT(*)
+FROM agent_metrics
+WHERE outcome = 'success'
+
+-- name: cost_totals
+-- All spend (budget_used_usd = the day's action costs, so the budget rows sum it
+-- without reading every action), and how many cycles it bought.
+SELECT (SELECT COALESCE(SUM(budget_used_usd), 0) FROM agent_budget) AS total_spend_usd,
+       (SELECT COUNT(*) FROM agent_metrics)::int AS cycles_completed,
+       (SELECT COUNT(*) FROM agent_metrics WHERE outcome = 'success')::int AS successes,
+       (SELECT COUNT(*) FROM agent_sessions
+        WHERE outcome = 'success' AND (assessment ->> 'passed')::boolean)::int AS promising
+
+-- name: cost_by_outcome
+SELECT outcome, COUNT(*)::int AS cycles, COALESCE(SUM(estimated_cost_usd), 0) AS cost_usd
+FROM agent_metrics
+GROUP BY outcome
+ORDER BY cost_usd DESC, outcome
+
+-- name: cost_by_model
+-- Model calls only carry a cost; the partial index on them keeps this off the tool rows.
+SELECT COALESCE(model, '(unknown)') AS model,
+       COALESCE(invocation, '(none)') AS invocation,
+       COUNT(*)::int AS calls,
+       COALESCE(SUM(cost_usd), 0) AS cost_usd
+FROM agent_actions
+WHERE cost_usd <> 0
+GROUP BY 1, 2
+ORDER BY cost_usd DESC, 1, 2
+
+-- name: costliest_failures
+SELECT m.session_id AS id, s.strategy_name, m.outcome, m.estimated_cost_usd, s.failure_reason,
+       m.cycle_completed_at
+FROM agent_metrics m
+JOIN agent_sessions s ON s.id = m.session_id
+WHERE m.outcome <> 'success' AND m.estimated_cost_usd > 0
+ORDER BY m.estimated_cost_usd DESC, m.session_id DESC
+LIMIT %(limit)s
+
+-- name: recent_actions
+SELECT id, session_id, action_at, tool_name, agent, invocation, model, success, error_message,
+       tokens_input, tokens_output, tokens_cache_write, tokens_cache_read, cost_usd,
+       latency_ms, request_id, stop_reason, attempt
+FROM agent_actions
+ORDER BY id DESC
+LIMIT %(limit)s
+
+-- name: recent_session_actions
+SELECT id, session_id, action_at, tool_name, agent, invocation, model, success, error_message,
+       tokens_input, tokens_output, tokens_cache_write, tokens_cache_read, cost_usd,
+       latency_ms, request_id, stop_reason, attempt
+FROM agent_actions
+WHERE session_id = %(id)s
+ORDER BY id DESC
+LIMIT %(limit)s
+
+-- name: recent_triggers
+SELECT id, triggered_at, trigger_reason, session_id, agent_invoked, skip_reason,
+       budget_used_today_usd, budget_remaining_usd
+FROM agent_triggers
+ORDER BY triggered_at DESC, id DESC
+LIMIT %(limit)s
+
+-- name: recent_triggers_today
+SELECT id, triggered_at, trigger_reason, session_id, agent_invoked, skip_reason,
+       budget_used_today_usd, budget_remaining_usd
+FROM agent_triggers
+WHERE triggered_at >= CURRENT_DATE::timestamptz
+ORDER BY triggered_at DESC, id DESC
+LIMIT %(limit)s
+
+-- name: triggers_today_counts
+SELECT trigger_reason, skip_reason, agent_invoked, COUNT(*)::int AS n
+FROM agent_triggers
+WHERE triggered_at >= CURRENT_DATE::timestamptz
+GROUP BY 1, 2, 3
+ORDER BY n DESC, 1, 2
+
+-- name: cycles_by_outcome
+SELECT outcome, COUNT(*)::int AS n
+FROM agent_sessions
+WHERE outcome IS NOT NULL
+GROUP BY outcome
+
+-- name: operation
+-- The lab's operations table (migration 0003).
+SELECT id, kind, status, progress_pct, progress_message, heartbeat_at,
+       EXTRACT(EPOCH FROM (NOW() - heartbeat_at))::float8 AS heartbeat_age_s
+FROM lab_operations
+WHERE id = %(id)s
+
+-- name: stuck_operations
+-- Pending or running, and no sign of life (heartbeat, else start, else creation) for too long.
+SELECT id, kind, status, progress_pct, progress_message, heartbeat_at,
+       EXTRACT(EPOCH FROM (NOW() - heartbeat_at))::float8 AS heartbeat_age_s
+FROM lab_operations
+WHERE status IN ('pending', 'running')
+  AND COALESCE(heartbeat_at, started_at, created_at) < NOW() - make_interval(secs => %(timeout_s)s)
+ORDER BY COALESCE(heartbeat_at, started_at, created_at)
+LIMIT 20
