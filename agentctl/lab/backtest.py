@@ -57,13 +57,15 @@ def simulate(open_: np.ndarray, close: np.ndarray, signal: np.ndarray, fee: floa
     pos = np.zeros(n)
     pos[1:] = np.sign(s[:-1])  # decided at t's close, held from t+1's open
 
-    prev = np.concatenate(([0.0], pos[:-1]))
-    starts = np.flatnonzero((pos != prev) & (pos != 0))
-    # A trade ends where the position changes after its start: exit at that bar's open.
-    change = np.flatnonzero(pos != prev)
-    nxt = np.searchsorted(change, starts, side="right")
-    has_exit = nxt < len(change)
-    exit_bar = np.where(has_exit, change[np.minimum(nxt, len(change) - 1)], n - 1)
+    # Position changes; each change to a non-zero position opens a trade that the next change closes.
+    change = np.flatnonzero(pos[1:] != pos[:-1]) + 1
+    if pos[0] != 0:
+        change = np.concatenate(([0], change))
+    opens = np.flatnonzero(pos[change] != 0)
+    starts = change[opens]
+    has_exit = opens + 1 < len(change)
+    exit_bar = np.full(len(starts), n - 1)
+    exit_bar[has_exit] = change[opens[has_exit] + 1]
     direction = pos[starts]
 
     entry_fill = o[starts] * (1 + direction * slippage)
@@ -71,18 +73,21 @@ def simulate(open_: np.ndarray, close: np.ndarray, signal: np.ndarray, fee: floa
     exit_fill = exit_price * (1 - direction * slippage)
     x = exit_fill / entry_fill
     multiplier = 1 + (-fee + direction * (x - 1) - fee * x) / (1 + fee)
-    cum = np.concatenate(([1.0], np.cumprod(multiplier)))  # equity after 0, 1, 2, ... closed trades
+    cum = np.empty(len(starts) + 1)  # equity after 0, 1, 2, ... closed trades
+    cum[0] = 1.0
+    np.cumprod(multiplier, out=cum[1:])
 
     # Flat bars hold the equity of the trades closed so far (a trade closes at its exit bar's open).
-    bars = np.arange(n)
-    closed = np.searchsorted(exit_bar[has_exit], bars, side="right")
-    equity = cum[closed]
+    marks = np.zeros(n, dtype=np.int64)
+    marks[exit_bar[has_exit]] = 1
+    equity = cum[np.cumsum(marks)]
     # Bars inside a trade are marked to the close; units are fixed, so equity is linear in price.
-    in_trade = pos != 0
     if len(starts):
-        k = np.searchsorted(starts, bars[in_trade], side="right") - 1
-        d, ef = direction[k], entry_fill[k]
-        equity[in_trade] = cum[k] * (1 + (-fee + d * (c[in_trade] / ef - 1)) / (1 + fee))
+        in_trade = pos != 0
+        marks[:] = 0
+        marks[starts] = 1
+        k = (np.cumsum(marks) - 1)[in_trade]
+        equity[in_trade] = cum[k] * (1 + (-fee + direction[k] * (c[in_trade] / entry_fill[k] - 1)) / (1 + fee))
         if not has_exit[-1]:
             equity[-1] = cum[-1]  # the final trade is closed out at the last close
     return Simulation(equity, pos, starts, exit_bar, direction, multiplier - 1)
@@ -111,18 +116,24 @@ def deflated_sharpe(returns: np.ndarray, n_trials: int) -> float:
     import numpy as np
 
     r = np.asarray(returns, dtype="float64")
-    t = len(r)
-    sd = r.std(ddof=1) if t > 1 else 0.0
-    if t < 3 or sd == 0:
+    if len(r) < 3:
         return 0.0
-    sr = r.mean() / sd
-    z = (r - r.mean()) / r.std(ddof=0)
-    skew, kurt = float(np.mean(z**3)), float(np.mean(z**4))
+    d = r - r.mean()
+    d2 = d * d
+    return _deflated(float(r.mean()), float(d2.sum()), float(np.dot(d2, d)), float(np.dot(d2, d2)), len(r), n_trials)
+
+
+def _deflated(mean: float, s2: float, s3: float, s4: float, t: int, n_trials: int) -> float:
+    """DSR from the mean and the 2nd-4th central moment sums of t returns."""
+    if t < 3 or s2 <= 0:
+        return 0.0
+    m2 = s2 / t
+    sr = mean / math.sqrt(s2 / (t - 1))
+    skew, kurt = s3 / t / m2**1.5, s4 / t / m2**2
     nd = NormalDist()
     n = max(1, int(n_trials))
-    if n == 1:
-        sr0 = 0.0
-    else:
+    sr0 = 0.0
+    if n > 1:
         sr0 = math.sqrt(1 / (t - 1)) * (
             (1 - _EULER_GAMMA) * nd.inv_cdf(1 - 1 / n) + _EULER_GAMMA * nd.inv_cdf(1 - 1 / (n * math.e))
         )
@@ -139,20 +150,29 @@ def metrics(
     eq = sim.equity
     if not np.all(np.isfinite(eq)) or np.any(eq <= 0):
         raise LabError("equity curve has non-finite or non-positive values")
-    rets = np.diff(np.concatenate(([1.0], eq))) / np.concatenate(([1.0], eq[:-1]))
     n = len(eq)
-    mean, sd = rets.mean(), rets.std(ddof=1) if n > 1 else 0.0
+    rets = np.empty(n)
+    rets[0] = eq[0] - 1.0
+    np.divide(eq[1:], eq[:-1], out=rets[1:])
+    rets[1:] -= 1.0
+    mean = float(rets.mean())
+    d = rets - mean
+    d2 = d * d
+    s2 = float(d2.sum())
+    sd = math.sqrt(s2 / (n - 1)) if n > 1 else 0.0
     sharpe = float(mean / sd * math.sqrt(per_year)) if sd > 0 else 0.0
-    downside = math.sqrt(float(np.mean(np.minimum(rets, 0) ** 2)))
+    neg = np.minimum(rets, 0.0)
+    downside = math.sqrt(float(np.dot(neg, neg)) / n)
     sortino = float(mean / downside * math.sqrt(per_year)) if downside > 0 else (0.0 if mean == 0 else None)
     total = float(eq[-1] - 1)
     years = n / per_year
     cagr = float(eq[-1] ** (1 / years) - 1) if years > 0 else 0.0
-    peak = np.maximum.accumulate(np.concatenate(([1.0], eq)))[1:]
-    mdd = float(np.max(1 - eq / peak)) if n else 0.0
+    peak = np.maximum.accumulate(eq)
+    np.maximum(peak, 1.0, out=peak)  # the starting equity is the first peak
+    mdd = float(1.0 - np.min(eq / peak))
     calmar = cagr / mdd if mdd > 0 else (0.0 if total == 0 else None)
     tr = sim.trade_return
-    wins, losses = tr[tr > 0], tr[tr < 0]
+    wins = tr[tr > 0]
     pnl = tr * np.concatenate(([1.0], np.cumprod(1 + tr)[:-1])) if len(tr) else tr
     gain, loss = float(pnl[pnl > 0].sum()), float(-pnl[pnl < 0].sum())
     profit_factor = gain / loss if loss > 0 else (0.0 if gain == 0 else None)
@@ -171,7 +191,7 @@ def metrics(
         profit_factor=profit_factor,
         exposure=float(np.mean(sim.position != 0)),
         buy_and_hold_return=float(last_close / first_close - 1),
-        deflated_sharpe=deflated_sharpe(rets, n_trials),
+        deflated_sharpe=_deflated(mean, s2, float(np.dot(d2, d)), float(np.dot(d2, d2)), n, n_trials),
         n_trials=max(1, int(n_trials)),
         bars=n,
         bars_per_year=per_year,
@@ -186,8 +206,10 @@ def _downsample(index: pd.DatetimeIndex, equity: np.ndarray) -> list[tuple]:
     import numpy as np
 
     n = len(equity)
-    picks = np.unique(np.linspace(0, n - 1, min(n, MAX_CURVE_POINTS)).round().astype(int))
-    return [(index[i].to_pydatetime(), round(float(equity[i]), 6)) for i in picks]
+    picks = np.linspace(0, n - 1, min(n, MAX_CURVE_POINTS)).round().astype(np.int64)  # strictly increasing
+    # numpy's microsecond datetimes convert to datetime objects far faster than pandas' to_pydatetime.
+    times = index.values[picks].astype("datetime64[us]").tolist()
+    return list(zip(times, np.round(equity[picks], 6).tolist()))
 
 
 def run_backtest(config: StrategyConfig, model_path: Path, home: Path, n_trials: int = 1) -> BacktestResult:

@@ -8,6 +8,7 @@ either listed whole or not at all.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -152,14 +153,15 @@ def dataset_has_volume(symbol: str, timeframe: str, home: Path | None) -> bool:
 
 def list_datasets(home: Path | None) -> list[DatasetInfo]:
     """Every available dataset, bundled first, with its span and holdout start."""
-    out = []
-    for b in BUNDLED:
-        if _bundled_path(b) is None:
-            continue
-        df = load_ohlcv(b.symbol, b.timeframe, home)
-        out.append(_info(df, b.symbol, b.timeframe, b.source))
+    out = [_bundled_info(b) for b in BUNDLED if _bundled_path(b) is not None]
     out.extend(_imported_meta(home))
     return out
+
+
+@functools.cache
+def _bundled_info(b: BundledDataset) -> DatasetInfo:
+    # Bundled files never change while a process runs (the packages are pinned).
+    return _info(load_ohlcv(b.symbol, b.timeframe, None), b.symbol, b.timeframe, b.source)
 
 
 def _info(df: pd.DataFrame, symbol: str, timeframe: str, source: str) -> DatasetInfo:
@@ -364,7 +366,7 @@ def dataset_info(symbol: str, timeframe: str, home: Path | None) -> DatasetInfo:
     """Info for one dataset."""
     for b in BUNDLED:
         if (b.symbol, b.timeframe) == (symbol, timeframe):
-            return _info(load_ohlcv(symbol, timeframe, home), symbol, timeframe, b.source)
+            return _bundled_info(b)
     for d in _imported_meta(home):
         if (d.symbol, d.timeframe) == (symbol, timeframe):
             return d
