@@ -176,26 +176,27 @@ class Tick:
         reason = TriggerReason.START_NEW_CYCLE
         context: dict[str, Any] = {"budget": _budget_context(snap)}
         skip = None
+        agent = None
         if self.settings.paused:
             skip = SkipReason.PAUSED
         elif self.settings.daily_cycle_limit is not None and snap.cycles_started >= self.settings.daily_cycle_limit:
             skip = SkipReason.CYCLE_LIMIT
             context["daily_cycle_limit"] = self.settings.daily_cycle_limit
-        elif snap.exhausted:
-            skip = SkipReason.BUDGET_EXCEEDED
+        else:
+            from agentctl.agent import AgentMisconfigured, select_agent
+
+            try:
+                agent = select_agent(self.settings)
+                if self._cannot_afford(snap, "design", context):
+                    skip = SkipReason.BUDGET_EXCEEDED
+            except AgentMisconfigured as err:
+                context["error"] = str(err)
+                self._trigger(conn, reason, None, SkipReason.AGENT_MISCONFIGURED, snap, context)
+                return TickResult(trigger_reason=reason, skip_reason=SkipReason.AGENT_MISCONFIGURED,
+                                  message=str(err), exit_code=EXIT_NEEDS_PERSON)
         if skip is not None:
             self._trigger(conn, reason, None, skip, snap, context)
             return TickResult(trigger_reason=reason, skip_reason=skip)
-
-        from agentctl.agent import AgentMisconfigured, select_agent
-
-        try:
-            agent = select_agent(self.settings)
-        except AgentMisconfigured as err:
-            context["error"] = str(err)
-            self._trigger(conn, reason, None, SkipReason.AGENT_MISCONFIGURED, snap, context)
-            return TickResult(trigger_reason=reason, skip_reason=SkipReason.AGENT_MISCONFIGURED,
-                              message=str(err), exit_code=EXIT_NEEDS_PERSON)
 
         context["agent"] = agent
         with conn.transaction():
@@ -335,15 +336,16 @@ class Tick:
                                 f"no assessment saved after {attempts} attempts",
                                 trigger=(reason, SkipReason.ASSESSMENT_FAILED, snap, context))
 
-        skip = SkipReason.BUDGET_EXCEEDED if snap.exhausted else None
+        skip = None
         agent = None
-        if skip is None:
-            from agentctl.agent import AgentMisconfigured, select_agent
+        from agentctl.agent import AgentMisconfigured, select_agent
 
-            try:
-                agent = select_agent(self.settings)
-            except AgentMisconfigured as err:
-                skip, context["error"] = SkipReason.AGENT_MISCONFIGURED, str(err)
+        try:
+            agent = select_agent(self.settings)
+            if self._cannot_afford(snap, "assessment", context):
+                skip = SkipReason.BUDGET_EXCEEDED
+        except AgentMisconfigured as err:
+            skip, context["error"] = SkipReason.AGENT_MISCONFIGURED, str(err)
         context["agent"] = agent
         with conn.transaction():
             if arriving is not None:
@@ -418,6 +420,14 @@ class Tick:
             "agent_invoked": invoked, "skip_reason": str(skip) if skip else None,
             "used": snap.used, "remaining": snap.remaining,
         })
+
+    def _cannot_afford(self, snap, invocation: str, context: dict) -> bool:
+        """True when what is left today cannot cover the invocation's first call (0 for the baseline)."""
+        from agentctl.agent import first_call_worst_case
+
+        need = first_call_worst_case(self.settings, invocation, snap.date)
+        context["first_call_worst_case_usd"] = str(need)
+        return snap.exhausted or snap.remaining < need
 
     def _thresholds(self):
         return self.settings.gates

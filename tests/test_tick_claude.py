@@ -1,0 +1,114 @@
+"""Real ticks with Claude: the real anthropic SDK over HTTP to the fake Messages API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+import pytest
+
+from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, text  # noqa: F401
+from tickutil import OPEN_GATES, check_invariants, completed, phase_is, session, tick, tick_until, trigger_rows
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "agent"))
+from agent_helpers import SENTINEL_KEY, bad_config, good_config  # noqa: E402
+
+
+@pytest.fixture
+def claude_env(settings, fake_anthropic, monkeypatch):
+    env = {
+        "AGENTCTL_AGENT": "claude",
+        "ANTHROPIC_API_KEY": SENTINEL_KEY,
+        "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url,
+        "AGENTCTL_API_CALL_TIMEOUT_S": "10",
+        "AGENTCTL_API_RETRY_CAP_S": "1",
+        **OPEN_GATES,
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
+
+
+def _logged_model_calls(conn) -> int:
+    conn.commit()
+    return conn.execute("SELECT count(*) AS n FROM agent_actions WHERE tool_name = 'messages.create'").fetchone()["n"]
+
+
+def test_claude_cycle_success_through_the_sdk(conn, fake_anthropic, claude_env):
+    script_design(fake_anthropic, bad_config(), good_config("rsi-claude-1"))
+    script_assessment(fake_anthropic, passed=True, verdict="promising")
+    results = tick_until(conn, completed)
+    s = session(conn)
+    assert s["outcome"] == "success", s["failure_reason"]
+    assert s["strategy_name"] == "rsi-claude-1"
+    assert s["assessment"]["verdict"] == "promising" and s["assessment"]["passed"] is True
+    assert s["assessment"]["metrics"]["sharpe"] == s["backtest_results"]["sharpe"]
+    assert [r.agent for r in results if r.agent_invoked] == ["claude", "claude"]
+    assert fake_anthropic.pending == 0
+    assert len(fake_anthropic.message_requests) == _logged_model_calls(conn) == 4
+    m = conn.execute("SELECT * FROM agent_metrics WHERE session_id = %s", (s["id"],)).fetchone()
+    assert m["estimated_cost_usd"] > 0 and m["total_tokens_input"] > 0
+    b = conn.execute("SELECT * FROM agent_budget WHERE date = CURRENT_DATE").fetchone()
+    assert b["budget_used_usd"] == m["estimated_cost_usd"] and b["budget_reserved_usd"] == 0
+    assert b["invocations_count"] == 2
+    check_invariants(conn)
+
+
+def test_assessment_attempts_exhausted_end_failed_assessment(conn, fake_anthropic, claude_env, monkeypatch):
+    monkeypatch.setenv("AGENTCTL_ASSESSMENT_MAX_ATTEMPTS", "2")
+    script_design(fake_anthropic, bad_config(), good_config("rsi-claude-2"))
+    tick_until(conn, phase_is("backtesting", "idle"))
+    # Each assessment invocation (one turn each) ends without calling save_assessment.
+    monkeypatch.setenv("AGENTCTL_MAX_TURNS", "1")
+    fake_anthropic.enqueue(message(text("Looks fine to me.")), message(text("Still thinking.")))
+    tick_until(conn, completed)
+    s = session(conn)
+    assert s["outcome"] == "failed_assessment", s["failure_reason"]
+    rows = trigger_rows(conn, s["id"])
+    assert rows[-3:] == [("backtest_completed", True, None), ("backtest_completed", True, None),
+                         ("backtest_completed", False, "assessment_failed")]
+    assert len(fake_anthropic.message_requests) == _logged_model_calls(conn)
+    check_invariants(conn)
+
+
+def test_design_without_a_saved_strategy_ends_failed_design(conn, fake_anthropic, claude_env, monkeypatch):
+    monkeypatch.setenv("AGENTCTL_MAX_TURNS", "2")
+    fake_anthropic.enqueue(message(text("I would rather not design anything today.")), message(text("Really.")))
+    r = tick()
+    assert r.agent_invoked and r.outcome == "failed_design"
+    s = session(conn)
+    assert s["outcome"] == "failed_design" and s["failure_reason"]
+    assert fake_anthropic.pending == 0 and len(fake_anthropic.message_requests) == _logged_model_calls(conn) == 2
+    check_invariants(conn)
+
+
+def test_budget_too_small_for_one_call_starts_nothing(conn, fake_anthropic, claude_env):
+    conn.execute("INSERT INTO agent_budget (date, budget_limit_usd) VALUES (CURRENT_DATE, 0.01)")
+    conn.commit()
+    r = tick()
+    assert (r.skip_reason, r.agent_invoked) == ("budget_exceeded", False)
+    assert session(conn) is None and fake_anthropic.message_requests == []
+
+
+def test_twenty_concurrent_ticks_make_one_invocation_and_one_session(conn, fake_anthropic, claude_env):
+    # A slow first reply keeps the designing tick holding the lock while the others arrive.
+    fake_anthropic.enqueue(slow(message(text("Thinking about momentum.")), 3.0))
+    env = dict(os.environ, AGENTCTL_MAX_TURNS="1")
+    procs = [subprocess.Popen([sys.executable, "-m", "agentctl", "tick"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(20)]
+    outs = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+    assert [o[0] for o in outs] == [0] * 20, outs
+    conn.commit()
+    assert conn.execute("SELECT count(*) AS n FROM agent_sessions").fetchone()["n"] == 1
+    triggers = conn.execute("SELECT * FROM agent_triggers").fetchall()
+    invoked = [t for t in triggers if t["agent_invoked"]]
+    assert len(invoked) == 1
+    # Every tick either held the lock (and wrote its one row) or found it held and wrote nothing.
+    locked_out = [o for o in outs if "lock" in o[2]]
+    assert len(locked_out) + len(triggers) == 20
+    assert len(fake_anthropic.message_requests) == _logged_model_calls(conn) == 1
+    assert conn.execute("SELECT invocations_count FROM agent_budget").fetchone()["invocations_count"] == 1
+    check_invariants(conn)
