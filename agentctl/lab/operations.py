@@ -115,16 +115,26 @@ def _start(conn, settings, op_id: str, kind: Kind, config, session_id, params: d
             "dataset": f"{config.dataset.symbol}/{config.dataset.timeframe}", "strategy_hash": strategy_hash(config),
             "log_path": str(log_path),
         })
-    _spawn(op_id, log_path)
+    _spawn(op_id, log_path, _worker_env(settings))
     return op_id
 
 
-def _spawn(op_id: str, log_path: Path) -> None:
+def _worker_env(settings: Settings) -> dict[str, str]:
+    """The caller's environment, pinned to the caller's database and home, without the API key."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "AGENTCTL_ANTHROPIC_API_KEY")}
+    env["AGENTCTL_HOME"] = str(settings.home)
+    env["AGENTCTL_HEARTBEAT_TIMEOUT_S"] = str(settings.heartbeat_timeout_s)
+    if settings.database_url:
+        env["AGENTCTL_DATABASE_URL"] = settings.database_url
+    return env
+
+
+def _spawn(op_id: str, log_path: Path, env: dict[str, str]) -> None:
     """Launch the detached worker; the short-lived launcher is waited for, so nothing is left to reap."""
     with open(log_path, "ab") as log:
         launcher = subprocess.Popen(
             [sys.executable, "-m", "agentctl.lab.worker", "--detach", op_id],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, env=env,
         )
     launcher.wait(timeout=60)
 

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import write_csv
+from lab_helpers import aapl_1h, write_csv  # noqa: F401 (fixtures)
 from typer.testing import CliRunner
 
 from agentctl.cli.data import app

@@ -2,7 +2,7 @@
 
 import pandas as pd
 import pytest
-from conftest import write_csv
+from lab_helpers import aapl_1h, write_csv  # noqa: F401 (fixtures)
 
 from agentctl.lab.data import (
     DatasetError,

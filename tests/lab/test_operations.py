@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import strategy
+from lab_helpers import strategy
 
 from agentctl.lab.operations import (
     Operation,
@@ -139,3 +139,13 @@ def test_worker_usage(bad):
     from agentctl.lab.worker import EXIT_USAGE, main
 
     assert main(bad) == EXIT_USAGE
+
+
+def test_worker_env_is_pinned_and_keyless(settings, monkeypatch):
+    from agentctl.lab.operations import _worker_env
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
+    monkeypatch.setenv("AGENTCTL_HOME", "/somewhere/else")
+    env = _worker_env(settings)
+    assert "ANTHROPIC_API_KEY" not in env and "sk-ant-secret" not in env.values()
+    assert env["AGENTCTL_HOME"] == str(settings.home) and env["AGENTCTL_DATABASE_URL"] == settings.database_url

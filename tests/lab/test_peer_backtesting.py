@@ -19,6 +19,7 @@ import talib
 backtesting = pytest.importorskip("backtesting")
 
 from agentctl.lab.backtest import simulate  # noqa: E402
+from lab_helpers import sp500  # noqa: F401 (fixtures)
 
 FEE = 0.001
 CASH = 1e12

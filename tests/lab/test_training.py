@@ -3,7 +3,7 @@
 import joblib
 import numpy as np
 import pytest
-from conftest import strategy, write_csv
+from lab_helpers import aapl_1h, strategy, write_csv  # noqa: F401 (fixtures)
 
 from agentctl.lab.data import import_dataset, split_points
 from agentctl.lab.features import LabError

@@ -1,4 +1,4 @@
-"""Lab fixtures: small real-data slices imported into a temporary home."""
+"""Lab test helpers and fixtures (imported by name: a conftest.py here would shadow tests/conftest.py)."""
 
 from __future__ import annotations
 
