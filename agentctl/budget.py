@@ -168,13 +168,19 @@ class Budget:
         """Give the reservation back: the call billed nothing."""
         self.settle(conn, reservation, Decimal(0))
 
-    def charge_expired(self, conn: psycopg.Connection) -> int:
-        """Charge reservations whose process died before settling (see module doc)."""
+    def charge_expired(self, conn: psycopg.Connection, *, orphans: bool = False) -> int:
+        """Charge reservations whose process died before settling (see module doc).
+
+        `orphans=True` charges every open reservation, expired or not: only a process
+        holding the tick lock makes model calls, so for the lock's new holder any
+        reservation left open belongs to a process that is gone.
+        """
         q = _q()
+        before = "infinity" if orphans else None
         with conn.transaction():
-            if not conn.execute(q["lock_days_with_expired"]).fetchall():
+            if not conn.execute(q["lock_days_with_expired"], {"before": before}).fetchall():
                 return 0
-            return conn.execute(q["charge_expired"]).fetchone()["charged"]
+            return conn.execute(q["charge_expired"], {"before": before}).fetchone()["charged"]
 
     def count_invocation(self, conn: psycopg.Connection) -> None:
         """invocations_count + 1 on today's row (one per agent invocation)."""

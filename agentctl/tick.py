@@ -151,6 +151,8 @@ class Tick:
 
         budget = Budget(self.settings)
         budget.ensure_today(conn)
+        # We hold the lock and only its holder calls the model: open reservations are orphans.
+        budget.charge_expired(conn, orphans=True)
         snap = budget.snapshot(conn)
         session = conn.execute(_q()["active_session"]).fetchone()
         if session is None:

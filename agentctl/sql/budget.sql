@@ -46,7 +46,7 @@ WHERE date = %(date)s
 -- name: lock_days_with_expired
 -- Budget rows first, then reservations: the same lock order as reserve and settle.
 SELECT date FROM agent_budget
-WHERE date IN (SELECT budget_date FROM agent_budget_reservations WHERE expires_at < NOW())
+WHERE date IN (SELECT budget_date FROM agent_budget_reservations WHERE expires_at < COALESCE(%(before)s::timestamptz, NOW()))
 ORDER BY date
 FOR UPDATE
 
@@ -55,7 +55,7 @@ FOR UPDATE
 -- between reserving and recording; the call may have been billed, so it is charged
 -- at its worst case (fail closed) as an action row, keeping used = sum of costs.
 WITH gone AS (
-    DELETE FROM agent_budget_reservations WHERE expires_at < NOW() RETURNING *
+    DELETE FROM agent_budget_reservations WHERE expires_at < COALESCE(%(before)s::timestamptz, NOW()) RETURNING *
 ), logged AS (
     INSERT INTO agent_actions (session_id, tool_name, tool_args, success, error_message,
                                tokens_input, tokens_output, tokens_cache_write, tokens_cache_read,

@@ -1,0 +1,128 @@
+"""SIGKILL lands on a tick at many points; afterwards nothing is lost, double-counted or stuck."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, text  # noqa: F401
+from tickutil import OPEN_GATES, check_invariants, completed, session, tick_until
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "agent"))
+from agent_helpers import SENTINEL_KEY, bad_config, good_config  # noqa: E402
+
+
+@pytest.fixture
+def claude_env(settings, fake_anthropic, monkeypatch):
+    env = {
+        "AGENTCTL_AGENT": "claude",
+        "ANTHROPIC_API_KEY": SENTINEL_KEY,
+        "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url,
+        "AGENTCTL_API_CALL_TIMEOUT_S": "10",
+        "AGENTCTL_API_RETRY_CAP_S": "1",
+        **OPEN_GATES,
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
+
+
+def _count(conn, sql: str) -> int:
+    conn.commit()
+    return conn.execute(sql).fetchone()["n"]
+
+
+def _wait(predicate, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def _killed_tick(predicate) -> int:
+    """Start `agentctl tick`, SIGKILL it as soon as `predicate()` holds (or it exits); returns its exit code."""
+    p = subprocess.Popen([sys.executable, "-m", "agentctl", "tick"], env=dict(os.environ),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait(lambda: predicate() or p.poll() is not None)
+    p.kill()
+    return p.wait()
+
+
+def _script(fake, i: int) -> None:
+    with fake.lock:
+        fake.queue.clear()
+    cfg = good_config(f"kill-{i}")
+    cfg["features"][0]["params"]["timeperiod"] = 5 + i  # a distinct strategy each cycle
+    script_design(fake, bad_config(), cfg)
+    script_assessment(fake)
+
+
+def _kill_after_next_response(fake, delay_s: float = 0.002):
+    """Arm a kill that fires just after the fake API has produced its next reply."""
+    fired = threading.Event()
+    original = fake._message
+
+    def wrapped(reply, body):
+        out = original(reply, body)
+        fake._message = original
+        threading.Timer(delay_s, fired.set).start()
+        return out
+
+    fake._message = wrapped
+    return fired.is_set
+
+
+def test_sigkill_at_many_points_then_ticks_finish_every_cycle(conn, fake_anthropic, claude_env):
+    n_sessions = lambda: _count(conn, "SELECT count(*) AS n FROM agent_sessions")  # noqa: E731
+    requests = lambda: len(fake_anthropic.message_requests)  # noqa: E731
+    kill_points = {
+        "while starting": lambda: (time.sleep(0.05), True)[1],
+        "after the session insert": (lambda before: lambda: n_sessions() > before),
+        "during a model call": (lambda before: lambda: requests() > before),
+        "after a call, before its row": None,
+        "during the assessment call": "assess",
+    }
+    ended = []
+    for i, (point, how) in enumerate(kill_points.items()):
+        _script(fake_anthropic, i)
+        if point == "while starting":
+            _killed_tick(how)
+        elif point == "after a call, before its row":
+            _killed_tick(_kill_after_next_response(fake_anthropic))
+        elif point == "during the assessment call":
+            # Reach the assessment, slowed down, and kill inside it.
+            tick_until(conn, lambda c: session(c)["phase"] in ("backtesting", "idle"))
+            s = session(conn)
+            if s["phase"] == "backtesting":
+                with fake_anthropic.lock:
+                    fake_anthropic.queue.clear()
+                fake_anthropic.enqueue(slow(message(text("Weighing it up.")), 2.0))
+                script_assessment(fake_anthropic)
+                op = s["backtest_operation_id"]
+                _wait(lambda: _count(conn, f"SELECT count(*) AS n FROM lab_operations WHERE id = '{op}' "
+                                           "AND status <> 'running' AND status <> 'pending'") == 1)
+                before = requests()
+                _killed_tick(lambda: requests() > before)
+        else:
+            _killed_tick(how(n_sessions() if point == "after the session insert" else requests()))
+        # Kill a few polling/completing ticks at arbitrary moments too.
+        for delay in (0.05, 0.3, 0.8):
+            _killed_tick(lambda d=delay, t=time.monotonic(): time.monotonic() - t > d)
+        tick_until(conn, completed, timeout_s=120)
+        ended.append(session(conn)["outcome"])
+        check_invariants(conn)
+
+    assert len(ended) == len(kill_points) and all(ended)
+    # Every request the API received is one logged model call (billed or charged at worst case).
+    logged = _count(conn, "SELECT count(*) AS n FROM agent_actions WHERE tool_name = 'messages.create'")
+    assert logged == len(fake_anthropic.message_requests)
+    assert _count(conn, "SELECT count(*) AS n FROM agent_budget_reservations") == 0
+    assert _count(conn, "SELECT count(*) AS n FROM agent_sessions WHERE phase <> 'idle'") == 0
+    check_invariants(conn)
