@@ -218,8 +218,17 @@ class ValidationReport(BaseModel):
 
 
 def strategy_json_schema() -> dict[str, Any]:
-    """The JSON schema of StrategyConfig, used as the agent's tool input schema."""
-    return StrategyConfig.model_json_schema()
+    """The JSON schema of StrategyConfig, used as the agent's tool input schema (titles dropped: prompt bytes)."""
+    return _without_titles(StrategyConfig.model_json_schema())
+
+
+def _without_titles(node: Any) -> Any:
+    # No field is named "title", so every "title" key is pydantic's generated label.
+    if isinstance(node, dict):
+        return {k: _without_titles(v) for k, v in node.items() if k != "title"}
+    if isinstance(node, list):
+        return [_without_titles(v) for v in node]
+    return node
 
 
 def indicator_catalog_text() -> str:
