@@ -109,14 +109,14 @@ GROUP BY outcome
 ORDER BY cost_usd DESC, outcome
 
 -- name: cost_by_model
--- Model calls only carry a cost; the partial index on them keeps this off the tool rows.
-SELECT COALESCE(model, '(unknown)') AS model,
-       COALESCE(invocation, '(none)') AS invocation,
-       COUNT(*)::int AS calls,
-       COALESCE(SUM(cost_usd), 0) AS cost_usd
-FROM agent_actions
-WHERE cost_usd <> 0
+-- From the per-day rollup of billed calls that migration 0005's trigger keeps exact.
+SELECT CASE WHEN model = '' THEN '(unknown)' ELSE model END AS model,
+       CASE WHEN invocation = '' THEN '(none)' ELSE invocation END AS invocation,
+       SUM(calls)::bigint AS calls,
+       SUM(cost_usd) AS cost_usd
+FROM agent_cost_rollup
 GROUP BY 1, 2
+HAVING SUM(calls) <> 0 OR SUM(cost_usd) <> 0
 ORDER BY cost_usd DESC, 1, 2
 
 -- name: costliest_failures
