@@ -229,6 +229,7 @@ class ToolLoop:
             args = {"turn": self.turns + 1, "max_tokens": self.settings.max_tokens, "messages": len(messages),
                     "request_bytes": request_bytes, "reserved_usd": str(reservation.amount)}
             started = time.monotonic()
+            request_id = None
             try:
                 raw = client.messages.with_raw_response.create(**request, timeout=timeout)
                 request_id = raw.request_id
