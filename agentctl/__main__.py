@@ -1,3 +1,3 @@
-from agentctl.cli.main import main
+from agentctl.cli.entry import main
 
 main()

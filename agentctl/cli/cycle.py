@@ -13,23 +13,9 @@ from agentctl.cli.errors import EXIT_NEEDS_PERSON, fail, handle_errors
 
 def tick() -> None:
     """Advance the research cycle by one step (run this from cron every minute)."""
-    _tick()
+    from agentctl.cli.entry import tick as run_tick
 
-
-@handle_errors
-def _tick() -> None:
-    from agentctl.settings import get_settings
-    from agentctl.tick import Tick
-
-    result = Tick(get_settings()).run()
-    if result.locked_out:
-        print("agentctl: another tick holds the lock: exiting without doing anything", file=sys.stderr)
-        raise typer.Exit(0)
-    typer.echo(result.line())
-    if result.exit_code:
-        if result.message:
-            print(f"agentctl: {result.message}", file=sys.stderr)
-        raise typer.Exit(result.exit_code)
+    raise typer.Exit(run_tick())
 
 
 def run(

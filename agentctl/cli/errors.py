@@ -6,8 +6,6 @@ import functools
 import sys
 from typing import Callable, TypeVar
 
-import typer
-
 EXIT_OK = 0
 EXIT_NEEDS_PERSON = 1
 EXIT_USAGE = 2
@@ -18,8 +16,41 @@ F = TypeVar("F", bound=Callable)
 
 def fail(message: str, code: int) -> None:
     """Print one line to stderr and exit with `code`."""
+    import typer
+
     print(f"agentctl: {message}", file=sys.stderr)
     raise typer.Exit(code)
+
+
+def classify(err: BaseException) -> tuple[int, str] | None:
+    """(exit code, one-line message) for a known failure; None for a bug (let it raise)."""
+    from agentctl.db.connection import DatabaseUnavailable
+    from agentctl.db.embedded import EmbeddedServerError
+    from agentctl.db.migrate import MigrationError
+    from agentctl.domain import StateMoved
+
+    if isinstance(err, DatabaseUnavailable):
+        return EXIT_TEMPFAIL, str(err)
+    if isinstance(err, EmbeddedServerError):
+        return EXIT_TEMPFAIL, f"embedded PostgreSQL: {err}"
+    if isinstance(err, MigrationError):
+        return EXIT_NEEDS_PERSON, str(err)
+    if isinstance(err, StateMoved):
+        return EXIT_NEEDS_PERSON, f"state moved under us: {err}"
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(err, pydantic.ValidationError):
+        return EXIT_NEEDS_PERSON, f"configuration: {_first_config_error(err)}"
+    agent = sys.modules.get("agentctl.agent.errors")
+    if agent is not None and isinstance(err, agent.AgentUnavailable):
+        return EXIT_TEMPFAIL, f"API unavailable: {err}"
+    if agent is not None and isinstance(err, agent.AgentMisconfigured):
+        return EXIT_NEEDS_PERSON, str(err)
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(err, (psycopg.OperationalError, psycopg.InterfaceError)):
+        from agentctl.db.connection import redact
+
+        return EXIT_TEMPFAIL, f"database connection lost: {redact(_first_line(err))}"
+    return None
 
 
 def handle_errors(fn: F) -> F:
@@ -27,34 +58,13 @@ def handle_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from agentctl.db.connection import DatabaseUnavailable
-        from agentctl.db.embedded import EmbeddedServerError
-        from agentctl.db.migrate import MigrationError
-        from pydantic import ValidationError
-
-        from agentctl.domain import StateMoved
-
         try:
             return fn(*args, **kwargs)
-        except DatabaseUnavailable as err:
-            fail(str(err), EXIT_TEMPFAIL)
-        except EmbeddedServerError as err:
-            fail(f"embedded PostgreSQL: {err}", EXIT_TEMPFAIL)
-        except MigrationError as err:
-            fail(str(err), EXIT_NEEDS_PERSON)
-        except StateMoved as err:
-            fail(f"state moved under us: {err}", EXIT_NEEDS_PERSON)
-        except ValidationError as err:
-            fail(f"configuration: {_first_config_error(err)}", EXIT_NEEDS_PERSON)
         except Exception as err:
-            agent_errors = _agent_errors()
-            if agent_errors and isinstance(err, agent_errors[0]):
-                fail(f"API unavailable: {err}", EXIT_TEMPFAIL)
-            if agent_errors and isinstance(err, agent_errors[1]):
-                fail(str(err), EXIT_NEEDS_PERSON)
-            if isinstance(err, _transient_db_errors()):
-                fail(f"database connection lost: {_first_line(err)}", EXIT_TEMPFAIL)
-            raise
+            known = classify(err)
+            if known is None:
+                raise
+            fail(known[1], known[0])
 
     return wrapper  # type: ignore[return-value]
 
@@ -64,21 +74,8 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def _agent_errors():
-    mod = sys.modules.get("agentctl.agent.errors")
-    return (mod.AgentUnavailable, mod.AgentMisconfigured) if mod else ()
-
-
 def _first_config_error(err) -> str:
     first = err.errors()[0]
     field = ".".join(str(p) for p in first.get("loc", ())) or "settings"
     msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     return f"AGENTCTL_{field.upper()}: {msg}" if field != "settings" else msg
-
-
-def _transient_db_errors() -> tuple[type[BaseException], ...]:
-    # psycopg is already imported by the time a command talks to the database.
-    mod = sys.modules.get("psycopg")
-    if mod is None:
-        return ()
-    return (mod.OperationalError, mod.InterfaceError)

@@ -1,0 +1,42 @@
+"""Console-script entry point.
+
+`agentctl tick` runs every minute from cron, so it skips typer (and its import
+cost); everything else goes through the typer app in agentctl.cli.main.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    """Dispatch: the bare `tick` fast path, or the full command line."""
+    if sys.argv[1:] == ["tick"]:
+        sys.exit(tick())
+    from agentctl.cli.main import main as full
+
+    full()
+
+
+def tick() -> int:
+    """`agentctl tick` without typer; same output and exit codes as the typer command."""
+    from agentctl.cli.errors import classify
+
+    try:
+        from agentctl.settings import get_settings
+        from agentctl.tick import Tick
+
+        result = Tick(get_settings()).run()
+    except Exception as err:
+        known = classify(err)
+        if known is None:
+            raise
+        print(f"agentctl: {known[1]}", file=sys.stderr)
+        return known[0]
+    if result.locked_out:
+        print("agentctl: another tick holds the lock: exiting without doing anything", file=sys.stderr)
+        return 0
+    print(result.line(), flush=True)
+    if result.exit_code and result.message:
+        print(f"agentctl: {result.message}", file=sys.stderr)
+    return result.exit_code
