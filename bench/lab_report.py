@@ -19,7 +19,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}; "
+        f"1-min load average {load:.1f} when the run ended (other work shares these cores, so figures are noisy)"
+    )
 
 
 def write_subsection(title: str, body: str) -> None:
