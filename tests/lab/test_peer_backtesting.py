@@ -1,4 +1,6 @@
-"""Agreement with backtesting.py (a dev dependency) on an SMA crossover with the same fees.
+"""Agreement with backtesting.py (a dev dependency) on SMA crossovers with the same fees.
+
+Long-only and always-in long/short (flips close one trade and open the next at the same open).
 
 Conventions aligned for the comparison (see agentctl/lab/backtest.py):
 - both fill at the next bar's open and size trades with all equity, entry fee included;
@@ -25,18 +27,20 @@ FEE = 0.001
 CASH = 1e12
 
 
-def sma_signal(close: np.ndarray, fast: int, slow: int) -> np.ndarray:
+def sma_signal(close: np.ndarray, fast: int, slow: int, short: bool = False) -> np.ndarray:
     f, s = talib.SMA(close, fast), talib.SMA(close, slow)
-    sig = np.where(f > s, 1.0, 0.0)
+    sig = np.where(f > s, 1.0, -1.0 if short else 0.0)
     sig[np.isnan(s)] = 0.0
     sig[-2:] = 0.0
     return sig
 
 
-@pytest.mark.parametrize("fast,slow,start", [(10, 30, 0), (5, 20, 2500)])
-def test_same_trades_and_returns_as_backtesting_py(sp500, fast, slow, start):
+@pytest.mark.parametrize(
+    "fast,slow,start,short", [(10, 30, 0, False), (5, 20, 2500, False), (10, 30, 1000, True)]
+)
+def test_same_trades_and_returns_as_backtesting_py(sp500, fast, slow, start, short):
     bars = sp500.iloc[start : start + 1500]
-    sig = sma_signal(bars["close"].to_numpy(), fast, slow)
+    sig = sma_signal(bars["close"].to_numpy(), fast, slow, short)
     ours = simulate(bars["open"].to_numpy(), bars["close"].to_numpy(), sig, FEE, 0.0)
 
     class Follow(backtesting.Strategy):
@@ -44,10 +48,14 @@ def test_same_trades_and_returns_as_backtesting_py(sp500, fast, slow, start):
             self.sig = self.I(lambda: sig, name="signal")
 
         def next(self):
-            want = self.sig[-1] > 0
-            if want and not self.position:
+            want = self.sig[-1]
+            if want > 0 and not self.position.is_long:
+                self.position.close()
                 self.buy(size=1 - 1e-12)
-            elif not want and self.position:
+            elif want < 0 and not self.position.is_short:
+                self.position.close()
+                self.sell(size=1 - 1e-12)
+            elif want == 0 and self.position:
                 self.position.close()
 
     data = bars.rename(columns=str.capitalize)
@@ -57,6 +65,7 @@ def test_same_trades_and_returns_as_backtesting_py(sp500, fast, slow, start):
     theirs = stats._trades
 
     assert len(theirs) == len(ours.entry_bar) > 10
+    np.testing.assert_array_equal(np.sign(theirs["Size"].to_numpy()), ours.direction)
     np.testing.assert_array_equal(theirs["EntryBar"].to_numpy(), ours.entry_bar)
     np.testing.assert_array_equal(theirs["ExitBar"].to_numpy(), ours.exit_bar)
     equity_at_entry = np.concatenate(([1.0], np.cumprod(1 + ours.trade_return)[:-1])) * CASH
