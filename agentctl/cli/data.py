@@ -54,7 +54,7 @@ def _when(dt) -> str:
 
 @app.command("import")
 def import_(
-    path: Path = typer.Argument(..., help="CSV (optionally .gz) or Parquet file with timestamp, open, high, low, close[, volume]."),
+    path: Path = typer.Argument(..., help="CSV (optionally .gz) or Parquet file with timestamp, open, high, low, close[, volume]; timestamps without a zone are UTC."),
     symbol: str = typer.Option(..., "--symbol", help="Name to store it under, e.g. BTCUSD."),
     timeframe: str = typer.Option(..., "--timeframe", help="Bar size: a number and m, h, d or w, e.g. 1h."),
     allow_gaps: bool = typer.Option(False, "--allow-gaps", help="Accept gaps longer than market closures explain."),
