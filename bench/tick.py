@@ -93,6 +93,13 @@ def main() -> None:
         connect_probe = [PY, "-c", "from agentctl.db import connect; from agentctl.settings import Settings;"
                                    "connect(Settings()).execute('SELECT 1').fetchone()"]
         reuse_wall, reuse_rss = median_of(connect_probe, home_env)
+        # The connect itself, in a new process, after imports: finding the server and connecting.
+        inner = [PY, "-c", "import time; from agentctl.db import connect; from agentctl.settings import Settings;"
+                           "s = Settings(); t = time.perf_counter(); c = connect(s); c.execute('SELECT 1');"
+                           "print(time.perf_counter() - t)"]
+        connect_only = statistics.median(
+            float(subprocess.run(inner, env=home_env, capture_output=True, text=True, check=True).stdout)
+            for _ in range(RUNS))
 
         # -- 1. idle tick vs bare psycopg, same server
         running = server.running()
@@ -159,6 +166,7 @@ def main() -> None:
         f"| first use (`agentctl db upgrade`: initdb, start, migrate) | {first:.2f} s |",
         f"| a new process connecting to the running server (python start, import, connect, query; median) "
         f"| {reuse_wall * 1000:.0f} ms |",
+        f"| of which: find the running server and connect (median) | {connect_only * 1000:.1f} ms |",
         "",
         f"One full cycle, baseline designer, AAPL 1h, `agentctl run --cycles 1 --interval 1` from an empty "
         f"database ({CYCLE_RUNS} runs):",
