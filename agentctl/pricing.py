@@ -92,9 +92,9 @@ PRICE_TABLE: tuple[PriceRow, ...] = (
     # Current models (2026-11).
     PriceRow("claude-fable-5-1", _SINCE_LISTED, _flat("10", "50", "12.50", "20", "0.25")),
     PriceRow("claude-opus-5-5", _SINCE_LISTED, _flat("4", "20", "5", "8", "0.20")),
+    # Official model page: cache read $0.20. A reported cut to $0.10 (2026-10-07) is not on
+    # the official page; pricing a hit too low would let real spend pass the cap, so it waits.
     PriceRow("claude-sonnet-5-5", _SINCE_LISTED, _flat("2", "10", "2.50", "4", "0.20")),
-    # Cache hits on Sonnet 5.5 were cut from $0.20 to $0.10 on 2026-10-07.
-    PriceRow("claude-sonnet-5-5", date(2026, 10, 7), _flat("2", "10", "2.50", "4", "0.10")),
     PriceRow(
         "claude-haiku-5-5",
         _SINCE_LISTED,

@@ -16,11 +16,15 @@ def test_every_kind_of_token_has_its_own_rate():
     price = price_for("claude-sonnet-5-5", DAY)
     usage = TokenUsage(input_tokens=1_000, output_tokens=2_000, cache_write_5m_tokens=10_000,
                        cache_write_1h_tokens=3_000, cache_read_tokens=50_000)
-    # 1000*2 + 2000*10 + 10000*2.5 + 3000*4 + 50000*0.10, per million
-    assert cost(price, usage) == Decimal("0.064")
+    # 1000*2 + 2000*10 + 10000*2.5 + 3000*4 + 50000*0.20, per million
+    assert cost(price, usage) == Decimal("0.069")
 
 
-def test_effective_dated_rows():
+def test_effective_dated_rows(monkeypatch):
+    import agentctl.pricing as pricing
+
+    cut = pricing.PriceRow("claude-sonnet-5-5", date(2026, 10, 7), pricing._flat("2", "10", "2.50", "4", "0.10"))
+    monkeypatch.setattr(pricing, "PRICE_TABLE", pricing.PRICE_TABLE + (cut,))
     before = price_for("claude-sonnet-5-5", date(2026, 10, 6))
     after = price_for("claude-sonnet-5-5", date(2026, 10, 7))
     assert (before.base.cache_read, after.base.cache_read) == (Decimal("0.20"), Decimal("0.10"))
