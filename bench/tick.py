@@ -95,7 +95,7 @@ def main() -> None:
         reuse_wall, reuse_rss = median_of(connect_probe, home_env)
         # The connect itself, in a new process, after imports: finding the server and connecting.
         inner = [PY, "-c", "import time; from agentctl.db import connect; from agentctl.settings import Settings;"
-                           "s = Settings(); t = time.perf_counter(); c = connect(s); c.execute('SELECT 1');"
+                           "import psycopg; s = Settings(); t = time.perf_counter(); c = connect(s); c.execute('SELECT 1');"
                            "print(time.perf_counter() - t)"]
         connect_only = statistics.median(
             float(subprocess.run(inner, env=home_env, capture_output=True, text=True, check=True).stdout)
