@@ -93,6 +93,11 @@ class Settings(BaseSettings):
 
     # Lab
     executor: Literal["local", "ray"] = "local"
+    # The Ray dashboard (Jobs API) address, e.g. http://head:8265; unset: Ray's own RAY_ADDRESS or local cluster.
+    ray_address: str | None = None
+    # Where trained models go: a path every worker node can reach, or an fsspec URL (s3://bucket/models).
+    # Unset: <home>/models, which is enough for the local executor only.
+    artifact_dir: str | None = None
     operation_timeout_s: float = Field(default=1800.0, gt=0)
     heartbeat_timeout_s: float = Field(default=60.0, gt=0)
     # Gate thresholds, e.g. AGENTCTL_GATES__MIN_TRADES=20 or [gates] in the TOML file.

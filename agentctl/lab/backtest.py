@@ -212,13 +212,14 @@ def _downsample(index: pd.DatetimeIndex, equity: np.ndarray) -> list[tuple]:
     return list(zip(times, np.round(equity[picks], 6).tolist()))
 
 
-def run_backtest(config: StrategyConfig, model_path: Path, home: Path, n_trials: int = 1) -> BacktestResult:
+def run_backtest(config: StrategyConfig, model_path: Path | str, home: Path, n_trials: int = 1) -> BacktestResult:
     """Backtest the saved model on the dataset's holdout bars."""
-    import joblib
     import numpy as np
 
+    from agentctl.lab import artifacts
+
     started = time.perf_counter()
-    artifact = joblib.load(model_path)
+    artifact = artifacts.load(model_path)
     if artifact.get("strategy_hash") != strategy_hash(config):
         raise LabError("the model file was trained for a different strategy config")
     df = load_ohlcv(config.dataset.symbol, config.dataset.timeframe, home)

@@ -1,20 +1,16 @@
-"""Lab operations in PostgreSQL, run by detached local workers.
+"""Lab operations in PostgreSQL, run by an executor (agentctl/lab/executors).
 
-Starting an operation inserts its row, then spawns `python -m agentctl.lab.worker
---detach OP_ID`, which re-spawns the real worker in its own session and exits:
-the worker is reparented away from the caller (no zombie, survives the caller)
-and claims its row itself. Polling (`check_operation`) is cheap and imports no
-numpy, pandas, scikit-learn or TA-Lib.
+Starting an operation inserts its row, then hands it to the configured
+executor: `local` spawns a detached worker on this machine, `ray` submits a Ray
+job. Either way the worker (`python -m agentctl.lab.worker OP_ID`) claims its
+row and writes progress and results itself. Polling (`check_operation`) is
+cheap and imports no numpy, pandas, scikit-learn or TA-Lib (nor ray, unless the
+operation runs on Ray).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from agentctl.db.queries import load
+from agentctl.lab import executors
+from agentctl.lab.executors.local import alive as _alive  # noqa: F401 - kept for callers and tests
+from agentctl.lab.executors.local import worker_env as _worker_env  # noqa: F401
 
 if TYPE_CHECKING:
     import psycopg
@@ -70,18 +69,13 @@ def _q():
     return load("operations")
 
 
-def operation_log_path(home: Path, op_id: str) -> Path:
-    return Path(home) / "logs" / "operations" / f"{op_id}.log"
-
-
-def model_path_for(home: Path, op_id: str) -> Path:
-    return Path(home) / "models" / f"{op_id}.joblib"
-
-
 def start_training(conn: psycopg.Connection, settings: Settings, config: StrategyConfig, session_id: int | None) -> str:
-    """Record a training operation and spawn its worker; returns the operation id."""
+    """Record a training operation and start its worker; returns the operation id."""
+    from agentctl.lab.artifacts import location_for
+
     op_id = f"train-{uuid.uuid4().hex[:16]}"
-    params = {"config": config.model_dump(mode="json"), "model_path": str(model_path_for(settings.home, op_id))}
+    params = {"config": config.model_dump(mode="json"),
+              "model_path": location_for(settings.artifact_dir, settings.home, op_id)}
     return _start(conn, settings, op_id, "training", config, session_id, params)
 
 
@@ -93,7 +87,7 @@ def start_backtest(
     session_id: int | None,
     n_trials: int,
 ) -> str:
-    """Record a backtest operation of a trained model and spawn its worker; returns the operation id."""
+    """Record a backtest operation of a trained model and start its worker; returns the operation id."""
     op_id = f"backtest-{uuid.uuid4().hex[:16]}"
     params = {"config": config.model_dump(mode="json"), "model_path": str(model_path), "n_trials": max(1, int(n_trials))}
     return _start(conn, settings, op_id, "backtest", config, session_id, params)
@@ -107,36 +101,20 @@ def _start(conn, settings, op_id: str, kind: Kind, config, session_id, params: d
     if conn.info.transaction_status != TransactionStatus.IDLE:
         # The worker reads the row from its own connection: it must be committed first.
         raise OperationError("start an operation outside a transaction: its worker must see the committed row")
-    log_path = operation_log_path(settings.home, op_id)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    executor = executors.get(settings.executor)
+    params.update(executor.extra_params(settings))
+    log_path = executor.log_path(settings, op_id)
     with conn.transaction():
         conn.execute(_q()["insert_operation"], {
             "id": op_id, "kind": kind, "session_id": session_id, "params": json.dumps(params),
             "dataset": f"{config.dataset.symbol}/{config.dataset.timeframe}", "strategy_hash": strategy_hash(config),
-            "log_path": str(log_path),
+            "log_path": log_path,
         })
-    _spawn(op_id, log_path, _worker_env(settings))
+    refused = executor.submit(settings, op_id, kind, log_path)
+    if refused:
+        # Recorded, not raised: the next poll sees a failed operation and the cycle ends with this reason.
+        _fetch(conn, "fail_operation", {"id": op_id, "error": refused})
     return op_id
-
-
-def _worker_env(settings: Settings) -> dict[str, str]:
-    """The caller's environment, pinned to the caller's database and home, without the API key."""
-    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "AGENTCTL_ANTHROPIC_API_KEY")}
-    env["AGENTCTL_HOME"] = str(settings.home)
-    env["AGENTCTL_HEARTBEAT_TIMEOUT_S"] = str(settings.heartbeat_timeout_s)
-    if settings.database_url:
-        env["AGENTCTL_DATABASE_URL"] = settings.database_url
-    return env
-
-
-def _spawn(op_id: str, log_path: Path, env: dict[str, str]) -> None:
-    """Launch the detached worker; the short-lived launcher is waited for, so nothing is left to reap."""
-    with open(log_path, "ab") as log:
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", "agentctl.lab.worker", "--detach", op_id],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, env=env,
-        )
-    launcher.wait(timeout=60)
 
 
 def get_operation(conn: psycopg.Connection, op_id: str) -> Operation | None:
@@ -159,37 +137,18 @@ def check_operation(conn: psycopg.Connection, settings: Settings, op_id: str) ->
     reason = _failure_reason(row, settings)
     if reason is None:
         return Operation.model_validate(row)
-    failed = _fetch(conn, "fail_operation", {"id": op_id, "error": reason})
+    failed = _fetch(conn, "fail_operation", {"id": op_id, "error": reason[:2000]})
     if failed is not None:
-        _stop_worker(failed["pid"], failed["host"])  # an overdue or silent worker may still be running
+        executors.for_row(failed).stop(failed)  # an overdue or silent worker may still be running
     return get_operation(conn, op_id)
 
 
 def _failure_reason(row: dict, settings: Settings) -> str | None:
-    age, silent = float(row["age_s"]), float(row["silent_s"])
+    age = float(row["age_s"])
     if age > settings.operation_timeout_s:
         return f"timed out: still {row['status']} after {age:.0f}s (limit {settings.operation_timeout_s:.0f}s)"
-    if row["pid"] and row["host"] == socket.gethostname() and not _alive(row["pid"]):
-        return f"worker process {row['pid']} died without reporting (see {row['log_path']})"
-    if silent > settings.heartbeat_timeout_s:
-        what = "never started" if row["status"] == "pending" else f"sent no heartbeat for {silent:.0f}s"
-        return f"worker {what} (limit {settings.heartbeat_timeout_s:.0f}s; see {row['log_path']})"
-    return None
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+    # A dead pid (local) or Ray's verdict on the job (ray), then a silent heartbeat.
+    return executors.for_row(row).failure_reason(row, settings)
 
 
 def cancel_operation(conn: psycopg.Connection, op_id: str) -> bool:
@@ -197,18 +156,8 @@ def cancel_operation(conn: psycopg.Connection, op_id: str) -> bool:
     row = _fetch(conn, "cancel_operation", {"id": op_id, "error": "cancelled"})
     if row is None:
         return False
-    _stop_worker(row["pid"], row["host"])
+    executors.for_row(row).stop(row)
     return True
-
-
-def _stop_worker(pid: int | None, host: str | None) -> None:
-    # Workers on another host notice the status change at their next heartbeat and exit.
-    if not pid or host != socket.gethostname():
-        return
-    try:
-        os.killpg(pid, signal.SIGTERM)  # the worker leads its own process group (its helpers too)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def count_trials(conn: psycopg.Connection, symbol: str, timeframe: str) -> int:

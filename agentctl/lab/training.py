@@ -31,9 +31,8 @@ def _noop(pct: float, message: str) -> None:
     pass
 
 
-def train(config: StrategyConfig, home: Path, model_path: Path, progress: Progress = _noop) -> TrainingResult:
+def train(config: StrategyConfig, home: Path, model_path: Path | str, progress: Progress = _noop) -> TrainingResult:
     """Fit, validate and save the model; raise LabError with a reason on bad data or a degenerate model."""
-    import joblib
     import numpy as np
 
     started = time.perf_counter()
@@ -83,8 +82,6 @@ def train(config: StrategyConfig, home: Path, model_path: Path, progress: Progre
         if not np.isfinite(value):
             raise LabError(f"{name} is not a finite number")
 
-    model_path = Path(model_path)
-    model_path.parent.mkdir(parents=True, exist_ok=True)
     chash = strategy_hash(config)
     artifact = {
         "version": ARTIFACT_VERSION,
@@ -94,9 +91,9 @@ def train(config: StrategyConfig, home: Path, model_path: Path, progress: Progre
         "strategy_hash": chash,
         "config": config.model_dump(mode="json"),
     }
-    tmp = model_path.with_suffix(model_path.suffix + ".tmp")
-    joblib.dump(artifact, tmp)
-    tmp.replace(model_path)
+    from agentctl.lab import artifacts
+
+    artifacts.save(artifact, model_path)  # a path or an fsspec URL (the ray executor's shared store)
 
     progress(100, "done")
     idx = df.index

@@ -112,7 +112,9 @@ def _execute(kind: str, params: dict, settings, progress) -> dict:
     report = validate_strategy(params.get("config"), settings.home)
     if not report.ok:
         raise LabError("invalid strategy config: " + "; ".join(report.errors))
-    model_path = Path(params["model_path"])
+    from agentctl.lab.artifacts import is_url
+
+    model_path = params["model_path"] if is_url(params["model_path"]) else Path(params["model_path"])
     if kind == "training":
         from agentctl.lab.training import train
 

@@ -42,13 +42,13 @@ RETURNING id
 UPDATE lab_operations
 SET status = 'failed', error = %(error)s, finished_at = NOW()
 WHERE id = %(id)s AND status IN ('pending', 'running')
-RETURNING id, pid, host
+RETURNING id, pid, host, params
 
 -- name: cancel_operation
 UPDATE lab_operations
 SET status = 'cancelled', error = %(error)s, finished_at = NOW()
 WHERE id = %(id)s AND status IN ('pending', 'running')
-RETURNING id, pid, host
+RETURNING id, pid, host, params
 
 -- name: trials_on_dataset
 -- Distinct strategies trained on a dataset: the deflated Sharpe's number of trials.

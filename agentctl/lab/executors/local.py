@@ -1,0 +1,90 @@
+"""The `local` executor: a detached worker process on this machine.
+
+`python -m agentctl.lab.worker --detach OP_ID` re-spawns the real worker in its
+own session and exits: the worker is reparented away from the caller (no
+zombie, survives the caller) and claims its row itself. A dead pid on this host,
+or a silent heartbeat, fails the operation.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentctl.lab.executors import silence_reason
+
+if TYPE_CHECKING:
+    from agentctl.settings import Settings
+
+
+def extra_params(settings: Settings) -> dict:
+    return {}  # rows without "executor" are local: the same params as before executors existed
+
+
+def log_path(settings: Settings, op_id: str) -> str:
+    path = Path(settings.home) / "logs" / "operations" / f"{op_id}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def submit(settings: Settings, op_id: str, kind: str, log: str) -> str | None:
+    """Spawn the worker; a launch failure raises (there is nothing to retry on this machine)."""
+    _spawn(op_id, Path(log), worker_env(settings))
+    return None
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The caller's environment, pinned to the caller's database and home, without the API key."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "AGENTCTL_ANTHROPIC_API_KEY")}
+    env["AGENTCTL_HOME"] = str(settings.home)
+    env["AGENTCTL_HEARTBEAT_TIMEOUT_S"] = str(settings.heartbeat_timeout_s)
+    if settings.database_url:
+        env["AGENTCTL_DATABASE_URL"] = settings.database_url
+    return env
+
+
+def _spawn(op_id: str, log_path: Path, env: dict[str, str]) -> None:
+    """Launch the detached worker; the short-lived launcher is waited for, so nothing is left to reap."""
+    with open(log_path, "ab") as log:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "agentctl.lab.worker", "--detach", op_id],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, env=env,
+        )
+    launcher.wait(timeout=60)
+
+
+def failure_reason(row: dict, settings: Settings) -> str | None:
+    if row["pid"] and row["host"] == socket.gethostname() and not alive(row["pid"]):
+        return f"worker process {row['pid']} died without reporting (see {row['log_path']})"
+    return silence_reason(row, settings)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def stop(row: dict) -> None:
+    # Workers on another host notice the status change at their next heartbeat and exit.
+    pid, host = row.get("pid"), row.get("host")
+    if not pid or host != socket.gethostname():
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)  # the worker leads its own process group (its helpers too)
+    except (ProcessLookupError, PermissionError):
+        pass

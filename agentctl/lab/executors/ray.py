@@ -1,0 +1,111 @@
+"""The `ray` executor: each operation is a Ray job, submitted through the Ray Jobs API.
+
+The job's submission id is the operation id and its entrypoint is the same
+worker as the local executor's (`python -m agentctl.lab.worker OP_ID`), which
+writes progress and results to PostgreSQL: the database stays the single
+source of truth, and Ray is asked only whether the job still lives. ray is
+imported inside the functions that talk to the cluster (it takes ~2 s).
+"""
+
+from __future__ import annotations
+
+import shlex
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from agentctl.lab.executors import silence_reason
+
+if TYPE_CHECKING:
+    from ray.job_submission import JobSubmissionClient
+
+    from agentctl.settings import Settings
+
+# Settings the worker reads; everything else (the API key above all) stays here.
+_FORWARDED = ("home", "timezone", "heartbeat_timeout_s")
+_MAX_ERROR = 2000
+
+
+def extra_params(settings: Settings) -> dict:
+    # The address goes with the operation, so polling and cancelling reach the cluster that runs it.
+    return {"executor": "ray", "ray_address": settings.ray_address}
+
+
+def log_path(settings: Settings, op_id: str) -> str:
+    return f"`ray job logs {op_id}`"  # the job's output lives in Ray, not on this machine
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The worker's settings: the database URL, home and time zone; never the Anthropic API key."""
+    from agentctl.db import database_url
+
+    env = {f"AGENTCTL_{name.upper()}": str(getattr(settings, name)) for name in _FORWARDED}
+    env["AGENTCTL_DATABASE_URL"] = database_url(settings)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def submit(settings: Settings, op_id: str, kind: str, log: str) -> str | None:
+    """Submit the job; on failure return the reason (the operation fails with it, the tick goes on)."""
+    try:
+        client = _client(settings.ray_address)
+        client.submit_job(
+            entrypoint=f"python -m agentctl.lab.worker {shlex.quote(op_id)}",
+            submission_id=op_id,
+            runtime_env={"env_vars": worker_env(settings)},
+            # One CPU each: Ray places jobs on any node with a free CPU and queues the rest.
+            entrypoint_num_cpus=1,
+            metadata={"agentctl_kind": kind},
+        )
+    except Exception as exc:  # noqa: BLE001 - an unreachable cluster or a refused job fails this operation only
+        return _clip(f"could not submit ray job {op_id} to {_where(settings.ray_address)}: {type(exc).__name__}: {exc}")
+    return None
+
+
+def failure_reason(row: dict, settings: Settings) -> str | None:
+    """Ray's word on a job the database still calls active; a silent heartbeat if Ray cannot be asked."""
+    op_id, address = row["id"], (row.get("params") or {}).get("ray_address")
+    try:
+        info = _client(address).get_job_info(op_id)
+    except Exception as exc:  # noqa: BLE001 - classify below
+        if _is_unknown_job(exc):
+            return _clip(f"ray job {op_id} is unknown to the cluster at {_where(address)}: {exc}")
+        return silence_reason(row, settings)  # cluster unreachable: the heartbeat decides
+    status = str(getattr(info.status, "value", info.status))
+    if status in ("FAILED", "STOPPED"):
+        return _clip(f"ray job {op_id} {status}: {info.message or 'no message'}")
+    if status == "SUCCEEDED":
+        return f"ray job {op_id} SUCCEEDED but its worker never recorded a result"
+    if status == "PENDING":
+        return None  # queued for a free CPU: not silent, just waiting (the operation timeout still applies)
+    return silence_reason(row, settings)
+
+
+def stop(row: dict) -> None:
+    """Stop the job; the worker also exits at its next heartbeat once its row is no longer running."""
+    try:
+        _client((row.get("params") or {}).get("ray_address")).stop_job(row["id"])
+    except Exception:  # noqa: BLE001 - a job Ray no longer knows, or an unreachable cluster, has nothing to stop
+        pass
+
+
+@lru_cache(maxsize=4)
+def _client(address: str | None) -> JobSubmissionClient:
+    try:
+        from ray.job_submission import JobSubmissionClient
+    except ImportError:
+        raise RuntimeError("the ray executor needs Ray's Jobs API: pip install 'agentctl[ray]'") from None
+    return JobSubmissionClient(address)
+
+
+def _is_unknown_job(exc: Exception) -> bool:
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("does not exist" in text or "404" in text)
+
+
+def _where(address: str | None) -> str:
+    return address or "RAY_ADDRESS (or the local cluster)"
+
+
+def _clip(text: str) -> str:
+    # Ray's failure message carries the job's last logs: keep the head (the cause) and the tail (the traceback).
+    return text if len(text) <= _MAX_ERROR else text[:600] + "\n…\n" + text[-(_MAX_ERROR - 603):]
