@@ -390,6 +390,8 @@ class Tick:
                 gate_failed: str | None = None, training_results: dict | None = None,
                 backtest_results: dict | None = None, assessment: dict | None = None) -> TickResult:
         """End the cycle in one transaction: session, metrics row, budget counter (and the trigger row)."""
+        from agentctl.db import storable
+
         sid, phase = session["id"], session["phase"]
         q = _q()
         with conn.transaction():
@@ -401,7 +403,7 @@ class Tick:
                 if conn.execute(q["record_assessment"], {"id": sid, "assessment": _json(assessment)}).fetchone() is None:
                     raise StateMoved(f"cycle {sid} left 'assessing' before its assessment was stored")
             done = conn.execute(q["complete_session"], {"id": sid, "phase": phase, "outcome": outcome.value,
-                                                        "failure_reason": failure_reason}).fetchone()
+                                                        "failure_reason": storable.text(failure_reason)}).fetchone()
             if done is None:
                 raise StateMoved(f"cycle {sid} left {phase!r} while it was being completed")
             costs = conn.execute(q["session_costs"], {"id": sid}).fetchone()

@@ -32,6 +32,7 @@ from agentctl.agent.outcomes import AssessmentOutcome, DesignOutcome
 from agentctl.agent.store import ActionRow
 from agentctl.agent.tools import Tool, ToolContext, assessment_tools, call_tool, design_tools
 from agentctl.budget import Budget, BudgetExceeded, Reservation
+from agentctl.db import storable
 
 if TYPE_CHECKING:
     import psycopg
@@ -141,7 +142,9 @@ class ToolLoop:
                     raise _Stop(f"turn limit ({self.settings.max_turns}) reached without {self.finish_tool}")
                 msg = self._call(client, anthropic, messages)
                 self.turns += 1
-                content = [b.to_dict() for b in msg.content]
+                # Echoed back on the next call: 1e309 (parsed as inf) or a lone surrogate in a tool input
+                # would make that request unencodable.
+                content = [storable.json_value(b.to_dict(), nul=False) for b in msg.content]
                 stop = msg.stop_reason
                 if stop == "max_tokens":
                     truncations += 1
@@ -259,8 +262,9 @@ class ToolLoop:
                 last_error = detail
                 self._backoff(attempt, None, detail)
                 continue
-            except (ValueError, anthropic.APIResponseValidationError) as err:
-                # A 200 with a body we cannot read: probably billed, usage unknown.
+            except (ValueError, RecursionError, anthropic.APIResponseValidationError) as err:
+                # A 200 with a body we cannot read (RecursionError: JSON nested too deep): probably billed,
+                # usage unknown.
                 latency = _ms(started)
                 detail = self.redact(f"malformed response: {type(err).__name__}: {str(err)[:300]}")
                 self._record_failure(reservation, args, detail, latency, request_id, attempt, charge=True)

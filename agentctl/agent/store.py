@@ -47,15 +47,21 @@ def _q():
 def _json(value: Any):
     from psycopg.types.json import Jsonb
 
-    return None if value is None else Jsonb(value)
+    from agentctl.db import storable
+
+    # Model output is untrusted: NUL, lone surrogates and 1e309 must not fail the write.
+    return None if value is None else Jsonb(storable.json_value(value))
 
 
 def insert_action(conn: psycopg.Connection, row: ActionRow) -> int:
+    from agentctl.db import storable
+
     params = row.model_dump()
+    params["tool_name"] = storable.text(row.tool_name)
     params["tool_args"] = _json(row.tool_args)
     params["tool_result"] = _json(row.tool_result)
     if row.error_message:
-        params["error_message"] = row.error_message[:MAX_TEXT]
+        params["error_message"] = storable.text(row.error_message[:MAX_TEXT])
     with conn.transaction():
         return conn.execute(_q()["insert_action"], params).fetchone()["id"]
 
