@@ -73,12 +73,24 @@ def upgrade(url: str, directory: Path | None = None) -> list[str]:
                 backend.apply_migrations(pending)
             except Exception as err:  # yoyo re-raises the driver's error
                 first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                raise MigrationError(f"migration failed, schema unchanged: {first}") from None
+                raise MigrationError(_failure(backend, pending, first)) from None
             return ids
     except LockTimeout:
         raise MigrationError("another process holds the migration lock; try again") from None
     finally:
         backend.connection.close()
+
+
+def _failure(backend, pending, reason: str) -> str:
+    """What a failed upgrade left: yoyo commits each migration on its own, so earlier ones may have gone in."""
+    try:
+        kept = [m.id for m in pending if backend.is_applied(m)]
+    except Exception:  # noqa: BLE001 - only for the message
+        kept = []
+    failed = next((m.id for m in pending if m.id not in kept), "?")
+    if not kept:
+        return f"migration {failed} failed, schema unchanged: {reason}"
+    return f"migration {failed} failed and was rolled back (applied before it: {', '.join(kept)}): {reason}"
 
 
 def status(url: str, directory: Path | None = None) -> list[MigrationState]:
