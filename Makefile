@@ -4,18 +4,27 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# `make run` needs only the product; the tests add the dev extra on top.
+RUNTIME := $(VENV)/.installed-runtime
+STAMP   := $(VENV)/.installed-dev
 
 .PHONY: run test test-all bench clean
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	@$(PIP) --upgrade pip
+
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	@touch $(RUNTIME)
+
+$(STAMP): pyproject.toml $(RUNTIME)
+	$(PIP) -e '.[dev]'
 	@touch $(STAMP)
 
 # One complete research cycle with the offline baseline designer on bundled data.
-run: $(STAMP)
+run: $(RUNTIME)
 	AGENTCTL_AGENT=$${AGENTCTL_AGENT:-baseline} $(BIN)/agentctl run --cycles 1 --interval 1
 
 test: $(STAMP)
