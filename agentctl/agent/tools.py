@@ -6,6 +6,7 @@ The same objects serve the Claude prompt (`api_definition`), the baseline design
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass, field
@@ -111,7 +112,15 @@ def save_strategy_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
         return _fail(error, {"saved": False, "errors": list(report.errors) or [error]})
     config = report.config
     body = config.model_dump(mode="json")
-    path = write_strategy_file(ctx.settings.home, config.name, body, ctx.session_id)
+    try:
+        path = write_strategy_file(ctx.settings.home, config.name, body, ctx.session_id)
+    except OSError as err:
+        # Not the model's fault and not fixable by it: say so, and where, so a person can act.
+        where = err.filename or strategies_dir(ctx.settings.home)
+        message = (f"cannot write the strategy file: {err.strerror or type(err).__name__}: {where} "
+                   "(the data directory's strategies/ must be a writable directory); "
+                   "this is an operator problem, not a config error")
+        return _fail(message, {"saved": False, "errors": [message]})
     try:
         recorded = store.record_strategy(ctx.conn, ctx.session_id, name=config.name, config=body, path=str(path),
                                          strategy_hash=strategy_hash(config))
@@ -128,14 +137,21 @@ def strategies_dir(home: Path) -> Path:
     return Path(home) / "strategies"
 
 
+def _resolve(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except RuntimeError:  # Python < 3.13 reports a symlink loop this way
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from None
+
+
 def write_strategy_file(home: Path, name: str, body: dict, session_id: int) -> Path:
     """Write `<home>/strategies/<name>.json` atomically; never outside that directory."""
-    root = strategies_dir(home).resolve()
+    root = _resolve(strategies_dir(home))
     root.mkdir(parents=True, exist_ok=True)
     text = json.dumps(body, indent=2, sort_keys=True) + "\n"
-    target = (root / f"{name}.json").resolve()
+    target = _resolve(root / f"{name}.json")
     if target.exists() and target.read_text() != text:
-        target = (root / f"{name}-c{session_id}.json").resolve()  # the name is taken by another strategy
+        target = _resolve(root / f"{name}-c{session_id}.json")  # the name is taken by another strategy
     if target.parent != root:
         raise ValueError(f"strategy name {name!r} would leave {root}")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
