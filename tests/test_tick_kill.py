@@ -8,28 +8,10 @@ import sys
 import threading
 import time
 
-import pytest
-
 from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, text  # noqa: F401
-from tickutil import OPEN_GATES, check_invariants, completed, session, tick_until
+from tickutil import check_invariants, claude_env, completed, session, tick_until  # noqa: F401 (fixture)
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "agent"))
-from agent_helpers import SENTINEL_KEY, bad_config, good_config  # noqa: E402
-
-
-@pytest.fixture
-def claude_env(settings, fake_anthropic, monkeypatch):
-    env = {
-        "AGENTCTL_AGENT": "claude",
-        "ANTHROPIC_API_KEY": SENTINEL_KEY,
-        "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url,
-        "AGENTCTL_API_CALL_TIMEOUT_S": "10",
-        "AGENTCTL_API_RETRY_CAP_S": "1",
-        **OPEN_GATES,
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    return env
+from agent_helpers import bad_config, good_config  # noqa: E402  (tickutil puts tests/agent on the path)
 
 
 def _count(conn, sql: str) -> int:

@@ -7,9 +7,15 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
+
+import pytest
 
 from agentctl.settings import Settings
 from agentctl.tick import Tick, TickResult
+
+# The agent's test helpers (sentinel key, configs) live beside its tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "agent"))
 
 # Gates wide open / shut, so a real cycle on real data reaches the row under test.
 OPEN_GATES = {
@@ -110,3 +116,21 @@ def run_tick_process(env: dict | None = None, timeout: float = 120) -> subproces
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "agentctl", "tick"], env=e, capture_output=True, text=True,
                           timeout=timeout)
+
+
+@pytest.fixture
+def claude_env(settings, fake_anthropic, monkeypatch):
+    """Environment for ticks that use Claude through the fake Messages API (and their subprocesses)."""
+    from agent_helpers import SENTINEL_KEY
+
+    env = {
+        "AGENTCTL_AGENT": "claude",
+        "ANTHROPIC_API_KEY": SENTINEL_KEY,
+        "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url,
+        "AGENTCTL_API_CALL_TIMEOUT_S": "10",
+        "AGENTCTL_API_RETRY_CAP_S": "1",
+        **OPEN_GATES,
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from agentctl.cli import cycle, db
+from agentctl.cli import cycle, data, db, reports
 
 app = typer.Typer(
     name="agentctl",
@@ -21,35 +21,9 @@ app.command("cancel")(cycle.cancel)
 app.add_typer(db.app, name="db")
 
 
-def _optional(module: str, name: str) -> None:
-    import importlib
-
-    try:
-        sub = importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        if err.name != module:
-            raise
-        return
-    app.add_typer(sub.app, name=name)
-
-
-_optional("agentctl.cli.data", "data")
-
-
-def _register(module: str) -> None:
-    # Report commands live beside the others at the top level (status, cycles, ...).
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        if err.name != module:
-            raise
-        return
-    mod.register(app)
-
-
-_register("agentctl.cli.reports")
+app.add_typer(data.app, name="data")
+# Report commands live beside the others at the top level (status, cycles, ...).
+reports.register(app)
 
 
 def main() -> None:
