@@ -8,6 +8,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # `make run` needs only the product; the tests add the dev extra on top.
 RUNTIME := $(VENV)/.installed-runtime
 STAMP   := $(VENV)/.installed-dev
+RAY     := $(VENV)/.installed-ray
 
 .PHONY: run test test-all bench clean
 
@@ -30,7 +31,12 @@ run: $(RUNTIME)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-test-all: $(STAMP)
+# The slow tests include the ray executor's, on a local Ray cluster: they need the `ray` extra.
+$(RAY): pyproject.toml $(STAMP)
+	$(PIP) -e '.[dev,ray]'
+	@touch $(RAY)
+
+test-all: $(RAY)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -10,6 +10,7 @@ imported inside the functions that talk to the cluster (it takes ~2 s).
 from __future__ import annotations
 
 import shlex
+import time
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 # Settings the worker reads; everything else (the API key above all) stays here.
 _FORWARDED = ("home", "timezone", "heartbeat_timeout_s")
 _MAX_ERROR = 2000
+_SUBMIT_ATTEMPTS = 5
 
 
 def extra_params(settings: Settings) -> dict:
@@ -46,18 +48,25 @@ def worker_env(settings: Settings) -> dict[str, str]:
 
 def submit(settings: Settings, op_id: str, kind: str, log: str) -> str | None:
     """Submit the job; on failure return the reason (the operation fails with it, the tick goes on)."""
-    try:
-        client = _client(settings.ray_address)
-        client.submit_job(
-            entrypoint=f"python -m agentctl.lab.worker {shlex.quote(op_id)}",
-            submission_id=op_id,
-            runtime_env={"env_vars": worker_env(settings)},
-            # One CPU each: Ray places jobs on any node with a free CPU and queues the rest.
-            entrypoint_num_cpus=1,
-            metadata={"agentctl_kind": kind},
-        )
-    except Exception as exc:  # noqa: BLE001 - an unreachable cluster or a refused job fails this operation only
-        return _clip(f"could not submit ray job {op_id} to {_where(settings.ray_address)}: {type(exc).__name__}: {exc}")
+    for attempt in range(_SUBMIT_ATTEMPTS):
+        try:
+            _client(settings.ray_address).submit_job(
+                entrypoint=f"python -m agentctl.lab.worker {shlex.quote(op_id)}",
+                submission_id=op_id,
+                runtime_env={"env_vars": worker_env(settings)},
+                # One CPU each: Ray places jobs on any node with a free CPU and queues the rest.
+                entrypoint_num_cpus=1,
+                metadata={"agentctl_kind": kind},
+            )
+            return None
+        except Exception as exc:  # noqa: BLE001 - an unreachable cluster or a refused job fails this operation only
+            if attempt and "already exists" in str(exc):
+                return None  # an earlier attempt got through after all
+            if "try again later" in str(exc) and attempt + 1 < _SUBMIT_ATTEMPTS:
+                time.sleep(1.0)  # a head node still starting its job agent
+                continue
+            return _clip(f"could not submit ray job {op_id} to {_where(settings.ray_address)}: "
+                         f"{type(exc).__name__}: {exc}")
     return None
 
 

@@ -1,0 +1,146 @@
+"""The ray executor against a real one-node Ray cluster on 127.0.0.1: complete, cancel, killed, stopped, unknown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from ray_cluster import jobs, job_status, ray_cluster, ray_env, ray_settings  # noqa: F401 - fixtures
+
+from agentctl.lab.executors.local import alive
+from agentctl.lab.operations import Operation, cancel_operation, check_operation, start_backtest, start_training
+from agentctl.lab.strategy import validate_strategy
+
+pytestmark = pytest.mark.slow
+
+SLOW_MODEL = {"family": "mlp", "hidden_units": 256, "hidden_layers": 3, "max_epochs": 500, "early_stopping": False}
+
+
+def cfg(**changes):
+    base = {
+        "name": "ray-strategy",
+        "hypothesis": "Momentum and volatility features predict the next hour's direction.",
+        "dataset": {"symbol": "AAPL", "timeframe": "1h"},
+        "features": [{"function": "RSI"}, {"function": "NATR"}, {"function": "ROC", "params": {"timeperiod": 5}}],
+        "model": {"family": "logistic_regression"},
+        "trading": {"confidence": 0.5, "direction": "long_short"},
+    }
+    report = validate_strategy({**base, **changes})
+    assert report.ok, report.errors
+    return report.config
+
+
+def slow_cfg():
+    return cfg(dataset={"symbol": "SP500", "timeframe": "1d"}, model=SLOW_MODEL)
+
+
+def wait_for(conn, settings, op_id, until, timeout=90.0) -> Operation:
+    deadline = time.monotonic() + timeout
+    while True:
+        op = check_operation(conn, settings, op_id)
+        if until(op):
+            return op
+        assert time.monotonic() < deadline, f"timed out waiting; last state {op}"
+        time.sleep(0.2)
+
+
+def gone(pid: int, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_training_then_backtest_complete_through_ray(conn, ray_settings, jobs, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-never-sent")
+    config = cfg()
+    op_id = start_training(conn, ray_settings, config, None)
+    op = wait_for(conn, ray_settings, op_id, lambda o: not o.active)
+    assert op.status == "completed", op.error
+    assert op.params["executor"] == "ray" and op.params["ray_address"] == ray_settings.ray_address
+    model = Path(op.result["model_path"])
+    assert model.is_file() and model.parent == Path(ray_settings.artifact_dir)
+    # The job is the operation: same id, Ray saw it succeed, and its env carried no API key.
+    assert job_status(jobs, op_id, {"SUCCEEDED"}) == "SUCCEEDED"
+    info = jobs.get_job_info(op_id)
+    env = info.runtime_env["env_vars"]
+    assert env["AGENTCTL_DATABASE_URL"] and env["AGENTCTL_HOME"] == str(ray_settings.home)
+    assert not any("ANTHROPIC" in k or "sk-ant" in v for k, v in env.items())
+    assert f"{op_id}: completed" in jobs.get_job_logs(op_id)
+
+    bt_id = start_backtest(conn, ray_settings, config, op.result["model_path"], None, n_trials=3)
+    bt = wait_for(conn, ray_settings, bt_id, lambda o: not o.active)
+    assert bt.status == "completed", bt.error
+    assert bt.result["n_trials"] == 3 and bt.result["bars"] == op.result["holdout_bars"]
+    assert bt.log_path == f"`ray job logs {bt_id}`"
+
+
+def test_artifacts_at_an_fsspec_url(conn, ray_settings, tmp_path):
+    store = tmp_path / "object-store"
+    settings = ray_settings.model_copy(update={"artifact_dir": f"file://{store}/models"})
+    config = cfg()
+    op = wait_for(conn, settings, start_training(conn, settings, config, None), lambda o: not o.active)
+    assert op.status == "completed", op.error
+    assert op.result["model_path"] == f"file://{store}/models/{op.id}.joblib"
+    assert (store / "models" / f"{op.id}.joblib").is_file()
+    bt = wait_for(conn, settings, start_backtest(conn, settings, config, op.result["model_path"], None, 1),
+                  lambda o: not o.active)
+    assert bt.status == "completed", bt.error
+
+
+def test_cancel_stops_the_job(conn, ray_settings, jobs):
+    op_id = start_training(conn, ray_settings, slow_cfg(), None)
+    op = wait_for(conn, ray_settings, op_id, lambda o: o.status == "running" and o.progress_pct > 10)
+    assert cancel_operation(conn, op_id) is True
+    assert job_status(jobs, op_id, {"STOPPED", "FAILED", "SUCCEEDED"}) == "STOPPED"
+    assert gone(op.pid), "worker still alive after cancel"
+    op = check_operation(conn, ray_settings, op_id)
+    assert op.status == "cancelled" and op.finished_at is not None
+    assert cancel_operation(conn, op_id) is False
+
+
+def test_killed_job_fails_with_rays_message(conn, ray_settings, jobs):
+    op_id = start_training(conn, ray_settings, slow_cfg(), None)
+    op = wait_for(conn, ray_settings, op_id, lambda o: o.status == "running" and o.pid is not None)
+    os.kill(op.pid, signal.SIGKILL)  # behind Ray's back: the worker dies without a word to PostgreSQL
+    assert job_status(jobs, op_id, {"FAILED", "STOPPED", "SUCCEEDED"}) == "FAILED"
+    op = wait_for(conn, ray_settings, op_id, lambda o: not o.active, timeout=10)
+    assert op.status == "failed"
+    assert op.error.startswith(f"ray job {op_id} FAILED: Job entrypoint command failed with exit code"), op.error
+    assert len(op.error) <= 2000
+
+
+def test_job_stopped_outside_agentctl_fails_its_operation(conn, ray_settings, jobs):
+    op_id = start_training(conn, ray_settings, slow_cfg(), None)
+    op = wait_for(conn, ray_settings, op_id, lambda o: o.status == "running")
+    jobs.stop_job(op_id)
+    job_status(jobs, op_id, {"STOPPED"})
+    op = wait_for(conn, ray_settings, op_id, lambda o: not o.active, timeout=10)
+    assert op.status == "failed" and op.error.startswith(f"ray job {op_id} STOPPED: "), op.error
+    assert gone(op.pid)
+
+
+def test_a_job_ray_does_not_know_fails_its_operation(conn, ray_settings):
+    from agentctl.db.queries import load
+
+    conn.execute(load("operations")["insert_operation"], {
+        "id": "train-lost", "kind": "training", "session_id": None, "dataset": "AAPL/1h", "strategy_hash": "0" * 64,
+        "params": '{"executor": "ray", "ray_address": "%s"}' % ray_settings.ray_address, "log_path": None})
+    conn.commit()
+    op = check_operation(conn, ray_settings, "train-lost")
+    assert op.status == "failed"
+    assert op.error.startswith("ray job train-lost is unknown to the cluster at http://127.0.0.1:"), op.error
+    assert "does not exist" in op.error
+
+
+def test_an_unreachable_cluster_fails_the_operation_at_submission(conn, ray_settings):
+    from ray_cluster import free_port
+
+    settings = ray_settings.model_copy(update={"ray_address": f"http://127.0.0.1:{free_port()}"})
+    op = check_operation(conn, settings, start_training(conn, settings, cfg(), None))
+    assert op.status == "failed" and op.error.startswith("could not submit ray job train-"), op.error
