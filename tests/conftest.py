@@ -79,8 +79,65 @@ def pg_server():
 
 @pytest.fixture
 def db_url(postgresql) -> str:
-    """URL of a fresh database with every migration applied."""
-    return url_for(postgresql.info.dbname)
+    """URL of a fresh database with every migration applied (scanned for test API keys before it is dropped)."""
+    url = url_for(postgresql.info.dbname)
+    yield url
+    _scan_database(url)
+
+
+# ---- secrets sweep: no test API key in any database row, file or captured output (SPEC §5) ----------
+
+_LEAKS: list[str] = []
+
+
+def _scan_database(url: str) -> None:
+    from secrets_scan import rows_with_secret
+
+    try:
+        _LEAKS.extend(rows_with_secret(url))
+    except Exception:  # noqa: BLE001 - a test that broke its own database has already failed
+        pass
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    from secrets_scan import text_has_secret
+
+    for name, content in report.sections:
+        if text_has_secret(content):
+            _LEAKS.append(f"{report.nodeid}: {name}")
+    if report.failed and text_has_secret(report.longreprtext or ""):
+        _LEAKS.append(f"{report.nodeid}: error report")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a test API key reached a database, a file under the test directories, or output."""
+    from secrets_scan import files_with_secret
+
+    running = _SERVER.get("running")
+    if running is not None:
+        try:
+            import psycopg
+
+            with psycopg.connect(url_for("postgres"), autocommit=True, connect_timeout=5) as c:
+                names = [r[0] for r in c.execute("SELECT datname FROM pg_database WHERE NOT datistemplate")]
+            for name in names:
+                _scan_database(url_for(name))
+        except Exception:  # noqa: BLE001 - the server is gone; the per-test scans still ran
+            pass
+    roots = [_SERVER["base"]] if _SERVER.get("base") else []
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None and getattr(factory, "_basetemp", None) is not None:
+        roots.append(factory.getbasetemp())
+    for root in roots:
+        _LEAKS.extend(f"file {p}" for p in files_with_secret(root))
+    if _LEAKS:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["a test API key leaked to:", *sorted(set(_LEAKS))]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True, bold=True)
+        else:
+            print("\n".join(lines), file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
