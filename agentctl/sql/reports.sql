@@ -103,9 +103,10 @@ SELECT (SELECT COALESCE(SUM(budget_used_usd), 0) FROM agent_budget) AS total_spe
         WHERE outcome = 'success' AND (assessment ->> 'passed')::boolean)::int AS promising
 
 -- name: cost_by_outcome
-SELECT outcome, COUNT(*)::int AS cycles, COALESCE(SUM(estimated_cost_usd), 0) AS cost_usd
-FROM agent_metrics
-GROUP BY outcome
+-- From the per-outcome rollup that migration 0006's trigger keeps exact.
+SELECT NULLIF(outcome, '') AS outcome, cycles::int AS cycles, cost_usd
+FROM agent_outcome_rollup
+WHERE cycles <> 0
 ORDER BY cost_usd DESC, outcome
 
 -- name: cost_by_model
