@@ -39,10 +39,20 @@ def own_server():
     server = EmbeddedServer(base / "home", "-c fsync=off -c full_page_writes=off")
     running = server.start()
     yield server, running
+    from secrets_scan import files_with_secret, rows_with_secret
+
     try:
-        server.stop("immediate")
+        # conftest's session-end sweep does not see this server: sweep it here, before it goes.
+        running = server.running() or server.start()
+        with psycopg.connect(running.url("postgres"), autocommit=True) as admin:
+            names = [r[0] for r in admin.execute("SELECT datname FROM pg_database WHERE NOT datistemplate")]
+        leaks = [leak for n in names for leak in rows_with_secret(running.url(n))] + files_with_secret(base)
+        assert leaks == [], f"a test API key leaked to: {leaks}"
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        try:
+            server.stop("immediate")
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
@@ -219,6 +229,7 @@ def test_db_upgrade_with_a_failing_migration_exits_1_with_one_line(settings, db_
     from agentctl.cli.main import main
     from agentctl.db import migrate
 
+    migrate.upgrade(db_url)  # current first (a migration added since the template database was made)
     broken = _broken_migrations(tmp_path)
     monkeypatch.setattr(migrate, "migrations_dir", lambda: broken)
     with psycopg.connect(db_url) as c:
