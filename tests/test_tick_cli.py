@@ -15,7 +15,9 @@ HEAVY = ("anthropic", "sklearn", "pandas", "numpy", "talib")
 
 def running_operation(conn) -> tuple[int, subprocess.Popen]:
     """A cycle in training whose operation is alive: its 'worker' is a sleeping process group leader."""
-    worker = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    # Its command line names the worker module and the operation, as a real worker's does.
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "-m", "agentctl.lab.worker",
+                               "op-idle"], start_new_session=True)
     sid = conn.execute("INSERT INTO agent_sessions (phase, strategy_name, training_operation_id) "
                        "VALUES ('training', 'idle-probe', 'op-idle') RETURNING id").fetchone()["id"]
     conn.execute(

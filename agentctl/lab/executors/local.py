@@ -82,9 +82,18 @@ def alive(pid: int) -> bool:
 def stop(row: dict) -> None:
     # Workers on another host notice the status change at their next heartbeat and exit.
     pid, host = row.get("pid"), row.get("host")
-    if not pid or host != socket.gethostname():
+    if not pid or host != socket.gethostname() or not _is_worker_of(pid, row.get("id")):
         return
     try:
         os.killpg(pid, signal.SIGTERM)  # the worker leads its own process group (its helpers too)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _is_worker_of(pid: int, op_id: str | None) -> bool:
+    """Whether `pid` still runs this operation's worker: a dead worker's pid may be reused by anything."""
+    try:
+        argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+    except OSError:
+        return False
+    return b"agentctl.lab.worker" in argv and (op_id is None or op_id.encode() in argv)
