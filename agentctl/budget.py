@@ -86,11 +86,12 @@ class Budget:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def ensure_today(self, conn: psycopg.Connection) -> int:
-        """Create today's row if missing and charge expired reservations; returns how many were charged."""
+    def ensure_today(self, conn: psycopg.Connection, *, orphans: bool = False) -> int:
+        """Create today's row if missing and charge expired reservations (all open ones with
+        `orphans`, see charge_expired); returns how many were charged."""
         with conn.transaction():
             conn.execute(_q()["ensure_today"], {"default_limit": self.settings.default_budget_usd})
-            return self.charge_expired(conn)
+            return self.charge_expired(conn, orphans=orphans)
 
     def snapshot(self, conn: psycopg.Connection, day: date | None = None) -> BudgetSnapshot:
         """Today's (or `day`'s) figures; a day without a row reads as untouched at the default limit."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from agentctl.db import storable
 from agentctl.domain import Outcome, Phase, SkipReason, StateMoved, TriggerReason
 
 if TYPE_CHECKING:
@@ -77,22 +78,13 @@ def _q():
 def _json(value: Any):
     from psycopg.types.json import Jsonb
 
-    return None if value is None else Jsonb(value, dumps=_dumps)
+    # Strict JSON for JSONB: a non-finite metric is stored as null (missing), never 'NaN'.
+    cleaned = None if value is None else storable.json_value(value, nonfinite_null=True)
+    return None if cleaned is None else Jsonb(cleaned, dumps=_dumps)
 
 
 def _dumps(value: Any) -> str:
-    # Strict JSON for JSONB: non-finite floats become null rather than invalid 'NaN'.
-    return json.dumps(_finite(value), default=str)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+    return json.dumps(value, default=str)
 
 
 def _dec(value: Any, places: int, digits: int) -> Decimal | None:
@@ -150,9 +142,8 @@ class Tick:
         from agentctl.budget import Budget
 
         budget = Budget(self.settings)
-        budget.ensure_today(conn)
         # We hold the lock and only its holder calls the model: open reservations are orphans.
-        budget.charge_expired(conn, orphans=True)
+        budget.ensure_today(conn, orphans=True)
         snap = budget.snapshot(conn)
         session = conn.execute(_q()["active_session"]).fetchone()
         if session is None:
@@ -390,8 +381,6 @@ class Tick:
                 gate_failed: str | None = None, training_results: dict | None = None,
                 backtest_results: dict | None = None, assessment: dict | None = None) -> TickResult:
         """End the cycle in one transaction: session, metrics row, budget counter (and the trigger row)."""
-        from agentctl.db import storable
-
         sid, phase = session["id"], session["phase"]
         q = _q()
         with conn.transaction():

@@ -54,6 +54,31 @@ def tick_until(conn, predicate, *, timeout_s: float = 90, pause_s: float = 0.2, 
         time.sleep(pause_s)
 
 
+def wait_for_operation(conn, settings, op_id: str, until, timeout: float = 60.0):
+    """Poll an operation (check_operation, as the tick does) until `until(op)` holds."""
+    from agentctl.lab.operations import check_operation
+
+    deadline = time.monotonic() + timeout
+    while True:
+        op = check_operation(conn, settings, op_id)
+        if until(op):
+            return op
+        assert time.monotonic() < deadline, f"timed out waiting; last state {op}"
+        time.sleep(0.2)
+
+
+def process_gone(pid: int, timeout: float = 10.0) -> bool:
+    """Whether `pid` exits within `timeout` seconds."""
+    from agentctl.lab.executors.local import alive
+
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def session(conn, sid: int | None = None) -> dict | None:
     conn.commit()
     if sid is None:

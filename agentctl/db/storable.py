@@ -25,19 +25,23 @@ def text(value: str | None, *, nul: bool = True) -> str | None:
     return bad.sub("\ufffd", value)
 
 
-def json_value(value: Any, *, nul: bool = True, _depth: int = 0) -> Any:
+def json_value(value: Any, *, nul: bool = True, nonfinite_null: bool = False, _depth: int = 0) -> Any:
     """A copy of `value` that JSONB accepts: clean strings and keys, non-finite floats as strings.
 
     With `nul=False`, a copy strict JSON encoders accept (for sending back to the API).
+    With `nonfinite_null`, non-finite floats become null (a missing metric, not a word).
     """
     if _depth > _MAX_DEPTH:
         return f"[nested deeper than {_MAX_DEPTH} levels: not logged]"
     if isinstance(value, str):
         return text(value, nul=nul)
     if isinstance(value, float) and not math.isfinite(value):
+        if nonfinite_null:
+            return None
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
-        return {text(str(k), nul=nul): json_value(v, nul=nul, _depth=_depth + 1) for k, v in value.items()}
+        return {text(str(k), nul=nul): json_value(v, nul=nul, nonfinite_null=nonfinite_null, _depth=_depth + 1)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [json_value(v, nul=nul, _depth=_depth + 1) for v in value]
+        return [json_value(v, nul=nul, nonfinite_null=nonfinite_null, _depth=_depth + 1) for v in value]
     return value

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from lab_helpers import strategy
+from tickutil import process_gone, wait_for_operation
 
 from agentctl.lab.operations import (
-    Operation,
     cancel_operation,
     check_operation,
     count_trials,
@@ -31,25 +31,7 @@ def cfg(**changes):
     return report.config
 
 
-def wait_for(conn, settings, op_id, until, timeout=60.0) -> Operation:
-    deadline = time.monotonic() + timeout
-    while True:
-        op = check_operation(conn, settings, op_id)
-        if until(op):
-            return op
-        assert time.monotonic() < deadline, f"timed out waiting; last state {op}"
-        time.sleep(0.2)
-
-
-def gone(pid: int, timeout: float = 10.0) -> bool:
-    from agentctl.lab.operations import _alive
-
-    deadline = time.monotonic() + timeout
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
+wait_for, gone = wait_for_operation, process_gone
 
 
 def test_training_then_backtest_complete(conn, settings):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 from ray_cluster import jobs, job_status, ray_cluster, ray_env, ray_settings  # noqa: F401 - fixtures
 
-from agentctl.lab.executors.local import alive
-from agentctl.lab.operations import Operation, cancel_operation, check_operation, start_backtest, start_training
+from tickutil import process_gone, wait_for_operation
+
+from agentctl.lab.operations import cancel_operation, check_operation, start_backtest, start_training
 from agentctl.lab.strategy import validate_strategy
 
 pytestmark = pytest.mark.slow
@@ -37,23 +37,12 @@ def slow_cfg():
     return cfg(dataset={"symbol": "SP500", "timeframe": "1d"}, model=SLOW_MODEL)
 
 
-def wait_for(conn, settings, op_id, until, timeout=90.0) -> Operation:
-    deadline = time.monotonic() + timeout
-    while True:
-        op = check_operation(conn, settings, op_id)
-        if until(op):
-            return op
-        assert time.monotonic() < deadline, f"timed out waiting; last state {op}"
-        time.sleep(0.2)
+def wait_for(conn, settings, op_id, until, timeout=90.0):
+    return wait_for_operation(conn, settings, op_id, until, timeout)
 
 
 def gone(pid: int, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
+    return process_gone(pid, timeout)
 
 
 def test_training_then_backtest_complete_through_ray(conn, ray_settings, jobs, monkeypatch):
