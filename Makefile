@@ -10,7 +10,7 @@ RUNTIME := $(VENV)/.installed-runtime
 STAMP   := $(VENV)/.installed-dev
 RAY     := $(VENV)/.installed-ray
 
-.PHONY: run test test-all bench clean
+.PHONY: run test test-all lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: $(RUNTIME)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
+
+# ruff (lint and format) over the code and tests.
+lint: $(STAMP)
+	$(BIN)/ruff check agentctl tests bench
+	$(BIN)/ruff format --check agentctl tests bench
 
 # The slow tests include the ray executor's, on a local Ray cluster: they need the `ray` extra.
 $(RAY): pyproject.toml $(STAMP)

@@ -5,9 +5,9 @@ Both libraries are imported inside the functions: only `show` pays for them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
 
 
 def _points(curve: Sequence[tuple[str, float]]) -> tuple[list[datetime], list[float]]:
@@ -18,8 +18,7 @@ def _points(curve: Sequence[tuple[str, float]]) -> tuple[list[datetime], list[fl
     return xs, ys
 
 
-def equity_text(curve: Sequence[tuple[str, float]], *, width: int = 72, height: int = 16,
-                color: bool = False) -> str:
+def equity_text(curve: Sequence[tuple[str, float]], *, width: int = 72, height: int = 16, color: bool = False) -> str:
     """The equity curve as terminal text (x: bars of the backtest); plain characters unless `color`."""
     import plotext as plt
 

@@ -10,10 +10,11 @@ before any call is made: never priced at 0.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,9 +60,12 @@ class ModelPrice(BaseModel):
     long_prompt: Rates | None = None
 
     def rates_for(self, prompt_tokens: int) -> Rates:
-        if self.long_prompt is not None and self.long_prompt_threshold is not None:
-            if prompt_tokens > self.long_prompt_threshold:
-                return self.long_prompt
+        if (
+            self.long_prompt is not None
+            and self.long_prompt_threshold is not None
+            and prompt_tokens > self.long_prompt_threshold
+        ):
+            return self.long_prompt
         return self.base
 
 
@@ -139,7 +143,7 @@ def price_for(model: str, day: date, overrides: Mapping[str, Any] | None = None)
     if not rows:
         raise UnknownModel(
             f"no price known for model {model!r}: pick a model from agentctl.pricing.PRICE_TABLE "
-            f"or set AGENTCTL_PRICE_OVERRIDES='{{\"{model}\": {{\"input\": ..., \"output\": ...}}}}'"
+            f'or set AGENTCTL_PRICE_OVERRIDES=\'{{"{model}": {{"input": ..., "output": ...}}}}\''
         )
     return max(rows, key=lambda r: r.effective_from).price
 

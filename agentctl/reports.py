@@ -29,7 +29,7 @@ NO_TICK_HINT = "no tick has run yet: run `agentctl tick` or install the crontab 
 
 
 def _q():
-    from agentctl.db.queries import load
+    from agentctl.store.queries import load
 
     return load("reports")
 
@@ -140,14 +140,27 @@ def today_budget(conn: psycopg.Connection, settings: Settings) -> BudgetDay:
         return _budget_day(rows[0])
     today = conn.execute(_q()["now"]).fetchone()["today"]
     limit = _money(default_limit(conn, settings))
-    return BudgetDay(date=today, limit_usd=limit, used_usd=0.0, reserved_usd=0.0, remaining_usd=limit,
-                     invocations=0, cycles_started=0, cycles_completed=0, exists=False)
+    return BudgetDay(
+        date=today,
+        limit_usd=limit,
+        used_usd=0.0,
+        reserved_usd=0.0,
+        remaining_usd=limit,
+        invocations=0,
+        cycles_started=0,
+        cycles_completed=0,
+        exists=False,
+    )
 
 
 def _trigger(row: dict[str, Any]) -> TriggerRow:
     return TriggerRow(
-        id=row["id"], triggered_at=row["triggered_at"], trigger_reason=row["trigger_reason"],
-        session_id=row["session_id"], agent_invoked=bool(row["agent_invoked"]), skip_reason=row["skip_reason"],
+        id=row["id"],
+        triggered_at=row["triggered_at"],
+        trigger_reason=row["trigger_reason"],
+        session_id=row["session_id"],
+        agent_invoked=bool(row["agent_invoked"]),
+        skip_reason=row["skip_reason"],
         budget_used_today_usd=_money(row.get("budget_used_today_usd")),
         budget_remaining_usd=_money(row.get("budget_remaining_usd")),
     )
@@ -160,31 +173,43 @@ def _action(row: dict[str, Any]) -> ActionRow:
 # -- operations (the lab's table, migration 0003) -------------------------------------------------
 
 
-def operation_progress(conn: psycopg.Connection, op_id: str | None,
-                       last_trigger: dict[str, Any] | None = None) -> OperationProgress | None:
+def operation_progress(
+    conn: psycopg.Connection, op_id: str | None, last_trigger: dict[str, Any] | None = None
+) -> OperationProgress | None:
     """The operation's status and progress from the lab's table, else as the last tick saw it."""
     if not op_id:
         return None
     row = conn.execute(_q()["operation"], {"id": str(op_id)}).fetchone()
     if row is not None:
-        return OperationProgress(**{**row, "progress_pct": _num(row["progress_pct"], 1),
-                                    "heartbeat_age_s": _num(row["heartbeat_age_s"], 1)}, source="operations")
+        return OperationProgress(
+            **{**row, "progress_pct": _num(row["progress_pct"], 1), "heartbeat_age_s": _num(row["heartbeat_age_s"], 1)},
+            source="operations",
+        )
     ctx = (last_trigger or {}).get("context") or {}
     if ctx.get("operation_id") == op_id:
         hb = ctx.get("heartbeat_at")
         hb_at = datetime.fromisoformat(hb) if isinstance(hb, str) else None
-        return OperationProgress(id=str(op_id), status=ctx.get("status"), progress_pct=_num(ctx.get("progress_pct"), 1),
-                                 progress_message=ctx.get("progress_message"), heartbeat_at=hb_at,
-                                 source="last_trigger")
+        return OperationProgress(
+            id=str(op_id),
+            status=ctx.get("status"),
+            progress_pct=_num(ctx.get("progress_pct"), 1),
+            progress_message=ctx.get("progress_message"),
+            heartbeat_at=hb_at,
+            source="last_trigger",
+        )
     return OperationProgress(id=str(op_id), source="last_trigger")
 
 
 def stuck_operations(conn: psycopg.Connection, settings: Settings) -> list[OperationProgress]:
     """Pending or running operations with no sign of life within settings.heartbeat_timeout_s."""
     rows = conn.execute(_q()["stuck_operations"], {"timeout_s": settings.heartbeat_timeout_s}).fetchall()
-    return [OperationProgress(**{**r, "progress_pct": _num(r["progress_pct"], 1),
-                                 "heartbeat_age_s": _num(r["heartbeat_age_s"], 1)}, source="operations")
-            for r in rows]
+    return [
+        OperationProgress(
+            **{**r, "progress_pct": _num(r["progress_pct"], 1), "heartbeat_age_s": _num(r["heartbeat_age_s"], 1)},
+            source="operations",
+        )
+        for r in rows
+    ]
 
 
 # -- status --------------------------------------------------------------------------------------
@@ -228,44 +253,72 @@ def status(conn: psycopg.Connection, settings: Settings) -> Status:
     budget = today_budget(conn, settings)
     active = None
     if session is not None:
-        op_id = {"training": session.get("training_operation_id"),
-                 "backtesting": session.get("backtest_operation_id")}.get(session["phase"])
+        op_id = {
+            "training": session.get("training_operation_id"),
+            "backtesting": session.get("backtest_operation_id"),
+        }.get(session["phase"])
         since = session.get("updated_at") or session["created_at"]
         active = ActiveCycle(
-            id=session["id"], phase=session["phase"], strategy=session.get("strategy_name"),
-            created_at=session["created_at"], phase_since=since,
+            id=session["id"],
+            phase=session["phase"],
+            strategy=session.get("strategy_name"),
+            created_at=session["created_at"],
+            phase_since=since,
             seconds_in_phase=max(0.0, (now - since).total_seconds()),
             seconds_since_start=max(0.0, (now - session["created_at"]).total_seconds()),
             operation=operation_progress(conn, op_id, trig),
         )
     last = None
     if trig is not None:
-        last = LastTrigger(id=trig["id"], triggered_at=trig["triggered_at"], age_s=max(0.0, trig["age_s"]),
-                           trigger_reason=trig["trigger_reason"], skip_reason=trig["skip_reason"],
-                           agent_invoked=bool(trig["agent_invoked"]), session_id=trig["session_id"])
-    return Status(now=now, active_cycle=active, budget=budget, last_trigger=last,
-                  warnings=_status_warnings(settings, active, budget, last))
+        last = LastTrigger(
+            id=trig["id"],
+            triggered_at=trig["triggered_at"],
+            age_s=max(0.0, trig["age_s"]),
+            trigger_reason=trig["trigger_reason"],
+            skip_reason=trig["skip_reason"],
+            agent_invoked=bool(trig["agent_invoked"]),
+            session_id=trig["session_id"],
+        )
+    return Status(
+        now=now,
+        active_cycle=active,
+        budget=budget,
+        last_trigger=last,
+        warnings=_status_warnings(settings, active, budget, last),
+    )
 
 
-def _status_warnings(settings: Settings, active: ActiveCycle | None, budget: BudgetDay,
-                     last: LastTrigger | None) -> list[Warning_]:
+def _status_warnings(
+    settings: Settings, active: ActiveCycle | None, budget: BudgetDay, last: LastTrigger | None
+) -> list[Warning_]:
     out = []
     if last is None:
         out.append(Warning_(code="no_tick_yet", message=NO_TICK_HINT))
     elif last.age_s > NO_TICK_WARNING_S:
-        out.append(Warning_(code="no_recent_tick",
-                            message=f"no tick for {_age(last.age_s)}: is cron running? (see crontab.example)"))
+        out.append(
+            Warning_(
+                code="no_recent_tick", message=f"no tick for {_age(last.age_s)}: is cron running? (see crontab.example)"
+            )
+        )
     if budget.remaining_usd <= 0:
-        out.append(Warning_(code="budget_exhausted",
-                            message=f"today's budget is exhausted (${budget.used_usd:.2f} of ${budget.limit_usd:.2f}): "
-                                    "raise it with `agentctl budget set AMOUNT`"))
+        out.append(
+            Warning_(
+                code="budget_exhausted",
+                message=f"today's budget is exhausted (${budget.used_usd:.2f} of ${budget.limit_usd:.2f}): "
+                "raise it with `agentctl budget set AMOUNT`",
+            )
+        )
     op = active.operation if active else None
-    if op is not None and op.status in ("running", "pending") and op.source == "operations":
-        if op.heartbeat_age_s is None or op.heartbeat_age_s > settings.heartbeat_timeout_s:
-            seen = "never" if op.heartbeat_age_s is None else f"{_age(op.heartbeat_age_s)} ago"
-            out.append(Warning_(code="operation_no_heartbeat",
-                                message=f"operation {op.id} has no heartbeat (last {seen}): its worker may have died; "
-                                        "the next tick marks it failed"))
+    silent = op is not None and (op.heartbeat_age_s is None or op.heartbeat_age_s > settings.heartbeat_timeout_s)
+    if op is not None and silent and op.status in ("running", "pending") and op.source == "operations":
+        seen = "never" if op.heartbeat_age_s is None else f"{_age(op.heartbeat_age_s)} ago"
+        out.append(
+            Warning_(
+                code="operation_no_heartbeat",
+                message=f"operation {op.id} has no heartbeat (last {seen}): its worker may have died; "
+                "the next tick marks it failed",
+            )
+        )
     return out
 
 
@@ -304,11 +357,22 @@ def recent_cycles(conn: psycopg.Connection, limit: int = 10, outcome: str | None
         rows = conn.execute(q["recent_cycles_by_outcome"], {"limit": limit, "outcome": outcome}).fetchall()
     else:
         rows = conn.execute(q["recent_cycles"], {"limit": limit}).fetchall()
-    return [CycleRow(id=r["id"], strategy=r["strategy_name"], outcome=r["outcome"], sharpe=_num(r["backtest_sharpe"]),
-                     win_rate=_num(r["backtest_win_rate"]), max_drawdown=_num(r["backtest_max_drawdown"]),
-                     trades=r["backtest_total_trades"], cost_usd=_money(r["estimated_cost_usd"]),
-                     duration_s=r["cycle_duration_seconds"], verdict=r["verdict"], completed_at=r["completed_at"])
-            for r in rows]
+    return [
+        CycleRow(
+            id=r["id"],
+            strategy=r["strategy_name"],
+            outcome=r["outcome"],
+            sharpe=_num(r["backtest_sharpe"]),
+            win_rate=_num(r["backtest_win_rate"]),
+            max_drawdown=_num(r["backtest_max_drawdown"]),
+            trades=r["backtest_total_trades"],
+            cost_usd=_money(r["estimated_cost_usd"]),
+            duration_s=r["cycle_duration_seconds"],
+            verdict=r["verdict"],
+            completed_at=r["completed_at"],
+        )
+        for r in rows
+    ]
 
 
 # -- show ----------------------------------------------------------------------------------------
@@ -368,19 +432,32 @@ def cycle_detail(conn: psycopg.Connection, session_id: int, action_limit: int = 
     end = s.get("completed_at")
     metrics = None
     if m is not None:
-        metrics = {k: (_num(v, 6) if isinstance(v, Decimal) else v) for k, v in m.items() if k not in ("id", "session_id")}
+        metrics = {
+            k: (_num(v, 6) if isinstance(v, Decimal) else v) for k, v in m.items() if k not in ("id", "session_id")
+        }
     return CycleDetail(
-        id=s["id"], phase=s["phase"], outcome=s.get("outcome"), failure_reason=s.get("failure_reason"),
-        strategy=s.get("strategy_name"), strategy_file_path=s.get("strategy_file_path"),
+        id=s["id"],
+        phase=s["phase"],
+        outcome=s.get("outcome"),
+        failure_reason=s.get("failure_reason"),
+        strategy=s.get("strategy_name"),
+        strategy_file_path=s.get("strategy_file_path"),
         hypothesis=(cfg or {}).get("hypothesis") if isinstance(cfg, dict) else None,
         config=cfg if isinstance(cfg, dict) else None,
-        created_at=s.get("created_at"), completed_at=end,
+        created_at=s.get("created_at"),
+        completed_at=end,
         duration_s=(end - s["created_at"]).total_seconds() if end and s.get("created_at") else None,
-        training_operation_id=s.get("training_operation_id"), backtest_operation_id=s.get("backtest_operation_id"),
-        training=tr, backtest=bt, gates=gates, assessment=s.get("assessment"), metrics=metrics,
+        training_operation_id=s.get("training_operation_id"),
+        backtest_operation_id=s.get("backtest_operation_id"),
+        training=tr,
+        backtest=bt,
+        gates=gates,
+        assessment=s.get("assessment"),
+        metrics=metrics,
         equity_curve=curve,
         totals=ActionTotals(**{**totals, "cost_usd": _money(totals["cost_usd"])}),
-        actions=[_action(a) for a in actions], actions_shown=len(actions),
+        actions=[_action(a) for a in actions],
+        actions_shown=len(actions),
         triggers=[_trigger(t) for t in triggers],
     )
 
@@ -446,10 +523,11 @@ def parse_day(text: str, today: date | None = None) -> date:
     return day
 
 
-def set_budget(conn: psycopg.Connection, settings: Settings, amount: Decimal, *,
-               day: date | None = None, default: bool = False) -> BudgetChange:
+def set_budget(
+    conn: psycopg.Connection, settings: Settings, amount: Decimal, *, day: date | None = None, default: bool = False
+) -> BudgetChange:
     """Change a day's limit (today unless `day`) or the default for days not yet created."""
-    from agentctl.budget import Budget
+    from agentctl.store.budget import Budget
 
     q = _q()
     budget = Budget(settings)
@@ -457,16 +535,22 @@ def set_budget(conn: psycopg.Connection, settings: Settings, amount: Decimal, *,
         old = conn.execute(q["budget_default_limit"]).fetchone()
         old_value = Decimal(old["budget_limit_usd"]) if old else Decimal(settings.default_budget_usd)
         budget.set_default_limit(conn, amount)
-        return BudgetChange(scope="default", date=None, old_limit_usd=_money(old_value), new_limit_usd=_money(amount),
-                            used_usd=None)
+        return BudgetChange(
+            scope="default", date=None, old_limit_usd=_money(old_value), new_limit_usd=_money(amount), used_usd=None
+        )
     today = conn.execute(q["now"]).fetchone()["today"]
     if day is not None and day < today:
         raise ValueError(f"{day} is in the past: only today's or a later day's limit can change")
     old = conn.execute(q["budget_day"], {"date": day}).fetchone()
     changed = budget.set_limit(conn, amount, day)
     now = conn.execute(q["budget_day"], {"date": changed}).fetchone()
-    return BudgetChange(scope="day", date=changed, old_limit_usd=_money(old["budget_limit_usd"]) if old else None,
-                        new_limit_usd=_money(amount), used_usd=_money(now["budget_used_usd"]))
+    return BudgetChange(
+        scope="day",
+        date=changed,
+        old_limit_usd=_money(old["budget_limit_usd"]) if old else None,
+        new_limit_usd=_money(amount),
+        used_usd=_money(now["budget_used_usd"]),
+    )
 
 
 # -- cost ----------------------------------------------------------------------------------------
@@ -525,24 +609,39 @@ def cost_report(conn: psycopg.Connection, failures: int = 5) -> CostReport:
             acc[1] += Decimal(r["cost_usd"])
 
     def lines(bucket):
-        return [CostLine(name=k, calls=v[0], cost_usd=_money(v[1]))
-                for k, v in sorted(bucket.items(), key=lambda kv: (-kv[1][1], kv[0]))]
+        return [
+            CostLine(name=k, calls=v[0], cost_usd=_money(v[1]))
+            for k, v in sorted(bucket.items(), key=lambda kv: (-kv[1][1], kv[0]))
+        ]
 
     def per(count):
         return _money(total / count) if count else None
 
     return CostReport(
-        avg_cost_per_success_usd=_money(avg), successes=n,
-        total_spend_usd=_money(total), cycles_completed=tot["cycles_completed"],
-        spend_per_success_usd=per(tot["successes"]), promising=tot["promising"],
+        avg_cost_per_success_usd=_money(avg),
+        successes=n,
+        total_spend_usd=_money(total),
+        cycles_completed=tot["cycles_completed"],
+        spend_per_success_usd=per(tot["successes"]),
+        promising=tot["promising"],
         spend_per_promising_usd=per(tot["promising"]),
-        by_outcome=[OutcomeCost(outcome=r["outcome"], cycles=r["cycles"], cost_usd=_money(r["cost_usd"]))
-                    for r in conn.execute(q["cost_by_outcome"]).fetchall()],
-        by_model=lines(by_model), by_phase=lines(by_phase),
-        costliest_failures=[CostlyFailure(id=r["id"], strategy=r["strategy_name"], outcome=r["outcome"],
-                                          cost_usd=_money(r["estimated_cost_usd"]), failure_reason=r["failure_reason"],
-                                          completed_at=r["cycle_completed_at"])
-                            for r in conn.execute(q["costliest_failures"], {"limit": failures}).fetchall()],
+        by_outcome=[
+            OutcomeCost(outcome=r["outcome"], cycles=r["cycles"], cost_usd=_money(r["cost_usd"]))
+            for r in conn.execute(q["cost_by_outcome"]).fetchall()
+        ],
+        by_model=lines(by_model),
+        by_phase=lines(by_phase),
+        costliest_failures=[
+            CostlyFailure(
+                id=r["id"],
+                strategy=r["strategy_name"],
+                outcome=r["outcome"],
+                cost_usd=_money(r["estimated_cost_usd"]),
+                failure_reason=r["failure_reason"],
+                completed_at=r["cycle_completed_at"],
+            )
+            for r in conn.execute(q["costliest_failures"], {"limit": failures}).fetchall()
+        ],
     )
 
 
@@ -578,9 +677,15 @@ def recent_triggers(conn: psycopg.Connection, limit: int = 50, today: bool = Fal
     rows = conn.execute(q["recent_triggers_today" if today else "recent_triggers"], {"limit": limit}).fetchall()
     counts = None
     if today:
-        counts = [TriggerCount(trigger_reason=r["trigger_reason"], skip_reason=r["skip_reason"],
-                               agent_invoked=bool(r["agent_invoked"]), count=r["n"])
-                  for r in conn.execute(q["triggers_today_counts"]).fetchall()]
+        counts = [
+            TriggerCount(
+                trigger_reason=r["trigger_reason"],
+                skip_reason=r["skip_reason"],
+                agent_invoked=bool(r["agent_invoked"]),
+                count=r["n"],
+            )
+            for r in conn.execute(q["triggers_today_counts"]).fetchall()
+        ]
     return TriggerReport(today_only=today, triggers=[_trigger(r) for r in rows], counts_today=counts)
 
 
@@ -608,7 +713,7 @@ def doctor(settings: Settings) -> DoctorReport:
     checks: list[Check] = []
     conn = None
     try:
-        conn, url = _doctor_connect(settings, checks)
+        conn, _url = _doctor_connect(settings, checks)
         if conn is not None:
             _check_migrations(conn, checks)
         _check_data(settings, checks)
@@ -624,7 +729,7 @@ def doctor(settings: Settings) -> DoctorReport:
 
 
 def _doctor_connect(settings: Settings, checks: list[Check]):
-    from agentctl.db.connection import DatabaseUnavailable, connect, database_url, redact
+    from agentctl.store.connection import DatabaseUnavailable, connect, database_url, redact
 
     where = "embedded PostgreSQL in " + str(settings.home / "pgdata") if settings.embedded else "AGENTCTL_DATABASE_URL"
     try:
@@ -632,16 +737,23 @@ def _doctor_connect(settings: Settings, checks: list[Check]):
         conn = connect(settings, autocommit=True, url=url)
         version = conn.execute("SHOW server_version").fetchone()["server_version"]
     except DatabaseUnavailable as err:
-        checks.append(Check(name="database", ok=False, detail=redact(str(err)),
-                            fix="start PostgreSQL or fix AGENTCTL_DATABASE_URL" if not settings.embedded
-                            else f"see {settings.home / 'logs' / 'postgres.log'}"))
+        checks.append(
+            Check(
+                name="database",
+                ok=False,
+                detail=redact(str(err)),
+                fix="start PostgreSQL or fix AGENTCTL_DATABASE_URL"
+                if not settings.embedded
+                else f"see {settings.home / 'logs' / 'postgres.log'}",
+            )
+        )
         return None, None
     checks.append(Check(name="database", ok=True, detail=f"reachable ({where}, PostgreSQL {version})", fix=None))
     return conn, url
 
 
 def _check_migrations(conn, checks: list[Check]) -> None:
-    from agentctl.db.migrate import MigrationError, pending
+    from agentctl.store.migrate import MigrationError, pending
 
     try:
         todo = pending(conn)
@@ -649,8 +761,14 @@ def _check_migrations(conn, checks: list[Check]) -> None:
         checks.append(Check(name="migrations", ok=False, detail=str(err), fix="reinstall agentctl"))
         return
     if todo:
-        checks.append(Check(name="migrations", ok=False, detail=f"{len(todo)} pending: {', '.join(todo)}",
-                            fix="run `agentctl db upgrade`"))
+        checks.append(
+            Check(
+                name="migrations",
+                ok=False,
+                detail=f"{len(todo)} pending: {', '.join(todo)}",
+                fix="run `agentctl db upgrade`",
+            )
+        )
     else:
         checks.append(Check(name="migrations", ok=True, detail="schema is current", fix=None))
 
@@ -661,12 +779,24 @@ def _check_data(settings: Settings, checks: list[Check]) -> None:
 
         sets = list_datasets(settings.home)
     except Exception as err:  # a broken data directory is a finding, not a crash
-        checks.append(Check(name="data", ok=False, detail=f"cannot list datasets: {err}",
-                            fix="reinstall agentctl, or `agentctl data import FILE`"))
+        checks.append(
+            Check(
+                name="data",
+                ok=False,
+                detail=f"cannot list datasets: {err}",
+                fix="reinstall agentctl, or `agentctl data import FILE`",
+            )
+        )
         return
     if not sets:
-        checks.append(Check(name="data", ok=False, detail="no dataset available",
-                            fix="reinstall agentctl, or `agentctl data import FILE`"))
+        checks.append(
+            Check(
+                name="data",
+                ok=False,
+                detail="no dataset available",
+                fix="reinstall agentctl, or `agentctl data import FILE`",
+            )
+        )
         return
     names = ", ".join(f"{d.symbol} {d.timeframe}" for d in sets[:5]) + (" ..." if len(sets) > 5 else "")
     checks.append(Check(name="data", ok=True, detail=f"{len(sets)} dataset(s): {names}", fix=None))
@@ -678,8 +808,14 @@ def _check_agent(settings: Settings, checks: list[Check]) -> None:
     try:
         agent = select_agent(settings)
     except AgentMisconfigured as err:
-        checks.append(Check(name="agent", ok=False, detail=str(err),
-                            fix="set ANTHROPIC_API_KEY (or AGENTCTL_ANTHROPIC_API_KEY_FILE), or AGENTCTL_AGENT=baseline"))
+        checks.append(
+            Check(
+                name="agent",
+                ok=False,
+                detail=str(err),
+                fix="set ANTHROPIC_API_KEY (or AGENTCTL_ANTHROPIC_API_KEY_FILE), or AGENTCTL_AGENT=baseline",
+            )
+        )
         return
     if agent == "claude":
         checks.append(Check(name="agent", ok=True, detail="claude: API key present", fix=None))
@@ -699,8 +835,14 @@ def _check_prices(settings: Settings, checks: list[Check]) -> None:
         except UnknownModel:
             unknown.append(model)
     if unknown:
-        checks.append(Check(name="prices", ok=False, detail=f"no price known for {', '.join(unknown)}",
-                            fix="pick a model from agentctl.pricing.PRICE_TABLE or set AGENTCTL_PRICE_OVERRIDES"))
+        checks.append(
+            Check(
+                name="prices",
+                ok=False,
+                detail=f"no price known for {', '.join(unknown)}",
+                fix="pick a model from agentctl.pricing.PRICE_TABLE or set AGENTCTL_PRICE_OVERRIDES",
+            )
+        )
     else:
         checks.append(Check(name="prices", ok=True, detail=f"known for {', '.join(known)}", fix=None))
 
@@ -708,11 +850,23 @@ def _check_prices(settings: Settings, checks: list[Check]) -> None:
 def _check_last_tick(conn, checks: list[Check]) -> None:
     trig = conn.execute(_q()["last_trigger"]).fetchone()
     if trig is None:
-        checks.append(Check(name="last_tick", ok=False, detail="no tick has run yet",
-                            fix="run `agentctl tick`, then install the crontab line (see crontab.example)"))
+        checks.append(
+            Check(
+                name="last_tick",
+                ok=False,
+                detail="no tick has run yet",
+                fix="run `agentctl tick`, then install the crontab line (see crontab.example)",
+            )
+        )
     elif trig["age_s"] > NO_TICK_WARNING_S:
-        checks.append(Check(name="last_tick", ok=False, detail=f"last tick {_age(trig['age_s'])} ago",
-                            fix="cron is not running the tick: check `crontab -l` and the tick's log"))
+        checks.append(
+            Check(
+                name="last_tick",
+                ok=False,
+                detail=f"last tick {_age(trig['age_s'])} ago",
+                fix="cron is not running the tick: check `crontab -l` and the tick's log",
+            )
+        )
     else:
         checks.append(Check(name="last_tick", ok=True, detail=f"last tick {_age(trig['age_s'])} ago", fix=None))
 
@@ -721,9 +875,14 @@ def _check_operations(conn, settings: Settings, checks: list[Check]) -> None:
     stuck = stuck_operations(conn, settings)
     if stuck:
         ids = ", ".join(f"{o.id} ({o.kind or '?'})" for o in stuck[:5])
-        checks.append(Check(name="operations", ok=False,
-                            detail=f"{len(stuck)} running without a heartbeat for > {settings.heartbeat_timeout_s:g}s: {ids}",
-                            fix="the next tick marks them failed; if ticks are running, `agentctl cancel` ends the cycle"))
+        checks.append(
+            Check(
+                name="operations",
+                ok=False,
+                detail=f"{len(stuck)} running without a heartbeat for > {settings.heartbeat_timeout_s:g}s: {ids}",
+                fix="the next tick marks them failed; if ticks are running, `agentctl cancel` ends the cycle",
+            )
+        )
     else:
         checks.append(Check(name="operations", ok=True, detail="no stuck operations", fix=None))
 
@@ -764,28 +923,52 @@ def metrics(conn: psycopg.Connection, settings: Settings) -> MetricsReport:
     op = st.active_cycle.operation if st.active_cycle else None
 
     def fam(name, type_, help_, samples):
-        return MetricFamily(name=name, type=type_, help=help_,
-                            samples=[Sample(name=name, labels=lab, value=v) for lab, v in samples])
+        return MetricFamily(
+            name=name, type=type_, help=help_, samples=[Sample(name=name, labels=lab, value=v) for lab, v in samples]
+        )
 
     families = [
         fam("agentctl_budget_spent_usd", "gauge", "Spend charged to today's budget (USD).", [({}, b.used_usd)]),
         fam("agentctl_budget_limit_usd", "gauge", "Today's budget limit (USD).", [({}, b.limit_usd)]),
-        fam("agentctl_budget_reserved_usd", "gauge", "Budget held for model calls in flight (USD).",
-            [({}, b.reserved_usd)]),
-        fam("agentctl_budget_remaining_usd", "gauge", "What is left of today's budget (USD).",
-            [({}, b.remaining_usd)]),
+        fam(
+            "agentctl_budget_reserved_usd",
+            "gauge",
+            "Budget held for model calls in flight (USD).",
+            [({}, b.reserved_usd)],
+        ),
+        fam("agentctl_budget_remaining_usd", "gauge", "What is left of today's budget (USD).", [({}, b.remaining_usd)]),
         fam("agentctl_agent_invocations_today", "gauge", "Agent invocations charged to today.", [({}, b.invocations)]),
         fam("agentctl_cycles_started_today", "gauge", "Cycles started today.", [({}, b.cycles_started)]),
-        fam("agentctl_cycles_total", "counter", "Completed cycles by outcome.",
-            [({"outcome": o}, by_outcome.get(o, 0)) for o in outcomes]),
-        fam("agentctl_last_tick_timestamp_seconds", "gauge", "Unix time of the last tick (0: never).",
-            [({}, st.last_trigger.triggered_at.timestamp() if st.last_trigger else 0.0)]),
-        fam("agentctl_active_phase", "gauge", "1 for the phase of the active cycle (idle when none).",
-            [({"phase": p}, 1.0 if p == phase else 0.0) for p in PHASES]),
-        fam("agentctl_active_cycle_id", "gauge", "Id of the active cycle (0: none).",
-            [({}, st.active_cycle.id if st.active_cycle else 0)]),
-        fam("agentctl_operation_progress_ratio", "gauge", "Progress of the active cycle's operation (0..1).",
-            [({}, (op.progress_pct or 0.0) / 100.0 if op else 0.0)]),
+        fam(
+            "agentctl_cycles_total",
+            "counter",
+            "Completed cycles by outcome.",
+            [({"outcome": o}, by_outcome.get(o, 0)) for o in outcomes],
+        ),
+        fam(
+            "agentctl_last_tick_timestamp_seconds",
+            "gauge",
+            "Unix time of the last tick (0: never).",
+            [({}, st.last_trigger.triggered_at.timestamp() if st.last_trigger else 0.0)],
+        ),
+        fam(
+            "agentctl_active_phase",
+            "gauge",
+            "1 for the phase of the active cycle (idle when none).",
+            [({"phase": p}, 1.0 if p == phase else 0.0) for p in PHASES],
+        ),
+        fam(
+            "agentctl_active_cycle_id",
+            "gauge",
+            "Id of the active cycle (0: none).",
+            [({}, st.active_cycle.id if st.active_cycle else 0)],
+        ),
+        fam(
+            "agentctl_operation_progress_ratio",
+            "gauge",
+            "Progress of the active cycle's operation (0..1).",
+            [({}, (op.progress_pct or 0.0) / 100.0 if op else 0.0)],
+        ),
     ]
     return MetricsReport(families=families)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from agentctl.tick import EXIT_NEEDS_PERSON, Tick, TickResult, completed_since, max_session_id
 
@@ -25,11 +26,16 @@ class RunState:
     limit_usd: Decimal
 
 
-def run_cycles(settings: Settings, cycles: int, interval_s: float,
-               on_tick: Callable[[RunState], None], sleep: Callable[[float], None] = time.sleep) -> list[int]:
+def run_cycles(
+    settings: Settings,
+    cycles: int,
+    interval_s: float,
+    on_tick: Callable[[RunState], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[int]:
     """Tick until `cycles` new cycles complete; returns their ids. Stops early on an error a person must fix."""
-    from agentctl.budget import Budget
-    from agentctl.db import open_database
+    from agentctl.store import open_database
+    from agentctl.store.budget import Budget
 
     with open_database(settings, autocommit=True) as conn:
         start_id = max_session_id(conn)
@@ -40,9 +46,17 @@ def run_cycles(settings: Settings, cycles: int, interval_s: float,
         with open_database(settings, autocommit=True) as conn:
             done = completed_since(conn, start_id)
             snap = Budget(settings).snapshot(conn)
-            ids = [r["id"] for r in conn.execute(
-                "SELECT id FROM agent_sessions WHERE id > %(id)s AND completed_at IS NOT NULL ORDER BY id",
-                {"id": start_id})] if done >= cycles or result.exit_code == EXIT_NEEDS_PERSON else []
+            ids = (
+                [
+                    r["id"]
+                    for r in conn.execute(
+                        "SELECT id FROM agent_sessions WHERE id > %(id)s AND completed_at IS NOT NULL ORDER BY id",
+                        {"id": start_id},
+                    )
+                ]
+                if done >= cycles or result.exit_code == EXIT_NEEDS_PERSON
+                else []
+            )
         on_tick(RunState(n, result, done, cycles, snap.used, snap.limit))
         if result.exit_code == EXIT_NEEDS_PERSON or done >= cycles:
             return ids
@@ -67,9 +81,24 @@ def cycle_summary(conn, session_id: int) -> dict[str, Any] | None:
         "outcome": s.get("outcome"),
         "failure_reason": s.get("failure_reason"),
         "gates": {"training": tr.get("gate"), "backtest": bt.get("gate")},
-        "training": {k: tr.get(k) for k in ("accuracy", "majority_baseline_accuracy", "log_loss", "iterations")} if tr else None,
-        "backtest": {k: bt.get(k) for k in ("sharpe", "total_return", "buy_and_hold_return", "max_drawdown",
-                                            "win_rate", "total_trades", "profit_factor", "deflated_sharpe")} if bt else None,
+        "training": {k: tr.get(k) for k in ("accuracy", "majority_baseline_accuracy", "log_loss", "iterations")}
+        if tr
+        else None,
+        "backtest": {
+            k: bt.get(k)
+            for k in (
+                "sharpe",
+                "total_return",
+                "buy_and_hold_return",
+                "max_drawdown",
+                "win_rate",
+                "total_trades",
+                "profit_factor",
+                "deflated_sharpe",
+            )
+        }
+        if bt
+        else None,
         "verdict": assessment.get("verdict"),
         "assessment_passed": assessment.get("passed"),
         "cost_usd": str(m.get("estimated_cost_usd")) if m.get("estimated_cost_usd") is not None else None,

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from agentctl.lab.gates import GateThresholds
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from agentctl.lab.gates import GateThresholds
 
 APP_NAME = "agentctl"
 # As root the embedded server runs as a system user that must traverse every
@@ -116,11 +117,11 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}: use an IANA name such as UTC or Europe/London")
+            raise ValueError(f"unknown time zone {v!r}: use an IANA name such as UTC or Europe/London") from None
         return v
 
     @model_validator(mode="after")
-    def _key_from_file(self) -> "Settings":
+    def _key_from_file(self) -> Settings:
         if self.anthropic_api_key is None and self.anthropic_api_key_file is not None:
             path = self.anthropic_api_key_file.expanduser()
             try:

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agentctl.db import storable
 from agentctl.domain import Outcome, Phase, SkipReason, StateMoved, TriggerReason
+from agentctl.store import storable
 
 if TYPE_CHECKING:
     import psycopg
 
-    from agentctl.budget import BudgetSnapshot
     from agentctl.settings import Settings
+    from agentctl.store.budget import BudgetSnapshot
 
 # pg_advisory_lock key: "agentctl" packed into a bigint.
 TICK_LOCK_KEY = int.from_bytes(b"agentctl", "big") & 0x7FFFFFFFFFFFFFFF
@@ -70,7 +70,7 @@ class TickResult:
 
 
 def _q():
-    from agentctl.db.queries import load
+    from agentctl.store.queries import load
 
     return load("tick")
 
@@ -97,7 +97,7 @@ def _dec(value: Any, places: int, digits: int) -> Decimal | None:
         return None
     if not math.isfinite(f):
         return None
-    bound = float(10 ** (digits - places)) - 10.0 ** -places
+    bound = float(10 ** (digits - places)) - 10.0**-places
     f = max(-bound, min(bound, f))
     return Decimal(str(round(f, places)))
 
@@ -113,8 +113,8 @@ class Tick:
 
     def run(self) -> TickResult:
         """Take the lock and advance the active cycle (or start one) by one step."""
-        from agentctl.db import connect, database_url
-        from agentctl.db.migrate import ensure_schema
+        from agentctl.store import connect, database_url
+        from agentctl.store.migrate import ensure_schema
 
         self.url = database_url(self.settings)
         conn = connect(self.settings, autocommit=True, url=self.url)
@@ -132,14 +132,14 @@ class Tick:
 
     def connect(self) -> psycopg.Connection:
         """A fresh connection for the agent (it manages its own transactions)."""
-        from agentctl.db import connect
+        from agentctl.store import connect
 
         return connect(self.settings, url=self.url)
 
     # -- decision ----------------------------------------------------------------
 
     def _step(self, conn: psycopg.Connection) -> TickResult:
-        from agentctl.budget import Budget
+        from agentctl.store.budget import Budget
 
         budget = Budget(self.settings)
         # We hold the lock and only its holder calls the model: open reservations are orphans.
@@ -152,10 +152,11 @@ class Tick:
         if phase is Phase.DESIGNING:
             # Only a tick holding the lock designs, and we hold it: that tick died.
             return self._finish(
-                conn, session, Outcome.FAILED_DESIGN,
+                conn,
+                session,
+                Outcome.FAILED_DESIGN,
                 "the tick designing this cycle died before saving a strategy",
-                trigger=(TriggerReason.GATE_CHECK, SkipReason.SESSION_INTERRUPTED, snap,
-                         {"phase": phase.value}),
+                trigger=(TriggerReason.GATE_CHECK, SkipReason.SESSION_INTERRUPTED, snap, {"phase": phase.value}),
             )
         if phase is Phase.TRAINING:
             return self._poll_training(conn, session, snap)
@@ -185,8 +186,12 @@ class Tick:
             except AgentMisconfigured as err:
                 context["error"] = str(err)
                 self._trigger(conn, reason, None, SkipReason.AGENT_MISCONFIGURED, snap, context)
-                return TickResult(trigger_reason=reason, skip_reason=SkipReason.AGENT_MISCONFIGURED,
-                                  message=str(err), exit_code=EXIT_NEEDS_PERSON)
+                return TickResult(
+                    trigger_reason=reason,
+                    skip_reason=SkipReason.AGENT_MISCONFIGURED,
+                    message=str(err),
+                    exit_code=EXIT_NEEDS_PERSON,
+                )
         if skip is not None:
             self._trigger(conn, reason, None, skip, snap, context)
             return TickResult(trigger_reason=reason, skip_reason=skip)
@@ -200,21 +205,29 @@ class Tick:
 
     def _design(self, conn, session, agent: str) -> TickResult:
         from agentctl.agent import AgentMisconfigured, AgentUnavailable, run_design
-        from agentctl.budget import BudgetExceeded
+        from agentctl.store.budget import BudgetExceeded
 
         sid = session["id"]
-        result = TickResult(trigger_reason=TriggerReason.START_NEW_CYCLE, agent_invoked=True,
-                            session_id=sid, agent=agent)
+        result = TickResult(
+            trigger_reason=TriggerReason.START_NEW_CYCLE, agent_invoked=True, session_id=sid, agent=agent
+        )
         try:
             design = run_design(self.connect, self.settings, sid)
         except AgentUnavailable as err:
             done = self._finish(conn, session, Outcome.FAILED_DESIGN, f"API unavailable: {err}")
-            return replace(done, agent_invoked=True, agent=agent, exit_code=EXIT_TEMPFAIL,
-                           trigger_reason=result.trigger_reason)
+            return replace(
+                done, agent_invoked=True, agent=agent, exit_code=EXIT_TEMPFAIL, trigger_reason=result.trigger_reason
+            )
         except AgentMisconfigured as err:
             done = self._finish(conn, session, Outcome.FAILED_DESIGN, f"agent misconfigured: {err}")
-            return replace(done, agent_invoked=True, agent=agent, exit_code=EXIT_NEEDS_PERSON,
-                           trigger_reason=result.trigger_reason, message=str(err))
+            return replace(
+                done,
+                agent_invoked=True,
+                agent=agent,
+                exit_code=EXIT_NEEDS_PERSON,
+                trigger_reason=result.trigger_reason,
+                message=str(err),
+            )
         except BudgetExceeded as err:
             design = None
             failure = str(err)
@@ -243,8 +256,13 @@ class Tick:
         op, context = self._operation(conn, session["training_operation_id"])
         if op is None or op.status in ("failed", "cancelled"):
             why = _operation_failure(session["training_operation_id"], op)
-            return self._finish(conn, session, Outcome.FAILED_TRAINING, why,
-                                trigger=(TriggerReason.TRAINING_FAILED, SkipReason.OPERATION_FAILED, snap, context))
+            return self._finish(
+                conn,
+                session,
+                Outcome.FAILED_TRAINING,
+                why,
+                trigger=(TriggerReason.TRAINING_FAILED, SkipReason.OPERATION_FAILED, snap, context),
+            )
         if op.status != "completed":
             return self._still_running(conn, session, snap, context)
 
@@ -253,9 +271,15 @@ class Tick:
         results["gate"] = verdict.model_dump()
         context["gate"] = verdict.model_dump()
         if not verdict.passed:
-            return self._finish(conn, session, Outcome.FAILED_TRAINING_GATE, "; ".join(verdict.reasons),
-                                trigger=(TriggerReason.TRAINING_COMPLETED, SkipReason.GATE_FAILED, snap, context),
-                                gate_failed="training", training_results=results)
+            return self._finish(
+                conn,
+                session,
+                Outcome.FAILED_TRAINING_GATE,
+                "; ".join(verdict.reasons),
+                trigger=(TriggerReason.TRAINING_COMPLETED, SkipReason.GATE_FAILED, snap, context),
+                gate_failed="training",
+                training_results=results,
+            )
 
         from agentctl.lab.operations import start_backtest
         from agentctl.lab.strategy import StrategyConfig
@@ -265,14 +289,21 @@ class Tick:
         bt_id = start_backtest(conn, self.settings, config, results["model_path"], session["id"], n_trials)
         context["backtest_operation_id"] = bt_id
         with conn.transaction():
-            moved = conn.execute(_q()["start_backtest"], {
-                "id": session["id"], "operation_id": bt_id, "training_results": _json(results)}).fetchone()
+            moved = conn.execute(
+                _q()["start_backtest"], {"id": session["id"], "operation_id": bt_id, "training_results": _json(results)}
+            ).fetchone()
             if moved is None:
                 raise StateMoved(f"cycle {session['id']} left 'training' while its backtest was starting")
-            self._trigger(conn, TriggerReason.TRAINING_COMPLETED, session["id"], SkipReason.NO_AGENT_NEEDED,
-                          snap, context)
-        return TickResult(trigger_reason=TriggerReason.TRAINING_COMPLETED, skip_reason=SkipReason.NO_AGENT_NEEDED,
-                          session_id=session["id"], phase=Phase.BACKTESTING, message=f"backtest {bt_id} started")
+            self._trigger(
+                conn, TriggerReason.TRAINING_COMPLETED, session["id"], SkipReason.NO_AGENT_NEEDED, snap, context
+            )
+        return TickResult(
+            trigger_reason=TriggerReason.TRAINING_COMPLETED,
+            skip_reason=SkipReason.NO_AGENT_NEEDED,
+            session_id=session["id"],
+            phase=Phase.BACKTESTING,
+            message=f"backtest {bt_id} started",
+        )
 
     def _poll_backtest(self, conn, session, snap) -> TickResult:
         from agentctl.lab.gates import backtest_gate
@@ -280,8 +311,13 @@ class Tick:
         op, context = self._operation(conn, session["backtest_operation_id"])
         if op is None or op.status in ("failed", "cancelled"):
             why = _operation_failure(session["backtest_operation_id"], op)
-            return self._finish(conn, session, Outcome.FAILED_BACKTEST, why,
-                                trigger=(TriggerReason.BACKTEST_FAILED, SkipReason.OPERATION_FAILED, snap, context))
+            return self._finish(
+                conn,
+                session,
+                Outcome.FAILED_BACKTEST,
+                why,
+                trigger=(TriggerReason.BACKTEST_FAILED, SkipReason.OPERATION_FAILED, snap, context),
+            )
         if op.status != "completed":
             return self._still_running(conn, session, snap, context)
 
@@ -290,9 +326,15 @@ class Tick:
         results["gate"] = verdict.model_dump()
         context["gate"] = verdict.model_dump()
         if not verdict.passed:
-            return self._finish(conn, session, Outcome.FAILED_BACKTEST_GATE, "; ".join(verdict.reasons),
-                                trigger=(TriggerReason.BACKTEST_COMPLETED, SkipReason.GATE_FAILED, snap, context),
-                                gate_failed="backtest", backtest_results=results)
+            return self._finish(
+                conn,
+                session,
+                Outcome.FAILED_BACKTEST_GATE,
+                "; ".join(verdict.reasons),
+                trigger=(TriggerReason.BACKTEST_COMPLETED, SkipReason.GATE_FAILED, snap, context),
+                gate_failed="backtest",
+                backtest_results=results,
+            )
         return self._assess(conn, session, snap, arriving=results)
 
     def _operation(self, conn, op_id: str | None):
@@ -301,17 +343,26 @@ class Tick:
         op = check_operation(conn, self.settings, op_id) if op_id else None
         context: dict[str, Any] = {"operation_id": op_id}
         if op is not None:
-            context.update(status=op.status, progress_pct=op.progress_pct, progress_message=op.progress_message,
-                           heartbeat_at=op.heartbeat_at.isoformat() if op.heartbeat_at else None)
+            context.update(
+                status=op.status,
+                progress_pct=op.progress_pct,
+                progress_message=op.progress_message,
+                heartbeat_at=op.heartbeat_at.isoformat() if op.heartbeat_at else None,
+            )
             if op.error:
                 context["error"] = op.error
         return op, context
 
     def _still_running(self, conn, session, snap, context) -> TickResult:
         self._trigger(conn, TriggerReason.GATE_CHECK, session["id"], SkipReason.OPERATION_STILL_RUNNING, snap, context)
-        return TickResult(trigger_reason=TriggerReason.GATE_CHECK, skip_reason=SkipReason.OPERATION_STILL_RUNNING,
-                          session_id=session["id"], phase=session["phase"], progress=context,
-                          message=f"{context.get('progress_pct') or 0:.0f}% {context.get('progress_message') or ''}".strip())
+        return TickResult(
+            trigger_reason=TriggerReason.GATE_CHECK,
+            skip_reason=SkipReason.OPERATION_STILL_RUNNING,
+            session_id=session["id"],
+            phase=session["phase"],
+            progress=context,
+            message=f"{context.get('progress_pct') or 0:.0f}% {context.get('progress_message') or ''}".strip(),
+        )
 
     # -- assessment -------------------------------------------------------------------
 
@@ -320,14 +371,20 @@ class Tick:
         sid = session["id"]
         reason = TriggerReason.BACKTEST_COMPLETED
         attempts = conn.execute(_q()["assessment_attempts"], {"id": sid}).fetchone()["n"]
-        context: dict[str, Any] = {"assessment_attempts": attempts,
-                                   "max_attempts": self.settings.assessment_max_attempts}
+        context: dict[str, Any] = {
+            "assessment_attempts": attempts,
+            "max_attempts": self.settings.assessment_max_attempts,
+        }
         if arriving is not None:
             context["gate"] = arriving.get("gate")
         if attempts >= self.settings.assessment_max_attempts:
-            return self._finish(conn, session, Outcome.FAILED_ASSESSMENT,
-                                f"no assessment saved after {attempts} attempts",
-                                trigger=(reason, SkipReason.ASSESSMENT_FAILED, snap, context))
+            return self._finish(
+                conn,
+                session,
+                Outcome.FAILED_ASSESSMENT,
+                f"no assessment saved after {attempts} attempts",
+                trigger=(reason, SkipReason.ASSESSMENT_FAILED, snap, context),
+            )
 
         skip = None
         agent = None
@@ -342,22 +399,29 @@ class Tick:
         context["agent"] = agent
         with conn.transaction():
             if arriving is not None:
-                moved = conn.execute(_q()["start_assessing"],
-                                     {"id": sid, "backtest_results": _json(arriving)}).fetchone()
+                moved = conn.execute(
+                    _q()["start_assessing"], {"id": sid, "backtest_results": _json(arriving)}
+                ).fetchone()
                 if moved is None:
                     raise StateMoved(f"cycle {sid} left 'backtesting' before its assessment")
             self._trigger(conn, reason, sid, skip, snap, context, invoked=skip is None)
         if skip is not None:
-            return TickResult(trigger_reason=reason, skip_reason=skip, session_id=sid, phase=Phase.ASSESSING,
-                              message=context.get("error", ""),
-                              exit_code=EXIT_NEEDS_PERSON if skip is SkipReason.AGENT_MISCONFIGURED else EXIT_OK)
+            return TickResult(
+                trigger_reason=reason,
+                skip_reason=skip,
+                session_id=sid,
+                phase=Phase.ASSESSING,
+                message=context.get("error", ""),
+                exit_code=EXIT_NEEDS_PERSON if skip is SkipReason.AGENT_MISCONFIGURED else EXIT_OK,
+            )
 
         from agentctl.agent import AgentMisconfigured, AgentUnavailable, run_assessment
-        from agentctl.budget import BudgetExceeded
+        from agentctl.store.budget import BudgetExceeded
 
         fresh = conn.execute(_q()["session_by_id"], {"id": sid}).fetchone()
-        result = TickResult(trigger_reason=reason, agent_invoked=True, session_id=sid, phase=Phase.ASSESSING,
-                            agent=agent)
+        result = TickResult(
+            trigger_reason=reason, agent_invoked=True, session_id=sid, phase=Phase.ASSESSING, agent=agent
+        )
         try:
             outcome = run_assessment(self.connect, self.settings, sid, assessment_context(fresh))
         except AgentUnavailable as err:
@@ -377,22 +441,43 @@ class Tick:
 
     # -- completing a cycle --------------------------------------------------------------
 
-    def _finish(self, conn, session, outcome: Outcome, failure_reason: str | None, *, trigger=None,
-                gate_failed: str | None = None, training_results: dict | None = None,
-                backtest_results: dict | None = None, assessment: dict | None = None) -> TickResult:
+    def _finish(
+        self,
+        conn,
+        session,
+        outcome: Outcome,
+        failure_reason: str | None,
+        *,
+        trigger=None,
+        gate_failed: str | None = None,
+        training_results: dict | None = None,
+        backtest_results: dict | None = None,
+        assessment: dict | None = None,
+    ) -> TickResult:
         """End the cycle in one transaction: session, metrics row, budget counter (and the trigger row)."""
         sid, phase = session["id"], session["phase"]
         q = _q()
         with conn.transaction():
             if training_results is not None or backtest_results is not None:
-                conn.execute(q["record_results"], {"id": sid, "phase": phase,
-                                                   "training_results": _json(training_results),
-                                                   "backtest_results": _json(backtest_results)})
-            if assessment is not None:
-                if conn.execute(q["record_assessment"], {"id": sid, "assessment": _json(assessment)}).fetchone() is None:
-                    raise StateMoved(f"cycle {sid} left 'assessing' before its assessment was stored")
-            done = conn.execute(q["complete_session"], {"id": sid, "phase": phase, "outcome": outcome.value,
-                                                        "failure_reason": storable.text(failure_reason)}).fetchone()
+                conn.execute(
+                    q["record_results"],
+                    {
+                        "id": sid,
+                        "phase": phase,
+                        "training_results": _json(training_results),
+                        "backtest_results": _json(backtest_results),
+                    },
+                )
+            if (
+                assessment is not None
+                and conn.execute(q["record_assessment"], {"id": sid, "assessment": _json(assessment)}).fetchone()
+                is None
+            ):
+                raise StateMoved(f"cycle {sid} left 'assessing' before its assessment was stored")
+            done = conn.execute(
+                q["complete_session"],
+                {"id": sid, "phase": phase, "outcome": outcome.value, "failure_reason": storable.text(failure_reason)},
+            ).fetchone()
             if done is None:
                 raise StateMoved(f"cycle {sid} left {phase!r} while it was being completed")
             costs = conn.execute(q["session_costs"], {"id": sid}).fetchone()
@@ -402,17 +487,29 @@ class Tick:
                 reason, skip, snap, context = trigger
                 context = dict(context, outcome=outcome.value)
                 self._trigger(conn, reason, sid, skip, snap, context)
-        return TickResult(trigger_reason=trigger[0] if trigger else None, skip_reason=trigger[1] if trigger else None,
-                          session_id=sid, outcome=outcome.value, message=failure_reason or "")
+        return TickResult(
+            trigger_reason=trigger[0] if trigger else None,
+            skip_reason=trigger[1] if trigger else None,
+            session_id=sid,
+            outcome=outcome.value,
+            message=failure_reason or "",
+        )
 
     # -- helpers -----------------------------------------------------------------------------
 
     def _trigger(self, conn, reason, session_id, skip, snap, context, *, invoked: bool = False) -> None:
-        conn.execute(_q()["insert_trigger"], {
-            "reason": str(reason), "session_id": session_id, "context": _json(context),
-            "agent_invoked": invoked, "skip_reason": str(skip) if skip else None,
-            "used": snap.used, "remaining": snap.remaining,
-        })
+        conn.execute(
+            _q()["insert_trigger"],
+            {
+                "reason": str(reason),
+                "session_id": session_id,
+                "context": _json(context),
+                "agent_invoked": invoked,
+                "skip_reason": str(skip) if skip else None,
+                "used": snap.used,
+                "remaining": snap.remaining,
+            },
+        )
 
     def _cannot_afford(self, snap, invocation: str, context: dict) -> bool:
         """True when what is left today cannot cover the invocation's first call (0 for the baseline)."""
@@ -426,14 +523,20 @@ class Tick:
         return self.settings.gates
 
     def _trials(self, conn, config) -> int:
-        row = conn.execute(_q()["trials_on_dataset"],
-                           {"symbol": config.dataset.symbol, "timeframe": config.dataset.timeframe}).fetchone()
+        row = conn.execute(
+            _q()["trials_on_dataset"], {"symbol": config.dataset.symbol, "timeframe": config.dataset.timeframe}
+        ).fetchone()
         return int(row["n"]) + 1  # this strategy included
 
 
 def _budget_context(snap) -> dict[str, Any]:
-    return {"date": snap.date.isoformat(), "limit": str(snap.limit), "used": str(snap.used),
-            "reserved": str(snap.reserved), "remaining": str(snap.remaining)}
+    return {
+        "date": snap.date.isoformat(),
+        "limit": str(snap.limit),
+        "used": str(snap.used),
+        "reserved": str(snap.reserved),
+        "remaining": str(snap.remaining),
+    }
 
 
 def _operation_failure(op_id: str | None, op) -> str:
@@ -490,8 +593,8 @@ def cancel_active(settings: Settings, wait_s: float = 30.0) -> TickResult:
     """End the active cycle with outcome `cancelled`, stopping its operation."""
     import time
 
-    from agentctl.db import connect, database_url
-    from agentctl.db.migrate import ensure_schema
+    from agentctl.store import connect, database_url
+    from agentctl.store.migrate import ensure_schema
 
     url = database_url(settings)
     conn = connect(settings, autocommit=True, url=url)
@@ -500,21 +603,28 @@ def cancel_active(settings: Settings, wait_s: float = 30.0) -> TickResult:
         deadline = time.monotonic() + wait_s
         while not conn.execute(_q()["try_tick_lock"], {"key": TICK_LOCK_KEY}).fetchone()["locked"]:
             if time.monotonic() > deadline:
-                return TickResult(locked_out=True, exit_code=EXIT_TEMPFAIL,
-                                  message=f"a tick has held the lock for {wait_s:.0f}s; try again")
+                return TickResult(
+                    locked_out=True,
+                    exit_code=EXIT_TEMPFAIL,
+                    message=f"a tick has held the lock for {wait_s:.0f}s; try again",
+                )
             time.sleep(0.2)
         try:
             session = conn.execute(_q()["active_session"]).fetchone()
             if session is None:
                 return TickResult(message="no active cycle")
             phase = Phase(session["phase"])
-            op_id = {Phase.TRAINING: session["training_operation_id"],
-                     Phase.BACKTESTING: session["backtest_operation_id"]}.get(phase)
+            op_id = {
+                Phase.TRAINING: session["training_operation_id"],
+                Phase.BACKTESTING: session["backtest_operation_id"],
+            }.get(phase)
             if op_id:
                 from agentctl.lab.operations import cancel_operation
 
                 cancel_operation(conn, op_id)
-            return Tick(settings)._finish(conn, session, Outcome.CANCELLED, f"cancelled by `agentctl cancel` in phase {phase.value}")
+            return Tick(settings)._finish(
+                conn, session, Outcome.CANCELLED, f"cancelled by `agentctl cancel` in phase {phase.value}"
+            )
         finally:
             conn.execute(_q()["tick_unlock"], {"key": TICK_LOCK_KEY})
     finally:

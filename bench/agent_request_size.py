@@ -42,15 +42,29 @@ def seed_memory(conn, home: Path) -> None:
             if report.ok:
                 break
         cfg = report.config.model_dump(mode="json")
-        training = {"accuracy": round(rng.uniform(0.49, 0.57), 4), "majority_baseline_accuracy": 0.52,
-                    "train_accuracy": round(rng.uniform(0.52, 0.66), 4), "log_loss": 0.69, "iterations": 80,
-                    "early_stopped": True}
-        backtest = {"sharpe": round(rng.uniform(-1, 2), 3), "sortino": 1.1, "calmar": 0.8,
-                    "total_return": round(rng.uniform(-0.2, 0.4), 4), "cagr": 0.05,
-                    "max_drawdown": round(rng.uniform(0.03, 0.35), 4), "win_rate": 0.52,
-                    "total_trades": rng.randint(5, 120), "profit_factor": 1.1, "exposure": 0.4,
-                    "buy_and_hold_return": 0.12, "deflated_sharpe": round(rng.uniform(0, 1), 3),
-                    "equity_curve": [["2026-01-01T00:00:00", 1.0 + i / 1000] for i in range(500)]}
+        training = {
+            "accuracy": round(rng.uniform(0.49, 0.57), 4),
+            "majority_baseline_accuracy": 0.52,
+            "train_accuracy": round(rng.uniform(0.52, 0.66), 4),
+            "log_loss": 0.69,
+            "iterations": 80,
+            "early_stopped": True,
+        }
+        backtest = {
+            "sharpe": round(rng.uniform(-1, 2), 3),
+            "sortino": 1.1,
+            "calmar": 0.8,
+            "total_return": round(rng.uniform(-0.2, 0.4), 4),
+            "cagr": 0.05,
+            "max_drawdown": round(rng.uniform(0.03, 0.35), 4),
+            "win_rate": 0.52,
+            "total_trades": rng.randint(5, 120),
+            "profit_factor": 1.1,
+            "exposure": 0.4,
+            "buy_and_hold_return": 0.12,
+            "deflated_sharpe": round(rng.uniform(0, 1), 3),
+            "equity_curve": [["2026-01-01T00:00:00", 1.0 + i / 1000] for i in range(500)],
+        }
         outcome = OUTCOMES[n % len(OUTCOMES)]
         assessment = None
         if outcome == "success":
@@ -60,27 +74,41 @@ def seed_memory(conn, home: Path) -> None:
                 "INSERT INTO agent_sessions (phase, strategy_name, strategy_config, strategy_hash, training_results,"
                 " backtest_results, assessment, outcome, failure_reason, completed_at)"
                 " VALUES ('idle', %s, %s, %s, %s, %s, %s, %s, %s, now() - make_interval(mins => %s)) RETURNING id",
-                [cfg["name"], Jsonb(cfg), strategy_hash(report.config), Jsonb(training), Jsonb(backtest),
-                 Jsonb(assessment) if assessment else None, outcome,
-                 "backtest gate: 7 trades < 10" if outcome == "failed_backtest_gate" else None, MEMORY_CYCLES - n],
+                [
+                    cfg["name"],
+                    Jsonb(cfg),
+                    strategy_hash(report.config),
+                    Jsonb(training),
+                    Jsonb(backtest),
+                    Jsonb(assessment) if assessment else None,
+                    outcome,
+                    "backtest gate: 7 trades < 10" if outcome == "failed_backtest_gate" else None,
+                    MEMORY_CYCLES - n,
+                ],
             ).fetchone()["id"]
             conn.execute(
                 "INSERT INTO agent_metrics (session_id, training_accuracy, backtest_sharpe, backtest_max_drawdown,"
                 " backtest_total_trades, outcome) VALUES (%s, %s, %s, %s, %s, %s)",
-                [sid, training["accuracy"], backtest["sharpe"], backtest["max_drawdown"], backtest["total_trades"],
-                 outcome],
+                [
+                    sid,
+                    training["accuracy"],
+                    backtest["sharpe"],
+                    backtest["max_drawdown"],
+                    backtest["total_trades"],
+                    outcome,
+                ],
             )
 
 
 def measure() -> dict:
+    from fake_anthropic import FakeAnthropic, script_design
     from pydantic import SecretStr
 
     from agentctl.agent import run_design
-    from agentctl.db import connect
-    from agentctl.db.embedded import EmbeddedServer
-    from agentctl.db.migrate import upgrade
     from agentctl.settings import Settings
-    from fake_anthropic import FakeAnthropic, script_design
+    from agentctl.store import connect
+    from agentctl.store.embedded import EmbeddedServer
+    from agentctl.store.migrate import upgrade
 
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
     base.chmod(0o711)
@@ -91,20 +119,31 @@ def measure() -> dict:
         upgrade(url)
         home = base / "home"
         home.mkdir()
-        settings = Settings(database_url=url, home=home, agent="claude", anthropic_api_key=SecretStr("sk-bench"),
-                            anthropic_base_url=fake.url, default_budget_usd=Decimal("100"))
+        settings = Settings(
+            database_url=url,
+            home=home,
+            agent="claude",
+            anthropic_api_key=SecretStr("sk-bench"),
+            anthropic_base_url=fake.url,
+            default_budget_usd=Decimal("100"),
+        )
         conn = connect(settings, autocommit=True)
         seed_memory(conn, home)
         with conn.transaction():
             sid = conn.execute("INSERT INTO agent_sessions (phase) VALUES ('designing') RETURNING id").fetchone()["id"]
-        good = {"name": "bench-rsi-macd", "hypothesis": "Momentum confirmed by RSI persists for a few hours.",
-                "dataset": {"symbol": "AAPL", "timeframe": "1h"},
-                "features": [{"function": "RSI", "params": {"timeperiod": 9}},
-                             {"function": "MACD", "params": {"fastperiod": 8, "slowperiod": 21, "signalperiod": 5}},
-                             {"function": "NATR", "params": {"timeperiod": 14}}],
-                "label": {"horizon": 3, "classes": "up_down", "threshold": 0.0},
-                "model": {"family": "hist_gradient_boosting", "max_iter": 80},
-                "trading": {"confidence": 0.55, "direction": "long_only", "fee_bps": 1, "slippage_bps": 1}}
+        good = {
+            "name": "bench-rsi-macd",
+            "hypothesis": "Momentum confirmed by RSI persists for a few hours.",
+            "dataset": {"symbol": "AAPL", "timeframe": "1h"},
+            "features": [
+                {"function": "RSI", "params": {"timeperiod": 9}},
+                {"function": "MACD", "params": {"fastperiod": 8, "slowperiod": 21, "signalperiod": 5}},
+                {"function": "NATR", "params": {"timeperiod": 14}},
+            ],
+            "label": {"horizon": 3, "classes": "up_down", "threshold": 0.0},
+            "model": {"family": "hist_gradient_boosting", "max_iter": 80},
+            "trading": {"confidence": 0.55, "direction": "long_only", "fee_bps": 1, "slippage_bps": 1},
+        }
         bad = json.loads(json.dumps(good))
         bad["features"][0]["function"] = "RSX"
         script_design(fake, bad, good)
@@ -113,12 +152,16 @@ def measure() -> dict:
         calls = []
         for r in fake.message_requests:
             body = r.body
-            part = {k: len(json.dumps(body[k], separators=(",", ":")).encode()) for k in ("system", "tools", "messages")}
+            part = {
+                k: len(json.dumps(body[k], separators=(",", ":")).encode()) for k in ("system", "tools", "messages")
+            }
             calls.append({"bytes": len(r.raw), **part})
         with conn.transaction():
             usage = conn.execute(
                 "SELECT tokens_input, tokens_cache_write, tokens_cache_read, tokens_output, cost_usd FROM agent_actions"
-                " WHERE session_id = %s AND tool_name = 'messages.create' ORDER BY id", [sid]).fetchall()
+                " WHERE session_id = %s AND tool_name = 'messages.create' ORDER BY id",
+                [sid],
+            ).fetchall()
         conn.close()
         return {"calls": calls, "usage": usage}
     finally:
@@ -140,9 +183,11 @@ def report(result: dict) -> str:
         "| call | request bytes | system | tools | messages | cache write tok | cache read tok | cost USD |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for i, (c, u) in enumerate(zip(calls, result["usage"]), 1):
-        lines.append(f"| {i} | {c['bytes']:,} | {c['system']:,} | {c['tools']:,} | {c['messages']:,} | "
-                     f"{u['tokens_cache_write']:,} | {u['tokens_cache_read']:,} | {u['cost_usd']} |")
+    for i, (c, u) in enumerate(zip(calls, result["usage"], strict=False), 1):
+        lines.append(
+            f"| {i} | {c['bytes']:,} | {c['system']:,} | {c['tools']:,} | {c['messages']:,} | "
+            f"{u['tokens_cache_write']:,} | {u['tokens_cache_read']:,} | {u['cost_usd']} |"
+        )
     lines += [
         f"| total | {total:,} | | | | | | {sum(u['cost_usd'] for u in result['usage'])} |",
         "",
@@ -165,7 +210,7 @@ def write_section(text: str) -> None:
         new = old.rstrip() + "\n\n" + text
     else:
         nxt = old.find("\n## ", start + 1)
-        new = old[:start] + text + ("" if nxt == -1 else old[nxt + 1:])
+        new = old[:start] + text + ("" if nxt == -1 else old[nxt + 1 :])
     path.write_text(new.rstrip() + "\n")
 
 

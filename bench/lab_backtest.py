@@ -21,10 +21,10 @@ import pandas as pd
 import talib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab_report import machine, write_subsection  # noqa: E402
+from lab_report import machine, write_subsection
 
-from agentctl.lab.backtest import metrics, simulate  # noqa: E402
-from agentctl.lab.data import load_ohlcv  # noqa: E402
+from agentctl.lab.backtest import metrics, simulate
+from agentctl.lab.data import load_ohlcv
 
 FEE = 0.001
 

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab_report import machine, write_subsection  # noqa: E402
+from lab_report import machine, write_subsection
 
 FEATURES = ["RSI", "NATR", "ROC", "ADX", "CCI", "WILLR", "MFI", "STOCH", "MACD", "BBANDS"]
 RUNS = 5
@@ -54,7 +54,9 @@ def run_once(home: Path, symbol: str, timeframe: str) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(home), symbol, timeframe, json.dumps(FEATURES)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB; max over children so far
     data = json.loads(out.stdout)

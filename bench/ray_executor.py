@@ -31,17 +31,21 @@ STRATEGY = {
     "name": "bench-strategy",
     "hypothesis": "Momentum and volatility features predict the next hour's direction.",
     "dataset": {"symbol": "AAPL", "timeframe": "1h"},
-    "features": [{"function": "RSI"}, {"function": "NATR"}, {"function": "ROC", "params": {"timeperiod": 5}},
-                 {"function": "BBANDS", "outputs": ["upperband", "lowerband"]}],
+    "features": [
+        {"function": "RSI"},
+        {"function": "NATR"},
+        {"function": "ROC", "params": {"timeperiod": 5}},
+        {"function": "BBANDS", "outputs": ["upperband", "lowerband"]},
+    ],
     "trading": {"confidence": 0.5, "direction": "long_short"},
 }
 
 
 def batch(settings, n: int) -> dict:
     """Submit n trainings together and poll until every one has ended."""
-    from agentctl.db import connect
     from agentctl.lab.operations import check_operation, get_operation, start_training
     from agentctl.lab.strategy import validate_strategy
+    from agentctl.store import connect
 
     config = validate_strategy(STRATEGY).config
     conn = connect(settings)
@@ -77,9 +81,9 @@ def main() -> None:
         return
     from ray_cluster import Cluster
 
-    from agentctl.db.embedded import EmbeddedServer
-    from agentctl.db.migrate import upgrade
     from agentctl.settings import Settings
+    from agentctl.store.embedded import EmbeddedServer
+    from agentctl.store.migrate import upgrade
 
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-ray-", dir="/tmp"))
     os.chmod(base, 0o711)
@@ -96,15 +100,20 @@ def main() -> None:
         cluster = Cluster(str(base / "ray"))
         cluster_start = time.perf_counter() - t0
         common = {"database_url": url, "home": base / "home", "artifact_dir": str(base / "shared" / "models")}
-        executors = {"local": Settings(**common, executor="local"),
-                     "ray": Settings(**common, executor="ray", ray_address=cluster.address)}
+        executors = {
+            "local": Settings(**common, executor="local"),
+            "ray": Settings(**common, executor="ray", ray_address=cluster.address),
+        }
         batch(executors["ray"], 1)  # warm both paths once (first imports, the job agent's first runtime env)
         batch(executors["local"], 1)
         for run in range(RUNS):
-            for name in (("local", "ray") if run % 2 == 0 else ("ray", "local")):
+            for name in ("local", "ray") if run % 2 == 0 else ("ray", "local"):
                 results[name].append(r := batch(executors[name], N))
-                print(f"run {run + 1}/{RUNS} {name}: {N} trainings in {r['wall']:.1f} s "
-                      f"(submitted in {r['submit']:.2f} s; median run {r['run']:.1f} s)", file=sys.stderr)
+                print(
+                    f"run {run + 1}/{RUNS} {name}: {N} trainings in {r['wall']:.1f} s "
+                    f"(submitted in {r['submit']:.2f} s; median run {r['run']:.1f} s)",
+                    file=sys.stderr,
+                )
         load = os.getloadavg()[0]
     finally:
         if cluster is not None:
@@ -129,8 +138,10 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for name in ("local", "ray"):
-        rows.append(f"| {name} | {med(name, 'wall'):.1f} s | {N / med(name, 'wall') * 60:.1f} ops/min "
-                    f"| {med(name, 'submit'):.2f} s | {med(name, 'run'):.1f} s |")
+        rows.append(
+            f"| {name} | {med(name, 'wall'):.1f} s | {N / med(name, 'wall') * 60:.1f} ops/min "
+            f"| {med(name, 'submit'):.2f} s | {med(name, 'run'):.1f} s |"
+        )
     ratio = med("ray", "wall") / med("local", "wall")
     waves = -(-N // 2)
     per_job = med("ray", "wall") / waves - med("ray", "run")
@@ -160,7 +171,7 @@ def write_section(heading: str, body: str) -> None:
         return
     end = text.find("\n## ", start + 1)
     tail = text[end:] if end >= 0 else ""
-    path.write_text(text[:start + 1] + body.rstrip("\n") + "\n" + tail)
+    path.write_text(text[: start + 1] + body.rstrip("\n") + "\n" + tail)
 
 
 if __name__ == "__main__":

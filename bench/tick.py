@@ -28,8 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agentctl.db.embedded import EmbeddedServer  # noqa: E402
-from agentctl.db.migrate import upgrade  # noqa: E402
+from agentctl.store.embedded import EmbeddedServer  # noqa: E402
+from agentctl.store.migrate import upgrade  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 CYCLE_RUNS = int(os.environ.get("BENCH_CYCLE_RUNS", "3"))
@@ -60,12 +60,16 @@ def idle_state(url: str) -> subprocess.Popen:
 
     worker = subprocess.Popen(["sleep", "3600"], start_new_session=True)
     with psycopg.connect(url, autocommit=True) as c:
-        sid = c.execute("INSERT INTO agent_sessions (phase, strategy_name, training_operation_id) "
-                        "VALUES ('training', 'bench', 'op-bench') RETURNING id").fetchone()[0]
+        sid = c.execute(
+            "INSERT INTO agent_sessions (phase, strategy_name, training_operation_id) "
+            "VALUES ('training', 'bench', 'op-bench') RETURNING id"
+        ).fetchone()[0]
         c.execute(
             "INSERT INTO lab_operations (id, kind, status, session_id, params, dataset, strategy_hash, pid, host,"
             " started_at, heartbeat_at) VALUES ('op-bench', 'training', 'running', %s, '{}', 'SP500/1d',"
-            " repeat('0', 64), %s, %s, NOW(), NOW())", (sid, worker.pid, socket.gethostname()))
+            " repeat('0', 64), %s, %s, NOW(), NOW())",
+            (sid, worker.pid, socket.gethostname()),
+        )
     return worker
 
 
@@ -90,24 +94,34 @@ def main() -> None:
         home_env = dict(env0, AGENTCTL_HOME=str(base / "server"), AGENTCTL_CONFIG=str(base / "none.toml"))
         first, _, code = timed([AGENTCTL, "db", "upgrade"], home_env)
         assert code == 0
-        connect_probe = [PY, "-c", "from agentctl.db import connect; from agentctl.settings import Settings;"
-                                   "connect(Settings()).execute('SELECT 1').fetchone()"]
-        reuse_wall, reuse_rss = median_of(connect_probe, home_env)
+        connect_probe = [
+            PY,
+            "-c",
+            "from agentctl.store import connect; from agentctl.settings import Settings;"
+            "connect(Settings()).execute('SELECT 1').fetchone()",
+        ]
+        reuse_wall, _reuse_rss = median_of(connect_probe, home_env)
         # The connect itself, in a new process, after imports: finding the server and connecting.
-        inner = [PY, "-c", "import time; from agentctl.db import connect; from agentctl.settings import Settings;"
-                           "import psycopg; s = Settings(); t = time.perf_counter(); c = connect(s); c.execute('SELECT 1');"
-                           "print(time.perf_counter() - t)"]
+        inner = [
+            PY,
+            "-c",
+            "import time; from agentctl.store import connect; from agentctl.settings import Settings;"
+            "import psycopg; s = Settings(); t = time.perf_counter(); c = connect(s); c.execute('SELECT 1');"
+            "print(time.perf_counter() - t)",
+        ]
         connect_only = statistics.median(
             float(subprocess.run(inner, env=home_env, capture_output=True, text=True, check=True).stdout)
-            for _ in range(RUNS))
+            for _ in range(RUNS)
+        )
 
         # -- 1. idle tick vs bare psycopg, same server
         running = server.running()
         url = running.url()
         upgrade(url)
         worker = idle_state(url)
-        env = dict(env0, AGENTCTL_DATABASE_URL=url, AGENTCTL_HOME=str(base / "home"),
-                   AGENTCTL_CONFIG=str(base / "none.toml"))
+        env = dict(
+            env0, AGENTCTL_DATABASE_URL=url, AGENTCTL_HOME=str(base / "home"), AGENTCTL_CONFIG=str(base / "none.toml")
+        )
         bare = [PY, "-c", f"import psycopg; psycopg.connect({url!r}).execute('SELECT 1').fetchone()"]
         median_of(bare, env, 3)  # warm the page cache for both
         median_of([AGENTCTL, "tick"], env, 3)
@@ -125,12 +139,21 @@ def main() -> None:
             with psycopg.connect(running.url("postgres"), autocommit=True) as c:
                 c.execute(f'DROP DATABASE IF EXISTS "{db}"')
                 c.execute(f'CREATE DATABASE "{db}"')
-            cenv = dict(env0, AGENTCTL_DATABASE_URL=running.url(db), AGENTCTL_HOME=str(base / f"home{i}"),
-                        AGENTCTL_CONFIG=str(base / "none.toml"), AGENTCTL_AGENT="baseline",
-                        AGENTCTL_BASELINE_SEED=str(seed))
+            cenv = dict(
+                env0,
+                AGENTCTL_DATABASE_URL=running.url(db),
+                AGENTCTL_HOME=str(base / f"home{i}"),
+                AGENTCTL_CONFIG=str(base / "none.toml"),
+                AGENTCTL_AGENT="baseline",
+                AGENTCTL_BASELINE_SEED=str(seed),
+            )
             t0 = time.perf_counter()
-            p = subprocess.run([AGENTCTL, "run", "--cycles", "1", "--interval", "1", "--json"], env=cenv,
-                               capture_output=True, text=True)
+            p = subprocess.run(
+                [AGENTCTL, "run", "--cycles", "1", "--interval", "1", "--json"],
+                env=cenv,
+                capture_output=True,
+                text=True,
+            )
             wall = time.perf_counter() - t0
             assert p.returncode == 0, p.stderr
             import json

@@ -1,4 +1,4 @@
--- The five seed tables, exactly as shared/seed/agent_schema.md gives them.
+-- The five seed tables, exactly as docs/schema.md (the schema contract) gives them.
 -- Never edit this file: later migrations only add (tests/test_schema_drift.py).
 
 CREATE TABLE agent_sessions (

@@ -28,7 +28,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Start the session's embedded server before pytest-postgresql reads its options."""
     if hasattr(config, "workerinput"):
         pass  # xdist workers share the controller's server through the options below
-    from agentctl.db.embedded import EmbeddedServer
+    from agentctl.store.embedded import EmbeddedServer
 
     base = Path(tempfile.mkdtemp(prefix="agentctl-tests-"))
     os.chmod(base, 0o711)
@@ -62,7 +62,7 @@ def url_for(dbname: str) -> str:
 
 
 def _apply_migrations(host: str, port: int, user: str, dbname: str, **_: object) -> None:
-    from agentctl.db.migrate import upgrade
+    from agentctl.store.migrate import upgrade
 
     upgrade(url_for(dbname))
 
@@ -95,7 +95,7 @@ def _scan_database(url: str) -> None:
 
     try:
         _LEAKS.extend(rows_with_secret(url))
-    except Exception:  # noqa: BLE001 - a test that broke its own database has already failed
+    except Exception:
         pass
 
 
@@ -122,7 +122,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 names = [r[0] for r in c.execute("SELECT datname FROM pg_database WHERE NOT datistemplate")]
             for name in names:
                 _scan_database(url_for(name))
-        except Exception:  # noqa: BLE001 - the server is gone; the per-test scans still ran
+        except Exception:
             pass
     roots = [_SERVER["base"]] if _SERVER.get("base") else []
     factory = getattr(session.config, "_tmp_path_factory", None)
@@ -158,7 +158,7 @@ def settings(db_url, tmp_path, monkeypatch):
 @pytest.fixture
 def conn(settings):
     """A connection (dict rows, budget time zone) to the test's database."""
-    from agentctl.db import connect
+    from agentctl.store import connect
 
     c = connect(settings)
     yield c

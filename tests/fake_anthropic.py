@@ -66,20 +66,40 @@ class Reply:
     error_type: str | None = None
 
 
-def message(*blocks: dict, stop_reason: str | None = None, usage: dict | None = None, output_tokens: int | None = None,
-            delay_s: float = 0.0) -> Reply:
+def message(
+    *blocks: dict,
+    stop_reason: str | None = None,
+    usage: dict | None = None,
+    output_tokens: int | None = None,
+    delay_s: float = 0.0,
+) -> Reply:
     if stop_reason is None:
         stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
-    return Reply(content=list(blocks), stop_reason=stop_reason, usage=usage, output_tokens=output_tokens, delay_s=delay_s)
+    return Reply(
+        content=list(blocks), stop_reason=stop_reason, usage=usage, output_tokens=output_tokens, delay_s=delay_s
+    )
 
 
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                404: "not_found_error", 429: "rate_limit_error", 500: "api_error", 503: "api_error",
-                529: "overloaded_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "api_error",
+    529: "overloaded_error",
+}
 
 
-def fault(status: int, *, retry_after_ms: int | None = None, retry_after_s: float | None = None,
-          message: str = "fault injected by fake_anthropic", delay_s: float = 0.0) -> Reply:
+def fault(
+    status: int,
+    *,
+    retry_after_ms: int | None = None,
+    retry_after_s: float | None = None,
+    message: str = "fault injected by fake_anthropic",
+    delay_s: float = 0.0,
+) -> Reply:
     headers: dict[str, str] = {}
     if retry_after_ms is not None:
         headers["retry-after-ms"] = str(retry_after_ms)
@@ -163,15 +183,25 @@ class FakeAnthropic:
                 except ValueError:
                     body = None
                 with fake.lock:
-                    fake.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body))
+                    fake.requests.append(
+                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body)
+                    )
                     reply = fake.queue.popleft() if fake.queue else None
                 if not self.path.startswith("/v1/messages"):
                     self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
                     return
                 if reply is None:
-                    self._send(400, {"type": "error", "error": {"type": "invalid_request_error",
-                                                                "message": "fake_anthropic: no scripted reply left"}},
-                               {"x-should-retry": "false"})
+                    self._send(
+                        400,
+                        {
+                            "type": "error",
+                            "error": {
+                                "type": "invalid_request_error",
+                                "message": "fake_anthropic: no scripted reply left",
+                            },
+                        },
+                        {"x-should-retry": "false"},
+                    )
                     return
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
@@ -217,8 +247,9 @@ class FakeAnthropic:
 
     def _usage(self, reply: Reply, body: dict) -> dict:
         prefix = _prefix_bytes(body)
-        total = tokens_of(json.dumps({k: body.get(k) for k in ("tools", "system", "messages")}, sort_keys=True,
-                                     separators=(",", ":")))
+        total = tokens_of(
+            json.dumps({k: body.get(k) for k in ("tools", "system", "messages")}, sort_keys=True, separators=(",", ":"))
+        )
         cached = tokens_of(prefix) if prefix else 0
         key = hashlib.sha256(prefix).hexdigest()
         with self.lock:
@@ -259,7 +290,11 @@ class FakeAnthropic:
 def script_design(fake: FakeAnthropic, bad_config: dict, good_config: dict) -> None:
     """A design invocation: validate a config that fails, validate a fixed one, save it (which ends it)."""
     fake.enqueue(
-        message(thinking("First idea."), text("Checking a first idea."), tool_use("validate_strategy", {"config": bad_config})),
+        message(
+            thinking("First idea."),
+            text("Checking a first idea."),
+            tool_use("validate_strategy", {"config": bad_config}),
+        ),
         message(text("Fixing the errors."), tool_use("validate_strategy", {"config": good_config})),
         message(tool_use("save_strategy", {"config": good_config})),
     )
@@ -278,7 +313,9 @@ def assessment_input(passed: bool = True, verdict: str = "promising") -> dict:
 
 def script_assessment(fake: FakeAnthropic, passed: bool = True, verdict: str = "promising") -> None:
     """An assessment invocation: one save_assessment call (which ends it)."""
-    fake.enqueue(message(thinking("Weighing the evidence."), tool_use("save_assessment", assessment_input(passed, verdict))))
+    fake.enqueue(
+        message(thinking("Weighing the evidence."), tool_use("save_assessment", assessment_input(passed, verdict)))
+    )
 
 
 @pytest.fixture

@@ -16,12 +16,14 @@ def rows_with_secret(url: str) -> list[str]:
 
     found = []
     with psycopg.connect(url, connect_timeout=5, autocommit=True) as c:
-        tables = c.execute("SELECT schemaname, tablename FROM pg_tables "
-                           "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").fetchall()
+        tables = c.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchall()
         for schema, table in tables:
             for secret in SECRETS:
                 q = sql.SQL("SELECT count(*) FROM {}.{} t WHERE strpos(t::text, %s) > 0").format(
-                    sql.Identifier(schema), sql.Identifier(table))
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
                 n = c.execute(q, [secret]).fetchone()[0]
                 if n:
                     found.append(f"{url.split('?')[0]} {schema}.{table}: {n} row(s)")

@@ -1,28 +1,15 @@
-"""The seed document (shared/seed/agent_schema.md), read verbatim at test time."""
+"""The schema contract (docs/schema.md, the seed document kept verbatim in the repository)."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def seed_path() -> Path:
-    candidates = [
-        Path(os.environ.get("AGENTCTL_SEED_SCHEMA", "")),
-        REPO.parent / "shared" / "seed" / "agent_schema.md",
-        REPO / "tests" / "data" / "agent_schema.md",
-    ]
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise FileNotFoundError("shared/seed/agent_schema.md not found beside the repository")
+SCHEMA_DOC = Path(__file__).resolve().parents[1] / "docs" / "schema.md"
 
 
 def _sections() -> tuple[str, str]:
-    text = seed_path().read_text()
+    text = SCHEMA_DOC.read_text()
     schema, _, queries = text.partition("## Useful Queries")
     return schema, queries
 

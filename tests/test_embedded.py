@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sysconfig
-import tempfile
 import signal
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from agentctl.db.embedded import EmbeddedServer
+from agentctl.store.embedded import EmbeddedServer
 
 AGENTCTL = [sys.executable, "-m", "agentctl"]
 
@@ -75,10 +75,15 @@ def test_sigkill_of_a_client_holding_the_server_leaves_it_usable(home, env):
     assert run_cli(["db", "upgrade"], env).returncode == 0
     pid = _pid(home)
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys,time; from agentctl.db import connect; from agentctl.settings import Settings;"
-         "c = connect(Settings()); c.execute('BEGIN'); c.execute('SELECT 1'); print('ready', flush=True); time.sleep(60)"],
-        env=env, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from agentctl.store import connect; from agentctl.settings import Settings;"
+            "c = connect(Settings()); c.execute('BEGIN'); c.execute('SELECT 1'); print('ready', flush=True); time.sleep(60)",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert holder.stdout.readline().strip() == "ready"
     holder.send_signal(signal.SIGKILL)
@@ -107,14 +112,22 @@ def test_a_server_killed_with_sigkill_is_restarted_by_the_next_process(home, env
 
 
 def test_concurrent_first_use_starts_exactly_one_server(home, env):
-    procs = [subprocess.Popen(AGENTCTL + ["db", "upgrade"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(5)]
+    procs = [
+        subprocess.Popen(
+            [*AGENTCTL, "db", "upgrade"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(5)
+    ]
     results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
     assert [r[0] for r in results] == [0] * 5, results
     applied = [line for r in results for line in r[1].splitlines() if line.startswith("applied")]
-    assert sorted(applied) == ["applied 0001_seed_schema", "applied 0002_one_active_session"] or len(
-        [line for line in applied if "0001" in line]) == 1
-    postgres = [p for p in os.listdir("/proc") if p.isdigit() and _cmd(p).startswith("postgres") and str(home) in _cmdline(p)]
+    assert (
+        sorted(applied) == ["applied 0001_seed_schema", "applied 0002_one_active_session"]
+        or len([line for line in applied if "0001" in line]) == 1
+    )
+    postgres = [
+        p for p in os.listdir("/proc") if p.isdigit() and _cmd(p).startswith("postgres") and str(home) in _cmdline(p)
+    ]
     assert len(postgres) == 1, postgres
 
 
@@ -159,8 +172,9 @@ def test_works_as_an_ordinary_user():
     # The venv's interpreter may live under /root (pyenv); the system one of the same
     # version runs the same code from the venv's site-packages.
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    python = next((p for p in (Path(sys.executable), Path("/usr/bin") / version)
-                   if p.exists() and _usable_by_others(p)), None)
+    python = next(
+        (p for p in (Path(sys.executable), Path("/usr/bin") / version) if p.exists() and _usable_by_others(p)), None
+    )
     site = Path(sysconfig.get_paths()["purelib"])
     repo = Path(__file__).resolve().parents[1]
     if python is None or not _usable_by_others(site) or not _usable_by_others(repo / "agentctl"):
@@ -169,12 +183,25 @@ def test_works_as_an_ordinary_user():
     home = base / "home"
     home.mkdir()
     os.chown(home, user.pw_uid, user.pw_gid)
-    env = {"PATH": os.environ["PATH"], "AGENTCTL_HOME": str(home), "HOME": str(home),
-           "AGENTCTL_CONFIG": str(base / "none.toml"), "PYTHONPATH": f"{repo}:{site}"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "AGENTCTL_HOME": str(home),
+        "HOME": str(home),
+        "AGENTCTL_CONFIG": str(base / "none.toml"),
+        "PYTHONPATH": f"{repo}:{site}",
+    }
     try:
-        r = subprocess.run([str(python), "-m", "agentctl", "db", "upgrade"], env=env, capture_output=True,
-                           text=True, timeout=120, user=user.pw_uid, group=user.pw_gid, extra_groups=[],
-                           cwd=str(home))
+        r = subprocess.run(
+            [str(python), "-m", "agentctl", "db", "upgrade"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            user=user.pw_uid,
+            group=user.pw_gid,
+            extra_groups=[],
+            cwd=str(home),
+        )
         assert r.returncode == 0, r.stderr
         assert "applied 0001_seed_schema" in r.stdout
         running = EmbeddedServer(home).running()
@@ -200,23 +227,31 @@ def test_database_url_is_honoured(settings, db_url, tmp_path):
     with psycopg.connect(db_url) as c:
         c.execute("INSERT INTO agent_budget (date) VALUES ('2030-01-01')")
     r = subprocess.run(
-        [sys.executable, "-c",
-         "from agentctl.db import connect; from agentctl.settings import Settings;"
-         "print(connect(Settings()).execute(\"SELECT count(*) AS n FROM agent_budget WHERE date='2030-01-01'\").fetchone()['n'])"],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "from agentctl.store import connect; from agentctl.settings import Settings;"
+            "print(connect(Settings()).execute(\"SELECT count(*) AS n FROM agent_budget WHERE date='2030-01-01'\").fetchone()['n'])",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.stdout.strip() == "1", r.stderr
 
 
 def test_connections_use_the_budget_time_zone(settings, monkeypatch):
-    from agentctl.db import connect
     from agentctl.settings import Settings
+    from agentctl.store import connect
 
     monkeypatch.setenv("AGENTCTL_TIMEZONE", "Pacific/Kiritimati")  # UTC+14: its date is often not UTC's
     s = Settings()
     with connect(s) as c:
-        row = c.execute("SELECT current_setting('TimeZone') AS tz, CURRENT_DATE AS d, "
-                        "(now() AT TIME ZONE 'Pacific/Kiritimati')::date AS expected").fetchone()
+        row = c.execute(
+            "SELECT current_setting('TimeZone') AS tz, CURRENT_DATE AS d, "
+            "(now() AT TIME ZONE 'Pacific/Kiritimati')::date AS expected"
+        ).fetchone()
     assert row["tz"] == "Pacific/Kiritimati"
     assert row["d"] == row["expected"]
 

@@ -6,11 +6,11 @@ import shutil
 
 import psycopg
 import pytest
-
-from agentctl.db.migrate import migrations_dir, upgrade
 from catalog import snapshot
 from conftest import url_for
 from seed import schema_blocks
+
+from agentctl.store.migrate import migrations_dir, upgrade
 
 SEED_TABLES = ("agent_sessions", "agent_actions", "agent_triggers", "agent_metrics", "agent_budget")
 
@@ -82,7 +82,7 @@ def test_upgrade_twice_changes_nothing(db_url):
 
 
 def test_a_failing_migration_leaves_the_schema_as_it_was(scratch_dbs, tmp_path):
-    from agentctl.db.migrate import MigrationError
+    from agentctl.store.migrate import MigrationError
 
     _, db = scratch_dbs
     broken = tmp_path / "migrations"

@@ -6,12 +6,18 @@ import os
 import subprocess
 import sys
 
-from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, text  # noqa: F401
-from tickutil import (  # noqa: F401 (claude_env: fixture)
-    check_invariants, claude_env, completed, phase_is, session, tick, tick_until, trigger_rows,
+from agent_helpers import bad_config, good_config
+from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, text
+from tickutil import (
+    check_invariants,
+    claude_env,
+    completed,
+    phase_is,
+    session,
+    tick,
+    tick_until,
+    trigger_rows,
 )
-
-from agent_helpers import bad_config, good_config  # noqa: E402  (tickutil puts tests/agent on the path)
 
 
 def _logged_model_calls(conn) -> int:
@@ -50,8 +56,11 @@ def test_assessment_attempts_exhausted_end_failed_assessment(conn, fake_anthropi
     s = session(conn)
     assert s["outcome"] == "failed_assessment", s["failure_reason"]
     rows = trigger_rows(conn, s["id"])
-    assert rows[-3:] == [("backtest_completed", True, None), ("backtest_completed", True, None),
-                         ("backtest_completed", False, "assessment_failed")]
+    assert rows[-3:] == [
+        ("backtest_completed", True, None),
+        ("backtest_completed", True, None),
+        ("backtest_completed", False, "assessment_failed"),
+    ]
     assert len(fake_anthropic.message_requests) == _logged_model_calls(conn)
     check_invariants(conn)
 
@@ -79,8 +88,16 @@ def test_twenty_concurrent_ticks_make_one_invocation_and_one_session(conn, fake_
     # A slow first reply keeps the designing tick holding the lock while the others arrive.
     fake_anthropic.enqueue(slow(message(text("Thinking about momentum.")), 3.0))
     env = dict(os.environ, AGENTCTL_MAX_TURNS="1")
-    procs = [subprocess.Popen([sys.executable, "-m", "agentctl", "tick"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(20)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "agentctl", "tick"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(20)
+    ]
     outs = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
     assert [o[0] for o in outs] == [0] * 20, outs
     conn.commit()

@@ -16,16 +16,21 @@ HEAVY = ("anthropic", "sklearn", "pandas", "numpy", "talib")
 def running_operation(conn) -> tuple[int, subprocess.Popen]:
     """A cycle in training whose operation is alive: its 'worker' is a sleeping process group leader."""
     # Its command line names the worker module and the operation, as a real worker's does.
-    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "-m", "agentctl.lab.worker",
-                               "op-idle"], start_new_session=True)
-    sid = conn.execute("INSERT INTO agent_sessions (phase, strategy_name, training_operation_id) "
-                       "VALUES ('training', 'idle-probe', 'op-idle') RETURNING id").fetchone()["id"]
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "-m", "agentctl.lab.worker", "op-idle"],
+        start_new_session=True,
+    )
+    sid = conn.execute(
+        "INSERT INTO agent_sessions (phase, strategy_name, training_operation_id) "
+        "VALUES ('training', 'idle-probe', 'op-idle') RETURNING id"
+    ).fetchone()["id"]
     conn.execute(
         "INSERT INTO lab_operations (id, kind, status, session_id, params, dataset, strategy_hash, progress_pct,"
         " progress_message, pid, host, started_at, heartbeat_at)"
         " VALUES ('op-idle', 'training', 'running', %s, '{}', 'SP500/1d', repeat('0', 64), 42, 'fitting', %s, %s,"
         " NOW(), NOW())",
-        (sid, worker.pid, socket.gethostname()))
+        (sid, worker.pid, socket.gethostname()),
+    )
     conn.commit()
     return sid, worker
 
@@ -54,8 +59,13 @@ def test_an_idle_tick_imports_nothing_heavy(conn):
 
 def test_run_completes_a_cycle_and_prints_its_summary(conn):
     env = dict(os.environ, **OPEN_GATES)
-    p = subprocess.run([sys.executable, "-m", "agentctl", "run", "--cycles", "1", "--interval", "0.2", "--json"],
-                       env=env, capture_output=True, text=True, timeout=180)
+    p = subprocess.run(
+        [sys.executable, "-m", "agentctl", "run", "--cycles", "1", "--interval", "0.2", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert p.returncode == 0, p.stderr
     (summary,) = json.loads(p.stdout)
     s = session(conn)
@@ -72,8 +82,13 @@ def test_run_completes_a_cycle_and_prints_its_summary(conn):
 
 def test_run_text_summary(conn):
     env = dict(os.environ, **OPEN_GATES)
-    p = subprocess.run([sys.executable, "-m", "agentctl", "run", "--interval", "0.2"],
-                       env=env, capture_output=True, text=True, timeout=180)
+    p = subprocess.run(
+        [sys.executable, "-m", "agentctl", "run", "--interval", "0.2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert p.returncode == 0, p.stderr
     s = session(conn)
     assert p.stdout.splitlines()[0] == f"cycle {s['id']}: {s['strategy_name']} -> success"
@@ -94,7 +109,6 @@ def test_cancel_command(conn):
 
 def test_run_rejects_bad_arguments():
     for args in (["--cycles", "0"], ["--cycles", "x"], ["--interval", "-1"]):
-        p = subprocess.run([sys.executable, "-m", "agentctl", "run", *args], capture_output=True, text=True,
-                           timeout=60)
+        p = subprocess.run([sys.executable, "-m", "agentctl", "run", *args], capture_output=True, text=True, timeout=60)
         assert p.returncode == 2, (args, p.stderr)
         assert len(p.stderr.strip().splitlines()) == 1

@@ -32,21 +32,29 @@ def test_a_cycle_that_passes_every_gate_ends_success(conn):
     assert Path(s["strategy_file_path"]).is_file()
     assert s["training_results"]["gate"]["passed"] and s["backtest_results"]["gate"]["passed"]
     assert s["assessment"]["metrics"]["sharpe"] == s["backtest_results"]["sharpe"]
-    assert set(s["assessment"]) >= {"passed", "explanation", "metrics", "verdict", "strengths", "weaknesses",
-                                    "suggestions"}
+    assert set(s["assessment"]) >= {
+        "passed",
+        "explanation",
+        "metrics",
+        "verdict",
+        "strengths",
+        "weaknesses",
+        "suggestions",
+    }
     rows = trigger_rows(conn, s["id"])
     assert rows[0] == ("start_new_cycle", True, None)
     assert ("training_completed", False, "no_agent_needed") in rows
     assert rows[-1] == ("backtest_completed", True, None)
-    assert all(r in {("gate_check", False, "operation_still_running")} for r in rows[1:-1]
-               if r[0] == "gate_check")
+    assert all(r in {("gate_check", False, "operation_still_running")} for r in rows[1:-1] if r[0] == "gate_check")
     # One trigger row per tick, the agent invoked at most once per tick.
     assert len(triggers(conn)) == len(results)
     assert sum(r.agent_invoked for r in results) == 2
     budget = conn.execute("SELECT * FROM agent_budget WHERE date = CURRENT_DATE").fetchone()
     assert (budget["cycles_started"], budget["cycles_completed"], budget["invocations_count"]) == (1, 1, 2)
-    tools = [a["tool_name"] for a in conn.execute(
-        "SELECT tool_name FROM agent_actions WHERE session_id = %s ORDER BY id", (s["id"],))]
+    tools = [
+        a["tool_name"]
+        for a in conn.execute("SELECT tool_name FROM agent_actions WHERE session_id = %s ORDER BY id", (s["id"],))
+    ]
     assert "save_strategy" in tools and "save_assessment" in tools
     check_invariants(conn)
 
@@ -111,8 +119,7 @@ def test_a_deleted_model_artifact_ends_failed_backtest(conn):
     assert s["phase"] == "backtesting"
     # Make the backtest's input disappear and restart it: the worker must fail with that reason.
     Path(s["training_results"]["model_path"]).unlink()
-    conn.execute("UPDATE agent_sessions SET phase = 'training', backtest_operation_id = NULL WHERE id = %s",
-                 (s["id"],))
+    conn.execute("UPDATE agent_sessions SET phase = 'training', backtest_operation_id = NULL WHERE id = %s", (s["id"],))
     conn.commit()
     tick_until(conn, completed, **OPEN_GATES)
     s = session(conn, s["id"])
@@ -168,8 +175,9 @@ def test_budget_exhausted_leaves_assessing_waiting_until_the_next_day(conn):
 def test_useful_queries_after_a_few_cycles(conn):
     for gates in (OPEN_GATES, SHUT_TRAINING_GATE, SHUT_BACKTEST_GATE):
         before = conn.execute("SELECT count(*) AS n FROM agent_metrics").fetchone()["n"]
-        tick_until(conn, lambda c: c.execute("SELECT count(*) AS n FROM agent_metrics").fetchone()["n"] > before,
-                   **gates)
+        tick_until(
+            conn, lambda c: c.execute("SELECT count(*) AS n FROM agent_metrics").fetchone()["n"] > before, **gates
+        )
     q = useful_queries()
     assert conn.execute(q["Current cycle status"]).fetchall() == []
     recent = conn.execute(q["Recent completed cycles"]).fetchall()

@@ -8,10 +8,9 @@ import sys
 import threading
 import time
 
-from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, text  # noqa: F401
-from tickutil import check_invariants, claude_env, completed, session, tick_until  # noqa: F401 (fixture)
-
-from agent_helpers import bad_config, good_config  # noqa: E402  (tickutil puts tests/agent on the path)
+from agent_helpers import bad_config, good_config
+from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, text
+from tickutil import check_invariants, claude_env, completed, session, tick_until
 
 
 def _count(conn, sql: str) -> int:
@@ -30,8 +29,12 @@ def _wait(predicate, timeout: float = 60.0) -> bool:
 
 def _killed_tick(predicate) -> int:
     """Start `agentctl tick`, SIGKILL it as soon as `predicate()` holds (or it exits); returns its exit code."""
-    p = subprocess.Popen([sys.executable, "-m", "agentctl", "tick"], env=dict(os.environ),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "agentctl", "tick"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait(lambda: predicate() or p.poll() is not None)
     p.kill()
     return p.wait()
@@ -88,8 +91,16 @@ def test_sigkill_at_many_points_then_ticks_finish_every_cycle(conn, fake_anthrop
                 fake_anthropic.enqueue(slow(message(text("Weighing it up.")), 2.0))
                 script_assessment(fake_anthropic)
                 op = s["backtest_operation_id"]
-                _wait(lambda: _count(conn, f"SELECT count(*) AS n FROM lab_operations WHERE id = '{op}' "
-                                           "AND status <> 'running' AND status <> 'pending'") == 1)
+                _wait(
+                    lambda: (
+                        _count(
+                            conn,
+                            f"SELECT count(*) AS n FROM lab_operations WHERE id = '{op}' "
+                            "AND status <> 'running' AND status <> 'pending'",
+                        )
+                        == 1
+                    )
+                )
                 before = requests()
                 _killed_tick(lambda: requests() > before)
         else:

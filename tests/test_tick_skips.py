@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import psycopg
+from tickutil import check_invariants, run_tick_process, session, tick, triggers
 
 from agentctl.tick import TICK_LOCK_KEY
-from tickutil import check_invariants, run_tick_process, session, tick, triggers
 
 
 def test_budget_exhausted_starts_nothing(conn):
@@ -13,10 +13,18 @@ def test_budget_exhausted_starts_nothing(conn):
     conn.commit()
     r = tick()
     assert (r.trigger_reason, r.skip_reason, r.agent_invoked, r.exit_code) == (
-        "start_new_cycle", "budget_exceeded", False, 0)
+        "start_new_cycle",
+        "budget_exceeded",
+        False,
+        0,
+    )
     (t,) = triggers(conn)
     assert (t["trigger_reason"], t["agent_invoked"], t["skip_reason"], t["session_id"]) == (
-        "start_new_cycle", False, "budget_exceeded", None)
+        "start_new_cycle",
+        False,
+        "budget_exceeded",
+        None,
+    )
     assert t["budget_remaining_usd"] == 0 and t["budget_used_today_usd"] == 1
     assert t["context"]["budget"]["limit"] == "1.0000"
     assert session(conn) is None
@@ -24,8 +32,10 @@ def test_budget_exhausted_starts_nothing(conn):
 
 def test_paused_and_cycle_limit_start_nothing(conn):
     assert tick(AGENTCTL_PAUSED="true").skip_reason == "paused"
-    conn.execute("INSERT INTO agent_budget (date, cycles_started) VALUES (CURRENT_DATE, 3) "
-                 "ON CONFLICT (date) DO UPDATE SET cycles_started = 3")
+    conn.execute(
+        "INSERT INTO agent_budget (date, cycles_started) VALUES (CURRENT_DATE, 3) "
+        "ON CONFLICT (date) DO UPDATE SET cycles_started = 3"
+    )
     conn.commit()
     assert tick(AGENTCTL_DAILY_CYCLE_LIMIT="3").skip_reason == "cycle_limit"
     rows = [(t["trigger_reason"], t["agent_invoked"], t["skip_reason"]) for t in triggers(conn)]

@@ -90,6 +90,7 @@ def phase_is(*phases: str):
     def check(conn) -> bool:
         s = session(conn)
         return s is not None and s["phase"] in phases
+
     return check
 
 
@@ -122,15 +123,17 @@ def check_invariants(conn) -> None:
     active = conn.execute("SELECT count(*) AS n FROM agent_sessions WHERE phase <> 'idle'").fetchone()["n"]
     assert active <= 1
     for day in conn.execute("SELECT date, budget_used_usd, budget_reserved_usd FROM agent_budget").fetchall():
-        spent = conn.execute("SELECT COALESCE(SUM(cost_usd), 0) AS s FROM agent_actions WHERE budget_date = %s",
-                             (day["date"],)).fetchone()["s"]
+        spent = conn.execute(
+            "SELECT COALESCE(SUM(cost_usd), 0) AS s FROM agent_actions WHERE budget_date = %s", (day["date"],)
+        ).fetchone()["s"]
         assert Decimal(day["budget_used_usd"]) == Decimal(spent), (day, spent)
     for s in conn.execute("SELECT * FROM agent_sessions WHERE completed_at IS NOT NULL").fetchall():
         assert s["outcome"] and s["phase"] == "idle"
         metrics = conn.execute("SELECT * FROM agent_metrics WHERE session_id = %s", (s["id"],)).fetchall()
         assert len(metrics) == 1, f"cycle {s['id']} has {len(metrics)} metrics rows"
-        cost = conn.execute("SELECT COALESCE(SUM(cost_usd), 0) AS c FROM agent_actions WHERE session_id = %s",
-                            (s["id"],)).fetchone()["c"]
+        cost = conn.execute(
+            "SELECT COALESCE(SUM(cost_usd), 0) AS c FROM agent_actions WHERE session_id = %s", (s["id"],)
+        ).fetchone()["c"]
         assert Decimal(metrics[0]["estimated_cost_usd"]) == Decimal(cost)
         assert metrics[0]["outcome"] == s["outcome"]
 
@@ -139,8 +142,9 @@ def run_tick_process(env: dict | None = None, timeout: float = 120) -> subproces
     """`agentctl tick` in a subprocess with the test's environment."""
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "agentctl", "tick"], env=e, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "agentctl", "tick"], env=e, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ never pays for the SDK.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from agentctl.agent.errors import AgentMisconfigured, AgentUnavailable, BudgetExceeded
 from agentctl.agent.outcomes import AgentName, AssessmentOutcome, DesignOutcome

@@ -22,7 +22,7 @@ from agentctl.agent.tools import (
     design_tools,
     metrics_from_backtest,
 )
-from agentctl.budget import Budget
+from agentctl.store.budget import Budget
 
 MAX_DRAWS = 200
 MAX_BARS = 6000  # datasets beyond this are slower to train; used only when nothing smaller exists
@@ -55,10 +55,19 @@ def _model(rng: random.Random) -> dict:
     if family == "logistic_regression":
         return {"family": family, "C": rng.choice([0.03, 0.1, 0.3, 1.0, 3.0])}
     if family == "random_forest":
-        return {"family": family, "n_estimators": rng.choice([50, 100]), "max_depth": rng.choice([3, 4, 5]),
-                "min_samples_leaf": rng.choice([20, 50, 100])}
-    return {"family": family, "learning_rate": rng.choice([0.05, 0.1]), "max_iter": rng.choice([50, 100]),
-            "max_depth": rng.choice([2, 3]), "min_samples_leaf": rng.choice([40, 80])}
+        return {
+            "family": family,
+            "n_estimators": rng.choice([50, 100]),
+            "max_depth": rng.choice([3, 4, 5]),
+            "min_samples_leaf": rng.choice([20, 50, 100]),
+        }
+    return {
+        "family": family,
+        "learning_rate": rng.choice([0.05, 0.1]),
+        "max_iter": rng.choice([50, 100]),
+        "max_depth": rng.choice([2, 3]),
+        "min_samples_leaf": rng.choice([40, 80]),
+    }
 
 
 def propose(rng: random.Random, datasets: list[tuple[str, str, int]], n: int) -> dict:
@@ -121,8 +130,9 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
     try:
         row = store.session(conn, session_id)
         if row is None or row["phase"] != "designing":
-            return DesignOutcome(saved=False, agent_name="baseline",
-                                 failure_reason=f"session {session_id} is not in phase designing")
+            return DesignOutcome(
+                saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase designing"
+            )
         Budget(settings).count_invocation(conn)
         datasets = list(_datasets(Path(settings.home)))
         if not datasets:
@@ -137,8 +147,9 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
                 candidate = raw
                 break
         if candidate is None:
-            return DesignOutcome(saved=False, agent_name="baseline",
-                                 failure_reason=f"no untried valid strategy in {MAX_DRAWS} draws")
+            return DesignOutcome(
+                saved=False, agent_name="baseline", failure_reason=f"no untried valid strategy in {MAX_DRAWS} draws"
+            )
         ctx = ToolContext(conn, settings, session_id, "baseline", "design")
         tools = {t.name: t for t in design_tools()}
         call_tool(ctx, tools, "validate_strategy", {"config": candidate})
@@ -146,8 +157,9 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
         if not saved.ok:
             return DesignOutcome(saved=False, agent_name="baseline", failure_reason=saved.error)
         config, path = saved.value
-        return DesignOutcome(saved=True, agent_name="baseline", config=config, strategy_name=config.name,
-                             strategy_path=str(path))
+        return DesignOutcome(
+            saved=True, agent_name="baseline", config=config, strategy_name=config.name, strategy_path=str(path)
+        )
     finally:
         conn.close()
 
@@ -188,7 +200,8 @@ def judge(backtest: dict | None) -> dict[str, Any]:
     if pf is not None and pf < 1:
         weaknesses.append(f"profit factor {pf:.2f}")
     robust = (
-        sharpe is not None and sharpe >= 1
+        sharpe is not None
+        and sharpe >= 1
         and (dsr is None or dsr >= 0.5)
         and (trades is None or trades >= 30)
         and (mdd is None or mdd <= 0.25)
@@ -208,8 +221,14 @@ def judge(backtest: dict | None) -> dict[str, Any]:
         f"Verdict {verdict}: promising needs Sharpe >= 1, deflated Sharpe >= 0.5, >= 30 trades, "
         "drawdown <= 25% and a return above buy-and-hold."
     )
-    return {"passed": robust, "verdict": verdict, "explanation": explanation, "strengths": strengths[:8],
-            "weaknesses": weaknesses[:8], "suggestions": suggestions[:8]}
+    return {
+        "passed": robust,
+        "verdict": verdict,
+        "explanation": explanation,
+        "strengths": strengths[:8],
+        "weaknesses": weaknesses[:8],
+        "suggestions": suggestions[:8],
+    }
 
 
 def _fmt(x: float | None) -> str:
@@ -221,8 +240,9 @@ def assess(conn_factory, settings, session_id: int, context: dict) -> Assessment
     try:
         row = store.session(conn, session_id)
         if row is None or row["phase"] != "assessing":
-            return AssessmentOutcome(saved=False, agent_name="baseline",
-                                     failure_reason=f"session {session_id} is not in phase assessing")
+            return AssessmentOutcome(
+                saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase assessing"
+            )
         Budget(settings).count_invocation(conn)
         backtest = prompts.assessment_context(row, context).get("backtest_results")
         ctx = ToolContext(conn, settings, session_id, "baseline", "assessment", backtest=backtest)

@@ -20,7 +20,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -31,8 +31,8 @@ from agentctl.agent.errors import AgentMisconfigured, AgentUnavailable
 from agentctl.agent.outcomes import AssessmentOutcome, DesignOutcome
 from agentctl.agent.store import ActionRow
 from agentctl.agent.tools import Tool, ToolContext, assessment_tools, call_tool, design_tools
-from agentctl.budget import Budget, BudgetExceeded, Reservation
-from agentctl.db import storable
+from agentctl.store import storable
+from agentctl.store.budget import Budget, BudgetExceeded, Reservation
 
 if TYPE_CHECKING:
     import psycopg
@@ -46,10 +46,7 @@ TOOL_PROMPT_TOKENS = 1024
 MIN_CALL_S = 5.0  # do not start a call with less wall time than this left
 BACKOFF_BASE_S = 1.0
 IDENTICAL_FAILURES_LIMIT = 3
-NUDGE = (
-    "You ended your turn without saving. Call {tool} now with your final answer; "
-    "that is the only way to finish."
-)
+NUDGE = "You ended your turn without saving. Call {tool} now with your final answer; that is the only way to finish."
 MAX_TOKENS_NOTE = (
     "Your previous reply reached the max_tokens limit ({n}) before it finished and was discarded. "
     "Think less and call the tool directly, with a compact input."
@@ -99,7 +96,7 @@ def retry_after_s(headers: Any) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
         except (TypeError, ValueError):
             return None
 
@@ -107,9 +104,20 @@ def retry_after_s(headers: Any) -> float | None:
 class ToolLoop:
     """One invocation: model calls and tool calls until a save, a limit or a failure."""
 
-    def __init__(self, conn: psycopg.Connection, settings: Settings, *, session_id: int, invocation: str,
-                 model: str, price: pricing.ModelPrice, system: list[dict], tools: list[Tool], ctx: ToolContext,
-                 finish_tool: str):
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        settings: Settings,
+        *,
+        session_id: int,
+        invocation: str,
+        model: str,
+        price: pricing.ModelPrice,
+        system: list[dict],
+        tools: list[Tool],
+        ctx: ToolContext,
+        finish_tool: str,
+    ):
         self.conn, self.settings = conn, settings
         self.session_id, self.invocation, self.model, self.price = session_id, invocation, model, price
         self.system, self.tools, self.ctx, self.finish_tool = system, {t.name: t for t in tools}, ctx, finish_tool
@@ -185,12 +193,14 @@ class ToolLoop:
             outcome = call_tool(self.ctx, self.tools, block["name"], block.get("input"), tool_use_id=block["id"])
             if outcome.ends:
                 return LoopResult(value=outcome.value) if outcome.ok else LoopResult(failure=outcome.error)
-            results.append({
-                "type": "tool_result",
-                "tool_use_id": block["id"],
-                "content": json.dumps(outcome.result, default=str),
-                "is_error": not outcome.ok,
-            })
+            results.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": block["id"],
+                    "content": json.dumps(outcome.result, default=str),
+                    "is_error": not outcome.ok,
+                }
+            )
             self._count_failure(block, outcome.ok)
         if not results:
             raise _Stop("stop_reason tool_use without a tool_use block")
@@ -210,8 +220,13 @@ class ToolLoop:
     # ---- one model call, with retries ----------------------------------------------
 
     def _request(self, messages: list[dict]) -> dict:
-        return {"model": self.model, "max_tokens": self.settings.max_tokens, "system": self.system,
-                "tools": self.tool_defs, "messages": messages}
+        return {
+            "model": self.model,
+            "max_tokens": self.settings.max_tokens,
+            "system": self.system,
+            "tools": self.tool_defs,
+            "messages": messages,
+        }
 
     def _call(self, client: Any, anthropic: Any, messages: list[dict]) -> Any:
         request = self._request(messages)
@@ -224,13 +239,19 @@ class ToolLoop:
             if remaining < MIN_CALL_S:
                 raise _Stop(f"wall time limit ({self.settings.invocation_timeout_s:g} s) reached")
             timeout = min(self.settings.api_call_timeout_s, remaining)
-            reservation = self.budget.reserve(self.conn, worst, session_id=self.session_id, model=self.model,
-                                              ttl_s=timeout)
+            reservation = self.budget.reserve(
+                self.conn, worst, session_id=self.session_id, model=self.model, ttl_s=timeout
+            )
             if self.calls == 0:
                 self.budget.count_invocation(self.conn)
             self.calls += 1
-            args = {"turn": self.turns + 1, "max_tokens": self.settings.max_tokens, "messages": len(messages),
-                    "request_bytes": request_bytes, "reserved_usd": str(reservation.amount)}
+            args = {
+                "turn": self.turns + 1,
+                "max_tokens": self.settings.max_tokens,
+                "messages": len(messages),
+                "request_bytes": request_bytes,
+                "reserved_usd": str(reservation.amount),
+            }
             started = time.monotonic()
             request_id = None
             try:
@@ -273,9 +294,7 @@ class ToolLoop:
                 continue
             self._record_success(reservation, args, msg, _ms(started), request_id, attempt)
             return msg
-        raise AgentUnavailable(
-            f"model API unavailable after {self.settings.api_max_attempts} attempts: {last_error}"
-        )
+        raise AgentUnavailable(f"model API unavailable after {self.settings.api_max_attempts} attempts: {last_error}")
 
     def _backoff(self, attempt: int, asked: float | None, detail: str) -> None:
         if attempt >= self.settings.api_max_attempts:
@@ -290,8 +309,9 @@ class ToolLoop:
 
     # ---- the audit rows --------------------------------------------------------------
 
-    def _record_success(self, reservation: Reservation, args: dict, msg: Any, latency: int,
-                        request_id: str | None, attempt: int) -> None:
+    def _record_success(
+        self, reservation: Reservation, args: dict, msg: Any, latency: int, request_id: str | None, attempt: int
+    ) -> None:
         usage = pricing.TokenUsage.from_api(msg.usage)
         cost = pricing.cost(self.price, usage)
         summary = {
@@ -302,32 +322,76 @@ class ToolLoop:
         }
         with self.conn.transaction():
             spent = self.budget.settle(self.conn, reservation, cost)
-            store.insert_action(self.conn, ActionRow(
-                session_id=self.session_id, tool_name="messages.create", agent="claude", invocation=self.invocation,
-                tool_args=args, tool_result=summary, success=True,
-                tokens_input=usage.input_tokens, tokens_output=usage.output_tokens,
-                tokens_cache_write=usage.cache_write_tokens, tokens_cache_read=usage.cache_read_tokens,
-                model=self.model, cost_usd=spent, budget_date=reservation.date, latency_ms=latency,
-                request_id=request_id, stop_reason=msg.stop_reason, attempt=attempt,
-            ))
+            store.insert_action(
+                self.conn,
+                ActionRow(
+                    session_id=self.session_id,
+                    tool_name="messages.create",
+                    agent="claude",
+                    invocation=self.invocation,
+                    tool_args=args,
+                    tool_result=summary,
+                    success=True,
+                    tokens_input=usage.input_tokens,
+                    tokens_output=usage.output_tokens,
+                    tokens_cache_write=usage.cache_write_tokens,
+                    tokens_cache_read=usage.cache_read_tokens,
+                    model=self.model,
+                    cost_usd=spent,
+                    budget_date=reservation.date,
+                    latency_ms=latency,
+                    request_id=request_id,
+                    stop_reason=msg.stop_reason,
+                    attempt=attempt,
+                ),
+            )
         log.info(
             "agent: %s call %d (%s): %d in + %d cache-write + %d cache-read / %d out tokens, $%s, %d ms",
-            self.invocation, self.turns + 1, self.model, usage.input_tokens, usage.cache_write_tokens,
-            usage.cache_read_tokens, usage.output_tokens, spent, latency,
+            self.invocation,
+            self.turns + 1,
+            self.model,
+            usage.input_tokens,
+            usage.cache_write_tokens,
+            usage.cache_read_tokens,
+            usage.output_tokens,
+            spent,
+            latency,
         )
 
-    def _record_failure(self, reservation: Reservation, args: dict, detail: str, latency: int,
-                        request_id: str | None, attempt: int, *, charge: bool) -> None:
+    def _record_failure(
+        self,
+        reservation: Reservation,
+        args: dict,
+        detail: str,
+        latency: int,
+        request_id: str | None,
+        attempt: int,
+        *,
+        charge: bool,
+    ) -> None:
         amount = reservation.amount if charge else Decimal(0)
         if charge:
             detail += "; outcome unknown, charged at the reserved worst case"
         with self.conn.transaction():
             spent = self.budget.settle(self.conn, reservation, amount)
-            store.insert_action(self.conn, ActionRow(
-                session_id=self.session_id, tool_name="messages.create", agent="claude", invocation=self.invocation,
-                tool_args=args, success=False, error_message=detail, model=self.model, cost_usd=spent,
-                budget_date=reservation.date, latency_ms=latency, request_id=request_id, attempt=attempt,
-            ))
+            store.insert_action(
+                self.conn,
+                ActionRow(
+                    session_id=self.session_id,
+                    tool_name="messages.create",
+                    agent="claude",
+                    invocation=self.invocation,
+                    tool_args=args,
+                    success=False,
+                    error_message=detail,
+                    model=self.model,
+                    cost_usd=spent,
+                    budget_date=reservation.date,
+                    latency_ms=latency,
+                    request_id=request_id,
+                    attempt=attempt,
+                ),
+            )
         log.warning("agent: %s call attempt %d failed: %s", self.invocation, attempt, detail)
 
 
@@ -388,19 +452,30 @@ def design(conn_factory, settings: Settings, session_id: int) -> DesignOutcome:
         price = _price(settings, settings.design_model, snap.date)  # refused before any call
         row = store.session(conn, session_id)
         if row is None or row["phase"] != "designing":
-            return DesignOutcome(saved=False, agent_name="claude",
-                                 failure_reason=f"session {session_id} is not in phase designing")
+            return DesignOutcome(
+                saved=False, agent_name="claude", failure_reason=f"session {session_id} is not in phase designing"
+            )
         memory = store.research_memory(conn, session_id, settings.memory_cycles)
         user = prompts.design_user(memory, snap, store.strategies_tried(conn))
         ctx = ToolContext(conn, settings, session_id, "claude", "design")
-        loop = ToolLoop(conn, settings, session_id=session_id, invocation="design", model=settings.design_model,
-                        price=price, system=prompts.design_system(settings.home), tools=design_tools(), ctx=ctx,
-                        finish_tool="save_strategy")
+        loop = ToolLoop(
+            conn,
+            settings,
+            session_id=session_id,
+            invocation="design",
+            model=settings.design_model,
+            price=price,
+            system=prompts.design_system(settings.home),
+            tools=design_tools(),
+            ctx=ctx,
+            finish_tool="save_strategy",
+        )
         result = loop.run(user)
         if result.value is not None:
             config, path = result.value
-            return DesignOutcome(saved=True, agent_name="claude", config=config, strategy_name=config.name,
-                                 strategy_path=str(path))
+            return DesignOutcome(
+                saved=True, agent_name="claude", config=config, strategy_name=config.name, strategy_path=str(path)
+            )
         return DesignOutcome(saved=False, agent_name="claude", failure_reason=result.failure)
     finally:
         conn.close()
@@ -413,13 +488,23 @@ def assess(conn_factory, settings: Settings, session_id: int, context: dict) -> 
         price = _price(settings, settings.assess_model, snap.date)
         row = store.session(conn, session_id)
         if row is None or row["phase"] != "assessing":
-            return AssessmentOutcome(saved=False, agent_name="claude",
-                                     failure_reason=f"session {session_id} is not in phase assessing")
+            return AssessmentOutcome(
+                saved=False, agent_name="claude", failure_reason=f"session {session_id} is not in phase assessing"
+            )
         full = prompts.assessment_context(row, context)
         ctx = ToolContext(conn, settings, session_id, "claude", "assessment", backtest=full.get("backtest_results"))
-        loop = ToolLoop(conn, settings, session_id=session_id, invocation="assessment", model=settings.assess_model,
-                        price=price, system=prompts.assessment_system(), tools=assessment_tools(), ctx=ctx,
-                        finish_tool="save_assessment")
+        loop = ToolLoop(
+            conn,
+            settings,
+            session_id=session_id,
+            invocation="assessment",
+            model=settings.assess_model,
+            price=price,
+            system=prompts.assessment_system(),
+            tools=assessment_tools(),
+            ctx=ctx,
+            finish_tool="save_assessment",
+        )
         result = loop.run(prompts.assessment_user(full, store.strategies_tried(conn)))
         if result.value is not None:
             return AssessmentOutcome(saved=True, agent_name="claude", assessment=result.value)

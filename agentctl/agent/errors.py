@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentctl.budget import BudgetExceeded
+from agentctl.store.budget import BudgetExceeded
 
 __all__ = ["AgentMisconfigured", "AgentUnavailable", "BudgetExceeded"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from agentctl.budget import BudgetSnapshot
+    from agentctl.store.budget import BudgetSnapshot
 
 DESIGN_RULES = """\
 You are the strategy designer of agentctl, an autonomous research lab for systematic trading strategies.
@@ -182,8 +182,9 @@ def design_user(memory: list[dict], snap: BudgetSnapshot, tried: int) -> str:
 def _strip_series(value: Any, max_items: int = 50) -> Any:
     """Drop long lists (equity curves, predictions): figures only."""
     if isinstance(value, dict):
-        return {k: _strip_series(v, max_items) for k, v in value.items()
-                if not (isinstance(v, list) and len(v) > max_items)}
+        return {
+            k: _strip_series(v, max_items) for k, v in value.items() if not (isinstance(v, list) and len(v) > max_items)
+        }
     if isinstance(value, list):
         return [_strip_series(v, max_items) for v in value]
     if isinstance(value, Decimal):

@@ -1,4 +1,4 @@
-"""The agent's database operations (queries in agentctl/sql/agent.sql)."""
+"""The agent's database operations (queries in agentctl/store/sql/agent.sql)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class ActionRow(BaseModel):
 
 
 def _q():
-    from agentctl.db.queries import load
+    from agentctl.store.queries import load
 
     return load("agent")
 
@@ -47,14 +47,14 @@ def _q():
 def _json(value: Any):
     from psycopg.types.json import Jsonb
 
-    from agentctl.db import storable
+    from agentctl.store import storable
 
     # Model output is untrusted: NUL, lone surrogates and 1e309 must not fail the write.
     return None if value is None else Jsonb(storable.json_value(value))
 
 
 def insert_action(conn: psycopg.Connection, row: ActionRow) -> int:
-    from agentctl.db import storable
+    from agentctl.store import storable
 
     params = row.model_dump()
     params["tool_name"] = storable.text(row.tool_name)
@@ -76,8 +76,9 @@ def hash_tried_by(conn: psycopg.Connection, strategy_hash: str, session_id: int)
         return conn.execute(_q()["hash_tried_by"], {"hash": strategy_hash, "session_id": session_id}).fetchone()
 
 
-def record_strategy(conn: psycopg.Connection, session_id: int, *, name: str, config: dict, path: str,
-                    strategy_hash: str) -> bool:
+def record_strategy(
+    conn: psycopg.Connection, session_id: int, *, name: str, config: dict, path: str, strategy_hash: str
+) -> bool:
     """Store the saved strategy on a session still designing; False if it moved on."""
     with conn.transaction():
         row = conn.execute(

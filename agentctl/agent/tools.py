@@ -9,9 +9,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -117,18 +118,25 @@ def save_strategy_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
     except OSError as err:
         # Not the model's fault and not fixable by it: say so, and where, so a person can act.
         where = err.filename or strategies_dir(ctx.settings.home)
-        message = (f"cannot write the strategy file: {err.strerror or type(err).__name__}: {where} "
-                   "(the data directory's strategies/ must be a writable directory); "
-                   "this is an operator problem, not a config error")
+        message = (
+            f"cannot write the strategy file: {err.strerror or type(err).__name__}: {where} "
+            "(the data directory's strategies/ must be a writable directory); "
+            "this is an operator problem, not a config error"
+        )
         return _fail(message, {"saved": False, "errors": [message]})
     try:
-        recorded = store.record_strategy(ctx.conn, ctx.session_id, name=config.name, config=body, path=str(path),
-                                         strategy_hash=strategy_hash(config))
+        recorded = store.record_strategy(
+            ctx.conn, ctx.session_id, name=config.name, config=body, path=str(path), strategy_hash=strategy_hash(config)
+        )
     except psycopg.errors.UniqueViolation:
         return _fail("an identical strategy was saved by another cycle a moment ago; change it")
     if not recorded:
-        return ToolOutcome(result={"saved": False, "error": "the cycle is no longer designing"}, ok=False,
-                           error=f"session {ctx.session_id} is no longer in phase designing", ends=True)
+        return ToolOutcome(
+            result={"saved": False, "error": "the cycle is no longer designing"},
+            ok=False,
+            error=f"session {ctx.session_id} is no longer in phase designing",
+            ends=True,
+        )
     result = {"saved": True, "name": config.name, "path": str(path), "warnings": report.warnings}
     return ToolOutcome(result=result, ends=True, value=(config, path))
 
@@ -173,8 +181,9 @@ class AssessmentInput(BaseModel):
     explanation: str = Field(min_length=1, max_length=3000, description="why, citing the held-out metrics")
     strengths: list[str] = Field(default_factory=list, max_length=8)
     weaknesses: list[str] = Field(default_factory=list, max_length=8)
-    suggestions: list[str] = Field(default_factory=list, max_length=8,
-                                   description="concrete changes for the next cycles to try")
+    suggestions: list[str] = Field(
+        default_factory=list, max_length=8, description="concrete changes for the next cycles to try"
+    )
 
 
 def metrics_from_backtest(backtest: dict | None) -> dict:
@@ -191,8 +200,10 @@ def save_assessment_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
     try:
         given = AssessmentInput.model_validate(args)
     except ValidationError as err:
-        problems = [f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
-                    for e in err.errors(include_url=False, include_input=False)][:10]
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
+            for e in err.errors(include_url=False, include_input=False)
+        ][:10]
         return _fail("assessment invalid: " + "; ".join(problems), {"saved": False, "errors": problems})
     assessment = {
         "passed": given.passed,
@@ -204,8 +215,12 @@ def save_assessment_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
         "suggestions": given.suggestions,
     }
     if not store.record_assessment(ctx.conn, ctx.session_id, assessment):
-        return ToolOutcome(result={"saved": False, "error": "the cycle is no longer assessing"}, ok=False,
-                           error=f"session {ctx.session_id} is no longer in phase assessing", ends=True)
+        return ToolOutcome(
+            result={"saved": False, "error": "the cycle is no longer assessing"},
+            ok=False,
+            error=f"session {ctx.session_id} is no longer in phase assessing",
+            ends=True,
+        )
     return ToolOutcome(result={"saved": True}, ends=True, value=assessment)
 
 
@@ -242,8 +257,9 @@ def assessment_tools() -> list[Tool]:
     ]
 
 
-def call_tool(ctx: ToolContext, tools: dict[str, Tool], name: str, args: Any, *, tool_use_id: str | None = None
-              ) -> ToolOutcome:
+def call_tool(
+    ctx: ToolContext, tools: dict[str, Tool], name: str, args: Any, *, tool_use_id: str | None = None
+) -> ToolOutcome:
     """Run one tool call and record it as an action row (args, result, success, error)."""
     tool = tools.get(name)
     if tool is None:
@@ -253,11 +269,20 @@ def call_tool(ctx: ToolContext, tools: dict[str, Tool], name: str, args: Any, *,
     else:
         try:
             outcome = tool.run(ctx, args)
-        except Exception as err:  # noqa: BLE001 - a tool bug goes back to the model as an error, and into the log
+        except Exception as err:
             outcome = _fail(f"{name} failed: {type(err).__name__}: {str(err)[:500]}")
     logged_args = {"input": args, "tool_use_id": tool_use_id} if tool_use_id else {"input": args}
-    store.insert_action(ctx.conn, ActionRow(
-        session_id=ctx.session_id, tool_name=name[:100], agent=ctx.agent, invocation=ctx.invocation,
-        tool_args=logged_args, tool_result=outcome.result, success=outcome.ok, error_message=outcome.error,
-    ))
+    store.insert_action(
+        ctx.conn,
+        ActionRow(
+            session_id=ctx.session_id,
+            tool_name=name[:100],
+            agent=ctx.agent,
+            invocation=ctx.invocation,
+            tool_args=logged_args,
+            tool_result=outcome.result,
+            success=outcome.ok,
+            error_message=outcome.error,
+        ),
+    )
     return outcome

@@ -29,9 +29,9 @@ def run(
 
 @handle_errors
 def _run(cycles: int, interval: float, as_json: bool) -> None:
-    from agentctl.db import open_database
     from agentctl.runner import cycle_summary, run_cycles
     from agentctl.settings import get_settings
+    from agentctl.store import open_database
 
     settings = get_settings()
     display = _Display(live=sys.stderr.isatty() and not os.environ.get("NO_COLOR") and not as_json)
@@ -80,8 +80,14 @@ class _Display:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn
 
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                      TextColumn("{task.fields[spend]}"), console=Console(stderr=True), transient=False)
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TextColumn("{task.fields[spend]}"),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self._task = self._progress.add_task("starting", total=100, spend="")
             self._progress.start()
 
@@ -90,8 +96,11 @@ class _Display:
         r = state.result
         spend = f"${state.spent_usd:.4f} of ${state.limit_usd:.2f} today"
         if self._progress is None:
-            print(f"tick {state.tick}: {r.line()} · cycles {state.completed}/{state.target} · {spend}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"tick {state.tick}: {r.line()} · cycles {state.completed}/{state.target} · {spend}",
+                file=sys.stderr,
+                flush=True,
+            )
             return
         pct = float(r.progress.get("progress_pct") or 0) if r.progress else (100.0 if r.outcome else 0.0)
         desc = f"cycle {r.session_id or '-'} {r.outcome or r.phase or r.trigger_reason or ''}"
@@ -115,16 +124,22 @@ def _print_summary(s: dict) -> None:
     for gate in ("training", "backtest"):
         g = (s.get("gates") or {}).get(gate)
         if g:
-            lines.append(f"  {gate} gate {'passed' if g.get('passed') else 'FAILED'}: {'; '.join(g.get('reasons', []))}")
+            lines.append(
+                f"  {gate} gate {'passed' if g.get('passed') else 'FAILED'}: {'; '.join(g.get('reasons', []))}"
+            )
     if s.get("training"):
         t = s["training"]
-        lines.append(f"  training    accuracy {_f(t.get('accuracy'))} vs majority {_f(t.get('majority_baseline_accuracy'))}"
-                     f" · log loss {_f(t.get('log_loss'))}")
+        lines.append(
+            f"  training    accuracy {_f(t.get('accuracy'))} vs majority {_f(t.get('majority_baseline_accuracy'))}"
+            f" · log loss {_f(t.get('log_loss'))}"
+        )
     if s.get("backtest"):
         b = s["backtest"]
-        lines.append(f"  backtest    Sharpe {_f(b.get('sharpe'))} · return {_pct(b.get('total_return'))}"
-                     f" (buy & hold {_pct(b.get('buy_and_hold_return'))}) · max DD {_pct(b.get('max_drawdown'))}"
-                     f" · win {_pct(b.get('win_rate'))} · trades {b.get('total_trades')}")
+        lines.append(
+            f"  backtest    Sharpe {_f(b.get('sharpe'))} · return {_pct(b.get('total_return'))}"
+            f" (buy & hold {_pct(b.get('buy_and_hold_return'))}) · max DD {_pct(b.get('max_drawdown'))}"
+            f" · win {_pct(b.get('win_rate'))} · trades {b.get('total_trades')}"
+        )
     if s.get("verdict"):
         lines.append(f"  assessment  {s['verdict']} (passed: {s.get('assessment_passed')})")
     if s.get("failure_reason"):

@@ -45,7 +45,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         return
     widths = [max(len(h), *(len(r[k]) for r in rows)) if rows else len(h) for k, h in enumerate(headers)]
     for row in (headers, *rows):
-        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip())
 
 
 def _when(dt) -> str:
@@ -54,7 +54,10 @@ def _when(dt) -> str:
 
 @app.command("import")
 def import_(
-    path: Path = typer.Argument(..., help="CSV (optionally .gz) or Parquet file with timestamp, open, high, low, close[, volume]; timestamps without a zone are UTC."),
+    path: Path = typer.Argument(
+        ...,
+        help="CSV (optionally .gz) or Parquet file with timestamp, open, high, low, close[, volume]; timestamps without a zone are UTC.",
+    ),
     symbol: str = typer.Option(..., "--symbol", help="Name to store it under, e.g. BTCUSD."),
     timeframe: str = typer.Option(..., "--timeframe", help="Bar size: a number and m, h, d or w, e.g. 1h."),
     allow_gaps: bool = typer.Option(False, "--allow-gaps", help="Accept gaps longer than market closures explain."),

@@ -15,9 +15,9 @@ app = typer.Typer(help="Database schema: apply and list migrations.", no_args_is
 @handle_errors
 def upgrade() -> None:
     """Apply pending migrations (safe to run any time; a second run changes nothing)."""
-    from agentctl.db import database_url
-    from agentctl.db.migrate import upgrade as do_upgrade
     from agentctl.settings import get_settings
+    from agentctl.store import database_url
+    from agentctl.store.migrate import upgrade as do_upgrade
 
     applied = do_upgrade(database_url(get_settings()))
     if applied:
@@ -31,23 +31,29 @@ def upgrade() -> None:
 @handle_errors
 def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """List migrations, applied and pending."""
-    from agentctl.db import database_url
-    from agentctl.db.migrate import status as do_status
     from agentctl.settings import get_settings
+    from agentctl.store import database_url
+    from agentctl.store.migrate import status as do_status
 
     settings = get_settings()
     states = do_status(database_url(settings))
     if as_json:
-        typer.echo(json.dumps(
-            {
-                "database": "embedded" if settings.embedded else "external",
-                "migrations": [
-                    {"id": s.id, "applied": s.applied, "applied_at": s.applied_at.isoformat() if s.applied_at else None}
-                    for s in states
-                ],
-            },
-            indent=2,
-        ))
+        typer.echo(
+            json.dumps(
+                {
+                    "database": "embedded" if settings.embedded else "external",
+                    "migrations": [
+                        {
+                            "id": s.id,
+                            "applied": s.applied,
+                            "applied_at": s.applied_at.isoformat() if s.applied_at else None,
+                        }
+                        for s in states
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
     where = f"embedded ({settings.home / 'pgdata'})" if settings.embedded else "AGENTCTL_DATABASE_URL"
     typer.echo(f"database: {where}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 EXIT_OK = 0
 EXIT_NEEDS_PERSON = 1
@@ -24,10 +25,10 @@ def fail(message: str, code: int) -> None:
 
 def classify(err: BaseException) -> tuple[int, str] | None:
     """(exit code, one-line message) for a known failure; None for a bug (let it raise)."""
-    from agentctl.db.connection import DatabaseUnavailable
-    from agentctl.db.embedded import EmbeddedServerError
-    from agentctl.db.migrate import MigrationError
     from agentctl.domain import StateMoved
+    from agentctl.store.connection import DatabaseUnavailable
+    from agentctl.store.embedded import EmbeddedServerError
+    from agentctl.store.migrate import MigrationError
 
     if isinstance(err, DatabaseUnavailable):
         return EXIT_TEMPFAIL, str(err)
@@ -47,7 +48,7 @@ def classify(err: BaseException) -> tuple[int, str] | None:
         return EXIT_NEEDS_PERSON, str(err)
     psycopg = sys.modules.get("psycopg")
     if psycopg is not None and isinstance(err, (psycopg.OperationalError, psycopg.InterfaceError)):
-        from agentctl.db.connection import redact
+        from agentctl.store.connection import redact
 
         return EXIT_TEMPFAIL, f"database connection lost: {redact(_first_line(err))}"
     return None

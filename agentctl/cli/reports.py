@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any
 
 import typer
 
@@ -58,7 +59,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequ
         widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
 
         def line(vals):
-            out = [v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(vals, widths))]
+            out = [v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(vals, widths, strict=False))]
             return "  ".join(out).rstrip()
 
         _echo(line(headers))
@@ -126,8 +127,8 @@ def _warn(text: str) -> str:
 
 @contextmanager
 def _db() -> Iterator[Any]:
-    from agentctl.db import open_database
     from agentctl.settings import get_settings
+    from agentctl.store import open_database
 
     settings = get_settings()
     with open_database(settings, autocommit=True) as conn:
@@ -150,8 +151,10 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
     if c is None:
         _echo("no active cycle: the next tick starts one" if st.last_trigger else reports.NO_CYCLES_HINT)
     else:
-        _echo(f"{_bold(f'cycle {c.id}')}  {c.phase} for {_dur(c.seconds_in_phase)}"
-              f"  (started {_dur(c.seconds_since_start)} ago)  strategy: {c.strategy or '-'}")
+        _echo(
+            f"{_bold(f'cycle {c.id}')}  {c.phase} for {_dur(c.seconds_in_phase)}"
+            f"  (started {_dur(c.seconds_since_start)} ago)  strategy: {c.strategy or '-'}"
+        )
         op = c.operation
         if op is not None:
             pct = "" if op.progress_pct is None else f" {op.progress_pct:.0f}%"
@@ -160,9 +163,11 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
             seen = "" if op.source == "operations" else "  (as of the last tick)"
             _echo(f"  operation {op.id}: {op.status or 'unknown'}{pct}{msg}{hb}{seen}")
     b = st.budget
-    _echo(f"budget {b.date}: {_usd(b.used_usd)} of {_usd(b.limit_usd, 2)} used, {_usd(b.reserved_usd)} reserved, "
-          f"{_usd(b.remaining_usd)} left; {b.invocations} invocations, "
-          f"{b.cycles_started} cycles started, {b.cycles_completed} completed")
+    _echo(
+        f"budget {b.date}: {_usd(b.used_usd)} of {_usd(b.limit_usd, 2)} used, {_usd(b.reserved_usd)} reserved, "
+        f"{_usd(b.remaining_usd)} left; {b.invocations} invocations, "
+        f"{b.cycles_started} cycles started, {b.cycles_completed} completed"
+    )
     t = st.last_trigger
     if t is not None:
         why = f" ({t.skip_reason})" if t.skip_reason else (" (agent invoked)" if t.agent_invoked else "")
@@ -178,7 +183,7 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
 @handle_errors
 def cycles(
     recent: int = typer.Option(10, "--recent", "-n", min=1, max=10000, help="How many recent cycles."),
-    outcome: Optional[Outcome] = typer.Option(None, "--outcome", help="Only cycles with this outcome."),
+    outcome: Outcome | None = typer.Option(None, "--outcome", help="Only cycles with this outcome."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Recent completed cycles: strategy, outcome, Sharpe, win rate, drawdown, trades, cost, duration, verdict."""
@@ -191,10 +196,25 @@ def cycles(
     if not rows:
         _echo(f"no completed cycles with outcome {outcome.value}" if outcome else reports.NO_CYCLES_HINT)
         return
-    _table(["id", "strategy", "outcome", "sharpe", "win", "maxdd", "trades", "cost", "took", "verdict"],
-           [[r.id, r.strategy, r.outcome, _f(r.sharpe), _pct(r.win_rate), _pct(r.max_drawdown), r.trades,
-             _usd(r.cost_usd), _dur(r.duration_s), _short(r.verdict, 40)] for r in rows],
-           right=(0, 3, 4, 5, 6, 7, 8))
+    _table(
+        ["id", "strategy", "outcome", "sharpe", "win", "maxdd", "trades", "cost", "took", "verdict"],
+        [
+            [
+                r.id,
+                r.strategy,
+                r.outcome,
+                _f(r.sharpe),
+                _pct(r.win_rate),
+                _pct(r.max_drawdown),
+                r.trades,
+                _usd(r.cost_usd),
+                _dur(r.duration_s),
+                _short(r.verdict, 40),
+            ]
+            for r in rows
+        ],
+        right=(0, 3, 4, 5, 6, 7, 8),
+    )
 
 
 def _short(text: str | None, n: int) -> str | None:
@@ -210,7 +230,7 @@ def _short(text: str | None, n: int) -> str | None:
 @handle_errors
 def show(
     cycle_id: int = typer.Argument(..., metavar="ID", min=1, help="The cycle (session) id."),
-    png: Optional[str] = typer.Option(None, "--png", metavar="PATH", help="Also write the equity curve as a PNG image."),
+    png: str | None = typer.Option(None, "--png", metavar="PATH", help="Also write the equity curve as a PNG image."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """One cycle in full: strategy, results, gates, assessment, actions, triggers and its equity curve."""
@@ -240,8 +260,10 @@ def show(
 def _render_detail(d) -> None:
     head = f"cycle {d.id}: {d.strategy or '(no strategy)'}"
     state = f"outcome {d.outcome}" if d.outcome else f"active, phase {d.phase}"
-    _echo(f"{_bold(head)}  {state}  started {_when(d.created_at)}"
-          + (f", completed {_when(d.completed_at)} (took {_dur(d.duration_s)})" if d.completed_at else ""))
+    _echo(
+        f"{_bold(head)}  {state}  started {_when(d.created_at)}"
+        + (f", completed {_when(d.completed_at)} (took {_dur(d.duration_s)})" if d.completed_at else "")
+    )
     if d.failure_reason:
         _echo(f"failure: {d.failure_reason}")
     if d.hypothesis:
@@ -253,24 +275,31 @@ def _render_detail(d) -> None:
             _echo(f"  {line}")
     if d.training:
         t = d.training
-        _echo(_bold("training:") + f" accuracy {_f(t.get('accuracy'), 4)} (majority baseline "
-              f"{_f(t.get('majority_baseline_accuracy'), 4)}), log loss {_f(t.get('log_loss'), 4)}, "
-              f"{t.get('iterations', '-')} iterations{' (early stopped)' if t.get('early_stopped') else ''}, "
-              f"{_dur(t.get('duration_s'))}")
+        _echo(
+            _bold("training:") + f" accuracy {_f(t.get('accuracy'), 4)} (majority baseline "
+            f"{_f(t.get('majority_baseline_accuracy'), 4)}), log loss {_f(t.get('log_loss'), 4)}, "
+            f"{t.get('iterations', '-')} iterations{' (early stopped)' if t.get('early_stopped') else ''}, "
+            f"{_dur(t.get('duration_s'))}"
+        )
     _gate("training", d.gates.get("training"))
     if d.backtest:
         b = d.backtest
-        _echo(_bold("backtest:") + f" sharpe {_f(b.get('sharpe'))}, sortino {_f(b.get('sortino'))}, "
-              f"return {_pct(b.get('total_return'))} (buy and hold {_pct(b.get('buy_and_hold_return'))}), "
-              f"max drawdown {_pct(b.get('max_drawdown'))}, win rate {_pct(b.get('win_rate'))}, "
-              f"{b.get('total_trades', '-')} trades, profit factor {_f(b.get('profit_factor'))}, "
-              f"deflated sharpe {_f(b.get('deflated_sharpe'), 3)}")
+        _echo(
+            _bold("backtest:") + f" sharpe {_f(b.get('sharpe'))}, sortino {_f(b.get('sortino'))}, "
+            f"return {_pct(b.get('total_return'))} (buy and hold {_pct(b.get('buy_and_hold_return'))}), "
+            f"max drawdown {_pct(b.get('max_drawdown'))}, win rate {_pct(b.get('win_rate'))}, "
+            f"{b.get('total_trades', '-')} trades, profit factor {_f(b.get('profit_factor'))}, "
+            f"deflated sharpe {_f(b.get('deflated_sharpe'), 3)}"
+        )
     _gate("backtest", d.gates.get("backtest"))
     a = d.assessment
     if a:
         passed = a.get("passed")
-        _echo(_bold("assessment:") + f" {'passed' if passed else 'not passed'}"
-              + (f": {a.get('verdict')}" if a.get("verdict") else ""))
+        _echo(
+            _bold("assessment:")
+            + f" {'passed' if passed else 'not passed'}"
+            + (f": {a.get('verdict')}" if a.get("verdict") else "")
+        )
         if a.get("explanation"):
             _echo(f"  {a['explanation']}")
         for key in ("strengths", "weaknesses", "suggestions"):
@@ -281,9 +310,11 @@ def _render_detail(d) -> None:
 
         _echo(equity_text(d.equity_curve, color=not plain()))
     tot = d.totals
-    _echo(_bold("actions:") + f" {tot.actions} ({tot.model_calls} model calls), tokens in {tot.tokens_input:,} "
-          f"out {tot.tokens_output:,} cache write {tot.tokens_cache_write:,} read {tot.tokens_cache_read:,}, "
-          f"cost {_usd(tot.cost_usd)}")
+    _echo(
+        _bold("actions:") + f" {tot.actions} ({tot.model_calls} model calls), tokens in {tot.tokens_input:,} "
+        f"out {tot.tokens_output:,} cache write {tot.tokens_cache_write:,} read {tot.tokens_cache_read:,}, "
+        f"cost {_usd(tot.cost_usd)}"
+    )
     if d.actions:
         _actions_table(d.actions, with_cycle=False)
         if d.actions_shown < tot.actions:
@@ -303,24 +334,46 @@ def _gate(name: str, gate: dict | None) -> None:
 
 
 def _actions_table(rows, *, with_cycle: bool = True) -> None:
-    headers = ["id", "time"] + (["cycle"] if with_cycle else []) + [
-        "tool", "model", "in", "out", "cache w/r", "cost", "ms", "result"]
+    headers = (
+        ["id", "time"]
+        + (["cycle"] if with_cycle else [])
+        + ["tool", "model", "in", "out", "cache w/r", "cost", "ms", "result"]
+    )
     body = []
     for a in rows:
-        cache = "-" if a.tokens_cache_write is None and a.tokens_cache_read is None else \
-            f"{a.tokens_cache_write or 0}/{a.tokens_cache_read or 0}"
+        cache = (
+            "-"
+            if a.tokens_cache_write is None and a.tokens_cache_read is None
+            else f"{a.tokens_cache_write or 0}/{a.tokens_cache_read or 0}"
+        )
         result = "ok" if a.success else f"error: {_short(a.error_message, 40) or '?'}"
-        body.append([a.id, a.action_at] + ([a.session_id] if with_cycle else []) + [
-            a.tool_name, a.model, a.tokens_input, a.tokens_output, cache, _usd(a.cost_usd), a.latency_ms, result])
+        body.append(
+            [a.id, a.action_at]
+            + ([a.session_id] if with_cycle else [])
+            + [a.tool_name, a.model, a.tokens_input, a.tokens_output, cache, _usd(a.cost_usd), a.latency_ms, result]
+        )
     off = 1 if with_cycle else 0
     _table(headers, body, right=(0, *range(2, 2 + off), *range(4 + off, 9 + off)))
 
 
 def _triggers_table(rows) -> None:
-    _table(["id", "time", "reason", "cycle", "agent", "skip reason", "used", "left"],
-           [[t.id, t.triggered_at, t.trigger_reason, t.session_id, t.agent_invoked, t.skip_reason,
-             _usd(t.budget_used_today_usd), _usd(t.budget_remaining_usd)] for t in rows],
-           right=(0, 3, 6, 7))
+    _table(
+        ["id", "time", "reason", "cycle", "agent", "skip reason", "used", "left"],
+        [
+            [
+                t.id,
+                t.triggered_at,
+                t.trigger_reason,
+                t.session_id,
+                t.agent_invoked,
+                t.skip_reason,
+                _usd(t.budget_used_today_usd),
+                _usd(t.budget_remaining_usd),
+            ]
+            for t in rows
+        ],
+        right=(0, 3, 6, 7),
+    )
 
 
 # -- budget ----------------------------------------------------------------------------------------
@@ -350,16 +403,29 @@ def budget(
     if as_json:
         return _json(rep)
     t = rep.today
-    _echo(f"today {t.date}: {_usd(t.used_usd)} of {_usd(t.limit_usd, 2)} used, {_usd(t.reserved_usd)} reserved, "
-          f"{_usd(t.remaining_usd)} left (default limit for new days {_usd(rep.default_limit_usd, 2)})")
+    _echo(
+        f"today {t.date}: {_usd(t.used_usd)} of {_usd(t.limit_usd, 2)} used, {_usd(t.reserved_usd)} reserved, "
+        f"{_usd(t.remaining_usd)} left (default limit for new days {_usd(rep.default_limit_usd, 2)})"
+    )
     if not t.exists:
         _echo("no tick has opened today yet: " + reports.NO_TICK_HINT.split(": ", 1)[1])
     scale = max([d.limit_usd for d in rep.days] + [d.used_usd for d in rep.days] + [0.0])
-    _table(["date", "limit", "used", "left", "invocations", "cycles", "spend"],
-           [[d.date, _usd(d.limit_usd, 2), _usd(d.used_usd), _usd(d.remaining_usd), d.invocations,
-             f"{d.cycles_completed}/{d.cycles_started}", bar(d.used_usd, scale, 30, "#" if plain() else "█")]
-            for d in rep.days],
-           right=(1, 2, 3, 4, 5))
+    _table(
+        ["date", "limit", "used", "left", "invocations", "cycles", "spend"],
+        [
+            [
+                d.date,
+                _usd(d.limit_usd, 2),
+                _usd(d.used_usd),
+                _usd(d.remaining_usd),
+                d.invocations,
+                f"{d.cycles_completed}/{d.cycles_started}",
+                bar(d.used_usd, scale, 30, "#" if plain() else "█"),
+            ]
+            for d in rep.days
+        ],
+        right=(1, 2, 3, 4, 5),
+    )
     _echo("(cycles: completed/started; bars: spend against the largest limit shown)")
 
 
@@ -372,7 +438,7 @@ def _amount(value: str) -> str:
         raise typer.BadParameter(str(err)) from None
 
 
-def _day(value: Optional[str]) -> Optional[str]:
+def _day(value: str | None) -> str | None:
     if value is None:
         return None
     from agentctl.reports import parse_day
@@ -386,10 +452,12 @@ def _day(value: Optional[str]) -> Optional[str]:
 @budget_app.command("set", context_settings={"ignore_unknown_options": True})
 @handle_errors
 def budget_set(
-    amount: str = typer.Argument(..., metavar="AMOUNT", callback=_amount,
-                                 help="Daily limit in USD: positive, at most cents (e.g. 10 or 2.50)."),
-    day: Optional[str] = typer.Option(None, "--date", metavar="YYYY-MM-DD", callback=_day,
-                                      help="Change this day's limit instead of today's."),
+    amount: str = typer.Argument(
+        ..., metavar="AMOUNT", callback=_amount, help="Daily limit in USD: positive, at most cents (e.g. 10 or 2.50)."
+    ),
+    day: str | None = typer.Option(
+        None, "--date", metavar="YYYY-MM-DD", callback=_day, help="Change this day's limit instead of today's."
+    ),
     default: bool = typer.Option(False, "--default", help="Set the limit for days not yet created instead."),
     as_json: bool = typer.Option(False, "--json", help="Print the change as JSON."),
 ) -> None:
@@ -403,8 +471,9 @@ def budget_set(
         raise typer.BadParameter("--date and --default do not go together", param_hint="'--date'")
     with _db() as (settings, conn):
         try:
-            ch = reports.set_budget(conn, settings, Decimal(amount),
-                                    day=date.fromisoformat(day) if day else None, default=default)
+            ch = reports.set_budget(
+                conn, settings, Decimal(amount), day=date.fromisoformat(day) if day else None, default=default
+            )
         except ValueError as err:
             raise typer.BadParameter(str(err), param_hint="'--date'") from None
     if as_json:
@@ -436,15 +505,20 @@ def cost(
     if rep.cycles_completed == 0 and rep.total_spend_usd == 0:
         _echo(reports.NO_CYCLES_HINT)
         return
-    _echo(f"cost per successful strategy (seed query): {_usd(rep.avg_cost_per_success_usd)} average "
-          f"over {rep.successes} successful cycles")
+    _echo(
+        f"cost per successful strategy (seed query): {_usd(rep.avg_cost_per_success_usd)} average "
+        f"over {rep.successes} successful cycles"
+    )
     _echo(f"all spend: {_usd(rep.total_spend_usd)} over {rep.cycles_completed} completed cycles")
     _echo(f"  per successful cycle (failures included): {_usd(rep.spend_per_success_usd)} ({rep.successes})")
     _echo(f"  per promising strategy (assessment passed): {_usd(rep.spend_per_promising_usd)} ({rep.promising})")
     if rep.by_outcome:
         _echo(_bold("by outcome:"))
-        _table(["outcome", "cycles", "cost"], [[o.outcome, o.cycles, _usd(o.cost_usd)] for o in rep.by_outcome],
-               right=(1, 2))
+        _table(
+            ["outcome", "cycles", "cost"],
+            [[o.outcome, o.cycles, _usd(o.cost_usd)] for o in rep.by_outcome],
+            right=(1, 2),
+        )
     if rep.by_model:
         _echo(_bold("by model:"))
         _table(["model", "calls", "cost"], [[m.name, m.calls, _usd(m.cost_usd)] for m in rep.by_model], right=(1, 2))
@@ -452,9 +526,14 @@ def cost(
         _table(["phase", "calls", "cost"], [[m.name, m.calls, _usd(m.cost_usd)] for m in rep.by_phase], right=(1, 2))
     if rep.costliest_failures:
         _echo(_bold("costliest failed cycles:"))
-        _table(["id", "strategy", "outcome", "cost", "reason"],
-               [[f.id, f.strategy, f.outcome, _usd(f.cost_usd), _short(f.failure_reason, 50)]
-                for f in rep.costliest_failures], right=(0, 3))
+        _table(
+            ["id", "strategy", "outcome", "cost", "reason"],
+            [
+                [f.id, f.strategy, f.outcome, _usd(f.cost_usd), _short(f.failure_reason, 50)]
+                for f in rep.costliest_failures
+            ],
+            right=(0, 3),
+        )
 
 
 # -- audit trail -----------------------------------------------------------------------------------
@@ -462,7 +541,7 @@ def cost(
 
 @handle_errors
 def actions(
-    cycle_id: Optional[int] = typer.Argument(None, metavar="[ID]", min=1, help="Only this cycle's actions."),
+    cycle_id: int | None = typer.Argument(None, metavar="[ID]", min=1, help="Only this cycle's actions."),
     limit: int = typer.Option(50, "--limit", "-n", min=1, max=100000, help="How many, newest first."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -476,8 +555,11 @@ def actions(
     if as_json:
         return _json([r.model_dump(mode="json") for r in rows])
     if not rows:
-        _echo(f"cycle {cycle_id} has no actions yet" if cycle_id else
-              "no actions yet: the agent records one per model or tool call; run `agentctl tick`")
+        _echo(
+            f"cycle {cycle_id} has no actions yet"
+            if cycle_id
+            else "no actions yet: the agent records one per model or tool call; run `agentctl tick`"
+        )
         return
     _actions_table(rows)
 
@@ -502,10 +584,15 @@ def triggers(
         return
     _triggers_table(rep.triggers)
     if rep.counts_today:
-        _echo(_bold("today:") + " " + ", ".join(
-            f"{c.count} {c.trigger_reason}" + (f"/{c.skip_reason}" if c.skip_reason else
-                                                "/invoked" if c.agent_invoked else "")
-            for c in rep.counts_today))
+        _echo(
+            _bold("today:")
+            + " "
+            + ", ".join(
+                f"{c.count} {c.trigger_reason}"
+                + (f"/{c.skip_reason}" if c.skip_reason else "/invoked" if c.agent_invoked else "")
+                for c in rep.counts_today
+            )
+        )
 
 
 # -- doctor, metrics -------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ def _fsspec():
     try:
         import fsspec
     except ImportError:
-        raise RuntimeError("model artifacts at a URL need fsspec: pip install 'agentctl[ray]' "
-                           "(plus the scheme's driver, e.g. s3fs for s3://)") from None
+        raise RuntimeError(
+            "model artifacts at a URL need fsspec: pip install 'agentctl[ray]' "
+            "(plus the scheme's driver, e.g. s3fs for s3://)"
+        ) from None
     return fsspec

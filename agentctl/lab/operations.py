@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from agentctl.db.queries import load
 from agentctl.lab import executors
 from agentctl.lab.executors.local import alive as _alive  # noqa: F401 - kept for callers and tests
 from agentctl.lab.executors.local import worker_env as _worker_env  # noqa: F401
+from agentctl.store.queries import load
 
 if TYPE_CHECKING:
     import psycopg
@@ -74,8 +74,10 @@ def start_training(conn: psycopg.Connection, settings: Settings, config: Strateg
     from agentctl.lab.artifacts import location_for
 
     op_id = f"train-{uuid.uuid4().hex[:16]}"
-    params = {"config": config.model_dump(mode="json"),
-              "model_path": location_for(settings.artifact_dir, settings.home, op_id)}
+    params = {
+        "config": config.model_dump(mode="json"),
+        "model_path": location_for(settings.artifact_dir, settings.home, op_id),
+    }
     return _start(conn, settings, op_id, "training", config, session_id, params)
 
 
@@ -89,7 +91,11 @@ def start_backtest(
 ) -> str:
     """Record a backtest operation of a trained model and start its worker; returns the operation id."""
     op_id = f"backtest-{uuid.uuid4().hex[:16]}"
-    params = {"config": config.model_dump(mode="json"), "model_path": str(model_path), "n_trials": max(1, int(n_trials))}
+    params = {
+        "config": config.model_dump(mode="json"),
+        "model_path": str(model_path),
+        "n_trials": max(1, int(n_trials)),
+    }
     return _start(conn, settings, op_id, "backtest", config, session_id, params)
 
 
@@ -105,11 +111,18 @@ def _start(conn, settings, op_id: str, kind: Kind, config, session_id, params: d
     params.update(executor.extra_params(settings))
     log_path = executor.log_path(settings, op_id)
     with conn.transaction():
-        conn.execute(_q()["insert_operation"], {
-            "id": op_id, "kind": kind, "session_id": session_id, "params": json.dumps(params),
-            "dataset": f"{config.dataset.symbol}/{config.dataset.timeframe}", "strategy_hash": strategy_hash(config),
-            "log_path": log_path,
-        })
+        conn.execute(
+            _q()["insert_operation"],
+            {
+                "id": op_id,
+                "kind": kind,
+                "session_id": session_id,
+                "params": json.dumps(params),
+                "dataset": f"{config.dataset.symbol}/{config.dataset.timeframe}",
+                "strategy_hash": strategy_hash(config),
+                "log_path": log_path,
+            },
+        )
     refused = executor.submit(settings, op_id, kind, log_path)
     if refused:
         # Recorded, not raised: the next poll sees a failed operation and the cycle ends with this reason.

@@ -18,7 +18,9 @@ class TrainingResult(BaseModel):
     accuracy: float = Field(description="accuracy on the validation part")
     log_loss: float = Field(description="final loss: log loss on the validation part")
     train_accuracy: float
-    majority_baseline_accuracy: float = Field(description="validation accuracy of always predicting the training majority class")
+    majority_baseline_accuracy: float = Field(
+        description="validation accuracy of always predicting the training majority class"
+    )
     iterations: int = Field(description="epochs / boosting iterations / trees / solver iterations completed")
     early_stopped: bool
     class_balance: dict[str, float] = Field(description="label class fractions in the training part")
@@ -56,7 +58,9 @@ class BacktestResult(BaseModel):
     profit_factor: float | None
     exposure: float = Field(description="fraction of bars with an open position")
     buy_and_hold_return: float
-    deflated_sharpe: float = Field(description="probability the true Sharpe exceeds the best of n_trials null strategies")
+    deflated_sharpe: float = Field(
+        description="probability the true Sharpe exceeds the best of n_trials null strategies"
+    )
     n_trials: int
     bars: int
     bars_per_year: float

@@ -104,7 +104,9 @@ def train(config: StrategyConfig, home: Path, model_path: Path | str, progress: 
         majority_baseline_accuracy=baseline,
         iterations=iterations,
         early_stopped=early_stopped,
-        class_balance={CLASS_NAMES[int(v)]: round(float(c) / len(y_tr), 6) for v, c in zip(values, counts)},
+        class_balance={
+            CLASS_NAMES[int(v)]: round(float(c) / len(y_tr), 6) for v, c in zip(values, counts, strict=False)
+        },
         classes=[CLASS_NAMES[int(c)] for c in classes],
         train_bars=len(train_rows),
         validation_bars=len(val_rows),
@@ -164,8 +166,11 @@ def _fit(config, X_tr, y_tr, X_va, y_va, classes, progress: Progress):
         from sklearn.ensemble import RandomForestClassifier
 
         model = RandomForestClassifier(
-            n_estimators=spec.n_estimators, max_depth=spec.max_depth,
-            min_samples_leaf=spec.min_samples_leaf, n_jobs=-1, random_state=0,
+            n_estimators=spec.n_estimators,
+            max_depth=spec.max_depth,
+            min_samples_leaf=spec.min_samples_leaf,
+            n_jobs=-1,
+            random_state=0,
         )
         model.fit(X_tr, y_tr)
         return model, spec.n_estimators, False
@@ -181,9 +186,15 @@ def _fit_boosting(spec, X_tr, y_tr, X_va, y_va, classes, progress: Progress):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     model = HistGradientBoostingClassifier(
-        learning_rate=spec.learning_rate, max_iter=spec.max_iter, max_depth=spec.max_depth,
-        min_samples_leaf=spec.min_samples_leaf, l2_regularization=spec.l2_regularization,
-        early_stopping=spec.early_stopping, n_iter_no_change=spec.patience, scoring="loss", random_state=0,
+        learning_rate=spec.learning_rate,
+        max_iter=spec.max_iter,
+        max_depth=spec.max_depth,
+        min_samples_leaf=spec.min_samples_leaf,
+        l2_regularization=spec.l2_regularization,
+        early_stopping=spec.early_stopping,
+        n_iter_no_change=spec.patience,
+        scoring="loss",
+        random_state=0,
     )
     if spec.early_stopping:
         model.fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
@@ -204,8 +215,11 @@ def _fit_mlp(spec, X_tr, y_tr, X_va, y_va, classes, progress: Progress):
     scaler = StandardScaler().fit(X_tr)  # training rows only
     Xs_tr, Xs_va = scaler.transform(X_tr), scaler.transform(X_va)
     net = MLPClassifier(
-        hidden_layer_sizes=(spec.hidden_units,) * spec.hidden_layers, alpha=spec.alpha,
-        learning_rate_init=spec.learning_rate_init, batch_size=min(200, len(X_tr)), random_state=0,
+        hidden_layer_sizes=(spec.hidden_units,) * spec.hidden_layers,
+        alpha=spec.alpha,
+        learning_rate_init=spec.learning_rate_init,
+        batch_size=min(200, len(X_tr)),
+        random_state=0,
     )
     best, best_net, best_epoch, stale, epoch = float("inf"), None, 0, 0, 0
     for epoch in range(1, spec.max_epochs + 1):

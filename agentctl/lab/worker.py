@@ -2,7 +2,7 @@
 
 Claims its pending operation, heartbeats from a thread, records progress, and
 writes the result or the error. Holds no SQL of its own beyond the named
-statements in agentctl/sql/operations.sql. Output goes to the operation's log.
+statements in agentctl/store/sql/operations.sql. Output goes to the operation's log.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def detach(op_id: str) -> int:
     """Start the real worker in a new session and return at once (the caller reaps us)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentctl.lab.worker", op_id],
-        stdin=subprocess.DEVNULL, start_new_session=True, close_fds=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
     )
     _log(f"worker for {op_id} started as pid {proc.pid}")
     return EXIT_OK
@@ -43,8 +45,8 @@ class _Heartbeat(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        from agentctl.db import connect
-        from agentctl.db.queries import load
+        from agentctl.store import connect
+        from agentctl.store.queries import load
 
         conn = connect(self.settings, autocommit=True)
         try:
@@ -52,7 +54,7 @@ class _Heartbeat(threading.Thread):
                 if conn.execute(load("operations")["heartbeat"], {"id": self.op_id}).fetchone() is None:
                     _log(f"{self.op_id} is no longer running (cancelled or failed elsewhere); exiting")
                     os._exit(EXIT_OK)
-        except Exception as exc:  # noqa: BLE001 - a lost database connection means no heartbeats
+        except Exception as exc:
             _log(f"heartbeat stopped: {type(exc).__name__}: {exc}")
         finally:
             conn.close()
@@ -60,9 +62,9 @@ class _Heartbeat(threading.Thread):
 
 def run(op_id: str) -> int:
     """Run one operation to completion or failure."""
-    from agentctl.db import connect
-    from agentctl.db.queries import load
     from agentctl.settings import Settings
+    from agentctl.store import connect
+    from agentctl.store.queries import load
 
     settings = Settings()
     q = load("operations")
@@ -86,7 +88,7 @@ def run(op_id: str) -> int:
 
     try:
         result = _execute(row["kind"], row["params"], settings, progress)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes the operation's error
+    except Exception as exc:
         from agentctl.lab.data import DatasetError
         from agentctl.lab.features import LabError
 

@@ -14,7 +14,10 @@ def good_config(name: str = "rsi-reversion-1h") -> dict:
         "name": name,
         "hypothesis": "Short-term RSI extremes mean-revert on hourly bars.",
         "dataset": {"symbol": "AAPL", "timeframe": "1h"},
-        "features": [{"function": "RSI", "params": {"timeperiod": 14}}, {"function": "BBANDS", "params": {"timeperiod": 20}}],
+        "features": [
+            {"function": "RSI", "params": {"timeperiod": 14}},
+            {"function": "BBANDS", "params": {"timeperiod": 20}},
+        ],
         "model": {"family": "logistic_regression"},
     }
 
@@ -48,7 +51,7 @@ def new_session(conn, phase: str = "designing", **fields) -> int:
 
 
 def conn_factory(settings):
-    from agentctl.db import connect
+    from agentctl.store import connect
 
     return lambda: connect(settings)
 
@@ -61,5 +64,7 @@ def actions(conn, session_id: int | None = None) -> list[dict]:
 
 def finish(conn, session_id: int, outcome: str = "failed_training") -> None:
     with conn.transaction():
-        conn.execute("UPDATE agent_sessions SET phase = 'idle', outcome = %s, completed_at = now() WHERE id = %s",
-                     [outcome, session_id])
+        conn.execute(
+            "UPDATE agent_sessions SET phase = 'idle', outcome = %s, completed_at = now() WHERE id = %s",
+            [outcome, session_id],
+        )

@@ -16,8 +16,8 @@ def _settings(url: str):
 def spend(url: str, seed: int, rounds: int) -> tuple[int, int]:
     """Reserve and spend at random, like concurrent agents: (calls made, calls refused)."""
     from agentctl.agent.store import ActionRow, insert_action
-    from agentctl.budget import Budget, BudgetExceeded
-    from agentctl.db import connect
+    from agentctl.store import connect
+    from agentctl.store.budget import Budget, BudgetExceeded
 
     settings = _settings(url)
     conn = connect(settings, autocommit=True)
@@ -34,8 +34,17 @@ def spend(url: str, seed: int, rounds: int) -> tuple[int, int]:
         actual = Decimal(0) if rng.random() < 0.2 else worst * rng.randint(1, 100) / 100
         with conn.transaction():  # the action row and the settlement: one transaction
             spent = budget.settle(conn, res, actual)
-            insert_action(conn, ActionRow(session_id=None, tool_name="messages.create", agent="claude",
-                                          invocation="test", cost_usd=spent, budget_date=res.date))
+            insert_action(
+                conn,
+                ActionRow(
+                    session_id=None,
+                    tool_name="messages.create",
+                    agent="claude",
+                    invocation="test",
+                    cost_usd=spent,
+                    budget_date=res.date,
+                ),
+            )
         made += 1
     conn.close()
     return made, refused
@@ -43,8 +52,8 @@ def spend(url: str, seed: int, rounds: int) -> tuple[int, int]:
 
 def reserve_and_hang(url: str, amount: str) -> None:
     """Reserve, then hang as if waiting for the HTTP response (killed with SIGKILL by the test)."""
-    from agentctl.budget import Budget
-    from agentctl.db import connect
+    from agentctl.store import connect
+    from agentctl.store.budget import Budget
 
     settings = _settings(url)
     conn = connect(settings, autocommit=True)

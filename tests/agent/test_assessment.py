@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import json
 
-from fake_anthropic import assessment_input, message, script_assessment, tool_use, fake_anthropic  # noqa: F401 (fixture)
 from agent_helpers import actions, claude_settings, conn_factory, good_config, new_session
+from fake_anthropic import assessment_input, fake_anthropic, message, script_assessment, tool_use
 
 from agentctl.agent import run_assessment
-from agentctl.budget import Budget
+from agentctl.store.budget import Budget
 
-BACKTEST = {"sharpe": 1.21, "sortino": 1.9, "total_return": 0.18, "cagr": 0.09, "max_drawdown": 0.08,
-            "win_rate": 0.54, "total_trades": 41, "profit_factor": 1.4, "buy_and_hold_return": 0.11,
-            "deflated_sharpe": 0.62, "equity_curve": [["2026-03-13T18:30:00", 1.0]] * 120}
+BACKTEST = {
+    "sharpe": 1.21,
+    "sortino": 1.9,
+    "total_return": 0.18,
+    "cagr": 0.09,
+    "max_drawdown": 0.08,
+    "win_rate": 0.54,
+    "total_trades": 41,
+    "profit_factor": 1.4,
+    "buy_and_hold_return": 0.11,
+    "deflated_sharpe": 0.62,
+    "equity_curve": [["2026-03-13T18:30:00", 1.0]] * 120,
+}
 TRAINING = {"accuracy": 0.55, "majority_baseline_accuracy": 0.52, "train_accuracy": 0.58}
 
 
 def assessing_session(conn) -> int:
-    return new_session(conn, "assessing", strategy_name="rsi-reversion-1h",
-                       strategy_config=json.dumps(good_config()), backtest_results=json.dumps(BACKTEST),
-                       training_results=json.dumps(TRAINING))
+    return new_session(
+        conn,
+        "assessing",
+        strategy_name="rsi-reversion-1h",
+        strategy_config=json.dumps(good_config()),
+        backtest_results=json.dumps(BACKTEST),
+        training_results=json.dumps(TRAINING),
+    )
 
 
 def test_assessment_saves_with_metrics_from_the_backtest(settings, conn, fake_anthropic):
@@ -53,11 +68,13 @@ def test_metrics_from_the_model_are_refused(settings, conn, fake_anthropic):
     s = claude_settings(settings, fake_anthropic)
     sid = assessing_session(conn)
     forged = assessment_input() | {"metrics": {"sharpe": 9.9}}
-    fake_anthropic.enqueue(message(tool_use("save_assessment", forged)),
-                           message(tool_use("save_assessment", assessment_input(False, "neutral"))))
+    fake_anthropic.enqueue(
+        message(tool_use("save_assessment", forged)),
+        message(tool_use("save_assessment", assessment_input(False, "neutral"))),
+    )
     out = run_assessment(conn_factory(s), s, sid, {})
     assert out.saved and out.assessment["metrics"]["sharpe"] == 1.21 and out.assessment["verdict"] == "neutral"
-    first = [r for r in actions(conn, sid) if r["tool_name"] == "save_assessment"][0]
+    first = next(r for r in actions(conn, sid) if r["tool_name"] == "save_assessment")
     assert not first["success"] and "metrics" in first["error_message"]
 
 

@@ -8,8 +8,8 @@ from agent_helpers import actions, conn_factory, new_session
 
 from agentctl.agent import run_assessment, run_design, select_agent
 from agentctl.agent.baseline import judge
-from agentctl.budget import Budget
 from agentctl.lab.strategy import strategy_hash, validate_strategy
+from agentctl.store.budget import Budget
 
 
 def test_baseline_is_the_default_without_a_key(settings):
@@ -30,14 +30,18 @@ def test_hundred_designs_in_a_row_all_valid_all_distinct(settings, conn):
         hashes.add(strategy_hash(report.config))
         names.add(out.strategy_name)
         with conn.transaction():
-            conn.execute("UPDATE agent_sessions SET phase = 'idle', outcome = 'failed_training_gate', "
-                         "completed_at = now() WHERE id = %s", [sid])
+            conn.execute(
+                "UPDATE agent_sessions SET phase = 'idle', outcome = 'failed_training_gate', "
+                "completed_at = now() WHERE id = %s",
+                [sid],
+            )
     assert len(hashes) == 100 and len(names) == 100
     assert time.monotonic() - started < 60
     rows = actions(conn)
     assert {r["tool_name"] for r in rows} == {"validate_strategy", "save_strategy"}
-    assert all(r["success"] and r["cost_usd"] == 0 and r["tokens_input"] == 0 and r["agent"] == "baseline"
-               for r in rows)
+    assert all(
+        r["success"] and r["cost_usd"] == 0 and r["tokens_input"] == 0 and r["agent"] == "baseline" for r in rows
+    )
     assert Budget(settings).snapshot(conn).invocations == 100
     families = {r["tool_args"]["input"]["config"]["model"]["family"] for r in rows}
     datasets = {r["tool_args"]["input"]["config"]["dataset"]["symbol"] for r in rows}
@@ -51,13 +55,23 @@ def test_baseline_refuses_a_session_not_designing(settings, conn):
 
 
 def test_baseline_assessment_is_rule_based_and_metrics_come_from_the_backtest(settings, conn):
-    backtest = {"sharpe": 1.4, "deflated_sharpe": 0.7, "total_return": 0.31, "buy_and_hold_return": 0.12,
-                "max_drawdown": 0.11, "total_trades": 64, "win_rate": 0.55, "profit_factor": 1.6,
-                "equity_curve": [1.0, 1.01, 1.02]}
+    backtest = {
+        "sharpe": 1.4,
+        "deflated_sharpe": 0.7,
+        "total_return": 0.31,
+        "buy_and_hold_return": 0.12,
+        "max_drawdown": 0.11,
+        "total_trades": 64,
+        "win_rate": 0.55,
+        "profit_factor": 1.6,
+        "equity_curve": [1.0, 1.01, 1.02],
+    }
     sid = new_session(conn, "assessing")
     with conn.transaction():
-        conn.execute("UPDATE agent_sessions SET backtest_results = %s::jsonb WHERE id = %s",
-                     [__import__("json").dumps(backtest), sid])
+        conn.execute(
+            "UPDATE agent_sessions SET backtest_results = %s::jsonb WHERE id = %s",
+            [__import__("json").dumps(backtest), sid],
+        )
     out = run_assessment(conn_factory(settings), settings, sid, {"gates": {"backtest": "passed"}})
     assert out.saved and out.agent_name == "baseline"
     a = out.assessment

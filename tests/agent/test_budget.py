@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from agentctl.budget import Budget, BudgetExceeded
+from agentctl.store.budget import Budget, BudgetExceeded
 
 
 @pytest.fixture
@@ -63,8 +63,12 @@ def test_expired_reservation_is_charged_at_worst_case(budget, conn):
     assert (snap.used, snap.reserved) == (Decimal("0.25"), 0)
     assert budget.day_action_cost(conn, snap.date) == Decimal("0.25")
     row = conn.execute("SELECT tool_name, success, cost_usd, model FROM agent_actions").fetchone()
-    assert row == {"tool_name": "messages.create", "success": False, "cost_usd": Decimal("0.25"),
-                   "model": "claude-sonnet-5-5"}
+    assert row == {
+        "tool_name": "messages.create",
+        "success": False,
+        "cost_usd": Decimal("0.25"),
+        "model": "claude-sonnet-5-5",
+    }
     conn.rollback()
     # The process was alive after all: settling refunds the charge, records the real cost.
     with conn.transaction():

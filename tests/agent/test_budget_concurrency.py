@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import budget_worker
 
-from agentctl.budget import Budget
+from agentctl.store.budget import Budget
 
 PROCESSES = 8
 ROUNDS = 40
@@ -25,7 +25,7 @@ def test_many_processes_never_spend_past_the_limit(settings, conn, db_url):
     seen, stop = [], threading.Event()
 
     def watch():
-        from agentctl.db import connect
+        from agentctl.store import connect
 
         with connect(settings, autocommit=True) as c:
             while not stop.is_set():

@@ -7,11 +7,11 @@ import socket
 from decimal import Decimal
 
 import pytest
-from fake_anthropic import fault, malformed, message, refusal, script_design, slow, text, tool_use, fake_anthropic  # noqa: F401 (fixture)
 from agent_helpers import actions, bad_config, claude_settings, conn_factory, finish, good_config, new_session
+from fake_anthropic import fake_anthropic, fault, malformed, message, refusal, script_design, slow, text, tool_use
 
 from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_design, select_agent
-from agentctl.budget import Budget
+from agentctl.store.budget import Budget
 
 
 @pytest.fixture
@@ -19,6 +19,7 @@ def claude(settings, fake_anthropic, conn):
     def make(**overrides):
         s = claude_settings(settings, fake_anthropic, **overrides)
         return s, conn_factory(s), new_session(conn)
+
     return make
 
 
@@ -47,8 +48,9 @@ def test_unknown_model_is_refused_before_any_call(claude, fake_anthropic, conn):
 
 
 def test_price_override_prices_an_unlisted_model(claude, fake_anthropic, conn):
-    s, factory, sid = claude(design_model="claude-imaginary-9",
-                             price_overrides={"claude-imaginary-9": {"input": "1", "output": "5"}})
+    s, factory, sid = claude(
+        design_model="claude-imaginary-9", price_overrides={"claude-imaginary-9": {"input": "1", "output": "5"}}
+    )
     script_design(fake_anthropic, bad_config(), good_config())
     assert run_design(factory, s, sid).saved
     assert all(r["cost_usd"] > 0 and r["model"] == "claude-imaginary-9" for r in calls(conn, sid))
@@ -190,14 +192,18 @@ def test_end_turn_without_saving_is_nudged_once_then_fails(claude, fake_anthropi
 
 def test_end_turn_nudge_then_save_succeeds(claude, fake_anthropic, conn):
     s, factory, sid = claude()
-    fake_anthropic.enqueue(message(text("Here is my idea.")), message(tool_use("save_strategy", {"config": good_config()})))
+    fake_anthropic.enqueue(
+        message(text("Here is my idea.")), message(tool_use("save_strategy", {"config": good_config()}))
+    )
     assert run_design(factory, s, sid).saved
 
 
 def test_max_tokens_is_discarded_and_retried_then_fails_twice(claude, fake_anthropic, conn):
     s, factory, sid = claude()
-    fake_anthropic.enqueue(message(text("long..."), stop_reason="max_tokens"),
-                           message(tool_use("save_strategy", {"config": good_config()})))
+    fake_anthropic.enqueue(
+        message(text("long..."), stop_reason="max_tokens"),
+        message(tool_use("save_strategy", {"config": good_config()})),
+    )
     assert run_design(factory, s, sid).saved
     second = fake_anthropic.message_requests[1].body["messages"]
     assert len(second) == 1 and "max_tokens" in second[0]["content"][-1]["text"]
@@ -211,8 +217,10 @@ def test_max_tokens_is_discarded_and_retried_then_fails_twice(claude, fake_anthr
 
 def test_pause_turn_continues(claude, fake_anthropic, conn):
     s, factory, sid = claude()
-    fake_anthropic.enqueue(message(text("working"), stop_reason="pause_turn"),
-                           message(tool_use("save_strategy", {"config": good_config()})))
+    fake_anthropic.enqueue(
+        message(text("working"), stop_reason="pause_turn"),
+        message(tool_use("save_strategy", {"config": good_config()})),
+    )
     assert run_design(factory, s, sid).saved
     second = fake_anthropic.message_requests[1].body["messages"]
     assert second[-1]["role"] == "assistant"
@@ -230,7 +238,9 @@ def test_three_identical_failing_calls_end_it(claude, fake_anthropic, conn):
 
 def test_turn_limit(claude, fake_anthropic, conn):
     s, factory, sid = claude(max_turns=2)
-    fake_anthropic.enqueue(*[message(tool_use("validate_strategy", {"config": good_config(f"n{i}")})) for i in range(3)])
+    fake_anthropic.enqueue(
+        *[message(tool_use("validate_strategy", {"config": good_config(f"n{i}")})) for i in range(3)]
+    )
     out = run_design(factory, s, sid)
     assert not out.saved and "turn limit (2)" in out.failure_reason
     assert len(fake_anthropic.message_requests) == 2
@@ -245,8 +255,10 @@ def test_wall_time_limit(claude, fake_anthropic, conn):
 
 def test_unknown_tool_and_bad_input_go_back_as_errors(claude, fake_anthropic, conn):
     s, factory, sid = claude()
-    fake_anthropic.enqueue(message(tool_use("rm_rf", {"path": "/"}), tool_use("save_strategy", {"cfg": 1})),
-                           message(tool_use("save_strategy", {"config": good_config()})))
+    fake_anthropic.enqueue(
+        message(tool_use("rm_rf", {"path": "/"}), tool_use("save_strategy", {"cfg": 1})),
+        message(tool_use("save_strategy", {"config": good_config()})),
+    )
     assert run_design(factory, s, sid).saved
     results = fake_anthropic.message_requests[1].body["messages"][-1]["content"]
     assert [r["is_error"] for r in results] == [True, True]
@@ -260,8 +272,10 @@ def test_a_config_tried_before_is_refused_naming_the_cycle(claude, fake_anthropi
     finish(conn, sid, "failed_backtest_gate")
     s, factory, sid2 = claude()
     renamed = good_config("same-thing-new-name")
-    fake_anthropic.enqueue(message(tool_use("save_strategy", {"config": renamed})),
-                           message(tool_use("save_strategy", {"config": renamed | {"trading": {"confidence": 0.6}}})))
+    fake_anthropic.enqueue(
+        message(tool_use("save_strategy", {"config": renamed})),
+        message(tool_use("save_strategy", {"config": renamed | {"trading": {"confidence": 0.6}}})),
+    )
     assert run_design(factory, s, sid2).saved
     [refused, saved] = [r for r in actions(conn, sid2) if r["tool_name"] == "save_strategy"]
     assert not refused["success"] and f"already tried in cycle {sid}" in refused["error_message"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from fake_anthropic import script_design, fake_anthropic  # noqa: F401 (fixture)
 from agent_helpers import SENTINEL_KEY, actions, bad_config, claude_settings, conn_factory, good_config, new_session
+from fake_anthropic import fake_anthropic, script_design
 
 from agentctl.agent import run_design
-from agentctl.budget import Budget
 from agentctl.pricing import TokenUsage, cost, price_for, to_ledger
+from agentctl.store.budget import Budget
 
 
 def test_design_first_config_fails_validation_second_saves(settings, conn, fake_anthropic):
@@ -34,15 +34,20 @@ def test_design_first_config_fails_validation_second_saves(settings, conn, fake_
 
     rows = actions(conn, sid)
     assert [(r["tool_name"], r["success"]) for r in rows] == [
-        ("messages.create", True), ("validate_strategy", False),
-        ("messages.create", True), ("validate_strategy", True),
-        ("messages.create", True), ("save_strategy", True),
+        ("messages.create", True),
+        ("validate_strategy", False),
+        ("messages.create", True),
+        ("validate_strategy", True),
+        ("messages.create", True),
+        ("save_strategy", True),
     ]
     assert "unknown function 'RSX'" in rows[1]["error_message"]
     assert rows[1]["tool_result"]["ok"] is False
     # Every model call is priced from its reported usage, cache tokens included.
     price = price_for("claude-sonnet-5-5", rows[0]["budget_date"])
-    for row, req in zip([r for r in rows if r["tool_name"] == "messages.create"], fake_anthropic.message_requests):
+    for row, _req in zip(
+        [r for r in rows if r["tool_name"] == "messages.create"], fake_anthropic.message_requests, strict=False
+    ):
         usage = TokenUsage.from_api(row["tool_result"]["usage"])
         assert row["cost_usd"] == to_ledger(cost(price, usage)) > 0
         assert row["request_id"].startswith("req_")
@@ -62,12 +67,18 @@ def test_system_prefix_is_byte_identical_across_calls_and_cycles(settings, conn,
     s = claude_settings(settings, fake_anthropic)
     for n in range(2):
         sid = new_session(conn)
-        script_design(fake_anthropic, bad_config(), good_config(f"rsi-reversion-{n}") | {
-            "features": [{"function": "RSI", "params": {"timeperiod": 10 + n}}]})
+        script_design(
+            fake_anthropic,
+            bad_config(),
+            good_config(f"rsi-reversion-{n}") | {"features": [{"function": "RSI", "params": {"timeperiod": 10 + n}}]},
+        )
         assert run_design(conn_factory(s), s, sid).saved
         with conn.transaction():
-            conn.execute("UPDATE agent_sessions SET phase = 'idle', outcome = 'failed_training', "
-                         "completed_at = now() WHERE id = %s", [sid])
+            conn.execute(
+                "UPDATE agent_sessions SET phase = 'idle', outcome = 'failed_training', "
+                "completed_at = now() WHERE id = %s",
+                [sid],
+            )
     reqs = fake_anthropic.message_requests
     assert len(reqs) == 6
     assert len({r.cacheable_prefix for r in reqs}) == 1
@@ -97,10 +108,14 @@ def test_fake_api_serves_a_subprocess(settings, conn, fake_anthropic):
 
     sid = new_session(conn)
     script_design(fake_anthropic, bad_config(), good_config())
-    env = dict(os.environ, ANTHROPIC_API_KEY=SENTINEL_KEY, AGENTCTL_ANTHROPIC_BASE_URL=fake_anthropic.url,
-               AGENTCTL_AGENT="claude")
+    env = dict(
+        os.environ,
+        ANTHROPIC_API_KEY=SENTINEL_KEY,
+        AGENTCTL_ANTHROPIC_BASE_URL=fake_anthropic.url,
+        AGENTCTL_AGENT="claude",
+    )
     code = (
-        "from agentctl.settings import Settings\nfrom agentctl.db import connect\nfrom agentctl.agent import run_design\n"
+        "from agentctl.settings import Settings\nfrom agentctl.store import connect\nfrom agentctl.agent import run_design\n"
         f"s = Settings()\nout = run_design(lambda: connect(s), s, {sid})\nprint(out.saved, out.strategy_name)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

@@ -8,7 +8,7 @@ import sys
 
 def test_agent_import_is_light():
     code = (
-        "import sys, agentctl.agent, agentctl.budget, agentctl.pricing\n"
+        "import sys, agentctl.agent, agentctl.store.budget, agentctl.pricing\n"
         "heavy = [m for m in ('anthropic', 'httpx2', 'pandas', 'sklearn', 'talib', 'numpy') if m in sys.modules]\n"
         "print(heavy)\n"
     )

@@ -14,8 +14,13 @@ DAY = date(2026, 11, 23)
 
 def test_every_kind_of_token_has_its_own_rate():
     price = price_for("claude-sonnet-5-5", DAY)
-    usage = TokenUsage(input_tokens=1_000, output_tokens=2_000, cache_write_5m_tokens=10_000,
-                       cache_write_1h_tokens=3_000, cache_read_tokens=50_000)
+    usage = TokenUsage(
+        input_tokens=1_000,
+        output_tokens=2_000,
+        cache_write_5m_tokens=10_000,
+        cache_write_1h_tokens=3_000,
+        cache_read_tokens=50_000,
+    )
     # 1000*2 + 2000*10 + 10000*2.5 + 3000*4 + 50000*0.20, per million
     assert cost(price, usage) == Decimal("0.069")
 
@@ -24,7 +29,7 @@ def test_effective_dated_rows(monkeypatch):
     import agentctl.pricing as pricing
 
     cut = pricing.PriceRow("claude-sonnet-5-5", date(2026, 10, 7), pricing._flat("2", "10", "2.50", "4", "0.10"))
-    monkeypatch.setattr(pricing, "PRICE_TABLE", pricing.PRICE_TABLE + (cut,))
+    monkeypatch.setattr(pricing, "PRICE_TABLE", (*pricing.PRICE_TABLE, cut))
     before = price_for("claude-sonnet-5-5", date(2026, 10, 6))
     after = price_for("claude-sonnet-5-5", date(2026, 10, 7))
     assert (before.base.cache_read, after.base.cache_read) == (Decimal("0.20"), Decimal("0.10"))
@@ -39,9 +44,15 @@ def test_long_prompt_band_reprices_every_token():
 
 
 def test_usage_from_api_splits_cache_ttl():
-    u = TokenUsage.from_api({"input_tokens": 5, "output_tokens": 7, "cache_creation_input_tokens": 30,
-                             "cache_read_input_tokens": 11,
-                             "cache_creation": {"ephemeral_5m_input_tokens": 20, "ephemeral_1h_input_tokens": 10}})
+    u = TokenUsage.from_api(
+        {
+            "input_tokens": 5,
+            "output_tokens": 7,
+            "cache_creation_input_tokens": 30,
+            "cache_read_input_tokens": 11,
+            "cache_creation": {"ephemeral_5m_input_tokens": 20, "ephemeral_1h_input_tokens": 10},
+        }
+    )
     assert (u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.cache_read_tokens) == (20, 10, 11)
     bare = TokenUsage.from_api({"input_tokens": 5, "output_tokens": 7, "cache_creation_input_tokens": 30})
     assert (bare.cache_write_5m_tokens, bare.cache_write_1h_tokens) == (30, 0)
@@ -52,15 +63,20 @@ def test_unknown_model_is_refused_and_override_prices_it():
         price_for("claude-imaginary-9", DAY)
     price = price_for("claude-imaginary-9", DAY, {"claude-imaginary-9": {"input": "1", "output": "5"}})
     assert (price.base.cache_write_5m, price.base.cache_write_1h, price.base.cache_read) == (
-        Decimal("1.25"), Decimal("2"), Decimal("0.1"))
+        Decimal("1.25"),
+        Decimal("2"),
+        Decimal("0.1"),
+    )
 
 
 def test_worst_case_bounds_any_actual_cost():
     price = price_for("claude-sonnet-5-5", DAY)
     bound = worst_case(price, prompt_tokens_upper=10_000, max_tokens=4_000)
-    for usage in (TokenUsage(input_tokens=10_000, output_tokens=4_000),
-                  TokenUsage(cache_write_1h_tokens=10_000, output_tokens=4_000),
-                  TokenUsage(cache_write_5m_tokens=5_000, cache_read_tokens=5_000, output_tokens=4_000)):
+    for usage in (
+        TokenUsage(input_tokens=10_000, output_tokens=4_000),
+        TokenUsage(cache_write_1h_tokens=10_000, output_tokens=4_000),
+        TokenUsage(cache_write_5m_tokens=5_000, cache_read_tokens=5_000, output_tokens=4_000),
+    ):
         assert cost(price, usage) <= bound
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from fake_anthropic import fault, script_design, fake_anthropic  # noqa: F401 (fixture)
 from agent_helpers import SENTINEL_KEY, bad_config, claude_settings, conn_factory, finish, good_config, new_session
+from fake_anthropic import fake_anthropic, fault, script_design
 
 from agentctl.agent import AgentMisconfigured, AgentUnavailable, run_design
 
@@ -28,8 +28,10 @@ def test_sentinel_key_absent_from_rows_logs_and_errors(settings, conn, fake_anth
         run_design(conn_factory(s), s, sid)
     errors.append(str(err.value))
 
-    fake_anthropic.enqueue(fault(529, message=f"overloaded for {SENTINEL_KEY}", retry_after_ms=10),
-                           fault(529, message=f"overloaded for {SENTINEL_KEY}", retry_after_ms=10))
+    fake_anthropic.enqueue(
+        fault(529, message=f"overloaded for {SENTINEL_KEY}", retry_after_ms=10),
+        fault(529, message=f"overloaded for {SENTINEL_KEY}", retry_after_ms=10),
+    )
     with pytest.raises(AgentUnavailable) as err:
         run_design(conn_factory(s), s, sid)
     errors.append(str(err.value))

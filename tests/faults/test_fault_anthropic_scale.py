@@ -14,13 +14,11 @@ import time
 from collections import Counter, deque
 
 import pytest
-
-from fake_anthropic import (assessment_input, fake_anthropic, fault, malformed, message, slow, text,  # noqa: F401
-                            thinking, tool_use)
+from fake_anthropic import assessment_input, fake_anthropic, fault, malformed, message, slow, text, thinking, tool_use
 from tickutil import OPEN_GATES, check_invariants, session, tick
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
-from agent_helpers import SENTINEL_KEY, bad_config, good_config  # noqa: E402
+from agent_helpers import SENTINEL_KEY, bad_config, good_config
 
 CALL_TIMEOUT_S = 1.0
 SHUT_TRAINING_GATE = {"AGENTCTL_GATES__MIN_ACCURACY_EDGE": "1"}  # no model beats the baseline by 100 points
@@ -79,11 +77,13 @@ class Injector:
             self.fake.enqueue(*self._faults(), r)
 
     def design(self, i: int) -> None:
-        self.script([
-            message(thinking("An idea."), tool_use("validate_strategy", {"config": bad_config()})),
-            message(tool_use("validate_strategy", {"config": _config(i)})),
-            message(tool_use("save_strategy", {"config": _config(i)})),
-        ])
+        self.script(
+            [
+                message(thinking("An idea."), tool_use("validate_strategy", {"config": bad_config()})),
+                message(tool_use("validate_strategy", {"config": _config(i)})),
+                message(tool_use("save_strategy", {"config": _config(i)})),
+            ]
+        )
 
     def assessment(self) -> None:
         self.script([message(tool_use("save_assessment", assessment_input(passed=self.rng.random() < 0.5)))])
@@ -93,11 +93,17 @@ def _run_cycles(conn, fake, monkeypatch, n_cycles: int, seed: int, open_every: i
     import agentctl.agent.claude as claude
 
     monkeypatch.setattr(claude, "BACKOFF_BASE_S", 0.02)  # the retry logic runs in full, without the waiting
-    for k, v in {"AGENTCTL_AGENT": "claude", "ANTHROPIC_API_KEY": SENTINEL_KEY,
-                 "AGENTCTL_ANTHROPIC_BASE_URL": fake.url, "AGENTCTL_API_CALL_TIMEOUT_S": str(CALL_TIMEOUT_S),
-                 "AGENTCTL_API_RETRY_CAP_S": "0.5", "AGENTCTL_API_MAX_ATTEMPTS": "3",
-                 "AGENTCTL_DEFAULT_BUDGET_USD": "10000", "AGENTCTL_ASSESSMENT_MAX_ATTEMPTS": "2",
-                 "AGENTCTL_RESEARCH_MEMORY": "3"}.items():
+    for k, v in {
+        "AGENTCTL_AGENT": "claude",
+        "ANTHROPIC_API_KEY": SENTINEL_KEY,
+        "AGENTCTL_ANTHROPIC_BASE_URL": fake.url,
+        "AGENTCTL_API_CALL_TIMEOUT_S": str(CALL_TIMEOUT_S),
+        "AGENTCTL_API_RETRY_CAP_S": "0.5",
+        "AGENTCTL_API_MAX_ATTEMPTS": "3",
+        "AGENTCTL_DEFAULT_BUDGET_USD": "10000",
+        "AGENTCTL_ASSESSMENT_MAX_ATTEMPTS": "2",
+        "AGENTCTL_RESEARCH_MEMORY": "3",
+    }.items():
         monkeypatch.setenv(k, v)
     inj = Injector(fake, seed, p_fault=p_fault)
     codes: Counter = Counter()
@@ -135,15 +141,17 @@ def _check(conn, fake, n_cycles: int, report: dict) -> Counter:
     assert len(conn.execute("SELECT * FROM agent_metrics").fetchall()) == n_cycles
     budget = conn.execute("SELECT * FROM agent_budget").fetchall()
     assert all(b["budget_reserved_usd"] == 0 for b in budget)  # no reservation left behind
-    logged = conn.execute("SELECT count(*) AS n FROM agent_actions WHERE tool_name = 'messages.create'"
-                          ).fetchone()["n"]
+    logged = conn.execute("SELECT count(*) AS n FROM agent_actions WHERE tool_name = 'messages.create'").fetchone()["n"]
     assert logged == len(fake.message_requests)  # every request the API saw is one row, none twice
-    failed = conn.execute("SELECT count(*) AS n FROM agent_actions WHERE tool_name = 'messages.create' "
-                          "AND NOT success").fetchone()["n"]
+    failed = conn.execute(
+        "SELECT count(*) AS n FROM agent_actions WHERE tool_name = 'messages.create' AND NOT success"
+    ).fetchone()["n"]
     assert failed == sum(report["injected"].values())  # every injected fault was met and logged once
     outcomes = Counter(r["outcome"] for r in rows)
-    print(f"\n{n_cycles} cycles: outcomes {dict(outcomes)}; faults injected {dict(report['injected'])}; "
-          f"tick exit codes {dict(report['codes'])}; model requests {logged}; seconds in ticks {report['timing']}")
+    print(
+        f"\n{n_cycles} cycles: outcomes {dict(outcomes)}; faults injected {dict(report['injected'])}; "
+        f"tick exit codes {dict(report['codes'])}; model requests {logged}; seconds in ticks {report['timing']}"
+    )
     return outcomes
 
 
@@ -151,8 +159,13 @@ def test_eight_cycles_with_random_api_faults(conn, fake_anthropic, monkeypatch):
     report = _run_cycles(conn, fake_anthropic, monkeypatch, n_cycles=8, seed=7, open_every=3, p_fault=0.25)
     outcomes = _check(conn, fake_anthropic, 8, report)
     assert sum(report["injected"].values()) >= 5
-    assert set(outcomes) <= {"success", "failed_design", "failed_training_gate", "failed_backtest_gate",
-                             "failed_assessment"}
+    assert set(outcomes) <= {
+        "success",
+        "failed_design",
+        "failed_training_gate",
+        "failed_backtest_gate",
+        "failed_assessment",
+    }
 
 
 @pytest.mark.slow

@@ -73,9 +73,9 @@ def _args_filled(cmd) -> list[str]:
 def _typed_options(cmd):
     """Options whose type rejects an arbitrary word: numbers, ranges, choices, existing paths."""
     for p in cmd.params:
-        if p.param_type_name == "option" and not p.is_flag and not p.hidden:
-            if _is_number(p) or _is_choice(p) or _is_existing_path(p):
-                yield p
+        hideable = p.param_type_name == "option" and not p.is_flag and not p.hidden
+        if hideable and (_is_number(p) or _is_choice(p) or _is_existing_path(p)):
+            yield p
 
 
 def _bad_invocations():
@@ -131,8 +131,24 @@ def _assert_one_usage_line(code, out, err, says=None):
 
 def test_the_walk_finds_every_command():
     names = {" ".join(p) for p in COMMANDS}
-    assert {"tick", "run", "cancel", "db upgrade", "db status", "status", "cycles", "show", "budget set",
-            "cost", "actions", "triggers", "doctor", "metrics", "data list", "data import"} <= names
+    assert {
+        "tick",
+        "run",
+        "cancel",
+        "db upgrade",
+        "db status",
+        "status",
+        "cycles",
+        "show",
+        "budget set",
+        "cost",
+        "actions",
+        "triggers",
+        "doctor",
+        "metrics",
+        "data list",
+        "data import",
+    } <= names
 
 
 @pytest.mark.parametrize("argv, says", list(_bad_invocations()))
@@ -142,29 +158,37 @@ def test_bad_arguments_exit_2_with_one_line(no_db, monkeypatch, capsys, argv, sa
 
 # `budget set`: tests/reports/test_reports_cli.py covers -1, 0, abc, 1e309, 0.001, nan, 2026-02-30,
 # 'tomorrow', a past date and --date with --default; these are the ones it does not.
-@pytest.mark.parametrize("args, says", [
-    (["-0"], "not positive"),
-    (["-0.00"], "not positive"),
-    (["inf"], "finite"),
-    (["-inf"], "finite"),
-    (["Infinity"], "finite"),
-    (["1e-3"], "more than cents"),
-    (["10000.01"], "maximum"),
-    (["1e4000"], "maximum"),
-    (["", ], "amount"),
-    (["10 USD"], "not an amount"),
-    (["10$"], "not an amount"),
-    (["1,5"], "not an amount"),
-    (["0x10"], "not an amount"),
-    (["5", "--date", "2027-02-29"], "not a real date"),  # not a leap year
-    (["5", "--date", "2026-13-01"], "not a real date"),
-    (["5", "--date", "2026-04-31"], "not a real date"),
-    (["5", "--date", "0000-01-01"], "date"),
-    (["5", "--date", ""], "YYYY-MM-DD"),
-    (["5", "--date", "2026-1-1"], "YYYY-MM-DD"),
-    (["5", "--date", "2026-01-01\x00"], "YYYY-MM-DD"),
-    (["5", "--date"], "--date"),
-    ([], "AMOUNT"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["-0"], "not positive"),
+        (["-0.00"], "not positive"),
+        (["inf"], "finite"),
+        (["-inf"], "finite"),
+        (["Infinity"], "finite"),
+        (["1e-3"], "more than cents"),
+        (["10000.01"], "maximum"),
+        (["1e4000"], "maximum"),
+        (
+            [
+                "",
+            ],
+            "amount",
+        ),
+        (["10 USD"], "not an amount"),
+        (["10$"], "not an amount"),
+        (["1,5"], "not an amount"),
+        (["0x10"], "not an amount"),
+        (["5", "--date", "2027-02-29"], "not a real date"),  # not a leap year
+        (["5", "--date", "2026-13-01"], "not a real date"),
+        (["5", "--date", "2026-04-31"], "not a real date"),
+        (["5", "--date", "0000-01-01"], "date"),
+        (["5", "--date", ""], "YYYY-MM-DD"),
+        (["5", "--date", "2026-1-1"], "YYYY-MM-DD"),
+        (["5", "--date", "2026-01-01\x00"], "YYYY-MM-DD"),
+        (["5", "--date"], "--date"),
+        ([], "AMOUNT"),
+    ],
+)
 def test_budget_set_rejects_more_bad_input(no_db, monkeypatch, capsys, args, says):
     _assert_one_usage_line(*run_main(monkeypatch, capsys, ["budget", "set", *args]), says)

@@ -16,21 +16,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, tool_use  # noqa: F401
+from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, tool_use
 from tickutil import OPEN_GATES, check_invariants, completed, session
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
-from agent_helpers import SENTINEL_KEY, bad_config, good_config  # noqa: E402
-
-from catalog import snapshot  # noqa: E402
-from conftest import url_for  # noqa: E402
+from agent_helpers import SENTINEL_KEY, bad_config, good_config
+from catalog import snapshot
+from conftest import url_for
 
 
 @pytest.fixture(scope="module")
 def own_server():
     """A private embedded server for this module: (EmbeddedServer, RunningServer); stopped at the end."""
-    from agentctl.db.embedded import EmbeddedServer
+    from agentctl.store.embedded import EmbeddedServer
 
     base = Path(tempfile.mkdtemp(prefix="agentctl-outage-"))
     os.chmod(base, 0o711)  # the server runs as the system user `agentctl`
@@ -82,13 +80,23 @@ def outage(own_server, tmp_path, monkeypatch, request):
 
 
 def _tick_process(timeout: float = 120) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "agentctl", "tick"], env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "agentctl", "tick"],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _run_tick(timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agentctl", "tick"], env=dict(os.environ), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "agentctl", "tick"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _one_line(err: str) -> str:
@@ -121,8 +129,10 @@ def _wait_for(predicate, timeout: float = 30) -> None:
 
 def _counts(url: str) -> dict:
     with psycopg.connect(url) as c:
-        return {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("agent_sessions", "agent_actions", "agent_triggers", "agent_metrics", "agent_budget")}
+        return {
+            t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("agent_sessions", "agent_actions", "agent_triggers", "agent_metrics", "agent_budget")
+        }
 
 
 def test_server_down_before_a_tick_exits_75_and_writes_nothing(outage):
@@ -146,9 +156,13 @@ def test_server_down_before_a_tick_exits_75_and_writes_nothing(outage):
 def test_server_stops_during_the_model_call_then_the_next_tick_carries_on(outage, fake_anthropic, monkeypatch):
     """The tick is waiting on the API when PostgreSQL goes away: exit 75, nothing half-written, then recovery."""
     server, url = outage
-    for k, v in {"AGENTCTL_AGENT": "claude", "ANTHROPIC_API_KEY": SENTINEL_KEY,
-                 "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url, "AGENTCTL_API_CALL_TIMEOUT_S": "20",
-                 "AGENTCTL_API_RETRY_CAP_S": "1"}.items():
+    for k, v in {
+        "AGENTCTL_AGENT": "claude",
+        "ANTHROPIC_API_KEY": SENTINEL_KEY,
+        "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url,
+        "AGENTCTL_API_CALL_TIMEOUT_S": "20",
+        "AGENTCTL_API_RETRY_CAP_S": "1",
+    }.items():
         monkeypatch.setenv(k, v)
     fake_anthropic.enqueue(slow(message(tool_use("validate_strategy", {"config": bad_config()})), 3.0))
     p = _tick_process()
@@ -165,7 +179,8 @@ def test_server_stops_during_the_model_call_then_the_next_tick_carries_on(outage
         # Committed before the call: the session and its trigger row, together; nothing else of the design.
         assert s["phase"] == "designing" and s["completed_at"] is None
         assert [t["trigger_reason"] for t in c.execute("SELECT * FROM agent_triggers").fetchall()] == [
-            "start_new_cycle"]
+            "start_new_cycle"
+        ]
         reserved = c.execute("SELECT budget_reserved_usd FROM agent_budget").fetchone()["budget_reserved_usd"]
         assert reserved > 0  # the reservation of the call whose reply never got recorded
 
@@ -184,8 +199,7 @@ def test_server_stops_during_the_model_call_then_the_next_tick_carries_on(outage
         s2 = session(c)
         assert s2["outcome"] == "success" and s2["strategy_name"] == "after-the-outage", s2["failure_reason"]
         check_invariants(c)
-        calls = c.execute("SELECT count(*) AS n FROM agent_actions WHERE tool_name = 'messages.create'"
-                          ).fetchone()["n"]
+        calls = c.execute("SELECT count(*) AS n FROM agent_actions WHERE tool_name = 'messages.create'").fetchone()["n"]
     # Every request the API received is logged, except the one whose reply arrived while the database was down:
     # that one is charged as an orphaned reservation (at its worst case) instead.
     assert calls == len(fake_anthropic.message_requests) - 1 + 1
@@ -214,12 +228,13 @@ def test_server_stops_while_training_runs_then_the_cycle_still_ends(outage):
 
 
 def _broken_migrations(tmp_path: Path) -> Path:
-    from agentctl.db.migrate import migrations_dir
+    from agentctl.store.migrate import migrations_dir
 
     broken = tmp_path / "migrations"
     shutil.copytree(migrations_dir(), broken)
     (broken / "9999_broken.sql").write_text(
-        "-- depends: \nALTER TABLE agent_sessions ADD COLUMN half_done INT;\nSELECT no_such_function();\n")
+        "-- depends: \nALTER TABLE agent_sessions ADD COLUMN half_done INT;\nSELECT no_such_function();\n"
+    )
     return broken
 
 
@@ -227,7 +242,7 @@ def test_db_upgrade_with_a_failing_migration_exits_1_with_one_line(settings, db_
     """tests/test_schema.py covers migrate.upgrade; this is `agentctl db upgrade` and `agentctl tick`."""
     from agentctl.cli import entry
     from agentctl.cli.main import main
-    from agentctl.db import migrate
+    from agentctl.store import migrate
 
     migrate.upgrade(db_url)  # current first (a migration added since the template database was made)
     broken = _broken_migrations(tmp_path)
@@ -255,7 +270,7 @@ def test_db_upgrade_with_a_failing_migration_exits_1_with_one_line(settings, db_
 def test_a_failing_migration_after_good_ones_keeps_them_and_says_so(admin_conn, tmp_path):
     """yoyo commits each migration on its own: on a fresh database 0001..0005 go in, 9999 is rolled back,
     and the error says exactly that (it used to claim "schema unchanged"). Fixed, the next upgrade finishes."""
-    from agentctl.db.migrate import MigrationError, migration_ids, migrations_dir, upgrade
+    from agentctl.store.migrate import MigrationError, migration_ids, migrations_dir, upgrade
 
     name = "faults_fresh_broken"
     admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -264,11 +279,14 @@ def test_a_failing_migration_after_good_ones_keeps_them_and_says_so(admin_conn, 
         with pytest.raises(MigrationError) as err:
             upgrade(url_for(name), _broken_migrations(tmp_path))
         good = migration_ids(migrations_dir())
-        assert str(err.value).startswith("migration 9999_broken failed and was rolled back (applied before it: "
-                                         + ", ".join(good) + "): ")
+        assert str(err.value).startswith(
+            "migration 9999_broken failed and was rolled back (applied before it: " + ", ".join(good) + "): "
+        )
         with psycopg.connect(url_for(name)) as c:
-            cols = c.execute("SELECT column_name FROM information_schema.columns WHERE table_name = "
-                             "'agent_sessions' AND column_name = 'half_done'").fetchall()
+            cols = c.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = "
+                "'agent_sessions' AND column_name = 'half_done'"
+            ).fetchall()
             assert cols == []  # the failing migration's own change is gone
             applied = [r[0] for r in c.execute("SELECT migration_id FROM _yoyo_migration ORDER BY 1").fetchall()]
             assert applied == good

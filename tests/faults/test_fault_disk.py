@@ -10,12 +10,11 @@ import os
 import sys
 
 import pytest
-
-from fake_anthropic import fake_anthropic, message, text, tool_use  # noqa: F401
+from fake_anthropic import fake_anthropic, message, text, tool_use
 from tickutil import check_invariants, session, tick, trigger_rows
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
-from agent_helpers import SENTINEL_KEY, good_config  # noqa: E402
+from agent_helpers import SENTINEL_KEY, good_config
 
 
 def _block_strategies_dir(settings, how: str) -> None:
@@ -54,14 +53,20 @@ def test_unwritable_strategies_dir_ends_failed_design_with_a_clear_reason(settin
 
 
 def test_claude_is_told_and_the_design_ends_failed_design(settings, conn, fake_anthropic, monkeypatch):
-    for k, v in {"AGENTCTL_AGENT": "claude", "ANTHROPIC_API_KEY": SENTINEL_KEY,
-                 "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url, "AGENTCTL_API_RETRY_CAP_S": "1",
-                 "AGENTCTL_MAX_TURNS": "3"}.items():
+    for k, v in {
+        "AGENTCTL_AGENT": "claude",
+        "ANTHROPIC_API_KEY": SENTINEL_KEY,
+        "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url,
+        "AGENTCTL_API_RETRY_CAP_S": "1",
+        "AGENTCTL_MAX_TURNS": "3",
+    }.items():
         monkeypatch.setenv(k, v)
     _block_strategies_dir(settings, "file")
-    fake_anthropic.enqueue(message(tool_use("save_strategy", {"config": good_config("blocked-1")})),
-                           message(tool_use("save_strategy", {"config": good_config("blocked-2")})),
-                           message(text("I cannot save; stopping.")))
+    fake_anthropic.enqueue(
+        message(tool_use("save_strategy", {"config": good_config("blocked-1")})),
+        message(tool_use("save_strategy", {"config": good_config("blocked-2")})),
+        message(text("I cannot save; stopping.")),
+    )
     r = tick()
     assert r.exit_code == 0 and r.outcome == "failed_design", r.line()
     # The model saw the tool error, as an is_error result naming the problem.

@@ -17,27 +17,33 @@ import time
 from pathlib import Path
 
 import psycopg
-
-from fake_anthropic import fake_anthropic, fault, malformed, script_assessment, script_design  # noqa: F401
+from fake_anthropic import fake_anthropic, fault, malformed, script_assessment, script_design
 from secrets_scan import SECRETS, files_with_secret, rows_with_secret
 from tickutil import OPEN_GATES, check_invariants, session, tick
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
-from agent_helpers import SENTINEL_KEY, bad_config, good_config  # noqa: E402
-
-from conftest import url_for  # noqa: E402
+from agent_helpers import SENTINEL_KEY, bad_config, good_config
+from conftest import url_for
 
 
 def _agentctl(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agentctl", *args], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "agentctl", *args], capture_output=True, text=True, timeout=120, env=dict(os.environ)
+    )
 
 
-def test_sentinel_key_never_written_in_a_full_cycle_with_errors(settings, conn, db_url, fake_anthropic, monkeypatch,
-                                                                capsys, caplog):
-    for k, v in {"AGENTCTL_AGENT": "claude", "ANTHROPIC_API_KEY": SENTINEL_KEY,
-                 "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url, "AGENTCTL_API_CALL_TIMEOUT_S": "10",
-                 "AGENTCTL_API_RETRY_CAP_S": "2", "AGENTCTL_API_MAX_ATTEMPTS": "2", **OPEN_GATES}.items():
+def test_sentinel_key_never_written_in_a_full_cycle_with_errors(
+    settings, conn, db_url, fake_anthropic, monkeypatch, capsys, caplog
+):
+    for k, v in {
+        "AGENTCTL_AGENT": "claude",
+        "ANTHROPIC_API_KEY": SENTINEL_KEY,
+        "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url,
+        "AGENTCTL_API_CALL_TIMEOUT_S": "10",
+        "AGENTCTL_API_RETRY_CAP_S": "2",
+        "AGENTCTL_API_MAX_ATTEMPTS": "2",
+        **OPEN_GATES,
+    }.items():
         monkeypatch.setenv(k, v)
     outputs: list[str] = []
 
@@ -47,8 +53,10 @@ def test_sentinel_key_never_written_in_a_full_cycle_with_errors(settings, conn, 
         return p
 
     # Design, API down twice (the error bodies echo the key): exit 75, failed_design.
-    fake_anthropic.enqueue(fault(529, message=f"overloaded for {SENTINEL_KEY}", retry_after_ms=10),
-                           fault(500, message=f"x-api-key: {SENTINEL_KEY}", retry_after_ms=10))
+    fake_anthropic.enqueue(
+        fault(529, message=f"overloaded for {SENTINEL_KEY}", retry_after_ms=10),
+        fault(500, message=f"x-api-key: {SENTINEL_KEY}", retry_after_ms=10),
+    )
     assert run("tick").returncode == 75
     # The key rejected (401, echoing it): exit 1.
     fake_anthropic.enqueue(fault(401, message=f"invalid x-api-key {SENTINEL_KEY}"))
@@ -68,8 +76,17 @@ def test_sentinel_key_never_written_in_a_full_cycle_with_errors(settings, conn, 
         time.sleep(0.1)
     assert s["outcome"] == "success", s["failure_reason"]
     check_invariants(conn)
-    for cmd in (["status"], ["cycles", "--json"], ["show", str(s["id"]), "--json"], ["actions", "--json"],
-                ["triggers", "--json"], ["cost", "--json"], ["budget", "--json"], ["doctor"], ["metrics"]):
+    for cmd in (
+        ["status"],
+        ["cycles", "--json"],
+        ["show", str(s["id"]), "--json"],
+        ["actions", "--json"],
+        ["triggers", "--json"],
+        ["cost", "--json"],
+        ["budget", "--json"],
+        ["doctor"],
+        ["metrics"],
+    ):
         run(*cmd)
 
     assert any(SENTINEL_KEY in str(r.headers) for r in fake_anthropic.requests)  # it was really used
@@ -78,8 +95,10 @@ def test_sentinel_key_never_written_in_a_full_cycle_with_errors(settings, conn, 
     captured = capsys.readouterr()
     outputs += [captured.out, captured.err, caplog.text]
     assert not [o for o in outputs if any(k in o for k in SECRETS)]
-    assert "[redacted]" in (s2 := conn.execute("SELECT string_agg(error_message, ' ') AS e FROM agent_actions"
-                                               ).fetchone())["e"], s2
+    assert (
+        "[redacted]"
+        in (s2 := conn.execute("SELECT string_agg(error_message, ' ') AS e FROM agent_actions").fetchone())["e"]
+    ), s2
 
 
 def test_the_sweep_finds_a_planted_key(admin_conn):
@@ -91,7 +110,7 @@ def test_the_sweep_finds_a_planted_key(admin_conn):
     try:
         with psycopg.connect(url_for(name), autocommit=True) as c:
             c.execute("CREATE TABLE t (id int, j jsonb)")
-            c.execute("INSERT INTO t VALUES (1, %s::jsonb)", ['{"nested": ["x %s y"]}' % SENTINEL_KEY])
+            c.execute("INSERT INTO t VALUES (1, %s::jsonb)", [f'{{"nested": ["x {SENTINEL_KEY} y"]}}'])
         assert len(rows_with_secret(url_for(name))) == 1
         (where / "logs").mkdir()
         (where / "logs" / "op.log").write_text(f"... {SENTINEL_KEY} ...")

@@ -15,19 +15,25 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
-from agent_helpers import claude_settings, conn_factory, good_config, new_session  # noqa: E402
-from fake_anthropic import fake_anthropic, message, text, tool_use  # noqa: E402, F401
+from agent_helpers import claude_settings, conn_factory, good_config, new_session
+from fake_anthropic import fake_anthropic, message, text, tool_use
 
-from agentctl.agent.tools import ToolContext, assessment_tools, call_tool, design_tools  # noqa: E402
+from agentctl.agent.tools import ToolContext, assessment_tools, call_tool, design_tools
 
 FUZZ = hsettings(
     max_examples=int(os.environ.get("AGENTCTL_FUZZ_EXAMPLES", "120")),
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.large_base_example],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
     derandomize=True,  # the same examples on every run: a failure reproduces with the node id
 )
 
@@ -42,25 +48,76 @@ def _deep(levels: int, leaf=None):
 
 
 HOSTILE_STRINGS = [
-    "../../../../etc/passwd", "../escape", "..", ".", "/etc/passwd", "/tmp/agentctl-fuzz-owned", "..\\..\\win",
-    "a\x00b", "\x00", "rsі-reversion", "ＡＡＰＬ", "ᴀᴀᴘʟ", "a\u202eb", "\ud800", "x\udfffy", "CON", "nul",
-    "strategies/../../x", "~/.ssh/id_rsa", "$(touch /tmp/agentctl-fuzz-owned)", "`id`", "; rm -rf /",
-    "%00", "a" * 65, "a" * 5000, "", " ", "RSI", "1h", "AAPL",
+    "../../../../etc/passwd",
+    "../escape",
+    "..",
+    ".",
+    "/etc/passwd",
+    "/tmp/agentctl-fuzz-owned",
+    "..\\..\\win",
+    "a\x00b",
+    "\x00",
+    "rsі-reversion",
+    "ＡＡＰＬ",
+    "ᴀᴀᴘʟ",
+    "a\u202eb",
+    "\ud800",
+    "x\udfffy",
+    "CON",
+    "nul",
+    "strategies/../../x",
+    "~/.ssh/id_rsa",
+    "$(touch /tmp/agentctl-fuzz-owned)",
+    "`id`",
+    "; rm -rf /",
+    "%00",
+    "a" * 65,
+    "a" * 5000,
+    "",
+    " ",
+    "RSI",
+    "1h",
+    "AAPL",
 ]
 HOSTILE_NUMBERS = [float("nan"), float("inf"), float("-inf"), 1e309, -1e309, 1e308, 5e-324, -0.0, 2**63, -(2**64), 0]
 
-leaf = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
-        | st.sampled_from(HOSTILE_NUMBERS) | st.text(max_size=20) | st.sampled_from(HOSTILE_STRINGS))
-keys = st.text(max_size=10) | st.sampled_from(HOSTILE_STRINGS[:20] + ["name", "config", "features", "params"])
-json_values = st.recursive(leaf, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
-                           max_leaves=25)
+leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from(HOSTILE_NUMBERS)
+    | st.text(max_size=20)
+    | st.sampled_from(HOSTILE_STRINGS)
+)
+keys = st.text(max_size=10) | st.sampled_from([*HOSTILE_STRINGS[:20], "name", "config", "features", "params"])
+json_values = st.recursive(
+    leaf, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4), max_leaves=25
+)
 
 # A good config with one field replaced by something hostile: gets past the shape checks, deep into validation.
-CONFIG_PATHS = [("name",), ("hypothesis",), ("dataset",), ("dataset", "symbol"), ("dataset", "timeframe"),
-                ("features",), ("features", 0), ("features", 0, "function"), ("features", 0, "params"),
-                ("features", 0, "params", "timeperiod"), ("features", 0, "outputs"), ("label",),
-                ("label", "horizon"), ("model",), ("model", "family"), ("model", "C"), ("trading",),
-                ("trading", "fee_bps"), ("trading", "confidence"), ("extra_field",)]
+CONFIG_PATHS = [
+    ("name",),
+    ("hypothesis",),
+    ("dataset",),
+    ("dataset", "symbol"),
+    ("dataset", "timeframe"),
+    ("features",),
+    ("features", 0),
+    ("features", 0, "function"),
+    ("features", 0, "params"),
+    ("features", 0, "params", "timeperiod"),
+    ("features", 0, "outputs"),
+    ("label",),
+    ("label", "horizon"),
+    ("model",),
+    ("model", "family"),
+    ("model", "C"),
+    ("trading",),
+    ("trading", "fee_bps"),
+    ("trading", "confidence"),
+    ("extra_field",),
+]
 
 
 def _mutated(path: tuple, value) -> dict:
@@ -97,11 +154,24 @@ class Guard:
             def _refuse(*args, **kwargs):
                 self.spawned.append(name)
                 raise AssertionError(f"tool handler tried to run something: {name}{args[:2]}")
+
             return _refuse
 
         monkeypatch.setattr(subprocess, "Popen", refuse("subprocess.Popen"))
-        for name in ("system", "popen", "fork", "forkpty", "execv", "execve", "execvp", "execvpe", "spawnv",
-                     "spawnve", "posix_spawn", "posix_spawnp"):
+        for name in (
+            "system",
+            "popen",
+            "fork",
+            "forkpty",
+            "execv",
+            "execve",
+            "execvp",
+            "execvpe",
+            "spawnv",
+            "spawnve",
+            "posix_spawn",
+            "posix_spawnp",
+        ):
             if hasattr(os, name):
                 monkeypatch.setattr(os, name, refuse(f"os.{name}"))
         self.before = self.files()
@@ -189,10 +259,16 @@ def test_save_strategy_never_crashes_or_escapes(design_ctx, conn, args):
 
 assessment_fields = st.fixed_dictionaries(
     {},
-    optional={"passed": json_values, "verdict": st.sampled_from(["promising", "neutral", "poor"]) | json_values,
-              "explanation": st.text(max_size=50) | st.sampled_from(HOSTILE_STRINGS) | json_values,
-              "strengths": json_values, "weaknesses": json_values, "suggestions": json_values,
-              "metrics": json_values, "x\x00": json_values},
+    optional={
+        "passed": json_values,
+        "verdict": st.sampled_from(["promising", "neutral", "poor"]) | json_values,
+        "explanation": st.text(max_size=50) | st.sampled_from(HOSTILE_STRINGS) | json_values,
+        "strengths": json_values,
+        "weaknesses": json_values,
+        "suggestions": json_values,
+        "metrics": json_values,
+        "x\x00": json_values,
+    },
 )
 
 
@@ -205,8 +281,14 @@ assessment_fields = st.fixed_dictionaries(
 @example(args={"passed": True, "verdict": "neutral", "explanation": "fine", "suggestions": ["../../x"]})
 def test_save_assessment_never_crashes(settings, conn, tmp_path, monkeypatch, args):
     sid = _assessing_session(conn)
-    ctx = ToolContext(conn=conn, settings=settings, session_id=sid, agent="claude", invocation="assessment",
-                      backtest={"sharpe": 1.5, "total_trades": 12, "equity_curve": [1.0, 1.1]})
+    ctx = ToolContext(
+        conn=conn,
+        settings=settings,
+        session_id=sid,
+        agent="claude",
+        invocation="assessment",
+        backtest={"sharpe": 1.5, "total_trades": 12, "equity_curve": [1.0, 1.1]},
+    )
     guard = Guard(monkeypatch, tmp_path, settings.home)
     tools = {t.name: t for t in assessment_tools()}
     n = _count_actions(conn)
@@ -231,16 +313,26 @@ def test_deeply_nested_input(design_ctx, conn, name):
     # Outside hypothesis, whose own example printer recurses on inputs this deep.
     ctx, tools, guard = design_ctx
     tools = {**tools, **{t.name: t for t in assessment_tools()}}
-    for args in ({"config": _deep(900)}, {"config": _mutated(("features",), _deep(900))},
-                 {"passed": True, "verdict": "poor", "explanation": "ok", "strengths": _deep(900)}, _deep(900)):
+    for args in (
+        {"config": _deep(900)},
+        {"config": _mutated(("features",), _deep(900))},
+        {"passed": True, "verdict": "poor", "explanation": "ok", "strengths": _deep(900)},
+        _deep(900),
+    ):
         _check_call(ctx, tools, name, args, guard, conn)
 
 
 def test_unknown_tool_and_non_object_input_are_tool_errors(design_ctx, conn):
     ctx, tools, guard = design_ctx
-    for name, args in [("rm_rf", {}), ("../save_strategy", {"config": good_config()}), ("a\x00b" * 50, {}),
-                       ("save_strategy", [good_config()]), ("save_strategy", "config"), ("save_strategy", None),
-                       ("validate_strategy", math.inf)]:
+    for name, args in [
+        ("rm_rf", {}),
+        ("../save_strategy", {"config": good_config()}),
+        ("a\x00b" * 50, {}),
+        ("save_strategy", [good_config()]),
+        ("save_strategy", "config"),
+        ("save_strategy", None),
+        ("validate_strategy", math.inf),
+    ]:
         _check_call(ctx, tools, name, args, guard, conn)
 
 
@@ -255,19 +347,21 @@ def test_hostile_tool_input_through_the_sdk_is_logged_and_the_design_recovers(se
     sid = new_session(conn)
     hostile = [
         {"config": good_config("a\x00b")},
-        {"config": _mutated(("trading", "fee_bps"), float("inf"))},   # json.dumps writes Infinity
-        {"config": _mutated(("model", "C"), float("nan"))},           # ... and NaN
-        {"config": good_config("x\ud800y")},                           # a lone surrogate escape
+        {"config": _mutated(("trading", "fee_bps"), float("inf"))},  # json.dumps writes Infinity
+        {"config": _mutated(("model", "C"), float("nan"))},  # ... and NaN
+        {"config": good_config("x\ud800y")},  # a lone surrogate escape
         {"config\x00": 1},
     ]
-    fake_anthropic.enqueue(*[message(text(f"try {i} \x00"), tool_use("validate_strategy", h))
-                             for i, h in enumerate(hostile)])
+    fake_anthropic.enqueue(
+        *[message(text(f"try {i} \x00"), tool_use("validate_strategy", h)) for i, h in enumerate(hostile)]
+    )
     fake_anthropic.enqueue(message(tool_use("save_strategy", {"config": good_config("after-the-storm")})))
     out = run_design(conn_factory(s), s, sid)
     assert out.saved and out.strategy_name == "after-the-storm", out.failure_reason
     with conn.transaction():
-        rows = conn.execute("SELECT tool_name, success, error_message FROM agent_actions WHERE session_id = %s "
-                            "ORDER BY id", [sid]).fetchall()
+        rows = conn.execute(
+            "SELECT tool_name, success, error_message FROM agent_actions WHERE session_id = %s ORDER BY id", [sid]
+        ).fetchall()
     tools = [(r["tool_name"], r["success"]) for r in rows if r["tool_name"] != "messages.create"]
     assert tools == [("validate_strategy", False)] * 5 + [("save_strategy", True)]
     assert sum(r["tool_name"] == "messages.create" for r in rows) == len(fake_anthropic.message_requests) == 6
@@ -282,15 +376,22 @@ def test_a_reply_nested_too_deep_to_parse_is_a_malformed_reply(settings, conn, f
     s = claude_settings(settings, fake_anthropic, api_max_attempts=3, api_retry_cap_s=5.0)
     sid = new_session(conn)
     deep = b"[" * 100_000 + b"]" * 100_000
-    body = (b'{"id":"msg_deep","type":"message","role":"assistant","model":"claude-sonnet-5-5","stop_reason":"tool_use",'
-            b'"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":10},"content":[{"type":"tool_use",'
-            b'"id":"toolu_deep","name":"validate_strategy","input":{"config":' + deep + b'}}]}')
-    fake_anthropic.enqueue(Reply(status=200, raw_body=body, stop_reason=None),
-                           message(tool_use("save_strategy", {"config": good_config("after-the-deep-one")})))
+    body = (
+        b'{"id":"msg_deep","type":"message","role":"assistant","model":"claude-sonnet-5-5","stop_reason":"tool_use",'
+        b'"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":10},"content":[{"type":"tool_use",'
+        b'"id":"toolu_deep","name":"validate_strategy","input":{"config":' + deep + b"}}]}"
+    )
+    fake_anthropic.enqueue(
+        Reply(status=200, raw_body=body, stop_reason=None),
+        message(tool_use("save_strategy", {"config": good_config("after-the-deep-one")})),
+    )
     out = run_design(conn_factory(s), s, sid)
     assert out.saved, out.failure_reason
     with conn.transaction():
-        rows = conn.execute("SELECT success, error_message FROM agent_actions WHERE session_id = %s AND "
-                            "tool_name = 'messages.create' ORDER BY id", [sid]).fetchall()
+        rows = conn.execute(
+            "SELECT success, error_message FROM agent_actions WHERE session_id = %s AND "
+            "tool_name = 'messages.create' ORDER BY id",
+            [sid],
+        ).fetchall()
     assert [r["success"] for r in rows] == [False, True]
     assert "malformed response" in rows[0]["error_message"]

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from lab_helpers import sp500, strategy  # noqa: F401 (fixtures)
+from lab_helpers import sp500, strategy
 
 from agentctl.lab.backtest import deflated_sharpe, metrics, run_backtest, signals_from_proba, simulate
 from agentctl.lab.features import LabError

@@ -2,7 +2,7 @@
 
 import json
 
-from lab_helpers import aapl_1h, write_csv  # noqa: F401 (fixtures)
+from lab_helpers import aapl_1h, write_csv
 from typer.testing import CliRunner
 
 from agentctl.cli.data import app

@@ -2,7 +2,7 @@
 
 import pandas as pd
 import pytest
-from lab_helpers import aapl_1h, write_csv  # noqa: F401 (fixtures)
+from lab_helpers import aapl_1h, write_csv
 
 from agentctl.lab.data import (
     DatasetError,
@@ -81,10 +81,10 @@ def test_timestamps_unique_increasing_and_gaps(aapl_1h, tmp_path):
     idx = df.index.to_list()
     idx[50] = idx[49]
     dup = df.set_axis(pd.DatetimeIndex(idx, name="timestamp"))
-    with pytest.raises(DatasetError, match="row 51: timestamp .* unique and increasing"):
+    with pytest.raises(DatasetError, match=r"row 51: timestamp .* unique and increasing"):
         import_dataset(write_csv(dup, tmp_path / "d.csv"), "DUP", "1h", tmp_path)
     gappy = pd.concat([df.iloc[:100], df.iloc[100:].set_axis(df.index[100:] + pd.Timedelta(days=30))])
-    with pytest.raises(DatasetError, match="row 101: gap of 3[0-9] days .* --allow-gaps"):
+    with pytest.raises(DatasetError, match=r"row 101: gap of 3[0-9] days .* --allow-gaps"):
         import_dataset(write_csv(gappy, tmp_path / "g.csv"), "GAP", "1h", tmp_path)
     assert import_dataset(tmp_path / "g.csv", "GAP", "1h", tmp_path, allow_gaps=True).bars == 300
 

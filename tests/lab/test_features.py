@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from lab_helpers import aapl_1h, sp500
 
 from agentctl.lab.catalog import INDICATORS
 from agentctl.lab.features import compute_features, forward_returns, make_labels, warmup_bars
 from agentctl.lab.strategy import FeatureSpec, LabelSpec
-from lab_helpers import aapl_1h, sp500  # noqa: F401 (fixtures)
 
 
 def test_no_look_ahead_features_identical_on_truncated_series(aapl_1h):

@@ -81,12 +81,21 @@ def test_killed_worker_is_detected(conn, settings):
 
 
 def test_silent_and_overdue_operations_fail(conn, settings):
-    from agentctl.db.queries import load
+    from agentctl.store.queries import load
 
     def pending_row(op_id):
-        conn.execute(load("operations")["insert_operation"], {
-            "id": op_id, "kind": "training", "session_id": None, "params": "{}", "dataset": "AAPL/1h",
-            "strategy_hash": "0" * 64, "log_path": "/dev/null"})
+        conn.execute(
+            load("operations")["insert_operation"],
+            {
+                "id": op_id,
+                "kind": "training",
+                "session_id": None,
+                "params": "{}",
+                "dataset": "AAPL/1h",
+                "strategy_hash": "0" * 64,
+                "log_path": "/dev/null",
+            },
+        )
         conn.commit()
 
     pending_row("never-started")

@@ -20,8 +20,9 @@ import talib
 
 backtesting = pytest.importorskip("backtesting")
 
+from lab_helpers import sp500  # noqa: E402 (after the importorskip: the peer is optional)
+
 from agentctl.lab.backtest import simulate  # noqa: E402
-from lab_helpers import sp500  # noqa: F401 (fixtures)
 
 FEE = 0.001
 CASH = 1e12
@@ -35,9 +36,7 @@ def sma_signal(close: np.ndarray, fast: int, slow: int, short: bool = False) -> 
     return sig
 
 
-@pytest.mark.parametrize(
-    "fast,slow,start,short", [(10, 30, 0, False), (5, 20, 2500, False), (10, 30, 1000, True)]
-)
+@pytest.mark.parametrize("fast,slow,start,short", [(10, 30, 0, False), (5, 20, 2500, False), (10, 30, 1000, True)])
 def test_same_trades_and_returns_as_backtesting_py(sp500, fast, slow, start, short):
     bars = sp500.iloc[start : start + 1500]
     sig = sma_signal(bars["close"].to_numpy(), fast, slow, short)

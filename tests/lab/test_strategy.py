@@ -47,7 +47,9 @@ def test_errors_list_the_valid_choices():
 
     assert "valid: SMA, EMA" in errors(with_(features=[{"function": "FOO"}]))
     assert "valid: timeperiod" in errors(with_(features=[{"function": "RSI", "params": {"period": 3}}]))
-    assert "valid: upperband, middleband, lowerband" in errors(with_(features=[{"function": "BBANDS", "outputs": ["x"]}]))
+    assert "valid: upperband, middleband, lowerband" in errors(
+        with_(features=[{"function": "BBANDS", "outputs": ["x"]}])
+    )
     assert "out of range [2..200]" in errors(with_(features=[{"function": "RSI", "params": {"timeperiod": 500}}]))
     assert "must be an integer" in errors(with_(features=[{"function": "RSI", "params": {"timeperiod": 14.5}}]))
     assert "'logistic_regression'" in errors(with_(model={"family": "svm"}))
@@ -101,7 +103,13 @@ def test_config_round_trips_through_json():
 
 
 NASTY = [
-    None, 0, "x", [], [GOOD], {}, {"name": None},
+    None,
+    0,
+    "x",
+    [],
+    [GOOD],
+    {},
+    {"name": None},
     with_(features=[{"function": "RSI", "params": {"timeperiod": math.nan}}]),
     with_(features=[{"function": "RSI", "params": {"timeperiod": math.inf}}]),
     with_(features=[{"function": "RSI", "params": {"timeperiod": 10**400}}]),

@@ -3,7 +3,7 @@
 import joblib
 import numpy as np
 import pytest
-from lab_helpers import aapl_1h, strategy, write_csv  # noqa: F401 (fixtures)
+from lab_helpers import aapl_1h, strategy, write_csv
 
 from agentctl.lab.data import import_dataset, split_points
 from agentctl.lab.features import LabError
@@ -28,7 +28,7 @@ def test_train_reports_every_field(family, tmp_path):
     assert r.log_loss > 0 and r.iterations >= 1 and isinstance(r.early_stopped, bool)
     assert set(r.class_balance) == {"down", "up"} and sum(r.class_balance.values()) == pytest.approx(1)
     n = 3479
-    val_start, holdout_start = split_points(n)
+    _val_start, holdout_start = split_points(n)
     assert r.holdout_bars == n - holdout_start
     assert r.train_bars + r.validation_bars < holdout_start
     assert r.train_start < r.validation_start < r.holdout_start

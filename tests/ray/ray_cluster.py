@@ -23,8 +23,16 @@ import pytest
 def main(temp_dir: str, port: int) -> None:
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=port,
-             _node_ip_address="127.0.0.1", _temp_dir=temp_dir, configure_logging=False, log_to_driver=False)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=True,
+        dashboard_host="127.0.0.1",
+        dashboard_port=port,
+        _node_ip_address="127.0.0.1",
+        _temp_dir=temp_dir,
+        configure_logging=False,
+        log_to_driver=False,
+    )
     print(f"http://127.0.0.1:{port}", flush=True)
     sys.stdin.read()
     ray.shutdown()
@@ -44,8 +52,13 @@ class Cluster:
         env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
         # Job entrypoints run `python`: it must be this environment's, as on a real cluster's nodes.
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-        self.proc = subprocess.Popen([sys.executable, __file__, temp_dir, str(free_port())], env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, temp_dir, str(free_port())],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         started = time.monotonic()
         self.address = self.proc.stdout.readline().strip()
         if not self.address.startswith("http"):
@@ -98,8 +111,11 @@ def ray_cluster(request):
 @pytest.fixture
 def ray_env(ray_cluster, tmp_path, monkeypatch) -> dict[str, str]:
     """AGENTCTL_EXECUTOR=ray against the session's cluster, models in a 'shared' directory; also exported."""
-    env = {"AGENTCTL_EXECUTOR": "ray", "AGENTCTL_RAY_ADDRESS": ray_cluster.address,
-           "AGENTCTL_ARTIFACT_DIR": str(tmp_path / "shared" / "models")}
+    env = {
+        "AGENTCTL_EXECUTOR": "ray",
+        "AGENTCTL_RAY_ADDRESS": ray_cluster.address,
+        "AGENTCTL_ARTIFACT_DIR": str(tmp_path / "shared" / "models"),
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

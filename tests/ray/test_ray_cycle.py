@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ray_cluster import job_status, jobs, ray_cluster, ray_env  # noqa: F401 - fixtures
+from ray_cluster import job_status, jobs, ray_cluster, ray_env
 from tickutil import OPEN_GATES, check_invariants, completed, session, tick_until, trigger_rows
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from ray_cluster import jobs, job_status, ray_cluster, ray_env, ray_settings  # noqa: F401 - fixtures
-
+from ray_cluster import job_status, jobs, ray_cluster, ray_env, ray_settings
 from tickutil import process_gone, wait_for_operation
 
 from agentctl.lab.operations import cancel_operation, check_operation, start_backtest, start_training
@@ -77,8 +76,9 @@ def test_artifacts_at_an_fsspec_url(conn, ray_settings, tmp_path):
     assert op.status == "completed", op.error
     assert op.result["model_path"] == f"file://{store}/models/{op.id}.joblib"
     assert (store / "models" / f"{op.id}.joblib").is_file()
-    bt = wait_for(conn, settings, start_backtest(conn, settings, config, op.result["model_path"], None, 1),
-                  lambda o: not o.active)
+    bt = wait_for(
+        conn, settings, start_backtest(conn, settings, config, op.result["model_path"], None, 1), lambda o: not o.active
+    )
     assert bt.status == "completed", bt.error
 
 
@@ -115,11 +115,20 @@ def test_job_stopped_outside_agentctl_fails_its_operation(conn, ray_settings, jo
 
 
 def test_a_job_ray_does_not_know_fails_its_operation(conn, ray_settings):
-    from agentctl.db.queries import load
+    from agentctl.store.queries import load
 
-    conn.execute(load("operations")["insert_operation"], {
-        "id": "train-lost", "kind": "training", "session_id": None, "dataset": "AAPL/1h", "strategy_hash": "0" * 64,
-        "params": '{"executor": "ray", "ray_address": "%s"}' % ray_settings.ray_address, "log_path": None})
+    conn.execute(
+        load("operations")["insert_operation"],
+        {
+            "id": "train-lost",
+            "kind": "training",
+            "session_id": None,
+            "dataset": "AAPL/1h",
+            "strategy_hash": "0" * 64,
+            "params": f'{{"executor": "ray", "ray_address": "{ray_settings.ray_address}"}}',
+            "log_path": None,
+        },
+    )
     conn.commit()
     op = check_operation(conn, ray_settings, "train-lost")
     assert op.status == "failed"

@@ -7,16 +7,25 @@ import sys
 
 
 def test_local_polling_and_the_ray_module_import_no_ray(conn, settings):
-    from agentctl.db.queries import load
+    from agentctl.store.queries import load
 
-    conn.execute(load("operations")["insert_operation"], {
-        "id": "train-local", "kind": "training", "session_id": None, "params": "{}", "dataset": "AAPL/1h",
-        "strategy_hash": "0" * 64, "log_path": "/dev/null"})
+    conn.execute(
+        load("operations")["insert_operation"],
+        {
+            "id": "train-local",
+            "kind": "training",
+            "session_id": None,
+            "params": "{}",
+            "dataset": "AAPL/1h",
+            "strategy_hash": "0" * 64,
+            "log_path": "/dev/null",
+        },
+    )
     conn.commit()
     code = (
         "import sys\n"
         "import agentctl.tick, agentctl.lab.executors.ray\n"
-        "from agentctl.db import connect\n"
+        "from agentctl.store import connect\n"
         "from agentctl.lab.operations import check_operation\n"
         "from agentctl.settings import Settings\n"
         "s = Settings()\n"

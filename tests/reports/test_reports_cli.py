@@ -31,8 +31,14 @@ def run_json(*args: str, code: int = 0):
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agentctl", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})}, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "agentctl", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+    )
 
 
 # -- status ------------------------------------------------------------------------------------------
@@ -52,14 +58,30 @@ def test_status_shows_active_cycle_budget_and_last_tick(settings, seeded):
 def test_status_json_keys(settings, seeded):
     st = run_json("status")
     assert set(st) == {"now", "active_cycle", "budget", "last_trigger", "warnings"}
-    assert set(st["active_cycle"]) == {"id", "phase", "strategy", "created_at", "phase_since", "seconds_in_phase",
-                                       "seconds_since_start", "operation"}
+    assert set(st["active_cycle"]) == {
+        "id",
+        "phase",
+        "strategy",
+        "created_at",
+        "phase_since",
+        "seconds_in_phase",
+        "seconds_since_start",
+        "operation",
+    }
     assert st["active_cycle"]["phase"] == "training"
     assert 235 < st["active_cycle"]["seconds_in_phase"] < 300
     assert st["active_cycle"]["operation"]["progress_pct"] == 42.0
-    assert st["budget"] == {"date": st["budget"]["date"], "limit_usd": 5.0, "used_usd": 0.37, "reserved_usd": 0.0,
-                            "remaining_usd": 4.63, "invocations": 10, "cycles_started": 9, "cycles_completed": 8,
-                            "exists": True}
+    assert st["budget"] == {
+        "date": st["budget"]["date"],
+        "limit_usd": 5.0,
+        "used_usd": 0.37,
+        "reserved_usd": 0.0,
+        "remaining_usd": 4.63,
+        "invocations": 10,
+        "cycles_started": 9,
+        "cycles_completed": 8,
+        "exists": True,
+    }
     assert st["last_trigger"]["trigger_reason"] == "gate_check"
     assert st["last_trigger"]["skip_reason"] == "operation_still_running"
     assert st["warnings"] == []
@@ -77,14 +99,21 @@ def test_status_empty_database_says_what_to_do(settings):
 
 def test_status_warns_stale_tick_exhausted_budget_and_silent_operation(settings, conn):
     conn.execute("INSERT INTO agent_budget (date, budget_limit_usd, budget_used_usd) VALUES (CURRENT_DATE, 1, 1)")
-    sid = conn.execute("INSERT INTO agent_sessions (phase, training_operation_id) VALUES ('training', 'op-x') "
-                       "RETURNING id").fetchone()["id"]
-    conn.execute("""INSERT INTO lab_operations (id, kind, status, session_id, params, dataset, strategy_hash,
+    sid = conn.execute(
+        "INSERT INTO agent_sessions (phase, training_operation_id) VALUES ('training', 'op-x') RETURNING id"
+    ).fetchone()["id"]
+    conn.execute(
+        """INSERT INTO lab_operations (id, kind, status, session_id, params, dataset, strategy_hash,
                         progress_pct, progress_message, started_at, heartbeat_at)
                     VALUES ('op-x', 'training', 'running', %s, '{}', 'AAPL/1d', repeat('a', 64), 10, 'fold 1',
-                            NOW() - interval '20 minutes', NOW() - interval '10 minutes')""", (sid,))
-    conn.execute("INSERT INTO agent_triggers (triggered_at, trigger_reason, session_id) "
-                 "VALUES (NOW() - interval '2 hours', 'gate_check', %s)", (sid,))
+                            NOW() - interval '20 minutes', NOW() - interval '10 minutes')""",
+        (sid,),
+    )
+    conn.execute(
+        "INSERT INTO agent_triggers (triggered_at, trigger_reason, session_id) "
+        "VALUES (NOW() - interval '2 hours', 'gate_check', %s)",
+        (sid,),
+    )
     conn.commit()
     st = run_json("status")
     assert [w["code"] for w in st["warnings"]] == ["no_recent_tick", "budget_exhausted", "operation_no_heartbeat"]
@@ -103,24 +132,64 @@ def test_status_warns_stale_tick_exhausted_budget_and_silent_operation(settings,
 def test_cycles_table_newest_first(settings, seeded):
     out = run("cycles", "--recent", "20")
     lines = out.splitlines()
-    assert lines[0].split() == ["id", "strategy", "outcome", "sharpe", "win", "maxdd", "trades", "cost", "took",
-                                "verdict"]
+    assert lines[0].split() == [
+        "id",
+        "strategy",
+        "outcome",
+        "sharpe",
+        "win",
+        "maxdd",
+        "trades",
+        "cost",
+        "took",
+        "verdict",
+    ]
     ids = [int(line.split()[0]) for line in lines[1:]]
     assert ids == [seeded[o] for o in reversed(OUTCOMES)]
     success = next(line for line in lines if "strat_success" in line)
-    assert success.split()[:10] == [str(seeded["success"]), "strat_success", "success", "1.23", "55.0%", "12.0%",
-                                    "42", "$0.0150", "10m00s", "promising:"]
+    assert success.split()[:10] == [
+        str(seeded["success"]),
+        "strat_success",
+        "success",
+        "1.23",
+        "55.0%",
+        "12.0%",
+        "42",
+        "$0.0150",
+        "10m00s",
+        "promising:",
+    ]
 
 
 def test_cycles_json_and_outcome_filter(settings, seeded):
     rows = run_json("cycles", "--recent", "3")
     assert [r["id"] for r in rows] == [seeded["cancelled"], seeded["failed_assessment"], seeded["failed_backtest_gate"]]
-    assert set(rows[0]) == {"id", "strategy", "outcome", "sharpe", "win_rate", "max_drawdown", "trades", "cost_usd",
-                            "duration_s", "verdict", "completed_at"}
+    assert set(rows[0]) == {
+        "id",
+        "strategy",
+        "outcome",
+        "sharpe",
+        "win_rate",
+        "max_drawdown",
+        "trades",
+        "cost_usd",
+        "duration_s",
+        "verdict",
+        "completed_at",
+    }
     (s,) = run_json("cycles", "--outcome", "success")
-    assert s == {**s, "id": seeded["success"], "outcome": "success", "sharpe": 1.234, "win_rate": 0.55,
-                 "max_drawdown": 0.12, "trades": 42, "cost_usd": 0.015, "duration_s": 600,
-                 "verdict": "promising: beats buy and hold"}
+    assert s == {
+        **s,
+        "id": seeded["success"],
+        "outcome": "success",
+        "sharpe": 1.234,
+        "win_rate": 0.55,
+        "max_drawdown": 0.12,
+        "trades": 42,
+        "cost_usd": 0.015,
+        "duration_s": 600,
+        "verdict": "promising: beats buy and hold",
+    }
     for outcome in OUTCOMES:
         assert [r["outcome"] for r in run_json("cycles", "--outcome", outcome)] == [outcome]
 
@@ -165,15 +234,43 @@ def test_show_failed_gate_and_design(settings, seeded):
 
 def test_show_json_keys(settings, seeded):
     d = run_json("show", str(seeded["success"]))
-    assert set(d) == {"id", "phase", "outcome", "failure_reason", "strategy", "strategy_file_path", "hypothesis",
-                      "config", "created_at", "completed_at", "duration_s", "training_operation_id",
-                      "backtest_operation_id", "training", "backtest", "gates", "assessment", "metrics",
-                      "equity_curve", "totals", "actions", "actions_shown", "triggers"}
+    assert set(d) == {
+        "id",
+        "phase",
+        "outcome",
+        "failure_reason",
+        "strategy",
+        "strategy_file_path",
+        "hypothesis",
+        "config",
+        "created_at",
+        "completed_at",
+        "duration_s",
+        "training_operation_id",
+        "backtest_operation_id",
+        "training",
+        "backtest",
+        "gates",
+        "assessment",
+        "metrics",
+        "equity_curve",
+        "totals",
+        "actions",
+        "actions_shown",
+        "triggers",
+    }
     assert d["gates"]["backtest"] == {"gate": "backtest", "passed": True, "reasons": []}
     assert "equity_curve" not in d["backtest"] and "gate" not in d["backtest"]
     assert d["equity_curve"][0] == ["2024-01-01T00:00:00+00:00", 1.01]
-    assert d["totals"] == {"actions": 3, "model_calls": 2, "tokens_input": 2000, "tokens_output": 400,
-                           "tokens_cache_write": 1000, "tokens_cache_read": 0, "cost_usd": 0.015}
+    assert d["totals"] == {
+        "actions": 3,
+        "model_calls": 2,
+        "tokens_input": 2000,
+        "tokens_output": 400,
+        "tokens_cache_write": 1000,
+        "tokens_cache_read": 0,
+        "cost_usd": 0.015,
+    }
     assert d["metrics"]["estimated_cost_usd"] == 0.015 and d["metrics"]["outcome"] == "success"
     assert d["duration_s"] == 600.0
     assert [a["tool_name"] for a in d["actions"]] == ["messages.create", "messages.create", "validate_strategy"]
@@ -213,8 +310,12 @@ def test_budget_empty_day(settings):
 def test_budget_set_today_date_and_default(settings, seeded, conn):
     out = run("budget", "set", "10")
     assert re.search(r"limit for \d{4}-\d\d-\d\d: \$5\.00 -> \$10\.00 \(\$0\.3700 already used\)", out)
-    assert conn.execute("SELECT budget_limit_usd FROM agent_budget WHERE date = CURRENT_DATE").fetchone()[
-        "budget_limit_usd"] == 10
+    assert (
+        conn.execute("SELECT budget_limit_usd FROM agent_budget WHERE date = CURRENT_DATE").fetchone()[
+            "budget_limit_usd"
+        ]
+        == 10
+    )
     ch = run_json("budget", "set", "2.50", "--date", "2099-01-02")
     assert ch == {"scope": "day", "date": "2099-01-02", "old_limit_usd": None, "new_limit_usd": 2.5, "used_usd": 0.0}
     assert "default limit for new days: $5.00 -> $7.25" in run("budget", "set", "7.25", "--default")
@@ -222,18 +323,21 @@ def test_budget_set_today_date_and_default(settings, seeded, conn):
     assert run_json("budget", "set", "3", "--default")["old_limit_usd"] == 7.25
 
 
-@pytest.mark.parametrize("args, says", [
-    (["-1"], "not positive"),
-    (["0"], "not positive"),
-    (["abc"], "not an amount"),
-    (["1e309"], "above the $10000 daily maximum"),
-    (["0.001"], "more than cents"),
-    (["nan"], "not a finite amount"),
-    (["5", "--date", "2026-02-30"], "not a real date"),
-    (["5", "--date", "tomorrow"], "YYYY-MM-DD"),
-    (["5", "--date", "2001-01-01"], "in the past"),
-    (["5", "--date", "2099-01-01", "--default"], "do not go together"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["-1"], "not positive"),
+        (["0"], "not positive"),
+        (["abc"], "not an amount"),
+        (["1e309"], "above the $10000 daily maximum"),
+        (["0.001"], "more than cents"),
+        (["nan"], "not a finite amount"),
+        (["5", "--date", "2026-02-30"], "not a real date"),
+        (["5", "--date", "tomorrow"], "YYYY-MM-DD"),
+        (["5", "--date", "2001-01-01"], "in the past"),
+        (["5", "--date", "2099-01-01", "--default"], "do not go together"),
+    ],
+)
 def test_budget_set_rejects_bad_input_with_one_line(settings, args, says):
     p = cli("budget", "set", *args)
     assert p.returncode == 2, p.stderr
@@ -250,14 +354,22 @@ def test_cost_report(settings, seeded):
     assert rep["avg_cost_per_success_usd"] == 0.015 and rep["successes"] == 1
     assert rep["total_spend_usd"] == 0.37 and rep["cycles_completed"] == 8
     assert rep["spend_per_success_usd"] == 0.37 and rep["promising"] == 1
-    assert rep["by_model"] == [{"name": "claude-sonnet-5-5", "calls": 8, "cost_usd": 0.36},
-                               {"name": "claude-haiku-4-5", "calls": 2, "cost_usd": 0.01}]
-    assert rep["by_phase"] == [{"name": "design", "calls": 8, "cost_usd": 0.36},
-                               {"name": "assessment", "calls": 2, "cost_usd": 0.01}]
+    assert rep["by_model"] == [
+        {"name": "claude-sonnet-5-5", "calls": 8, "cost_usd": 0.36},
+        {"name": "claude-haiku-4-5", "calls": 2, "cost_usd": 0.01},
+    ]
+    assert rep["by_phase"] == [
+        {"name": "design", "calls": 8, "cost_usd": 0.36},
+        {"name": "assessment", "calls": 2, "cost_usd": 0.01},
+    ]
     assert {o["outcome"] for o in rep["by_outcome"]} == set(OUTCOMES)
-    assert [f["id"] for f in rep["costliest_failures"]] == [seeded["cancelled"], seeded["failed_assessment"],
-                                                           seeded["failed_backtest_gate"], seeded["failed_backtest"],
-                                                           seeded["failed_training_gate"]]
+    assert [f["id"] for f in rep["costliest_failures"]] == [
+        seeded["cancelled"],
+        seeded["failed_assessment"],
+        seeded["failed_backtest_gate"],
+        seeded["failed_backtest"],
+        seeded["failed_training_gate"],
+    ]
     out = run("cost")
     assert "cost per successful strategy (seed query): $0.0150 average over 1 successful cycles" in out
     assert "per successful cycle (failures included): $0.3700" in out
@@ -276,9 +388,26 @@ def test_cost_empty(settings):
 def test_actions(settings, seeded):
     rows = run_json("actions", "--limit", "4")
     assert len(rows) == 4 and rows[0]["id"] > rows[-1]["id"]
-    assert set(rows[0]) == {"id", "session_id", "action_at", "tool_name", "agent", "invocation", "model", "success",
-                            "error_message", "tokens_input", "tokens_output", "tokens_cache_write",
-                            "tokens_cache_read", "cost_usd", "latency_ms", "request_id", "stop_reason", "attempt"}
+    assert set(rows[0]) == {
+        "id",
+        "session_id",
+        "action_at",
+        "tool_name",
+        "agent",
+        "invocation",
+        "model",
+        "success",
+        "error_message",
+        "tokens_input",
+        "tokens_output",
+        "tokens_cache_write",
+        "tokens_cache_read",
+        "cost_usd",
+        "latency_ms",
+        "request_id",
+        "stop_reason",
+        "attempt",
+    }
     mine = run_json("actions", str(seeded["failed_design"]))
     assert [a["tool_name"] for a in mine] == ["validate_strategy", "messages.create"]
     assert mine[0]["error_message"] == "bad config" and mine[1]["cost_usd"] == 0.02
@@ -298,11 +427,20 @@ def test_triggers(settings, seeded):
     assert set(rep) == {"today_only", "triggers", "counts_today"}
     assert rep["counts_today"] is None
     assert [t["trigger_reason"] for t in rep["triggers"]] == ["gate_check", "start_new_cycle", "start_new_cycle"]
-    assert set(rep["triggers"][0]) == {"id", "triggered_at", "trigger_reason", "session_id", "agent_invoked",
-                                       "skip_reason", "budget_used_today_usd", "budget_remaining_usd"}
+    assert set(rep["triggers"][0]) == {
+        "id",
+        "triggered_at",
+        "trigger_reason",
+        "session_id",
+        "agent_invoked",
+        "skip_reason",
+        "budget_used_today_usd",
+        "budget_remaining_usd",
+    }
     today = run_json("triggers", "--today")
-    assert today["counts_today"] == [{"trigger_reason": "gate_check", "skip_reason": "operation_still_running",
-                                      "agent_invoked": False, "count": 1}]
+    assert today["counts_today"] == [
+        {"trigger_reason": "gate_check", "skip_reason": "operation_still_running", "agent_invoked": False, "count": 1}
+    ]
     assert all(t["triggered_at"] for t in today["triggers"])
     out = run("triggers")
     assert "operation_still_running" in out and len(out.splitlines()) == 1 + len(OUTCOMES) + 1
@@ -317,8 +455,15 @@ def test_doctor_all_good(settings, seeded):
     assert "all good" in out
     rep = run_json("doctor")
     assert rep["ok"] is True
-    assert [c["name"] for c in rep["checks"]] == ["database", "migrations", "data", "agent", "prices", "last_tick",
-                                                  "operations"]
+    assert [c["name"] for c in rep["checks"]] == [
+        "database",
+        "migrations",
+        "data",
+        "agent",
+        "prices",
+        "last_tick",
+        "operations",
+    ]
 
 
 def test_doctor_needs_a_person(settings, conn, monkeypatch):
@@ -375,12 +520,19 @@ def test_metrics_prometheus_text(settings, seeded):
     assert re.search(r"^agentctl_last_tick_timestamp_seconds \d{10}", out, re.M)
     # Every sample line is `name{labels} value` with a HELP and TYPE before its family.
     for line in out.splitlines():
-        assert line.startswith("# HELP ") or line.startswith("# TYPE ") or re.match(
-            r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+$', line), line
+        assert (
+            line.startswith("# HELP ")
+            or line.startswith("# TYPE ")
+            or re.match(r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+$', line)
+        ), line
     fams = run_json("metrics")["families"]
-    assert {f["name"] for f in fams} >= {"agentctl_budget_spent_usd", "agentctl_cycles_total",
-                                         "agentctl_last_tick_timestamp_seconds", "agentctl_active_phase",
-                                         "agentctl_operation_progress_ratio"}
+    assert {f["name"] for f in fams} >= {
+        "agentctl_budget_spent_usd",
+        "agentctl_cycles_total",
+        "agentctl_last_tick_timestamp_seconds",
+        "agentctl_active_phase",
+        "agentctl_operation_progress_ratio",
+    }
 
 
 def test_metrics_empty(settings):

@@ -53,7 +53,12 @@ def _spawn(op_id: str, log_path: Path, env: dict[str, str]) -> None:
     with open(log_path, "ab") as log:
         launcher = subprocess.Popen(
             [sys.executable, "-m", "agentctl.lab.worker", "--detach", op_id],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+            env=env,
         )
     launcher.wait(timeout=60)
 
@@ -93,7 +98,7 @@ def stop(row: dict) -> None:
 def _is_worker_of(pid: int, op_id: str | None) -> bool:
     """Whether `pid` still runs this operation's worker: a dead worker's pid may be reused by anything."""
     try:
-        argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
     return b"agentctl.lab.worker" in argv and (op_id is None or op_id.encode() in argv)

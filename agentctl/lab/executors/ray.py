@@ -38,7 +38,7 @@ def log_path(settings: Settings, op_id: str) -> str:
 
 def worker_env(settings: Settings) -> dict[str, str]:
     """The worker's settings: the database URL, home and time zone; never the Anthropic API key."""
-    from agentctl.db import database_url
+    from agentctl.store import database_url
 
     env = {f"AGENTCTL_{name.upper()}": str(getattr(settings, name)) for name in _FORWARDED}
     env["AGENTCTL_DATABASE_URL"] = database_url(settings)
@@ -59,14 +59,15 @@ def submit(settings: Settings, op_id: str, kind: str, log: str) -> str | None:
                 metadata={"agentctl_kind": kind},
             )
             return None
-        except Exception as exc:  # noqa: BLE001 - an unreachable cluster or a refused job fails this operation only
+        except Exception as exc:
             if attempt and "already exists" in str(exc):
                 return None  # an earlier attempt got through after all
             if "try again later" in str(exc) and attempt + 1 < _SUBMIT_ATTEMPTS:
                 time.sleep(1.0)  # a head node still starting its job agent
                 continue
-            return _clip(f"could not submit ray job {op_id} to {_where(settings.ray_address)}: "
-                         f"{type(exc).__name__}: {exc}")
+            return _clip(
+                f"could not submit ray job {op_id} to {_where(settings.ray_address)}: {type(exc).__name__}: {exc}"
+            )
     return None
 
 
@@ -75,7 +76,7 @@ def failure_reason(row: dict, settings: Settings) -> str | None:
     op_id, address = row["id"], (row.get("params") or {}).get("ray_address")
     try:
         info = _client(address).get_job_info(op_id)
-    except Exception as exc:  # noqa: BLE001 - classify below
+    except Exception as exc:
         if _is_unknown_job(exc):
             return _clip(f"ray job {op_id} is unknown to the cluster at {_where(address)}: {exc}")
         return silence_reason(row, settings)  # cluster unreachable: the heartbeat decides
@@ -93,7 +94,7 @@ def stop(row: dict) -> None:
     """Stop the job; the worker also exits at its next heartbeat once its row is no longer running."""
     try:
         _client((row.get("params") or {}).get("ray_address")).stop_job(row["id"])
-    except Exception:  # noqa: BLE001 - a job Ray no longer knows, or an unreachable cluster, has nothing to stop
+    except Exception:
         pass
 
 
@@ -117,4 +118,4 @@ def _where(address: str | None) -> str:
 
 def _clip(text: str) -> str:
     # Ray's failure message carries the job's last logs: keep the head (the cause) and the tail (the traceback).
-    return text if len(text) <= _MAX_ERROR else text[:600] + "\n…\n" + text[-(_MAX_ERROR - 603):]
+    return text if len(text) <= _MAX_ERROR else text[:600] + "\n…\n" + text[-(_MAX_ERROR - 603) :]

@@ -18,7 +18,7 @@ def database_url(settings: Settings) -> str:
     """The URL to connect to, starting the embedded server if it is the default and down."""
     if settings.database_url:
         return _normalise(settings.database_url)
-    from agentctl.db.embedded import EmbeddedServer, EmbeddedServerError
+    from agentctl.store.embedded import EmbeddedServer, EmbeddedServerError
 
     try:
         return EmbeddedServer(settings.home).url()
@@ -32,7 +32,7 @@ def _normalise(url: str) -> str:
     # SQLAlchemy-style driver suffixes are accepted for convenience.
     for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix):]
+            return "postgresql://" + url[len(prefix) :]
     return url
 
 
@@ -65,7 +65,7 @@ def redact(text: str) -> str:
 
 def open_database(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection:
     """A connection to a database whose schema is current (pending migrations applied first)."""
-    from agentctl.db.migrate import ensure_schema
+    from agentctl.store.migrate import ensure_schema
 
     url = database_url(settings)
     conn = connect(settings, autocommit=autocommit, url=url)

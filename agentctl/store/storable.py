@@ -40,8 +40,10 @@ def json_value(value: Any, *, nul: bool = True, nonfinite_null: bool = False, _d
             return None
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
-        return {text(str(k), nul=nul): json_value(v, nul=nul, nonfinite_null=nonfinite_null, _depth=_depth + 1)
-                for k, v in value.items()}
+        return {
+            text(str(k), nul=nul): json_value(v, nul=nul, nonfinite_null=nonfinite_null, _depth=_depth + 1)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [json_value(v, nul=nul, nonfinite_null=nonfinite_null, _depth=_depth + 1) for v in value]
     return value
