@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Phase(StrEnum):
@@ -45,6 +45,15 @@ class SkipReason(StrEnum):
     ASSESSMENT_FAILED = "assessment_failed"
     AGENT_MISCONFIGURED = "agent_misconfigured"
     AGENT_UNAVAILABLE = "agent_unavailable"
+
+
+class ExitCode(IntEnum):
+    """How a command ends; cron mails a person on anything but OK and TEMPFAIL."""
+
+    OK = 0
+    NEEDS_PERSON = 1  # a person must fix something (configuration, key, stuck state)
+    USAGE = 2  # bad arguments
+    TEMPFAIL = 75  # EX_TEMPFAIL: the database or the API is down; the next tick tries again
 
 
 class StateMoved(RuntimeError):

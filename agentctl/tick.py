@@ -72,7 +72,7 @@ class TickResult:
 def _q():
     from agentctl.store.queries import load
 
-    return load("tick")
+    return load("cycles")
 
 
 def _json(value: Any):

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agentctl.agent import prompts, store
+from agentctl.agent import prompts
 from agentctl.agent.outcomes import AssessmentOutcome, DesignOutcome
 from agentctl.agent.tools import (
     ToolContext,
@@ -22,6 +22,7 @@ from agentctl.agent.tools import (
     design_tools,
     metrics_from_backtest,
 )
+from agentctl.store import cycles
 from agentctl.store.budget import Budget
 
 MAX_DRAWS = 200
@@ -128,7 +129,7 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
 
     conn = _own_connection(conn_factory)
     try:
-        row = store.session(conn, session_id)
+        row = cycles.session(conn, session_id)
         if row is None or row["phase"] != "designing":
             return DesignOutcome(
                 saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase designing"
@@ -143,7 +144,7 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
         for _ in range(MAX_DRAWS):
             raw = propose(rng, datasets, session_id)
             report = validate_strategy(raw, settings.home)
-            if report.ok and not store.hash_tried_by(conn, strategy_hash(report.config), session_id):
+            if report.ok and not cycles.hash_tried_by(conn, strategy_hash(report.config), session_id):
                 candidate = raw
                 break
         if candidate is None:
@@ -238,7 +239,7 @@ def _fmt(x: float | None) -> str:
 def assess(conn_factory, settings, session_id: int, context: dict) -> AssessmentOutcome:
     conn = _own_connection(conn_factory)
     try:
-        row = store.session(conn, session_id)
+        row = cycles.session(conn, session_id)
         if row is None or row["phase"] != "assessing":
             return AssessmentOutcome(
                 saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase assessing"

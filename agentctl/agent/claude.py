@@ -26,12 +26,12 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from agentctl import pricing
-from agentctl.agent import prompts, store
+from agentctl.agent import prompts
 from agentctl.agent.errors import AgentMisconfigured, AgentUnavailable
 from agentctl.agent.outcomes import AssessmentOutcome, DesignOutcome
-from agentctl.agent.store import ActionRow
 from agentctl.agent.tools import Tool, ToolContext, assessment_tools, call_tool, design_tools
-from agentctl.store import storable
+from agentctl.store import cycles, storable
+from agentctl.store.actions import ActionRow, insert_action
 from agentctl.store.budget import Budget, BudgetExceeded, Reservation
 
 if TYPE_CHECKING:
@@ -322,7 +322,7 @@ class ToolLoop:
         }
         with self.conn.transaction():
             spent = self.budget.settle(self.conn, reservation, cost)
-            store.insert_action(
+            insert_action(
                 self.conn,
                 ActionRow(
                     session_id=self.session_id,
@@ -374,7 +374,7 @@ class ToolLoop:
             detail += "; outcome unknown, charged at the reserved worst case"
         with self.conn.transaction():
             spent = self.budget.settle(self.conn, reservation, amount)
-            store.insert_action(
+            insert_action(
                 self.conn,
                 ActionRow(
                     session_id=self.session_id,
@@ -450,13 +450,13 @@ def design(conn_factory, settings: Settings, session_id: int) -> DesignOutcome:
         budget = Budget(settings)
         snap = budget.snapshot(conn)
         price = _price(settings, settings.design_model, snap.date)  # refused before any call
-        row = store.session(conn, session_id)
+        row = cycles.session(conn, session_id)
         if row is None or row["phase"] != "designing":
             return DesignOutcome(
                 saved=False, agent_name="claude", failure_reason=f"session {session_id} is not in phase designing"
             )
-        memory = store.research_memory(conn, session_id, settings.memory_cycles)
-        user = prompts.design_user(memory, snap, store.strategies_tried(conn))
+        memory = cycles.research_memory(conn, session_id, settings.memory_cycles)
+        user = prompts.design_user(memory, snap, cycles.strategies_tried(conn))
         ctx = ToolContext(conn, settings, session_id, "claude", "design")
         loop = ToolLoop(
             conn,
@@ -486,7 +486,7 @@ def assess(conn_factory, settings: Settings, session_id: int, context: dict) -> 
     try:
         snap = Budget(settings).snapshot(conn)
         price = _price(settings, settings.assess_model, snap.date)
-        row = store.session(conn, session_id)
+        row = cycles.session(conn, session_id)
         if row is None or row["phase"] != "assessing":
             return AssessmentOutcome(
                 saved=False, agent_name="claude", failure_reason=f"session {session_id} is not in phase assessing"
@@ -505,7 +505,7 @@ def assess(conn_factory, settings: Settings, session_id: int, context: dict) -> 
             ctx=ctx,
             finish_tool="save_assessment",
         )
-        result = loop.run(prompts.assessment_user(full, store.strategies_tried(conn)))
+        result = loop.run(prompts.assessment_user(full, cycles.strategies_tried(conn)))
         if result.value is not None:
             return AssessmentOutcome(saved=True, agent_name="claude", assessment=result.value)
         return AssessmentOutcome(saved=False, agent_name="claude", failure_reason=result.failure)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agentctl.agent import store
-from agentctl.agent.store import ActionRow
+from agentctl.store import cycles
+from agentctl.store.actions import ActionRow, insert_action
 
 if TYPE_CHECKING:
     import psycopg
@@ -86,7 +86,7 @@ def _check(ctx: ToolContext, args: dict):
     report = validate_strategy(args.get("config"), ctx.settings.home)
     if not report.ok or report.config is None:
         return report, "config invalid: " + "; ".join(report.errors)
-    tried = store.hash_tried_by(ctx.conn, strategy_hash(report.config), ctx.session_id)
+    tried = cycles.hash_tried_by(ctx.conn, strategy_hash(report.config), ctx.session_id)
     if tried:
         return report, (
             f"an identical strategy was already tried in cycle {tried['id']} "
@@ -125,7 +125,7 @@ def save_strategy_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
         )
         return _fail(message, {"saved": False, "errors": [message]})
     try:
-        recorded = store.record_strategy(
+        recorded = cycles.record_strategy(
             ctx.conn, ctx.session_id, name=config.name, config=body, path=str(path), strategy_hash=strategy_hash(config)
         )
     except psycopg.errors.UniqueViolation:
@@ -214,7 +214,7 @@ def save_assessment_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
         "weaknesses": given.weaknesses,
         "suggestions": given.suggestions,
     }
-    if not store.record_assessment(ctx.conn, ctx.session_id, assessment):
+    if not cycles.record_assessment(ctx.conn, ctx.session_id, assessment):
         return ToolOutcome(
             result={"saved": False, "error": "the cycle is no longer assessing"},
             ok=False,
@@ -272,7 +272,7 @@ def call_tool(
         except Exception as err:
             outcome = _fail(f"{name} failed: {type(err).__name__}: {str(err)[:500]}")
     logged_args = {"input": args, "tool_use_id": tool_use_id} if tool_use_id else {"input": args}
-    store.insert_action(
+    insert_action(
         ctx.conn,
         ActionRow(
             session_id=ctx.session_id,

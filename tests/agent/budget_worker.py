@@ -15,8 +15,8 @@ def _settings(url: str):
 
 def spend(url: str, seed: int, rounds: int) -> tuple[int, int]:
     """Reserve and spend at random, like concurrent agents: (calls made, calls refused)."""
-    from agentctl.agent.store import ActionRow, insert_action
     from agentctl.store import connect
+    from agentctl.store.actions import ActionRow, insert_action
     from agentctl.store.budget import Budget, BudgetExceeded
 
     settings = _settings(url)

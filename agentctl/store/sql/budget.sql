@@ -1,5 +1,6 @@
--- The daily budget: one agent_budget row per day (the budget day is CURRENT_DATE in
--- the connection's time zone), reservations held for model calls in flight.
+-- Money: one agent_budget row per day (the budget day is CURRENT_DATE in the
+-- connection's time zone), reservations held for model calls in flight, and the
+-- agent_actions rows every charge is recorded in.
 
 -- name: ensure_today
 INSERT INTO agent_budget (date, budget_limit_usd, budget_used_usd)
@@ -119,3 +120,16 @@ SELECT COALESCE(SUM(cost_usd), 0) AS total FROM agent_actions WHERE budget_date 
 
 -- name: today
 SELECT CURRENT_DATE AS today
+
+-- name: insert_action
+INSERT INTO agent_actions (
+    session_id, tool_name, tool_args, tool_result, success, error_message,
+    tokens_input, tokens_output, tokens_cache_write, tokens_cache_read,
+    agent, invocation, model, cost_usd, budget_date, latency_ms, request_id, stop_reason, attempt
+) VALUES (
+    %(session_id)s, %(tool_name)s, %(tool_args)s, %(tool_result)s, %(success)s, %(error_message)s,
+    %(tokens_input)s, %(tokens_output)s, %(tokens_cache_write)s, %(tokens_cache_read)s,
+    %(agent)s, %(invocation)s, %(model)s, %(cost_usd)s, %(budget_date)s, %(latency_ms)s, %(request_id)s,
+    %(stop_reason)s, %(attempt)s
+)
+RETURNING id

@@ -1,4 +1,5 @@
--- The tick's state machine: sessions, triggers and the completion of a cycle.
+-- Cycles: agent_sessions (one row per research cycle), agent_triggers (one row
+-- per tick) and agent_metrics (one row per completed cycle).
 -- Every phase change is guarded by the phase it expects (zero rows = moved under us).
 
 -- name: try_tick_lock
@@ -50,6 +51,7 @@ WHERE id = %(id)s AND phase = 'backtesting'
 RETURNING id
 
 -- name: record_assessment
+-- Guarded: only a session being assessed takes an assessment.
 UPDATE agent_sessions SET assessment = %(assessment)s, updated_at = NOW()
 WHERE id = %(id)s AND phase = 'assessing'
 RETURNING id
@@ -106,3 +108,41 @@ SELECT count(*) AS n FROM agent_sessions WHERE completed_at IS NOT NULL AND id >
 
 -- name: max_session_id
 SELECT COALESCE(MAX(id), 0) AS id FROM agent_sessions
+
+-- The agent's reads and writes on its cycle.
+
+-- name: session
+SELECT id, phase, strategy_name, strategy_config, strategy_file_path, strategy_hash,
+       training_results, backtest_results, assessment, created_at
+FROM agent_sessions
+WHERE id = %(id)s
+
+-- name: hash_tried_by
+-- Which earlier cycle tried a strategy with this content hash, if any.
+SELECT id, strategy_name, outcome FROM agent_sessions
+WHERE strategy_hash = %(hash)s AND id <> %(session_id)s
+LIMIT 1
+
+-- name: record_strategy
+-- Guarded: only a session still designing takes a strategy.
+UPDATE agent_sessions
+SET strategy_name = %(name)s, strategy_config = %(config)s, strategy_file_path = %(path)s,
+    strategy_hash = %(hash)s, updated_at = NOW()
+WHERE id = %(id)s AND phase = 'designing'
+RETURNING id
+
+-- name: research_memory
+-- The last N finished cycles, newest first, with what the agent needs to learn from them.
+SELECT s.id, s.strategy_name, s.strategy_config, s.outcome, s.failure_reason,
+       s.training_results, s.backtest_results, s.assessment,
+       m.training_accuracy, m.backtest_sharpe, m.backtest_win_rate, m.backtest_max_drawdown,
+       m.backtest_total_trades, m.backtest_profit_factor, m.gate_failed
+FROM agent_sessions s
+LEFT JOIN agent_metrics m ON m.session_id = s.id
+WHERE s.phase = 'idle' AND s.completed_at IS NOT NULL AND s.id <> %(session_id)s
+ORDER BY s.completed_at DESC, s.id DESC
+LIMIT %(limit)s
+
+-- name: strategies_tried
+SELECT COUNT(*)::int AS n FROM agent_sessions WHERE strategy_hash IS NOT NULL
+
