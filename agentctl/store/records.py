@@ -1,0 +1,188 @@
+"""Typed records read back from the store: each row and JSONB column parsed once, here.
+
+The lab writes complete `TrainingResult` / `BacktestResult` objects; what comes
+back from the database is read through the models below, whose fields are the
+same names, all optional: a gate that failed may keep partial results, and a
+row written by an older version must never wedge a tick or a report. A name
+that does not exist is an AttributeError (and a type error), never a silent None.
+
+Light on purpose: the poll-only tick reads these (pydantic only, no lab code).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentctl.domain import Outcome, Phase
+from agentctl.lab.gates import GateVerdict
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+
+
+class TrainingRecord(_Stored):
+    """A training result as stored on its cycle (`TrainingResult`'s fields, plus the gate's verdict)."""
+
+    accuracy: float | None = None
+    log_loss: float | None = None
+    train_accuracy: float | None = None
+    majority_baseline_accuracy: float | None = None
+    iterations: int | None = None
+    early_stopped: bool | None = None
+    class_balance: dict[str, float] = Field(default_factory=dict)
+    classes: list[str] = Field(default_factory=list)
+    train_bars: int | None = None
+    validation_bars: int | None = None
+    holdout_bars: int | None = None
+    train_start: datetime | None = None
+    validation_start: datetime | None = None
+    holdout_start: datetime | None = None
+    feature_columns: list[str] = Field(default_factory=list)
+    model_family: str | None = None
+    model_path: str | None = None
+    strategy_hash: str | None = None
+    duration_s: float | None = None
+    gate: GateVerdict | None = None
+
+
+class BacktestRecord(_Stored):
+    """A backtest result as stored on its cycle (`BacktestResult`'s fields, plus the gate's verdict)."""
+
+    sharpe: float | None = None
+    sortino: float | None = None
+    calmar: float | None = None
+    total_return: float | None = None
+    cagr: float | None = None
+    max_drawdown: float | None = None
+    win_rate: float | None = None
+    total_trades: int | None = None
+    profit_factor: float | None = None
+    exposure: float | None = None
+    buy_and_hold_return: float | None = None
+    deflated_sharpe: float | None = None
+    n_trials: int | None = None
+    bars: int | None = None
+    bars_per_year: float | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    avg_trade_return: float | None = None
+    equity_curve: list[tuple[datetime, float]] = Field(default_factory=list)
+    duration_s: float | None = None
+    gate: GateVerdict | None = None
+
+    def headline(self) -> dict[str, float | int]:
+        """The numeric figures, without the equity curve: what an assessment's metrics hold."""
+        out: dict[str, float | int] = {}
+        for key, value in self.model_dump(exclude={"equity_curve", "gate"}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[key] = value
+        return out
+
+
+class AssessmentRecord(_Stored):
+    """What the assessor saved: its decision, and the metrics agentctl attached (never the model's)."""
+
+    passed: bool | None = None
+    verdict: str | None = None
+    explanation: str | None = None
+    metrics: dict[str, float | int | None] = Field(default_factory=dict)
+    strengths: list[str] = Field(default_factory=list)
+    weaknesses: list[str] = Field(default_factory=list)
+    suggestions: list[str] = Field(default_factory=list)
+
+
+class DatasetRecord(_Stored):
+    symbol: str | None = None
+    timeframe: str | None = None
+
+
+class ModelRecord(_Stored):
+    family: str | None = None
+
+
+class StrategyRecord(_Stored):
+    """The saved strategy's identity as stored (the full config is validated by the lab when it runs)."""
+
+    name: str | None = None
+    hypothesis: str | None = None
+    dataset: DatasetRecord = Field(default_factory=DatasetRecord)
+    model: ModelRecord = Field(default_factory=ModelRecord)
+
+
+class Cycle(_Stored):
+    """One agent_sessions row: a research cycle."""
+
+    id: int
+    phase: Phase
+    created_at: datetime
+    updated_at: datetime | None = None
+    completed_at: datetime | None = None
+    strategy_name: str | None = None
+    strategy_config: dict[str, Any] | None = None
+    strategy_file_path: str | None = None
+    strategy_hash: str | None = None
+    training_operation_id: str | None = None
+    backtest_operation_id: str | None = None
+    training_results: TrainingRecord | None = None
+    backtest_results: BacktestRecord | None = None
+    assessment: AssessmentRecord | None = None
+    outcome: Outcome | None = None
+    failure_reason: str | None = None
+
+    @property
+    def strategy(self) -> StrategyRecord | None:
+        """The strategy config's identity (dataset, model family, hypothesis), read leniently."""
+        return None if self.strategy_config is None else StrategyRecord.model_validate(self.strategy_config)
+
+    @property
+    def operation_id(self) -> str | None:
+        """The lab operation of the phase the cycle is in (training or backtesting)."""
+        return {Phase.TRAINING: self.training_operation_id, Phase.BACKTESTING: self.backtest_operation_id}.get(
+            self.phase
+        )
+
+
+class Metrics(_Stored):
+    """One agent_metrics row: what a completed cycle came to."""
+
+    session_id: int
+    cycle_started_at: datetime | None = None
+    cycle_completed_at: datetime | None = None
+    cycle_duration_seconds: int | None = None
+    training_accuracy: Decimal | None = None
+    training_final_loss: Decimal | None = None
+    training_epochs_completed: int | None = None
+    training_early_stopped: bool | None = None
+    backtest_sharpe: Decimal | None = None
+    backtest_win_rate: Decimal | None = None
+    backtest_max_drawdown: Decimal | None = None
+    backtest_total_trades: int | None = None
+    backtest_profit_factor: Decimal | None = None
+    total_tokens_input: int | None = None
+    total_tokens_output: int | None = None
+    estimated_cost_usd: Decimal | None = None
+    outcome: Outcome | None = None
+    gate_failed: str | None = None
+
+
+class MemoryRow(_Stored):
+    """A finished cycle as the designer remembers it (research memory)."""
+
+    id: int
+    strategy_name: str | None = None
+    strategy_config: dict[str, Any] | None = None
+    outcome: Outcome | None = None
+    failure_reason: str | None = None
+    training_results: TrainingRecord | None = None
+    backtest_results: BacktestRecord | None = None
+    assessment: AssessmentRecord | None = None
+    gate_failed: str | None = None
+
+    @property
+    def strategy(self) -> StrategyRecord | None:
+        return None if self.strategy_config is None else StrategyRecord.model_validate(self.strategy_config)
