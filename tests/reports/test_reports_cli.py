@@ -422,7 +422,16 @@ def test_actions_and_triggers_empty(settings):
     assert "no tick today yet" in run("triggers", "--today")
 
 
-def test_triggers(settings, seeded):
+def test_triggers(settings, seeded, conn):
+    # The seed dates triggers hours before NOW(), which lands on today or yesterday depending on the hour. Pin them
+    # to the start of the budget day instead: the finished cycles' ticks end yesterday (same order and spacing), the
+    # gate check opens today.
+    conn.execute(
+        """UPDATE agent_triggers SET triggered_at = CASE trigger_reason
+               WHEN 'start_new_cycle' THEN CURRENT_DATE::timestamptz - (NOW() - triggered_at)
+               ELSE CURRENT_DATE::timestamptz END"""
+    )
+    conn.commit()
     rep = run_json("triggers", "--limit", "3")
     assert set(rep) == {"today_only", "triggers", "counts_today"}
     assert rep["counts_today"] is None
