@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -98,16 +97,20 @@ def test_silent_and_overdue_operations_fail(conn, settings):
         )
         conn.commit()
 
+    def created_ago(op_id, age):
+        # Back-dated instead of waiting for a timeout to pass.
+        conn.execute("UPDATE lab_operations SET created_at = NOW() - %s::interval WHERE id = %s", (age, op_id))
+        conn.commit()
+
+    assert settings.heartbeat_timeout_s < 600 < settings.operation_timeout_s < 3600
     pending_row("never-started")
-    quiet = settings.model_copy(update={"heartbeat_timeout_s": 0.05})
-    time.sleep(0.1)
-    op = check_operation(conn, quiet, "never-started")
+    created_ago("never-started", "10 minutes")  # silent past the 60 s heartbeat timeout, within the 30 min limit
+    op = check_operation(conn, settings, "never-started")
     assert op.status == "failed" and "never started" in op.error
 
     pending_row("overdue")
-    overdue = settings.model_copy(update={"operation_timeout_s": 0.01})
-    time.sleep(0.05)
-    op = check_operation(conn, overdue, "overdue")
+    created_ago("overdue", "1 hour")  # past the 30 min operation timeout
+    op = check_operation(conn, settings, "overdue")
     assert op.status == "failed" and op.error.startswith("timed out")
     assert check_operation(conn, settings, "no-such-op") is None
 
