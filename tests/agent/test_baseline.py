@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from agent_helpers import actions, conn_factory, new_session
 
 from agentctl.agent import run_assessment, run_design, select_agent
@@ -19,7 +17,6 @@ def test_baseline_is_the_default_without_a_key(settings):
 def test_hundred_designs_in_a_row_all_valid_all_distinct(settings, conn):
     factory = conn_factory(settings)
     hashes, names = set(), set()
-    started = time.monotonic()
     for _ in range(100):
         sid = new_session(conn)
         out = run_design(factory, settings, sid)
@@ -36,7 +33,6 @@ def test_hundred_designs_in_a_row_all_valid_all_distinct(settings, conn):
                 [sid],
             )
     assert len(hashes) == 100 and len(names) == 100
-    assert time.monotonic() - started < 60
     rows = actions(conn)
     assert {r["tool_name"] for r in rows} == {"validate_strategy", "save_strategy"}
     assert all(
