@@ -131,8 +131,13 @@ def test_a_deleted_model_artifact_ends_failed_backtest(conn):
 
 def test_operation_timeout_ends_failed_training(conn):
     tick_until(conn, phase_is("training"))
-    time.sleep(0.3)
-    tick(AGENTCTL_OPERATION_TIMEOUT_S="0.1")
+    s = session(conn)
+    # Back-dated past the 10 s limit instead of waiting for it to pass.
+    conn.execute(
+        "UPDATE lab_operations SET created_at = NOW() - interval '1 hour' WHERE id = %s", (s["training_operation_id"],)
+    )
+    conn.commit()
+    tick(AGENTCTL_OPERATION_TIMEOUT_S="10")
     s = session(conn)
     assert s["outcome"] == "failed_training", s
     assert "timed out" in s["failure_reason"] or "timeout" in s["failure_reason"]
