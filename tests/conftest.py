@@ -26,8 +26,6 @@ _SERVER: dict = {}
 
 def pytest_configure(config: pytest.Config) -> None:
     """Start the session's embedded server before pytest-postgresql reads its options."""
-    if hasattr(config, "workerinput"):
-        pass  # xdist workers share the controller's server through the options below
     from agentctl.store.embedded import EmbeddedServer
 
     base = Path(tempfile.mkdtemp(prefix="agentctl-tests-"))
