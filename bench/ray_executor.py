@@ -75,7 +75,7 @@ def batch(settings, n: int) -> dict:
 
 def main() -> None:
     try:
-        import ray.job_submission  # noqa: F401
+        import ray.job_submission  # noqa: F401 (imported only to learn whether the ray extra is installed)
     except ImportError:
         print("skipped: the ray executor benchmark needs pip install -e '.[ray]'")
         return

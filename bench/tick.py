@@ -28,8 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agentctl.store.embedded import EmbeddedServer  # noqa: E402
-from agentctl.store.migrate import upgrade  # noqa: E402
+from agentctl.store.embedded import EmbeddedServer  # noqa: E402 (after sys.path: the checkout's agentctl is timed)
+from agentctl.store.migrate import upgrade  # noqa: E402 (after sys.path, as above)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 CYCLE_RUNS = int(os.environ.get("BENCH_CYCLE_RUNS", "3"))

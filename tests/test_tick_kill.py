@@ -65,8 +65,12 @@ def _kill_after_next_response(fake, delay_s: float = 0.002):
 
 
 def test_sigkill_at_many_points_then_ticks_finish_every_cycle(conn, fake_anthropic, claude_env):
-    n_sessions = lambda: _count(conn, "SELECT count(*) AS n FROM agent_sessions")  # noqa: E731
-    requests = lambda: len(fake_anthropic.message_requests)  # noqa: E731
+    def n_sessions() -> int:
+        return _count(conn, "SELECT count(*) AS n FROM agent_sessions")
+
+    def requests() -> int:
+        return len(fake_anthropic.message_requests)
+
     kill_points = {
         "while starting": lambda: (time.sleep(0.05), True)[1],
         "after the session insert": (lambda before: lambda: n_sessions() > before),

@@ -22,7 +22,7 @@ backtesting = pytest.importorskip("backtesting")
 
 from lab_helpers import sp500  # noqa: E402 (after the importorskip: the peer is optional)
 
-from agentctl.lab.backtest import simulate  # noqa: E402
+from agentctl.lab.backtest import simulate  # noqa: E402 (after the importorskip, as above)
 
 FEE = 0.001
 CASH = 1e12
