@@ -51,24 +51,10 @@ FEATURES: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
-def _model(rng: random.Random) -> dict:
-    family = rng.choice(["logistic_regression", "logistic_regression", "random_forest", "hist_gradient_boosting"])
-    if family == "logistic_regression":
-        return {"family": family, "C": rng.choice([0.03, 0.1, 0.3, 1.0, 3.0])}
-    if family == "random_forest":
-        return {
-            "family": family,
-            "n_estimators": rng.choice([50, 100]),
-            "max_depth": rng.choice([3, 4, 5]),
-            "min_samples_leaf": rng.choice([20, 50, 100]),
-        }
-    return {
-        "family": family,
-        "learning_rate": rng.choice([0.05, 0.1]),
-        "max_iter": rng.choice([50, 100]),
-        "max_depth": rng.choice([2, 3]),
-        "min_samples_leaf": rng.choice([40, 80]),
-    }
+def _model(rng: random.Random) -> dict[str, Any]:
+    from agentctl.lab import models
+
+    return models.sample(rng.choice(models.baseline_draws()), rng)
 
 
 def propose(rng: random.Random, datasets: list[tuple[str, str, int]], n: int) -> dict:

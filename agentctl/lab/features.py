@@ -33,7 +33,7 @@ def compute_features(df: pd.DataFrame, features: list[FeatureSpec]) -> pd.DataFr
     columns: dict[str, np.ndarray] = {}
     for spec in features:
         ind = CATALOG[spec.function]
-        fn = abstract.Function(ind.name, **spec.params)
+        fn = abstract.Function(ind.name, **spec.params)  # type: ignore[attr-defined]  # talib builds its abstract API at import time
         lookback = fn.lookback  # integer outputs (HT_TRENDMODE) are 0, not NaN, during warm-up
         raw = fn(inputs)
         outs = raw if isinstance(raw, list) else [raw]

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agentctl.lab.catalog import CATALOG, Indicator, catalog_text
+from agentctl.lab.models import FAMILIES, ModelSpec, default_model
 
 MAX_FEATURES = 20
 MAX_FEATURE_COLUMNS = 40
@@ -117,56 +118,6 @@ class LabelSpec(_Strict):
     )
 
 
-class LogisticRegressionSpec(_Strict):
-    """Multinomial logistic regression on standardized features."""
-
-    family: Literal["logistic_regression"]
-    C: float = Field(default=1.0, ge=1e-4, le=1e3, description="inverse L2 regularization strength")
-    max_iter: int = Field(default=300, ge=50, le=2000)
-
-
-class RandomForestSpec(_Strict):
-    """Random forest of decision trees."""
-
-    family: Literal["random_forest"]
-    n_estimators: int = Field(default=200, ge=10, le=500)
-    max_depth: int = Field(default=6, ge=2, le=20)
-    min_samples_leaf: int = Field(default=20, ge=1, le=500)
-
-
-class HistGradientBoostingSpec(_Strict):
-    """Histogram gradient boosting, early-stopped on the time-ordered validation part."""
-
-    family: Literal["hist_gradient_boosting"]
-    learning_rate: float = Field(default=0.05, ge=0.005, le=0.5)
-    max_iter: int = Field(default=200, ge=10, le=1000, description="maximum boosting iterations")
-    max_depth: int = Field(default=3, ge=2, le=12)
-    min_samples_leaf: int = Field(default=40, ge=5, le=500)
-    l2_regularization: float = Field(default=1.0, ge=0.0, le=10.0)
-    early_stopping: bool = True
-    patience: int = Field(default=10, ge=2, le=50, description="early-stopping checks without improvement")
-
-
-class MLPSpec(_Strict):
-    """Small multi-layer perceptron on standardized features, early-stopped by epoch."""
-
-    family: Literal["mlp"]
-    hidden_units: int = Field(default=32, ge=4, le=256)
-    hidden_layers: int = Field(default=1, ge=1, le=3)
-    alpha: float = Field(default=1e-4, ge=1e-6, le=1.0, description="L2 penalty")
-    learning_rate_init: float = Field(default=1e-3, ge=1e-4, le=0.1)
-    max_epochs: int = Field(default=100, ge=5, le=500)
-    early_stopping: bool = True
-    patience: int = Field(default=10, ge=2, le=50)
-
-
-ModelSpec = Annotated[
-    HistGradientBoostingSpec | LogisticRegressionSpec | RandomForestSpec | MLPSpec,
-    Field(discriminator="family"),
-]
-MODEL_FAMILIES = ("hist_gradient_boosting", "logistic_regression", "random_forest", "mlp")
-
-
 class TradingRules(_Strict):
     """How predictions become positions and what trading costs."""
 
@@ -188,7 +139,7 @@ class StrategyConfig(_Strict):
     dataset: DatasetRef
     features: list[FeatureSpec] = Field(min_length=1, max_length=MAX_FEATURES)
     label: LabelSpec = Field(default_factory=LabelSpec)
-    model: ModelSpec = Field(default_factory=lambda: HistGradientBoostingSpec(family="hist_gradient_boosting"))
+    model: ModelSpec = Field(default_factory=default_model)
     trading: TradingRules = Field(default_factory=TradingRules)
 
     @model_validator(mode="after")
@@ -326,7 +277,7 @@ def _allowed_fields(loc: tuple) -> list[str]:
         if isinstance(part, int):
             continue
         if model is None:  # inside `model`: the union member is named by its family tag
-            model = _MODEL_FAMILY_TYPES.get(part)
+            model = FAMILIES[part].spec if part in FAMILIES else None
         elif model is StrategyConfig and part == "model":
             model = None
             continue
@@ -342,12 +293,6 @@ _SUBMODELS: dict[str, type[BaseModel]] = {
     "features": FeatureSpec,
     "label": LabelSpec,
     "trading": TradingRules,
-}
-_MODEL_FAMILY_TYPES: dict[str, type[BaseModel]] = {
-    "hist_gradient_boosting": HistGradientBoostingSpec,
-    "logistic_regression": LogisticRegressionSpec,
-    "random_forest": RandomForestSpec,
-    "mlp": MLPSpec,
 }
 
 

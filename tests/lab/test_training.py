@@ -7,6 +7,7 @@ from lab_helpers import aapl_1h, strategy, write_csv
 
 from agentctl.lab.data import import_dataset, split_points
 from agentctl.lab.features import LabError
+from agentctl.lab.models import FAMILIES
 from agentctl.lab.strategy import validate_strategy
 from agentctl.lab.training import train
 
@@ -17,7 +18,7 @@ def config(home=None, **changes):
     return report.config
 
 
-@pytest.mark.parametrize("family", ["logistic_regression", "hist_gradient_boosting", "random_forest", "mlp"])
+@pytest.mark.parametrize("family", list(FAMILIES))
 def test_train_reports_every_field(family, tmp_path):
     model = {"family": family}
     if family == "random_forest":
