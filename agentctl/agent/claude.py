@@ -240,7 +240,13 @@ class ToolLoop:
                 raise _Stop(f"wall time limit ({self.settings.invocation_timeout_s:g} s) reached")
             timeout = min(self.settings.api_call_timeout_s, remaining)
             reservation = self.budget.reserve(
-                self.conn, worst, session_id=self.session_id, model=self.model, ttl_s=timeout
+                self.conn,
+                worst,
+                agent="claude",
+                call_name="messages.create",
+                session_id=self.session_id,
+                model=self.model,
+                ttl_s=timeout,
             )
             if self.calls == 0:
                 self.budget.count_invocation(self.conn)

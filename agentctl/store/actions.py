@@ -48,7 +48,8 @@ def _json(value: Any) -> Any:
     return None if value is None else Jsonb(storable.json_value(value))
 
 
-def insert_action(conn: psycopg.Connection, row: ActionRow) -> int:
+def insert_action(conn: psycopg.Connection[Any], row: ActionRow) -> int:
+    """Insert one action row; returns its id."""
     params = row.model_dump()
     params["tool_name"] = storable.text(row.tool_name)
     params["tool_args"] = _json(row.tool_args)
@@ -56,4 +57,7 @@ def insert_action(conn: psycopg.Connection, row: ActionRow) -> int:
     if row.error_message:
         params["error_message"] = storable.text(row.error_message[:MAX_TEXT])
     with conn.transaction():
-        return conn.execute(load("budget")["insert_action"], params).fetchone()["id"]
+        inserted = conn.execute(load("budget")["insert_action"], params).fetchone()
+    assert inserted is not None, "INSERT ... RETURNING always returns the new row"
+    action_id: int = inserted["id"]
+    return action_id

@@ -9,8 +9,8 @@ day's action costs.
 Crash safety: each reservation is a row in `agent_budget_reservations` with an
 expiry (the call's timeout plus a margin). A process killed between reserving and
 settling leaves its row behind; once it expires, the next tick (`ensure_today`)
-or the next `reserve` charges it at its worst case, as a failed `messages.create`
-action, because the call may have been billed. So money held by a dead process is
+or the next `reserve` charges it at its worst case, as a failed action row under
+the agent and call names it was reserved with, because the call may have been billed. So money held by a dead process is
 never leaked forever, and never silently forgotten. Should the process turn out to
 be alive and settle late, that charge is refunded and the real cost recorded.
 
@@ -25,18 +25,15 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentctl.pricing import to_ledger
+from agentctl.store.queries import Queries, load
 
 if TYPE_CHECKING:
     import psycopg
 
     from agentctl.settings import Settings
-
-# Beyond a call's own timeout, how long its reservation is kept before it is
-# presumed dead: covers the commit after the response and clock skew.
-RESERVATION_GRACE_S = 120.0
 
 
 class BudgetExceeded(RuntimeError):
@@ -72,28 +69,30 @@ class Reservation:
     date: date
     amount: Decimal
     expires_at: datetime
+    call_name: str  # the call it was reserved for: a late settlement finds its orphan charge by it
 
 
-def _q():
-    from agentctl.store.queries import load
-
+def _q() -> Queries:
     return load("budget")
 
 
 class Budget:
-    """Operations on the agent_budget rows; one method per database operation."""
+    """Operations on the agent_budget rows; one method per database operation.
+
+    Connections are typed `Connection[Any]`: store.connect() gives every one dict rows.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def ensure_today(self, conn: psycopg.Connection, *, orphans: bool = False) -> int:
+    def ensure_today(self, conn: psycopg.Connection[Any], *, orphans: bool = False) -> int:
         """Create today's row if missing and charge expired reservations (all open ones with
         `orphans`, see charge_expired); returns how many were charged."""
         with conn.transaction():
-            conn.execute(_q()["ensure_today"], {"default_limit": self.settings.default_budget_usd})
+            self._ensure_row(conn)
             return self.charge_expired(conn, orphans=orphans)
 
-    def snapshot(self, conn: psycopg.Connection, day: date | None = None) -> BudgetSnapshot:
+    def snapshot(self, conn: psycopg.Connection[Any], day: date | None = None) -> BudgetSnapshot:
         """Today's (or `day`'s) figures; a day without a row reads as untouched at the default limit."""
         with conn.transaction():
             row = conn.execute(_q()["snapshot"], {"date": day}).fetchone()
@@ -116,41 +115,49 @@ class Budget:
 
     def reserve(
         self,
-        conn: psycopg.Connection,
+        conn: psycopg.Connection[Any],
         worst_case_usd: Decimal,
         *,
+        agent: str,
+        call_name: str,
         session_id: int | None = None,
         model: str | None = None,
         ttl_s: float = 600.0,
     ) -> Reservation:
-        """Hold `worst_case_usd` of today's budget for one call, or raise BudgetExceeded."""
+        """Hold `worst_case_usd` of today's budget for one call, or raise BudgetExceeded.
+
+        `agent` and `call_name` are the names the call's action row is logged under:
+        should the reservation be orphaned, its charge is logged under them too.
+        """
         amount = to_ledger(Decimal(worst_case_usd))
         if amount <= 0:
             raise ValueError("a reservation must be positive")
         q = _q()
         self.ensure_today(conn)  # its own step: a refusal below must not undo it
         with conn.transaction():
-            row = conn.execute(q["lock_today"]).fetchone()
+            row = _one(conn, "lock_today")
             limit = Decimal(row["budget_limit_usd"] or 0)
             used = Decimal(row["budget_used_usd"] or 0)
             reserved = Decimal(row["budget_reserved_usd"] or 0)
             if used + reserved + amount > limit:
                 raise BudgetExceeded(amount, max(Decimal(0), limit - used - reserved), row["date"])
-            res = conn.execute(
-                q["insert_reservation"],
-                {
-                    "date": row["date"],
-                    "amount": amount,
-                    "session_id": session_id,
-                    "model": model,
-                    "pid": os.getpid(),
-                    "ttl_s": ttl_s + self.settings.reservation_grace_s,
-                },
-            ).fetchone()
+            params = {
+                "date": row["date"],
+                "amount": amount,
+                "session_id": session_id,
+                "agent": agent,
+                "call_name": call_name,
+                "model": model,
+                "pid": os.getpid(),
+                "ttl_s": ttl_s + self.settings.reservation_grace_s,
+            }
+            res = _one(conn, "insert_reservation", params)
             conn.execute(q["add_reserved"], {"date": row["date"], "amount": amount})
-        return Reservation(res["id"], res["budget_date"], Decimal(res["amount_usd"]), res["expires_at"])
+        return Reservation(
+            res["id"], res["budget_date"], Decimal(res["amount_usd"]), res["expires_at"], res["call_name"]
+        )
 
-    def settle(self, conn: psycopg.Connection, reservation: Reservation, actual_usd: Decimal) -> Decimal:
+    def settle(self, conn: psycopg.Connection[Any], reservation: Reservation, actual_usd: Decimal) -> Decimal:
         """Replace the reservation by the actual cost (0 releases it); returns the ledger amount spent.
 
         Call it in the same transaction as the insert of the call's action row.
@@ -163,7 +170,8 @@ class Budget:
             released = Decimal(taken["amount_usd"]) if taken else Decimal(0)
             if taken is None:
                 # Expired and charged at its worst case meanwhile: undo that charge.
-                charge = conn.execute(q["expired_charge_amount"], {"id": reservation.id}).fetchone()
+                found = {"id": reservation.id, "call_name": reservation.call_name}
+                charge = conn.execute(q["expired_charge_amount"], found).fetchone()
                 if charge is not None:
                     conn.execute(q["zero_action_cost"], {"id": charge["id"]})
                     conn.execute(
@@ -173,55 +181,67 @@ class Budget:
             conn.execute(q["apply_settlement"], {"date": reservation.date, "spent": spent, "released": released})
         return spent
 
-    def release(self, conn: psycopg.Connection, reservation: Reservation) -> None:
+    def release(self, conn: psycopg.Connection[Any], reservation: Reservation) -> None:
         """Give the reservation back: the call billed nothing."""
         self.settle(conn, reservation, Decimal(0))
 
-    def charge_expired(self, conn: psycopg.Connection, *, orphans: bool = False) -> int:
+    def charge_expired(self, conn: psycopg.Connection[Any], *, orphans: bool = False) -> int:
         """Charge reservations whose process died before settling (see module doc).
 
         `orphans=True` charges every open reservation, expired or not: only a process
         holding the tick lock makes model calls, so for the lock's new holder any
         reservation left open belongs to a process that is gone.
         """
-        q = _q()
         before = "infinity" if orphans else None
         with conn.transaction():
-            if not conn.execute(q["lock_days_with_expired"], {"before": before}).fetchall():
+            if not conn.execute(_q()["lock_days_with_expired"], {"before": before}).fetchall():
                 return 0
-            return conn.execute(q["charge_expired"], {"before": before}).fetchone()["charged"]
+            charged: int = _one(conn, "charge_expired", {"before": before})["charged"]
+            return charged
 
-    def count_invocation(self, conn: psycopg.Connection) -> None:
+    def count_invocation(self, conn: psycopg.Connection[Any]) -> None:
         """invocations_count + 1 on today's row (one per agent invocation)."""
         with conn.transaction():
-            conn.execute(_q()["ensure_today"], {"default_limit": self.settings.default_budget_usd})
+            self._ensure_row(conn)
             conn.execute(_q()["count_invocation"])
 
-    def count_cycle_started(self, conn: psycopg.Connection) -> None:
-        with conn.transaction():
-            conn.execute(_q()["ensure_today"], {"default_limit": self.settings.default_budget_usd})
-            conn.execute(_q()["count_cycle_started"])
+    def count_cycle(self, conn: psycopg.Connection[Any], *, started: bool) -> None:
+        """cycles_started (or, with started=False, cycles_completed) + 1 on today's row.
 
-    def count_cycle_completed(self, conn: psycopg.Connection) -> None:
+        Joins the caller's transaction, so the count commits with the cycle's own change.
+        """
         with conn.transaction():
-            conn.execute(_q()["ensure_today"], {"default_limit": self.settings.default_budget_usd})
-            conn.execute(_q()["count_cycle_completed"])
+            self._ensure_row(conn)
+            conn.execute(_q()["count_cycle_started" if started else "count_cycle_completed"])
 
-    def set_limit(self, conn: psycopg.Connection, limit_usd: Decimal, day: date | None = None) -> date:
+    def set_limit(self, conn: psycopg.Connection[Any], limit_usd: Decimal, day: date | None = None) -> date:
         """Set the limit of today (or `day`); returns the day set."""
         with conn.transaction():
-            return conn.execute(_q()["set_limit"], {"date": day, "limit": Decimal(limit_usd)}).fetchone()["date"]
+            set_day: date = _one(conn, "set_limit", {"date": day, "limit": Decimal(limit_usd)})["date"]
+            return set_day
 
-    def set_default_limit(self, conn: psycopg.Connection, limit_usd: Decimal) -> None:
+    def set_default_limit(self, conn: psycopg.Connection[Any], limit_usd: Decimal) -> None:
         """The limit given to days that have no row yet (overrides settings.default_budget_usd)."""
         with conn.transaction():
             conn.execute(_q()["set_default_limit"], {"limit": Decimal(limit_usd)})
 
-    def day_action_cost(self, conn: psycopg.Connection, day: date) -> Decimal:
+    def day_action_cost(self, conn: psycopg.Connection[Any], day: date) -> Decimal:
         """Sum of the action costs charged to `day` (equals its budget_used_usd)."""
         with conn.transaction():
-            return Decimal(conn.execute(_q()["day_action_cost"], {"date": day}).fetchone()["total"])
+            return Decimal(_one(conn, "day_action_cost", {"date": day})["total"])
+
+    def _ensure_row(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(_q()["ensure_today"], {"default_limit": self.settings.default_budget_usd})
 
 
-def _today(conn: psycopg.Connection) -> date:
-    return conn.execute(_q()["today"]).fetchone()["today"]
+def _one(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The row a statement always returns (an aggregate, a RETURNING, a row ensure_today made)."""
+    row = conn.execute(_q()[name], params).fetchone()
+    if row is None:
+        raise RuntimeError(f"budget query {name} returned no row")
+    return dict(row)
+
+
+def _today(conn: psycopg.Connection[Any]) -> date:
+    today: date = _one(conn, "today")["today"]
+    return today

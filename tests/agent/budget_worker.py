@@ -26,7 +26,7 @@ def spend(url: str, seed: int, rounds: int) -> tuple[int, int]:
     for _ in range(rounds):
         worst = Decimal(rng.randint(1, 40)) / 100
         try:
-            res = budget.reserve(conn, worst)
+            res = budget.reserve(conn, worst, agent="claude", call_name="messages.create")
         except BudgetExceeded:
             refused += 1
             continue
@@ -57,5 +57,7 @@ def reserve_and_hang(url: str, amount: str) -> None:
 
     settings = _settings(url)
     conn = connect(settings, autocommit=True)
-    Budget(settings).reserve(conn, Decimal(amount), model="claude-sonnet-5-5")
+    Budget(settings).reserve(
+        conn, Decimal(amount), agent="claude", call_name="messages.create", model="claude-sonnet-5-5"
+    )
     time.sleep(600)

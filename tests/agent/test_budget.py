@@ -8,6 +8,9 @@ import pytest
 
 from agentctl.store.budget import Budget, BudgetExceeded
 
+# The names an orphaned reservation's charge is logged under.
+CALL = {"agent": "claude", "call_name": "messages.create"}
+
 
 @pytest.fixture
 def budget(settings):
@@ -28,7 +31,7 @@ def test_stored_default_wins_for_new_days(budget, conn):
 
 
 def test_reserve_settle_release(budget, conn):
-    r = budget.reserve(conn, Decimal("1.00001"))
+    r = budget.reserve(conn, Decimal("1.00001"), **CALL)
     assert r.amount == Decimal("1.0001")  # rounded up to the ledger step
     assert budget.snapshot(conn).reserved == Decimal("1.0001")
     with conn.transaction():
@@ -36,7 +39,7 @@ def test_reserve_settle_release(budget, conn):
     assert spent == Decimal("0.1235")
     snap = budget.snapshot(conn)
     assert (snap.used, snap.reserved, snap.remaining) == (Decimal("0.1235"), 0, Decimal("4.8765"))
-    r2 = budget.reserve(conn, Decimal("2"))
+    r2 = budget.reserve(conn, Decimal("2"), **CALL)
     budget.release(conn, r2)
     snap = budget.snapshot(conn)
     assert (snap.used, snap.reserved) == (Decimal("0.1235"), 0)
@@ -44,18 +47,18 @@ def test_reserve_settle_release(budget, conn):
 
 def test_reserve_refuses_beyond_limit(budget, conn):
     budget.set_limit(conn, Decimal("1.00"))
-    r = budget.reserve(conn, Decimal("0.60"))
+    r = budget.reserve(conn, Decimal("0.60"), **CALL)
     with pytest.raises(BudgetExceeded) as err:
-        budget.reserve(conn, Decimal("0.50"))
+        budget.reserve(conn, Decimal("0.50"), **CALL)
     assert "budget set" in str(err.value)
     assert err.value.remaining == Decimal("0.40")
-    budget.reserve(conn, Decimal("0.40"))  # exactly to the limit is allowed
+    budget.reserve(conn, Decimal("0.40"), **CALL)  # exactly to the limit is allowed
     budget.release(conn, r)
     assert budget.snapshot(conn).reserved == Decimal("0.40")
 
 
 def test_expired_reservation_is_charged_at_worst_case(budget, conn):
-    r = budget.reserve(conn, Decimal("0.25"), model="claude-sonnet-5-5")
+    r = budget.reserve(conn, Decimal("0.25"), **CALL, model="claude-sonnet-5-5")
     with conn.transaction():
         conn.execute("UPDATE agent_budget_reservations SET expires_at = now() - interval '1 second'")
     assert budget.ensure_today(conn) == 1
@@ -69,6 +72,7 @@ def test_expired_reservation_is_charged_at_worst_case(budget, conn):
         "cost_usd": Decimal("0.25"),
         "model": "claude-sonnet-5-5",
     }
+    assert conn.execute("SELECT agent FROM agent_actions").fetchone()["agent"] == "claude"
     conn.rollback()
     # The process was alive after all: settling refunds the charge, records the real cost.
     with conn.transaction():
@@ -81,6 +85,9 @@ def test_expired_reservation_is_charged_at_worst_case(budget, conn):
 def test_counters(budget, conn):
     budget.count_invocation(conn)
     budget.count_invocation(conn)
-    budget.count_cycle_started(conn)
+    budget.count_cycle(conn, started=True)
     snap = budget.snapshot(conn)
     assert (snap.invocations, snap.cycles_started, snap.cycles_completed) == (2, 1, 0)
+    with conn.transaction():  # inside a caller's transaction, as the tick counts a cycle
+        budget.count_cycle(conn, started=False)
+    assert budget.snapshot(conn).cycles_completed == 1

@@ -25,9 +25,10 @@ FOR UPDATE
 SELECT date FROM agent_budget WHERE date = %(date)s FOR UPDATE
 
 -- name: insert_reservation
-INSERT INTO agent_budget_reservations (budget_date, amount_usd, session_id, model, pid, expires_at)
-VALUES (%(date)s, %(amount)s, %(session_id)s, %(model)s, %(pid)s, NOW() + make_interval(secs => %(ttl_s)s))
-RETURNING id, budget_date, amount_usd, expires_at
+INSERT INTO agent_budget_reservations (budget_date, amount_usd, session_id, agent, call_name, model, pid, expires_at)
+VALUES (%(date)s, %(amount)s, %(session_id)s, %(agent)s, %(call_name)s, %(model)s, %(pid)s,
+        NOW() + make_interval(secs => %(ttl_s)s))
+RETURNING id, budget_date, amount_usd, expires_at, call_name
 
 -- name: add_reserved
 UPDATE agent_budget
@@ -55,17 +56,18 @@ FOR UPDATE
 -- A reservation nobody settled before it expired belongs to a process that died
 -- between reserving and recording; the call may have been billed, so it is charged
 -- at its worst case (fail closed) as an action row, keeping used = sum of costs.
+-- The row carries the agent and call names the reservation was made under.
 WITH gone AS (
     DELETE FROM agent_budget_reservations WHERE expires_at < COALESCE(%(before)s::timestamptz, NOW()) RETURNING *
 ), logged AS (
     INSERT INTO agent_actions (session_id, tool_name, tool_args, success, error_message,
                                tokens_input, tokens_output, tokens_cache_write, tokens_cache_read,
                                agent, model, cost_usd, budget_date)
-    SELECT session_id, 'messages.create',
+    SELECT session_id, call_name,
            jsonb_build_object('reservation_id', id, 'reserved_at', created_at, 'pid', pid),
            FALSE,
            'reservation expired unsettled (process died mid-call?): charged at its worst case',
-           0, 0, 0, 0, 'claude', model, amount_usd, budget_date
+           0, 0, 0, 0, agent, model, amount_usd, budget_date
     FROM gone
     RETURNING 1
 ), totals AS (
@@ -84,7 +86,7 @@ SELECT COALESCE(SUM(n), 0)::int AS charged, (SELECT COUNT(*) FROM logged)::int A
 -- name: expired_charge_amount
 -- The process was alive after all and settles with the real cost: find the charge to undo.
 SELECT id, budget_date, cost_usd FROM agent_actions
-WHERE tool_name = 'messages.create' AND success = FALSE AND cost_usd > 0
+WHERE tool_name = %(call_name)s AND success = FALSE AND cost_usd > 0
   AND tool_args ->> 'reservation_id' = %(id)s::text
 FOR UPDATE
 
@@ -98,6 +100,7 @@ UPDATE agent_budget SET invocations_count = invocations_count + 1, updated_at = 
 WHERE date = CURRENT_DATE
 
 -- name: count_cycle_started
+-- A day's cycle counters live on its budget row, beside the money (the daily cycle limit reads them).
 UPDATE agent_budget SET cycles_started = cycles_started + 1, updated_at = NOW()
 WHERE date = CURRENT_DATE
 
