@@ -44,7 +44,7 @@ def equity_png(curve: Sequence[tuple[str, float]], path: Path, *, title: str = "
     xs, ys = _points(curve)
     fig, ax = pyplot.subplots(figsize=(9, 4), dpi=110)
     try:
-        ax.plot(xs, ys, linewidth=1.2)
+        ax.plot(xs, ys, linewidth=1.2)  # type: ignore[arg-type]  # matplotlib plots datetimes; its stubs take numbers only
         ax.axhline(1.0, color="grey", linewidth=0.6, linestyle="--")
         ax.set_title(title)
         ax.set_ylabel("equity (starts at 1.0)")

@@ -186,7 +186,7 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
         "status": [
             ("current_cycle", {}),
             ("last_trigger", {}),
-            ("budget_days", {"days": 1}),
+            ("budget_dates", {"days": 1}),
             ("operation", {"id": f"train-{SESSIONS}"}),
         ],
         "cycles --recent 10": [("recent_cycles", {"limit": 10})],
@@ -200,7 +200,7 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
             ("session_actions", {**sid, "limit": 200}),
             ("session_triggers", {**sid, "limit": 500}),
         ],
-        "budget --days 30": [("budget_days", {"days": 30}), ("budget_default_limit", {})],
+        "budget --days 30": [("budget_dates", {"days": 30}), ("budget_default_limit", {})],
         "cost": [
             ("cost_per_success", {}),
             ("cost_totals", {}),

@@ -5,17 +5,20 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, NoReturn, TypeVar
 
-EXIT_OK = 0
-EXIT_NEEDS_PERSON = 1
-EXIT_USAGE = 2
-EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: cron just runs us again next minute
+from agentctl.domain import ExitCode
 
-F = TypeVar("F", bound=Callable)
+# The old names, for modules not yet moved to ExitCode.
+EXIT_OK = ExitCode.OK
+EXIT_NEEDS_PERSON = ExitCode.NEEDS_PERSON
+EXIT_USAGE = ExitCode.USAGE
+EXIT_TEMPFAIL = ExitCode.TEMPFAIL
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int) -> NoReturn:
     """Print one line to stderr and exit with `code`."""
     import typer
 
@@ -23,7 +26,7 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def classify(err: BaseException) -> tuple[int, str] | None:
+def classify(err: BaseException) -> tuple[ExitCode, str] | None:
     """(exit code, one-line message) for a known failure; None for a bug (let it raise)."""
     from agentctl.domain import StateMoved
     from agentctl.store.connection import DatabaseUnavailable
@@ -31,26 +34,26 @@ def classify(err: BaseException) -> tuple[int, str] | None:
     from agentctl.store.migrate import MigrationError
 
     if isinstance(err, DatabaseUnavailable):
-        return EXIT_TEMPFAIL, str(err)
+        return ExitCode.TEMPFAIL, str(err)
     if isinstance(err, EmbeddedServerError):
-        return EXIT_TEMPFAIL, f"embedded PostgreSQL: {err}"
+        return ExitCode.TEMPFAIL, f"embedded PostgreSQL: {err}"
     if isinstance(err, MigrationError):
-        return EXIT_NEEDS_PERSON, str(err)
+        return ExitCode.NEEDS_PERSON, str(err)
     if isinstance(err, StateMoved):
-        return EXIT_NEEDS_PERSON, f"state moved under us: {err}"
+        return ExitCode.NEEDS_PERSON, f"state moved under us: {err}"
     pydantic = sys.modules.get("pydantic")
     if pydantic is not None and isinstance(err, pydantic.ValidationError):
-        return EXIT_NEEDS_PERSON, f"configuration: {_first_config_error(err)}"
+        return ExitCode.NEEDS_PERSON, f"configuration: {_first_config_error(err)}"
     agent = sys.modules.get("agentctl.agent.errors")
     if agent is not None and isinstance(err, agent.AgentUnavailable):
-        return EXIT_TEMPFAIL, f"API unavailable: {err}"
+        return ExitCode.TEMPFAIL, f"API unavailable: {err}"
     if agent is not None and isinstance(err, agent.AgentMisconfigured):
-        return EXIT_NEEDS_PERSON, str(err)
+        return ExitCode.NEEDS_PERSON, str(err)
     psycopg = sys.modules.get("psycopg")
     if psycopg is not None and isinstance(err, (psycopg.OperationalError, psycopg.InterfaceError)):
         from agentctl.store.connection import redact
 
-        return EXIT_TEMPFAIL, f"database connection lost: {redact(_first_line(err))}"
+        return ExitCode.TEMPFAIL, f"database connection lost: {redact(_first_line(err))}"
     return None
 
 
@@ -67,7 +70,7 @@ def handle_errors(fn: F) -> F:
                 raise
             fail(known[1], known[0])
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature; mypy sees only the wrapper's
 
 
 def _first_line(err: BaseException) -> str:

@@ -1,9 +1,10 @@
--- The reports (issue 6): read-only queries behind status, cycles, show, budget,
--- cost, actions, triggers, doctor and metrics. Each one is bounded by an index
--- (see migrations/0005_report_indexes.sql and BENCHMARKS.md "## Reports").
+-- The reports: read-only queries behind status, cycles, show, budget, cost,
+-- actions, triggers, doctor and metrics, run by name from agentctl/store/reports.py.
+-- Each one is bounded by an index (see migrations/0005_report_indexes.sql and
+-- BENCHMARKS.md "## Reports").
 
 -- name: current_cycle
--- The seed's "Current cycle status", verbatim.
+-- "Current cycle status" from docs/schema.md's useful queries, verbatim.
 SELECT * FROM agent_sessions
 WHERE phase != 'idle'
 ORDER BY created_at DESC
@@ -20,7 +21,7 @@ LIMIT 1
 SELECT NOW() AS now, CURRENT_DATE AS today
 
 -- name: recent_cycles
--- The seed's "Recent completed cycles", with the columns a researcher reads beside them.
+-- "Recent completed cycles" (docs/schema.md), with the columns a researcher reads beside them.
 SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
        m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
        m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at
@@ -73,10 +74,10 @@ WHERE session_id = %(id)s
 ORDER BY triggered_at, id
 LIMIT %(limit)s
 
--- name: budget_days
--- Today and the days before it; a day without a row had no tick.
-SELECT date, budget_limit_usd, budget_used_usd, budget_reserved_usd,
-       invocations_count, cycles_started, cycles_completed
+-- name: budget_dates
+-- Today and the days before it that have a row (a day without one had no tick);
+-- their figures come from the budget's own snapshot.
+SELECT date
 FROM agent_budget
 WHERE date > CURRENT_DATE - %(days)s::int AND date <= CURRENT_DATE
 ORDER BY date DESC
@@ -88,7 +89,7 @@ SELECT budget_limit_usd, budget_used_usd FROM agent_budget WHERE date = COALESCE
 SELECT budget_limit_usd FROM agent_budget_default
 
 -- name: cost_per_success
--- The seed's "Cost per successful strategy", verbatim.
+-- "Cost per successful strategy" from docs/schema.md's useful queries, verbatim.
 SELECT AVG(estimated_cost_usd), COUNT(*)
 FROM agent_metrics
 WHERE outcome = 'success'
@@ -190,3 +191,6 @@ WHERE status IN ('pending', 'running')
   AND COALESCE(heartbeat_at, started_at, created_at) < NOW() - make_interval(secs => %(timeout_s)s)
 ORDER BY COALESCE(heartbeat_at, started_at, created_at)
 LIMIT 20
+
+-- name: server_version
+SHOW server_version

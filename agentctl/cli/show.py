@@ -1,0 +1,144 @@
+"""`agentctl show ID`: one cycle in full, its equity curve in the terminal and optionally as a PNG."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+
+from agentctl.cli import render as r
+from agentctl.cli.activity import actions_table, triggers_table
+from agentctl.cli.common import JSON_HELP, report_db
+from agentctl.cli.errors import fail, handle_errors
+from agentctl.domain import ExitCode
+
+if TYPE_CHECKING:
+    from agentctl.lab.gates import GateVerdict
+    from agentctl.reports import CycleDetail
+    from agentctl.store.records import AssessmentRecord, BacktestRecord, TrainingRecord
+
+
+@handle_errors
+def show(
+    cycle_id: int = typer.Argument(..., metavar="ID", min=1, help="The cycle (session) id."),
+    png: str | None = typer.Option(None, "--png", metavar="PATH", help="Also write the equity curve as a PNG image."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """One cycle in full: strategy, results, gates, assessment, actions, triggers and its equity curve."""
+    from agentctl import reports
+
+    with report_db() as (_, conn):
+        d = reports.cycle_detail(conn, cycle_id)
+    if d is None:
+        fail(f"no cycle {cycle_id}: see `agentctl cycles --recent`", ExitCode.USAGE)
+    if png is not None:
+        _write_png(d, png)
+    if as_json:
+        return r.print_json(d)
+    _render(d)
+
+
+def _write_png(d: CycleDetail, png: str) -> None:
+    from pathlib import Path
+
+    from agentctl.plot import equity_png
+
+    if not d.equity_curve:
+        fail(f"cycle {d.id} has no equity curve (no backtest result)", ExitCode.NEEDS_PERSON)
+    try:
+        equity_png(d.equity_curve, Path(png), title=f"cycle {d.id}: {d.strategy or ''}")
+    except OSError as err:
+        fail(f"cannot write {png}: {err.strerror or err}", ExitCode.NEEDS_PERSON)
+    print(f"agentctl: equity curve written to {png}", file=sys.stderr)
+
+
+def _render(d: CycleDetail) -> None:
+    _head(d)
+    if d.training:
+        _training(d.training)
+    _gate("training", d.gates.training)
+    if d.backtest:
+        _backtest(d.backtest)
+    _gate("backtest", d.gates.backtest)
+    if d.assessment:
+        _assessment(d.assessment)
+    if d.equity_curve:
+        from agentctl.plot import equity_text
+
+        r.echo(equity_text(d.equity_curve, color=not r.plain()))
+    _audit(d)
+
+
+def _head(d: CycleDetail) -> None:
+    head = f"cycle {d.id}: {d.strategy or '(no strategy)'}"
+    state = f"outcome {d.outcome}" if d.outcome else f"active, phase {d.phase}"
+    done = f", completed {r.when(d.completed_at)} (took {r.duration(d.duration_s)})" if d.completed_at else ""
+    r.echo(f"{r.bold(head)}  {state}  started {r.when(d.created_at)}{done}")
+    if d.failure_reason:
+        r.echo(f"failure: {d.failure_reason}")
+    if d.hypothesis:
+        r.echo(f"hypothesis: {d.hypothesis}")
+    if d.config:
+        cfg = {k: v for k, v in d.config.items() if k != "hypothesis"}
+        r.echo("config:")
+        for line in json.dumps(cfg, indent=2, default=str).splitlines():
+            r.echo(f"  {line}")
+
+
+def _training(t: TrainingRecord) -> None:
+    iterations = "-" if t.iterations is None else t.iterations
+    r.echo(
+        r.bold("training:") + f" accuracy {r.fixed(t.accuracy, 4)} (majority baseline "
+        f"{r.fixed(t.majority_baseline_accuracy, 4)}), log loss {r.fixed(t.log_loss, 4)}, "
+        f"{iterations} iterations{' (early stopped)' if t.early_stopped else ''}, "
+        f"{r.duration(t.duration_s)}"
+    )
+
+
+def _backtest(b: BacktestRecord) -> None:
+    trades = "-" if b.total_trades is None else b.total_trades
+    r.echo(
+        r.bold("backtest:") + f" sharpe {r.fixed(b.sharpe)}, sortino {r.fixed(b.sortino)}, "
+        f"return {r.pct(b.total_return)} (buy and hold {r.pct(b.buy_and_hold_return)}), "
+        f"max drawdown {r.pct(b.max_drawdown)}, win rate {r.pct(b.win_rate)}, "
+        f"{trades} trades, profit factor {r.fixed(b.profit_factor)}, "
+        f"deflated sharpe {r.fixed(b.deflated_sharpe, 3)}"
+    )
+
+
+def _gate(name: str, gate: GateVerdict | None) -> None:
+    if gate is None:
+        return
+    if gate.passed:
+        r.echo(f"  {name} gate: passed")
+    else:
+        r.echo(f"  {name} gate: FAILED: {'; '.join(gate.reasons) or 'no reason recorded'}")
+
+
+def _assessment(a: AssessmentRecord) -> None:
+    r.echo(
+        r.bold("assessment:") + f" {'passed' if a.passed else 'not passed'}" + (f": {a.verdict}" if a.verdict else "")
+    )
+    if a.explanation:
+        r.echo(f"  {a.explanation}")
+    for label, items in (("strength", a.strengths), ("weakness", a.weaknesses), ("suggestion", a.suggestions)):
+        for item in items:
+            r.echo(f"  {label}: {item}")
+
+
+def _audit(d: CycleDetail) -> None:
+    tot = d.totals
+    r.echo(
+        r.bold("actions:") + f" {tot.actions} ({tot.model_calls} model calls), tokens in {tot.tokens_input:,} "
+        f"out {tot.tokens_output:,} cache write {tot.tokens_cache_write:,} read {tot.tokens_cache_read:,}, "
+        f"cost {r.usd(tot.cost_usd)}"
+    )
+    if d.actions:
+        actions_table(d.actions, with_cycle=False)
+        if d.actions_shown < tot.actions:
+            r.echo(f"  ... {tot.actions - d.actions_shown} more: `agentctl actions {d.id} --limit {tot.actions}`")
+    r.echo(r.bold("triggers:") + f" {len(d.triggers)}")
+    if d.triggers:
+        triggers_table(d.triggers)

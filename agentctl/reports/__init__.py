@@ -1,0 +1,50 @@
+"""The reports: what a researcher reads in a terminal and a dashboard scrapes.
+
+One function per report, each taking an open connection (doctor: the settings) and
+returning a pydantic model whose `model_dump(mode="json")` is the command's `--json`
+(keys in README "Reports"). No printing here, and nothing heavy imported at module
+level: `agentctl status` must stay fast. The queries are in agentctl/store/reports.py.
+
+To add a report: its reads go in store/sql/reports.sql and store/reports.py, its model
+and function in a module here (re-exported below), its command in agentctl/cli/.
+"""
+
+from agentctl.reports.activity import TriggerReport, recent_actions, recent_triggers
+from agentctl.reports.common import NO_CYCLES_HINT, NO_TICK_HINT, ActionRow, BudgetDay, TriggerRow
+from agentctl.reports.costs import BudgetReport, CostReport, budget_report, cost_report, default_limit, today_budget
+from agentctl.reports.cycles import CycleDetail, CycleRow, cycle_detail, recent_cycles, session_exists
+from agentctl.reports.doctor import Check, DoctorReport, doctor
+from agentctl.reports.prometheus import MetricsReport, metrics, prometheus_text
+from agentctl.reports.status import OperationProgress, Status, operation_progress, status
+
+__all__ = [
+    "NO_CYCLES_HINT",
+    "NO_TICK_HINT",
+    "ActionRow",
+    "BudgetDay",
+    "BudgetReport",
+    "Check",
+    "CostReport",
+    "CycleDetail",
+    "CycleRow",
+    "DoctorReport",
+    "MetricsReport",
+    "OperationProgress",
+    "Status",
+    "TriggerReport",
+    "TriggerRow",
+    "budget_report",
+    "cost_report",
+    "cycle_detail",
+    "default_limit",
+    "doctor",
+    "metrics",
+    "operation_progress",
+    "prometheus_text",
+    "recent_actions",
+    "recent_cycles",
+    "recent_triggers",
+    "session_exists",
+    "status",
+    "today_budget",
+]

@@ -1,0 +1,139 @@
+"""Money: today's budget and the last days, and what the spend bought (cost per success and beyond)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from agentctl.reports.common import BudgetDay, usd, usd_or_none
+from agentctl.store import reports as store
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from agentctl.settings import Settings
+
+
+def default_limit(conn: psycopg.Connection[Any], settings: Settings) -> Decimal:
+    """The limit a day without a row gets: `budget set --default`, else settings."""
+    limit = store.default_limit(conn)
+    return limit if limit is not None else Decimal(settings.default_budget_usd)
+
+
+def budget_days(conn: psycopg.Connection[Any], settings: Settings, days: int) -> list[BudgetDay]:
+    """Today and the `days` - 1 days before it that have a row, newest first."""
+    from agentctl.store.budget import Budget
+
+    budget = Budget(settings)
+    return [BudgetDay.of(budget.snapshot(conn, day)) for day in store.budget_dates(conn, days)]
+
+
+def today_budget(conn: psycopg.Connection[Any], settings: Settings) -> BudgetDay:
+    """Today's figures; read-only, so a day no tick has opened reads as untouched."""
+    rows = budget_days(conn, settings, 1)
+    if rows:
+        return rows[0]
+    return BudgetDay.untouched(store.clock(conn).today, default_limit(conn, settings))
+
+
+class BudgetReport(BaseModel):
+    today: BudgetDay
+    default_limit_usd: float
+    days: list[BudgetDay]  # today first, then earlier days that have a row
+
+
+def budget_report(conn: psycopg.Connection[Any], settings: Settings, days: int = 7) -> BudgetReport:
+    """Today and the `days` - 1 days before it."""
+    today = today_budget(conn, settings)
+    rows = budget_days(conn, settings, days)
+    if not today.exists:
+        rows.insert(0, today)
+    return BudgetReport(today=today, default_limit_usd=usd(default_limit(conn, settings)), days=rows)
+
+
+class CostLine(BaseModel):
+    name: str
+    calls: int
+    cost_usd: float
+
+
+class OutcomeCost(BaseModel):
+    outcome: str | None
+    cycles: int
+    cost_usd: float
+
+
+class CostlyFailure(BaseModel):
+    id: int
+    strategy: str | None
+    outcome: str | None
+    cost_usd: float
+    failure_reason: str | None
+    completed_at: datetime | None
+
+
+class CostReport(BaseModel):
+    # "Cost per successful strategy" (docs/schema.md): the average cost of successful cycles alone.
+    avg_cost_per_success_usd: float | None
+    successes: int
+    # What that leaves out: every dollar spent (failed cycles included) divided by what it bought.
+    total_spend_usd: float
+    cycles_completed: int
+    spend_per_success_usd: float | None
+    promising: int  # successful cycles whose assessment passed
+    spend_per_promising_usd: float | None
+    by_outcome: list[OutcomeCost]
+    by_model: list[CostLine]
+    by_phase: list[CostLine]  # invocation: design, assessment
+    costliest_failures: list[CostlyFailure]
+
+
+def _cost_lines(rows: list[store.ModelCost], key: str) -> list[CostLine]:
+    """Calls and cost summed by model or by invocation, costliest first."""
+    sums: dict[str, tuple[int, Decimal]] = {}
+    for r in rows:
+        name = r.model if key == "model" else r.invocation
+        calls, cost = sums.get(name, (0, Decimal(0)))
+        sums[name] = (calls + r.calls, cost + r.cost_usd)
+    ordered = sorted(sums.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    return [CostLine(name=name, calls=calls, cost_usd=usd(cost)) for name, (calls, cost) in ordered]
+
+
+def cost_report(conn: psycopg.Connection[Any], failures: int = 5) -> CostReport:
+    """Cost per success, and everything that average leaves out."""
+    per_success = store.cost_per_success(conn)
+    tot = store.cost_totals(conn)
+    by_model = store.cost_by_model(conn)
+
+    def per(count: int) -> float | None:
+        return usd(tot.total_spend_usd / count) if count else None
+
+    return CostReport(
+        avg_cost_per_success_usd=usd_or_none(per_success.avg),
+        successes=per_success.count,
+        total_spend_usd=usd(tot.total_spend_usd),
+        cycles_completed=tot.cycles_completed,
+        spend_per_success_usd=per(tot.successes),
+        promising=tot.promising,
+        spend_per_promising_usd=per(tot.promising),
+        by_outcome=[
+            OutcomeCost(outcome=r.outcome, cycles=r.cycles, cost_usd=usd(r.cost_usd))
+            for r in store.cost_by_outcome(conn)
+        ],
+        by_model=_cost_lines(by_model, "model"),
+        by_phase=_cost_lines(by_model, "invocation"),
+        costliest_failures=[
+            CostlyFailure(
+                id=r.id,
+                strategy=r.strategy_name,
+                outcome=r.outcome,
+                cost_usd=usd(r.estimated_cost_usd or 0),
+                failure_reason=r.failure_reason,
+                completed_at=r.cycle_completed_at,
+            )
+            for r in store.costliest_failures(conn, failures)
+        ],
+    )

@@ -1,0 +1,159 @@
+"""`agentctl doctor`: every check a person would run by hand, each with the fix when it fails.
+
+Checks are kept by name (`DoctorReport.check("migrations")`), in the order they are
+shown; the ones that read the database run only once it is reachable and current.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from agentctl.reports.common import NO_TICK_WARNING_S, age
+from agentctl.store import reports as store
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from agentctl.settings import Settings
+
+DATA_FIX = "reinstall agentctl, or `agentctl data import FILE`"
+
+
+class Check(BaseModel):
+    name: str  # database, migrations, data, agent, prices, last_tick, operations
+    ok: bool
+    detail: str
+    fix: str | None  # what a person should do when not ok
+
+
+class DoctorReport(BaseModel):
+    ok: bool
+    checks: list[Check]
+
+    def check(self, name: str) -> Check | None:
+        """The check called `name`, if it ran."""
+        return next((c for c in self.checks if c.name == name), None)
+
+
+def _ok(name: str, detail: str) -> Check:
+    return Check(name=name, ok=True, detail=detail, fix=None)
+
+
+def _failed(name: str, detail: str, fix: str) -> Check:
+    return Check(name=name, ok=False, detail=detail, fix=fix)
+
+
+def doctor(settings: Settings) -> DoctorReport:
+    """Every check a person would run by hand; never prints or stores the API key."""
+    checks: dict[str, Check] = {}
+    conn, checks["database"] = _check_database(settings)
+    try:
+        if conn is not None:
+            checks["migrations"] = _check_migrations(conn)
+        checks["data"] = _check_data(settings)
+        checks["agent"] = _check_agent(settings)
+        checks["prices"] = _check_prices(settings)
+        if conn is not None and checks["migrations"].ok:
+            checks["last_tick"] = _check_last_tick(conn)
+            checks["operations"] = _check_operations(conn, settings)
+    finally:
+        if conn is not None:
+            conn.close()
+    return DoctorReport(ok=all(c.ok for c in checks.values()), checks=list(checks.values()))
+
+
+def _check_database(settings: Settings) -> tuple[psycopg.Connection[Any] | None, Check]:
+    from agentctl.store.connection import DatabaseUnavailable, connect, database_url, redact
+
+    where = "embedded PostgreSQL in " + str(settings.home / "pgdata") if settings.embedded else "AGENTCTL_DATABASE_URL"
+    try:
+        conn = connect(settings, autocommit=True, url=database_url(settings))
+        version = store.server_version(conn)
+    except DatabaseUnavailable as err:
+        fix = (
+            f"see {settings.home / 'logs' / 'postgres.log'}"
+            if settings.embedded
+            else "start PostgreSQL or fix AGENTCTL_DATABASE_URL"
+        )
+        return None, _failed("database", redact(str(err)), fix)
+    return conn, _ok("database", f"reachable ({where}, PostgreSQL {version})")
+
+
+def _check_migrations(conn: psycopg.Connection[Any]) -> Check:
+    from agentctl.store.migrate import MigrationError, pending
+
+    try:
+        todo = pending(conn)
+    except MigrationError as err:
+        return _failed("migrations", str(err), "reinstall agentctl")
+    if todo:
+        return _failed("migrations", f"{len(todo)} pending: {', '.join(todo)}", "run `agentctl db upgrade`")
+    return _ok("migrations", "schema is current")
+
+
+def _check_data(settings: Settings) -> Check:
+    try:
+        from agentctl.lab.data import list_datasets
+
+        sets = list_datasets(settings.home)
+    except Exception as err:  # a broken data directory is a finding, not a crash
+        return _failed("data", f"cannot list datasets: {err}", DATA_FIX)
+    if not sets:
+        return _failed("data", "no dataset available", DATA_FIX)
+    names = ", ".join(f"{d.symbol} {d.timeframe}" for d in sets[:5]) + (" ..." if len(sets) > 5 else "")
+    return _ok("data", f"{len(sets)} dataset(s): {names}")
+
+
+def _check_agent(settings: Settings) -> Check:
+    from agentctl.agent import AgentMisconfigured, select_agent
+
+    try:
+        agent = select_agent(settings)
+    except AgentMisconfigured as err:
+        fix = "set ANTHROPIC_API_KEY (or AGENTCTL_ANTHROPIC_API_KEY_FILE), or AGENTCTL_AGENT=baseline"
+        return _failed("agent", str(err), fix)
+    if agent == "claude":
+        return _ok("agent", "claude: API key present")
+    return _ok("agent", "baseline designer selected (no API key needed)")
+
+
+def _check_prices(settings: Settings) -> Check:
+    from agentctl.pricing import UnknownModel, price_for
+
+    day = date.today()
+    unknown, known = [], []
+    for model in dict.fromkeys((settings.design_model, settings.assess_model)):
+        try:
+            price_for(model, day, settings.price_overrides)
+            known.append(model)
+        except UnknownModel:
+            unknown.append(model)
+    if unknown:
+        fix = "pick a model from agentctl.pricing.PRICE_TABLE or set AGENTCTL_PRICE_OVERRIDES"
+        return _failed("prices", f"no price known for {', '.join(unknown)}", fix)
+    return _ok("prices", f"known for {', '.join(known)}")
+
+
+def _check_last_tick(conn: psycopg.Connection[Any]) -> Check:
+    trig = store.last_trigger(conn)
+    if trig is None:
+        fix = "run `agentctl tick`, then install the crontab line (see crontab.example)"
+        return _failed("last_tick", "no tick has run yet", fix)
+    if trig.age_s > NO_TICK_WARNING_S:
+        fix = "cron is not running the tick: check `crontab -l` and the tick's log"
+        return _failed("last_tick", f"last tick {age(trig.age_s)} ago", fix)
+    return _ok("last_tick", f"last tick {age(trig.age_s)} ago")
+
+
+def _check_operations(conn: psycopg.Connection[Any], settings: Settings) -> Check:
+    """Pending or running operations with no sign of life within settings.heartbeat_timeout_s."""
+    stuck = store.stuck_operations(conn, settings.heartbeat_timeout_s)
+    if not stuck:
+        return _ok("operations", "no stuck operations")
+    ids = ", ".join(f"{o.id} ({o.kind or '?'})" for o in stuck[:5])
+    detail = f"{len(stuck)} running without a heartbeat for > {settings.heartbeat_timeout_s:g}s: {ids}"
+    fix = "the next tick marks them failed; if ticks are running, `agentctl cancel` ends the cycle"
+    return _failed("operations", detail, fix)

@@ -1,0 +1,171 @@
+"""`agentctl status`: the active cycle, today's budget, the last tick and what needs attention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from agentctl.domain import Phase
+from agentctl.reports.common import NO_TICK_HINT, NO_TICK_WARNING_S, BudgetDay, age, num
+from agentctl.reports.costs import today_budget
+from agentctl.store import reports as store
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from agentctl.settings import Settings
+    from agentctl.store.records import Cycle
+
+
+class OperationProgress(BaseModel):
+    id: str
+    kind: str | None = None
+    status: str | None = None
+    progress_pct: float | None = None
+    progress_message: str | None = None
+    heartbeat_at: datetime | None = None
+    heartbeat_age_s: float | None = None
+    source: str  # "operations" (the lab's table) or "last_trigger" (what the last tick saw)
+
+    @classmethod
+    def of(cls, line: store.OperationLine) -> OperationProgress:
+        """From the lab's operations table."""
+        return cls(
+            **{
+                **line.model_dump(),
+                "progress_pct": num(line.progress_pct, 1),
+                "heartbeat_age_s": num(line.heartbeat_age_s, 1),
+            },
+            source="operations",
+        )
+
+
+class Warning_(BaseModel):
+    code: str  # no_tick_yet, no_recent_tick, budget_exhausted, operation_no_heartbeat
+    message: str
+
+
+class ActiveCycle(BaseModel):
+    id: int
+    phase: Phase
+    strategy: str | None
+    created_at: datetime
+    phase_since: datetime
+    seconds_in_phase: float
+    seconds_since_start: float
+    operation: OperationProgress | None
+
+
+class LastTrigger(BaseModel):
+    id: int
+    triggered_at: datetime
+    age_s: float
+    trigger_reason: str
+    skip_reason: str | None
+    agent_invoked: bool
+    session_id: int | None
+
+
+class Status(BaseModel):
+    now: datetime
+    active_cycle: ActiveCycle | None
+    budget: BudgetDay
+    last_trigger: LastTrigger | None
+    warnings: list[Warning_]
+
+
+def operation_progress(
+    conn: psycopg.Connection[Any], op_id: str | None, last_trigger: store.LastTrigger | None = None
+) -> OperationProgress | None:
+    """The operation's status and progress from the lab's table, else as the last tick saw it."""
+    if not op_id:
+        return None
+    line = store.operation(conn, str(op_id))
+    if line is not None:
+        return OperationProgress.of(line)
+    ctx = (last_trigger.context if last_trigger else None) or {}
+    if ctx.get("operation_id") != op_id:
+        return OperationProgress(id=str(op_id), source="last_trigger")
+    hb = ctx.get("heartbeat_at")
+    return OperationProgress(
+        id=str(op_id),
+        status=ctx.get("status"),
+        progress_pct=num(ctx.get("progress_pct"), 1),
+        progress_message=ctx.get("progress_message"),
+        heartbeat_at=datetime.fromisoformat(hb) if isinstance(hb, str) else None,
+        source="last_trigger",
+    )
+
+
+def _active(conn: psycopg.Connection[Any], cycle: Cycle, now: datetime, trig: store.LastTrigger | None) -> ActiveCycle:
+    since = cycle.updated_at or cycle.created_at
+    return ActiveCycle(
+        id=cycle.id,
+        phase=cycle.phase,
+        strategy=cycle.strategy_name,
+        created_at=cycle.created_at,
+        phase_since=since,
+        seconds_in_phase=max(0.0, (now - since).total_seconds()),
+        seconds_since_start=max(0.0, (now - cycle.created_at).total_seconds()),
+        operation=operation_progress(conn, cycle.operation_id, trig),
+    )
+
+
+def status(conn: psycopg.Connection[Any], settings: Settings) -> Status:
+    """The active cycle, today's budget, the last trigger and what needs attention."""
+    now = store.clock(conn).now
+    cycle = store.current_cycle(conn)
+    trig = store.last_trigger(conn)
+    budget = today_budget(conn, settings)
+    active = None if cycle is None else _active(conn, cycle, now, trig)
+    last = None
+    if trig is not None:
+        last = LastTrigger(
+            id=trig.id,
+            triggered_at=trig.triggered_at,
+            age_s=max(0.0, trig.age_s),
+            trigger_reason=trig.trigger_reason,
+            skip_reason=trig.skip_reason,
+            agent_invoked=bool(trig.agent_invoked),
+            session_id=trig.session_id,
+        )
+    return Status(
+        now=now,
+        active_cycle=active,
+        budget=budget,
+        last_trigger=last,
+        warnings=_warnings(settings, active, budget, last),
+    )
+
+
+def _warnings(
+    settings: Settings, active: ActiveCycle | None, budget: BudgetDay, last: LastTrigger | None
+) -> list[Warning_]:
+    out = []
+    if last is None:
+        out.append(Warning_(code="no_tick_yet", message=NO_TICK_HINT))
+    elif last.age_s > NO_TICK_WARNING_S:
+        message = f"no tick for {age(last.age_s)}: is cron running? (see crontab.example)"
+        out.append(Warning_(code="no_recent_tick", message=message))
+    if budget.remaining_usd <= 0:
+        message = (
+            f"today's budget is exhausted (${budget.used_usd:.2f} of ${budget.limit_usd:.2f}): "
+            "raise it with `agentctl budget set AMOUNT`"
+        )
+        out.append(Warning_(code="budget_exhausted", message=message))
+    op = active.operation if active else None
+    if op is not None and _silent(op, settings.heartbeat_timeout_s):
+        seen = "never" if op.heartbeat_age_s is None else f"{age(op.heartbeat_age_s)} ago"
+        message = (
+            f"operation {op.id} has no heartbeat (last {seen}): its worker may have died; the next tick marks it failed"
+        )
+        out.append(Warning_(code="operation_no_heartbeat", message=message))
+    return out
+
+
+def _silent(op: OperationProgress, timeout_s: float) -> bool:
+    """A pending or running operation of the lab's table with no heartbeat within `timeout_s`."""
+    quiet = op.heartbeat_age_s is None or op.heartbeat_age_s > timeout_s
+    return quiet and op.status in ("running", "pending") and op.source == "operations"

@@ -1,0 +1,329 @@
+"""The reports' reads: every statement in sql/reports.sql, run by name, rows read back as typed models.
+
+Read-only, and none of them opens a transaction: the report commands use an
+autocommit connection, each statement its own snapshot. Money stays Decimal
+here; the reports round it for display and JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from agentctl.store.queries import load
+from agentctl.store.records import Cycle, Metrics
+
+if TYPE_CHECKING:
+    import psycopg
+
+_q = load("reports")
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+
+
+class Clock(_Row):
+    """The database's time and budget day (CURRENT_DATE in the connection's time zone)."""
+
+    now: datetime
+    today: date
+
+
+class LastTrigger(_Row):
+    """The newest agent_triggers row, with its age and what the tick saw (context)."""
+
+    id: int
+    triggered_at: datetime
+    trigger_reason: str
+    session_id: int | None = None
+    agent_invoked: bool | None = None
+    skip_reason: str | None = None
+    context: dict[str, Any] | None = None
+    age_s: float
+
+
+class TriggerLine(_Row):
+    """One agent_triggers row as the trigger tables show it."""
+
+    id: int
+    triggered_at: datetime
+    trigger_reason: str
+    session_id: int | None = None
+    agent_invoked: bool | None = None
+    skip_reason: str | None = None
+    budget_used_today_usd: Decimal | None = None
+    budget_remaining_usd: Decimal | None = None
+
+
+class ActionLine(_Row):
+    """One agent_actions row without its arguments and result."""
+
+    id: int
+    session_id: int | None = None
+    action_at: datetime | None = None
+    tool_name: str
+    agent: str | None = None
+    invocation: str | None = None
+    model: str | None = None
+    success: bool | None = None
+    error_message: str | None = None
+    tokens_input: int | None = None
+    tokens_output: int | None = None
+    tokens_cache_write: int | None = None
+    tokens_cache_read: int | None = None
+    cost_usd: Decimal | None = None
+    latency_ms: int | None = None
+    request_id: str | None = None
+    stop_reason: str | None = None
+    attempt: int | None = None
+
+
+class ActionTotals(_Row):
+    """A cycle's actions summed."""
+
+    actions: int
+    model_calls: int
+    tokens_input: int
+    tokens_output: int
+    tokens_cache_write: int
+    tokens_cache_read: int
+    cost_usd: Decimal
+
+
+class OperationLine(_Row):
+    """A lab_operations row with the age of its heartbeat."""
+
+    id: str
+    kind: str | None = None
+    status: str | None = None
+    progress_pct: float | None = None
+    progress_message: str | None = None
+    heartbeat_at: datetime | None = None
+    heartbeat_age_s: float | None = None
+
+
+class CycleLine(_Row):
+    """A completed cycle with its metrics row and verdict."""
+
+    id: int
+    strategy_name: str | None = None
+    outcome: str | None = None
+    backtest_sharpe: Decimal | None = None
+    backtest_win_rate: Decimal | None = None
+    backtest_max_drawdown: Decimal | None = None
+    backtest_total_trades: int | None = None
+    estimated_cost_usd: Decimal | None = None
+    cycle_duration_seconds: int | None = None
+    verdict: str | None = None
+    completed_at: datetime | None = None
+
+
+class BudgetDayLimit(_Row):
+    """A day's limit and spend, as `budget set` reports them."""
+
+    budget_limit_usd: Decimal | None = None
+    budget_used_usd: Decimal | None = None
+
+
+class CostPerSuccess(_Row):
+    avg: Decimal | None = None
+    count: int
+
+
+class CostTotals(_Row):
+    total_spend_usd: Decimal
+    cycles_completed: int
+    successes: int
+    promising: int
+
+
+class OutcomeCost(_Row):
+    outcome: str | None = None
+    cycles: int
+    cost_usd: Decimal
+
+
+class ModelCost(_Row):
+    """Billed calls and cost for one model and invocation (design, assessment)."""
+
+    model: str
+    invocation: str
+    calls: int
+    cost_usd: Decimal
+
+
+class CostlyFailure(_Row):
+    id: int
+    strategy_name: str | None = None
+    outcome: str | None = None
+    estimated_cost_usd: Decimal | None = None
+    failure_reason: str | None = None
+    cycle_completed_at: datetime | None = None
+
+
+class TriggerCount(_Row):
+    trigger_reason: str
+    skip_reason: str | None = None
+    agent_invoked: bool | None = None
+    n: int
+
+
+def _rows(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = conn.execute(_q[name], params or {}).fetchall()
+    return rows
+
+
+def _row(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    row: dict[str, Any] | None = conn.execute(_q[name], params or {}).fetchone()
+    return row
+
+
+def _always(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The row of a statement that always returns one (an aggregate, NOW())."""
+    row = _row(conn, name, params)
+    if row is None:
+        raise RuntimeError(f"report query {name} returned no row")
+    return row
+
+
+# -- time, cycles ------------------------------------------------------------------------------
+
+
+def clock(conn: psycopg.Connection[Any]) -> Clock:
+    return Clock.model_validate(_always(conn, "now"))
+
+
+def current_cycle(conn: psycopg.Connection[Any]) -> Cycle | None:
+    """The newest cycle not idle."""
+    row = _row(conn, "current_cycle")
+    return None if row is None else Cycle.model_validate(row)
+
+
+def cycle(conn: psycopg.Connection[Any], cycle_id: int) -> Cycle | None:
+    row = _row(conn, "session", {"id": cycle_id})
+    return None if row is None else Cycle.model_validate(row)
+
+
+def cycle_metrics(conn: psycopg.Connection[Any], cycle_id: int) -> Metrics | None:
+    row = _row(conn, "session_metrics", {"id": cycle_id})
+    return None if row is None else Metrics.model_validate(row)
+
+
+def recent_cycles(conn: psycopg.Connection[Any], limit: int, outcome: str | None = None) -> list[CycleLine]:
+    """Completed cycles newest first, of one outcome when given."""
+    if outcome:
+        rows = _rows(conn, "recent_cycles_by_outcome", {"limit": limit, "outcome": outcome})
+    else:
+        rows = _rows(conn, "recent_cycles", {"limit": limit})
+    return [CycleLine.model_validate(r) for r in rows]
+
+
+def cycles_by_outcome(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """Completed cycles counted by outcome."""
+    return {r["outcome"]: r["n"] for r in _rows(conn, "cycles_by_outcome")}
+
+
+# -- actions, triggers ----------------------------------------------------------------------------
+
+
+def cycle_action_totals(conn: psycopg.Connection[Any], cycle_id: int) -> ActionTotals:
+    return ActionTotals.model_validate(_always(conn, "session_action_totals", {"id": cycle_id}))
+
+
+def cycle_actions(conn: psycopg.Connection[Any], cycle_id: int, limit: int) -> list[ActionLine]:
+    """A cycle's actions, oldest first."""
+    return [ActionLine.model_validate(r) for r in _rows(conn, "session_actions", {"id": cycle_id, "limit": limit})]
+
+
+def recent_actions(conn: psycopg.Connection[Any], cycle_id: int | None, limit: int) -> list[ActionLine]:
+    """The newest actions first, of one cycle or of all."""
+    if cycle_id is None:
+        rows = _rows(conn, "recent_actions", {"limit": limit})
+    else:
+        rows = _rows(conn, "recent_session_actions", {"id": cycle_id, "limit": limit})
+    return [ActionLine.model_validate(r) for r in rows]
+
+
+def last_trigger(conn: psycopg.Connection[Any]) -> LastTrigger | None:
+    row = _row(conn, "last_trigger")
+    return None if row is None else LastTrigger.model_validate(row)
+
+
+def cycle_triggers(conn: psycopg.Connection[Any], cycle_id: int, limit: int) -> list[TriggerLine]:
+    """A cycle's triggers, oldest first."""
+    return [TriggerLine.model_validate(r) for r in _rows(conn, "session_triggers", {"id": cycle_id, "limit": limit})]
+
+
+def recent_triggers(conn: psycopg.Connection[Any], limit: int, *, today: bool = False) -> list[TriggerLine]:
+    """The newest triggers first; only today's (budget day) with `today`."""
+    rows = _rows(conn, "recent_triggers_today" if today else "recent_triggers", {"limit": limit})
+    return [TriggerLine.model_validate(r) for r in rows]
+
+
+def trigger_counts_today(conn: psycopg.Connection[Any]) -> list[TriggerCount]:
+    """Today's triggers counted by decision, most frequent first."""
+    return [TriggerCount.model_validate(r) for r in _rows(conn, "triggers_today_counts")]
+
+
+# -- operations -----------------------------------------------------------------------------------
+
+
+def operation(conn: psycopg.Connection[Any], operation_id: str) -> OperationLine | None:
+    row = _row(conn, "operation", {"id": operation_id})
+    return None if row is None else OperationLine.model_validate(row)
+
+
+def stuck_operations(conn: psycopg.Connection[Any], timeout_s: float) -> list[OperationLine]:
+    """Pending or running operations with no sign of life for `timeout_s`."""
+    return [OperationLine.model_validate(r) for r in _rows(conn, "stuck_operations", {"timeout_s": timeout_s})]
+
+
+# -- budget, cost ---------------------------------------------------------------------------------
+
+
+def budget_dates(conn: psycopg.Connection[Any], days: int) -> list[date]:
+    """Today and the `days` - 1 days before it that have a budget row, newest first."""
+    return [r["date"] for r in _rows(conn, "budget_dates", {"days": days})]
+
+
+def budget_day(conn: psycopg.Connection[Any], day: date | None = None) -> BudgetDayLimit | None:
+    """Today's (or `day`'s) limit and spend; None when the day has no row."""
+    row = _row(conn, "budget_day", {"date": day})
+    return None if row is None else BudgetDayLimit.model_validate(row)
+
+
+def default_limit(conn: psycopg.Connection[Any]) -> Decimal | None:
+    """The limit set with `budget set --default`, if any."""
+    row = _row(conn, "budget_default_limit")
+    return None if row is None else Decimal(row["budget_limit_usd"])
+
+
+def cost_per_success(conn: psycopg.Connection[Any]) -> CostPerSuccess:
+    return CostPerSuccess.model_validate(_always(conn, "cost_per_success"))
+
+
+def cost_totals(conn: psycopg.Connection[Any]) -> CostTotals:
+    return CostTotals.model_validate(_always(conn, "cost_totals"))
+
+
+def cost_by_outcome(conn: psycopg.Connection[Any]) -> list[OutcomeCost]:
+    return [OutcomeCost.model_validate(r) for r in _rows(conn, "cost_by_outcome")]
+
+
+def cost_by_model(conn: psycopg.Connection[Any]) -> list[ModelCost]:
+    return [ModelCost.model_validate(r) for r in _rows(conn, "cost_by_model")]
+
+
+def costliest_failures(conn: psycopg.Connection[Any], limit: int) -> list[CostlyFailure]:
+    return [CostlyFailure.model_validate(r) for r in _rows(conn, "costliest_failures", {"limit": limit})]
+
+
+# -- the server -----------------------------------------------------------------------------------
+
+
+def server_version(conn: psycopg.Connection[Any]) -> str:
+    return str(_always(conn, "server_version")["server_version"])
