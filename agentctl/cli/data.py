@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import typer
 
+from agentctl.cli import render
 from agentctl.cli.errors import EXIT_NEEDS_PERSON, EXIT_USAGE, fail
 
 app = typer.Typer(help="Market data: list bundled and imported datasets, import your own.", no_args_is_help=True)
@@ -33,19 +32,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         (i.symbol, i.timeframe, _when(i.first_bar), _when(i.last_bar), str(i.bars), _when(i.holdout_start), i.source)
         for i in infos
     ]
-    headers = ("SYMBOL", "TF", "FIRST BAR", "LAST BAR", "BARS", "HOLDOUT FROM", "SOURCE")
-    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*headers, box=None, pad_edge=False)
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
-        return
-    widths = [max(len(h), *(len(r[k]) for r in rows)) if rows else len(h) for k, h in enumerate(headers)]
-    for row in (headers, *rows):
-        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip())
+    render.table(("SYMBOL", "TF", "FIRST BAR", "LAST BAR", "BARS", "HOLDOUT FROM", "SOURCE"), rows)
 
 
 def _when(dt) -> str:
