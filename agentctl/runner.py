@@ -8,9 +8,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agentctl.tick import EXIT_NEEDS_PERSON, Tick, TickResult, completed_since, max_session_id
+from pydantic import BaseModel
+
+from agentctl.domain import ExitCode
+from agentctl.lab.gates import GateVerdict
+from agentctl.store import cycles
+from agentctl.tick import Tick, TickResult
 
 if TYPE_CHECKING:
+    import psycopg
+
     from agentctl.settings import Settings
 
 
@@ -28,80 +35,85 @@ class RunState:
 
 def run_cycles(
     settings: Settings,
-    cycles: int,
+    cycles_wanted: int,
     interval_s: float,
     on_tick: Callable[[RunState], None],
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[int]:
-    """Tick until `cycles` new cycles complete; returns their ids. Stops early on an error a person must fix."""
+    """Tick until `cycles_wanted` new cycles complete; returns their ids. Stops early on an error a person must fix."""
     from agentctl.store import open_database
     from agentctl.store.budget import Budget
 
     with open_database(settings, autocommit=True) as conn:
-        start_id = max_session_id(conn)
+        start_id = cycles.max_id(conn)
     n = 0
     while True:
         n += 1
         result = Tick(settings).run()
         with open_database(settings, autocommit=True) as conn:
-            done = completed_since(conn, start_id)
+            ids = cycles.completed_since(conn, start_id)
             snap = Budget(settings).snapshot(conn)
-            ids = (
-                [
-                    r["id"]
-                    for r in conn.execute(
-                        "SELECT id FROM agent_sessions WHERE id > %(id)s AND completed_at IS NOT NULL ORDER BY id",
-                        {"id": start_id},
-                    )
-                ]
-                if done >= cycles or result.exit_code == EXIT_NEEDS_PERSON
-                else []
-            )
-        on_tick(RunState(n, result, done, cycles, snap.used, snap.limit))
-        if result.exit_code == EXIT_NEEDS_PERSON or done >= cycles:
+        on_tick(RunState(n, result, len(ids), cycles_wanted, snap.used, snap.limit))
+        if result.exit_code == ExitCode.NEEDS_PERSON or len(ids) >= cycles_wanted:
             return ids
         sleep(interval_s)
 
 
-def cycle_summary(conn, session_id: int) -> dict[str, Any] | None:
-    """One cycle's strategy, gates, key metrics and cost, as plain data."""
-    s = conn.execute("SELECT * FROM agent_sessions WHERE id = %(id)s", {"id": session_id}).fetchone()
-    if s is None:
+class CycleSummary(BaseModel):
+    """One cycle's strategy, gates, key metrics and cost (`agentctl run`'s summary and its JSON)."""
+
+    id: int
+    strategy: str | None
+    hypothesis: str | None
+    dataset: dict[str, Any] | None
+    model: str | None
+    outcome: str | None
+    failure_reason: str | None
+    gates: dict[str, GateVerdict | None]
+    training: dict[str, Any] | None
+    backtest: dict[str, Any] | None
+    verdict: str | None
+    assessment_passed: bool | None
+    cost_usd: str | None
+    duration_s: int | None
+    tokens: dict[str, int | None]
+
+
+TRAINING_FIGURES = ("accuracy", "majority_baseline_accuracy", "log_loss", "iterations")
+BACKTEST_FIGURES = (
+    "sharpe",
+    "total_return",
+    "buy_and_hold_return",
+    "max_drawdown",
+    "win_rate",
+    "total_trades",
+    "profit_factor",
+    "deflated_sharpe",
+)
+
+
+def cycle_summary(conn: psycopg.Connection, session_id: int) -> CycleSummary | None:
+    """What one cycle came to, from its session and metrics rows."""
+    c = cycles.get(conn, session_id)
+    if c is None:
         return None
-    m = conn.execute("SELECT * FROM agent_metrics WHERE session_id = %(id)s", {"id": session_id}).fetchone() or {}
-    tr, bt = s.get("training_results") or {}, s.get("backtest_results") or {}
-    cfg = s.get("strategy_config") or {}
-    assessment = s.get("assessment") or {}
-    return {
-        "id": s["id"],
-        "strategy": s.get("strategy_name"),
-        "hypothesis": cfg.get("hypothesis"),
-        "dataset": cfg.get("dataset"),
-        "model": (cfg.get("model") or {}).get("family"),
-        "outcome": s.get("outcome"),
-        "failure_reason": s.get("failure_reason"),
-        "gates": {"training": tr.get("gate"), "backtest": bt.get("gate")},
-        "training": {k: tr.get(k) for k in ("accuracy", "majority_baseline_accuracy", "log_loss", "iterations")}
-        if tr
-        else None,
-        "backtest": {
-            k: bt.get(k)
-            for k in (
-                "sharpe",
-                "total_return",
-                "buy_and_hold_return",
-                "max_drawdown",
-                "win_rate",
-                "total_trades",
-                "profit_factor",
-                "deflated_sharpe",
-            )
-        }
-        if bt
-        else None,
-        "verdict": assessment.get("verdict"),
-        "assessment_passed": assessment.get("passed"),
-        "cost_usd": str(m.get("estimated_cost_usd")) if m.get("estimated_cost_usd") is not None else None,
-        "duration_s": m.get("cycle_duration_seconds"),
-        "tokens": {"input": m.get("total_tokens_input"), "output": m.get("total_tokens_output")},
-    }
+    m = cycles.metrics(conn, session_id)
+    tr, bt, strategy, assessment = c.training_results, c.backtest_results, c.strategy, c.assessment
+    cost = m.estimated_cost_usd if m else None
+    return CycleSummary(
+        id=c.id,
+        strategy=c.strategy_name,
+        hypothesis=strategy.hypothesis if strategy else None,
+        dataset=strategy.dataset.model_dump(exclude_unset=True) if strategy else None,
+        model=strategy.model.family if strategy else None,
+        outcome=c.outcome,
+        failure_reason=c.failure_reason,
+        gates={"training": tr.gate if tr else None, "backtest": bt.gate if bt else None},
+        training={k: getattr(tr, k) for k in TRAINING_FIGURES} if tr else None,
+        backtest={k: getattr(bt, k) for k in BACKTEST_FIGURES} if bt else None,
+        verdict=assessment.verdict if assessment else None,
+        assessment_passed=assessment.passed if assessment else None,
+        cost_usd=str(cost) if cost is not None else None,
+        duration_s=m.cycle_duration_seconds if m else None,
+        tokens={"input": m.total_tokens_input if m else None, "output": m.total_tokens_output if m else None},
+    )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from agentctl.store.budget import BudgetSnapshot
+    from agentctl.store.records import MemoryRow
 
 DESIGN_RULES = """\
 You are the strategy designer of agentctl, an autonomous research lab for systematic trading strategies.
@@ -100,13 +101,6 @@ def _num(value: Any, fmt: str = ".3g") -> str:
         return str(value)
 
 
-def _first(d: dict | None, *keys: str) -> Any:
-    for k in keys:
-        if d and d.get(k) is not None:
-            return d[k]
-    return None
-
-
 def _features(cfg: dict) -> str:
     parts = []
     for f in cfg.get("features") or []:
@@ -115,48 +109,42 @@ def _features(cfg: dict) -> str:
     return " ".join(parts)
 
 
-def memory_line(row: dict) -> str:
+def memory_line(row: MemoryRow) -> str:
     """One finished cycle, compactly: what was tried, what came out, what the assessor said."""
-    cfg = row.get("strategy_config") or {}
-    ds = cfg.get("dataset") or {}
-    label = cfg.get("label") or {}
-    model = cfg.get("model") or {}
-    trading = cfg.get("trading") or {}
-    tr, bt, asm = row.get("training_results") or {}, row.get("backtest_results") or {}, row.get("assessment") or {}
-    head = f"#{row['id']} {row.get('strategy_name') or '(no strategy)'} -> {row.get('outcome') or '?'}"
-    lines = [head]
+    lines = [f"#{row.id} {row.strategy_name or '(no strategy)'} -> {row.outcome or '?'}"]
+    cfg = row.strategy_config or {}
     if cfg:
+        lines.extend(_strategy_lines(cfg))
+    tr, bt, asm = row.training_results, row.backtest_results, row.assessment
+    if tr is not None and tr.accuracy is not None:
+        lines.append(f"  train: acc {_num(tr.accuracy)} vs majority {_num(tr.majority_baseline_accuracy)}")
+    if bt is not None:
         lines.append(
-            f"  {ds.get('symbol')}/{ds.get('timeframe')} {model.get('family')}; features {_features(cfg)}; "
-            f"label h={label.get('horizon')} thr={_num(label.get('threshold'), 'g')} {label.get('classes')}; "
-            f"conf {_num(trading.get('confidence'), 'g')} {trading.get('direction')}"
+            f"  backtest: sharpe {_num(bt.sharpe)} dsr {_num(bt.deflated_sharpe)} ret {_num(bt.total_return)} "
+            f"bh {_num(bt.buy_and_hold_return)} maxdd {_num(bt.max_drawdown)} trades {_num(bt.total_trades, 'g')} "
+            f"win {_num(bt.win_rate)} pf {_num(bt.profit_factor)}"
         )
-        if cfg.get("hypothesis"):
-            lines.append(f"  hypothesis: {str(cfg['hypothesis'])[:200]}")
-    acc = _first(row, "training_accuracy") or _first(tr, "accuracy", "validation_accuracy")
-    base = _first(tr, "majority_baseline_accuracy", "baseline_accuracy", "majority_class_accuracy")
-    if acc is not None:
-        lines.append(f"  train: acc {_num(acc)} vs majority {_num(base)}")
-    if bt:
-        lines.append(
-            "  backtest: sharpe {} dsr {} ret {} bh {} maxdd {} trades {} win {} pf {}".format(
-                _num(_first(bt, "sharpe") or row.get("backtest_sharpe")),
-                _num(_first(bt, "deflated_sharpe")),
-                _num(_first(bt, "total_return")),
-                _num(_first(bt, "buy_and_hold_return")),
-                _num(_first(bt, "max_drawdown") or row.get("backtest_max_drawdown")),
-                _num(_first(bt, "total_trades") or row.get("backtest_total_trades"), "g"),
-                _num(_first(bt, "win_rate") or row.get("backtest_win_rate")),
-                _num(_first(bt, "profit_factor") or row.get("backtest_profit_factor")),
-            )
-        )
-    if asm:
-        lines.append(f"  verdict: {asm.get('verdict') or ('passed' if asm.get('passed') else 'failed')}")
-        if asm.get("suggestions"):
-            lines.append("  suggestions: " + "; ".join(str(s)[:160] for s in asm["suggestions"][:3]))
-    if row.get("failure_reason"):
-        lines.append(f"  failure: {str(row['failure_reason'])[:200]}")
+    if asm is not None:
+        lines.append(f"  verdict: {asm.verdict or ('passed' if asm.passed else 'failed')}")
+        if asm.suggestions:
+            lines.append("  suggestions: " + "; ".join(str(s)[:160] for s in asm.suggestions[:3]))
+    if row.failure_reason:
+        lines.append(f"  failure: {str(row.failure_reason)[:200]}")
     return "\n".join(lines)
+
+
+def _strategy_lines(cfg: dict[str, Any]) -> list[str]:
+    """The strategy config as the designer wrote it (read as written: it was validated when saved)."""
+    ds, label = cfg.get("dataset") or {}, cfg.get("label") or {}
+    model, trading = cfg.get("model") or {}, cfg.get("trading") or {}
+    lines = [
+        f"  {ds.get('symbol')}/{ds.get('timeframe')} {model.get('family')}; features {_features(cfg)}; "
+        f"label h={label.get('horizon')} thr={_num(label.get('threshold'), 'g')} {label.get('classes')}; "
+        f"conf {_num(trading.get('confidence'), 'g')} {trading.get('direction')}"
+    ]
+    if cfg.get("hypothesis"):
+        lines.append(f"  hypothesis: {str(cfg['hypothesis'])[:200]}")
+    return lines
 
 
 def budget_line(snap: BudgetSnapshot) -> str:
@@ -166,7 +154,7 @@ def budget_line(snap: BudgetSnapshot) -> str:
     )
 
 
-def design_user(memory: list[dict], snap: BudgetSnapshot, tried: int) -> str:
+def design_user(memory: list[MemoryRow], snap: BudgetSnapshot, tried: int) -> str:
     if memory:
         mem = f"Research memory: the last {len(memory)} finished cycles, newest first.\n" + "\n".join(
             memory_line(r) for r in memory

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from agentctl.cli import render
-from agentctl.cli.errors import EXIT_NEEDS_PERSON, fail, handle_errors
+from agentctl.cli.errors import fail, handle_errors
+from agentctl.domain import ExitCode
+
+if TYPE_CHECKING:
+    from agentctl.runner import CycleSummary
 
 
 def tick() -> None:
@@ -34,18 +39,18 @@ def _run(cycles: int, interval: float, as_json: bool) -> None:
     from agentctl.store import open_database
 
     settings = get_settings()
-    display = _Display(live=not render.plain(sys.stderr) and not as_json)
+    display = _Display(live=sys.stderr.isatty() and not os.environ.get("NO_COLOR") and not as_json)
     try:
         ids = run_cycles(settings, cycles, interval, display.update)
     finally:
         display.close()
     last = display.last
-    if last is not None and last.result.exit_code == EXIT_NEEDS_PERSON:
-        fail(last.result.message or "a tick needs attention", EXIT_NEEDS_PERSON)
+    if last is not None and last.result.exit_code == ExitCode.NEEDS_PERSON:
+        fail(last.result.message or "a tick needs attention", ExitCode.NEEDS_PERSON)
     with open_database(settings, autocommit=True) as conn:
         summaries = [cycle_summary(conn, i) for i in ids]
     if as_json:
-        typer.echo(json.dumps(summaries, indent=2, default=str))
+        typer.echo(json.dumps([s.model_dump(mode="json") if s else None for s in summaries], indent=2))
     else:
         for s in summaries:
             _print_summary(s)
@@ -112,39 +117,36 @@ class _Display:
             self._progress.stop()
 
 
-def _print_summary(s: dict) -> None:
+def _print_summary(s: CycleSummary | None) -> None:
     if s is None:
         return
-    lines = [f"cycle {s['id']}: {s['strategy'] or '(no strategy)'} -> {s['outcome']}"]
-    if s.get("dataset"):
-        d = s["dataset"]
-        lines.append(f"  dataset     {d.get('symbol')} {d.get('timeframe')} · model {s.get('model')}")
-    if s.get("hypothesis"):
-        lines.append(f"  hypothesis  {s['hypothesis']}")
-    for gate in ("training", "backtest"):
-        g = (s.get("gates") or {}).get(gate)
+    lines = [f"cycle {s.id}: {s.strategy or '(no strategy)'} -> {s.outcome}"]
+    if s.dataset:
+        d = s.dataset
+        lines.append(f"  dataset     {d.get('symbol')} {d.get('timeframe')} · model {s.model}")
+    if s.hypothesis:
+        lines.append(f"  hypothesis  {s.hypothesis}")
+    for name, g in s.gates.items():
         if g:
-            lines.append(
-                f"  {gate} gate {'passed' if g.get('passed') else 'FAILED'}: {'; '.join(g.get('reasons', []))}"
-            )
-    if s.get("training"):
-        t = s["training"]
+            lines.append(f"  {name} gate {'passed' if g.passed else 'FAILED'}: {'; '.join(g.reasons)}")
+    if s.training:
+        t = s.training
         lines.append(
-            f"  training    accuracy {_f(t.get('accuracy'))} vs majority {_f(t.get('majority_baseline_accuracy'))}"
-            f" · log loss {_f(t.get('log_loss'))}"
+            f"  training    accuracy {_f(t['accuracy'])} vs majority {_f(t['majority_baseline_accuracy'])}"
+            f" · log loss {_f(t['log_loss'])}"
         )
-    if s.get("backtest"):
-        b = s["backtest"]
+    if s.backtest:
+        b = s.backtest
         lines.append(
-            f"  backtest    Sharpe {_f(b.get('sharpe'))} · return {_pct(b.get('total_return'))}"
-            f" (buy & hold {_pct(b.get('buy_and_hold_return'))}) · max DD {_pct(b.get('max_drawdown'))}"
-            f" · win {_pct(b.get('win_rate'))} · trades {b.get('total_trades')}"
+            f"  backtest    Sharpe {_f(b['sharpe'])} · return {_pct(b['total_return'])}"
+            f" (buy & hold {_pct(b['buy_and_hold_return'])}) · max DD {_pct(b['max_drawdown'])}"
+            f" · win {_pct(b['win_rate'])} · trades {b['total_trades']}"
         )
-    if s.get("verdict"):
-        lines.append(f"  assessment  {s['verdict']} (passed: {s.get('assessment_passed')})")
-    if s.get("failure_reason"):
-        lines.append(f"  reason      {s['failure_reason']}")
-    lines.append(f"  cost        ${s.get('cost_usd') or '0'} · {s.get('duration_s') or 0}s")
+    if s.verdict:
+        lines.append(f"  assessment  {s.verdict} (passed: {s.assessment_passed})")
+    if s.failure_reason:
+        lines.append(f"  reason      {s.failure_reason}")
+    lines.append(f"  cost        ${s.cost_usd or '0'} · {s.duration_s or 0}s")
     typer.echo("\n".join(lines))
 
 

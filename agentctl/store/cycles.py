@@ -1,61 +1,219 @@
-"""Cycles: the agent_sessions, agent_triggers and agent_metrics rows (SQL in sql/cycles.sql)."""
+"""Cycles: the agent_sessions, agent_triggers and agent_metrics rows (SQL in sql/cycles.sql).
+
+One function per statement. Every phase change is guarded by the phase it expects
+and raises `StateMoved` when the row was not there to move: never guess.
+Each function joins the caller's transaction when there is one.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
+from agentctl.domain import Outcome, Phase, StateMoved
 from agentctl.store import storable
 from agentctl.store.queries import load
+from agentctl.store.records import Cycle, MemoryRow, Metrics
 
 if TYPE_CHECKING:
     import psycopg
 
 _q = load("cycles")
 
+# pg_advisory_lock key of the tick: "agentctl" packed into a bigint.
+TICK_LOCK_KEY = int.from_bytes(b"agentctl", "big") & 0x7FFFFFFFFFFFFFFF
+
 
 def _json(value: Any) -> Any:
     from psycopg.types.json import Jsonb
 
-    # Model output is untrusted: NUL, lone surrogates and 1e309 must not fail the write.
-    return None if value is None else Jsonb(storable.json_value(value))
+    # Model output is untrusted: NUL, lone surrogates and 1e309 must not fail the write;
+    # a non-finite metric is stored as null (missing), never 'NaN'.
+    cleaned = None if value is None else storable.json_value(value, nonfinite_null=True)
+    return None if cleaned is None else Jsonb(cleaned, dumps=storable.dumps)
 
 
-def session(conn: psycopg.Connection, session_id: int) -> dict | None:
+def _one(conn: psycopg.Connection, name: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
     with conn.transaction():
-        return conn.execute(_q["session"], {"id": session_id}).fetchone()
+        return conn.execute(_q[name], params or {}).fetchone()  # type: ignore[return-value]  # dict_row connections
 
 
-def hash_tried_by(conn: psycopg.Connection, strategy_hash: str, session_id: int) -> dict | None:
+def _must(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    if row is None:
+        raise StateMoved(what)
+    return row
+
+
+# -- the tick's lock ------------------------------------------------------------------
+
+
+def try_lock(conn: psycopg.Connection) -> bool:
+    """Take the tick's session-level advisory lock if free (it dies with the connection)."""
+    return bool(_must(_one(conn, "try_tick_lock", {"key": TICK_LOCK_KEY}), "no lock answer")["locked"])
+
+
+def unlock(conn: psycopg.Connection) -> None:
+    conn.execute(_q["tick_unlock"], {"key": TICK_LOCK_KEY})
+
+
+# -- reading cycles -----------------------------------------------------------------------
+
+
+def active(conn: psycopg.Connection) -> Cycle | None:
+    """The cycle in progress (phase other than idle), if any."""
+    row = _one(conn, "active_session")
+    return None if row is None else Cycle.model_validate(row)
+
+
+def get(conn: psycopg.Connection, session_id: int) -> Cycle | None:
+    row = _one(conn, "cycle_by_id", {"id": session_id})
+    return None if row is None else Cycle.model_validate(row)
+
+
+def session(conn: psycopg.Connection, session_id: int) -> dict[str, Any] | None:
+    """The raw row; the agent's prompts read it until they move to `get`."""
+    return _one(conn, "cycle_by_id", {"id": session_id})
+
+
+def metrics(conn: psycopg.Connection, session_id: int) -> Metrics | None:
+    row = _one(conn, "metrics_by_session", {"id": session_id})
+    return None if row is None else Metrics.model_validate(row)
+
+
+def completed_since(conn: psycopg.Connection, after_id: int) -> list[int]:
+    """Ids of the cycles newer than `after_id` that have completed, oldest first."""
     with conn.transaction():
-        return conn.execute(_q["hash_tried_by"], {"hash": strategy_hash, "session_id": session_id}).fetchone()
+        return [r["id"] for r in conn.execute(_q["completed_since"], {"after_id": after_id})]  # type: ignore[call-overload]  # dict_row connections
+
+
+def max_id(conn: psycopg.Connection) -> int:
+    """The newest cycle id (0 when none)."""
+    return int(_must(_one(conn, "max_session_id"), "no answer")["id"])
+
+
+def assessment_attempts(conn: psycopg.Connection, session_id: int) -> int:
+    """How many ticks invoked the assessor on this cycle."""
+    return int(_must(_one(conn, "assessment_attempts", {"id": session_id}), "no answer")["n"])
+
+
+def strategies_tried(conn: psycopg.Connection, symbol: str | None = None, timeframe: str | None = None) -> int:
+    """Distinct strategies saved so far, on one dataset when given (the one definition of "tried")."""
+    row = _one(conn, "strategies_tried", {"symbol": symbol, "timeframe": timeframe})
+    return int(_must(row, "no answer")["n"])
+
+
+def research_memory(conn: psycopg.Connection, session_id: int, limit: int) -> list[MemoryRow]:
+    """The last `limit` finished cycles other than this one, newest first."""
+    if limit <= 0:
+        return []
+    with conn.transaction():
+        rows = conn.execute(_q["research_memory"], {"session_id": session_id, "limit": limit}).fetchall()
+    return [MemoryRow.model_validate(r) for r in rows]
+
+
+def hash_tried_by(conn: psycopg.Connection, strategy_hash: str, session_id: int) -> dict[str, Any] | None:
+    """Which other cycle already tried a strategy with this content hash (id, name, outcome)."""
+    return _one(conn, "hash_tried_by", {"hash": strategy_hash, "session_id": session_id})
+
+
+# -- moving a cycle ----------------------------------------------------------------------------
+
+
+def create(conn: psycopg.Connection) -> Cycle:
+    """A new cycle, designing."""
+    return Cycle.model_validate(_must(_one(conn, "create_session"), "no session created"))
 
 
 def record_strategy(
     conn: psycopg.Connection, session_id: int, *, name: str, config: dict, path: str, strategy_hash: str
 ) -> bool:
-    """Store the saved strategy on a session still designing; False if it moved on."""
-    with conn.transaction():
-        row = conn.execute(
-            _q["record_strategy"],
-            {"id": session_id, "name": name, "config": _json(config), "path": path, "hash": strategy_hash},
-        ).fetchone()
-    return row is not None
+    """Store the saved strategy on a cycle still designing; False if it moved on."""
+    params = {"id": session_id, "name": name, "config": _json(config), "path": path, "hash": strategy_hash}
+    return _one(conn, "record_strategy", params) is not None
 
 
 def record_assessment(conn: psycopg.Connection, session_id: int, assessment: dict) -> bool:
-    """Store the assessment on a session still assessing; False if it moved on."""
-    with conn.transaction():
-        row = conn.execute(_q["record_assessment"], {"id": session_id, "assessment": _json(assessment)}).fetchone()
-    return row is not None
+    """Store the assessment on a cycle still assessing; False if it moved on. The one place it is written."""
+    return _one(conn, "record_assessment", {"id": session_id, "assessment": _json(assessment)}) is not None
 
 
-def research_memory(conn: psycopg.Connection, session_id: int, limit: int) -> list[dict]:
-    if limit <= 0:
-        return []
-    with conn.transaction():
-        return conn.execute(_q["research_memory"], {"session_id": session_id, "limit": limit}).fetchall()
+def start_training(conn: psycopg.Connection, session_id: int, operation_id: str) -> None:
+    """designing -> training."""
+    row = _one(conn, "start_training", {"id": session_id, "operation_id": operation_id})
+    _must(row, f"cycle {session_id} left 'designing' while its strategy was being saved")
 
 
-def strategies_tried(conn: psycopg.Connection) -> int:
-    with conn.transaction():
-        return conn.execute(_q["strategies_tried"]).fetchone()["n"]
+def start_backtest(conn: psycopg.Connection, session_id: int, operation_id: str, training_results: Any) -> None:
+    """training -> backtesting, keeping the training results."""
+    params = {"id": session_id, "operation_id": operation_id, "training_results": _json(training_results)}
+    _must(_one(conn, "start_backtest", params), f"cycle {session_id} left 'training' while its backtest was starting")
+
+
+def start_assessing(conn: psycopg.Connection, session_id: int, backtest_results: Any) -> None:
+    """backtesting -> assessing, keeping the backtest results."""
+    row = _one(conn, "start_assessing", {"id": session_id, "backtest_results": _json(backtest_results)})
+    _must(row, f"cycle {session_id} left 'backtesting' before its assessment")
+
+
+def record_results(
+    conn: psycopg.Connection, session_id: int, phase: Phase, *, training: Any = None, backtest: Any = None
+) -> None:
+    """Results a failing gate still keeps (they explain the failure)."""
+    params = {"id": session_id, "phase": phase.value, "training_results": _json(training)}
+    params["backtest_results"] = _json(backtest)
+    conn.execute(_q["record_results"], params)
+
+
+def complete(
+    conn: psycopg.Connection, session_id: int, phase: Phase, outcome: Outcome, failure_reason: str | None
+) -> Cycle:
+    """Any phase -> idle with its outcome."""
+    reason = storable.text(failure_reason)
+    params = {"id": session_id, "phase": phase.value, "outcome": outcome.value, "failure_reason": reason}
+    row = _one(conn, "complete_session", params)
+    return Cycle.model_validate(_must(row, f"cycle {session_id} left {phase.value!r} while it was being completed"))
+
+
+# -- what a cycle cost and came to ---------------------------------------------------------
+
+
+class CycleCosts(BaseModel):
+    tokens_input: int
+    tokens_output: int
+    cost_usd: Decimal
+
+
+def costs(conn: psycopg.Connection, session_id: int) -> CycleCosts:
+    """Tokens and dollars of every action of the cycle."""
+    return CycleCosts.model_validate(_must(_one(conn, "session_costs", {"id": session_id}), "no answer"))
+
+
+def insert_metrics(conn: psycopg.Connection, row: dict[str, Any]) -> None:
+    conn.execute(_q["insert_metrics"], row)
+
+
+# -- triggers ----------------------------------------------------------------------------------
+
+
+def insert_trigger(
+    conn: psycopg.Connection,
+    *,
+    reason: str,
+    session_id: int | None,
+    context: dict[str, Any],
+    agent_invoked: bool,
+    skip_reason: str | None,
+    used: Decimal,
+    remaining: Decimal,
+) -> None:
+    """One agent_triggers row: why this tick did what it did."""
+    params = {"reason": reason, "session_id": session_id, "context": _json(context), "agent_invoked": agent_invoked}
+    params |= {"skip_reason": skip_reason, "used": used, "remaining": remaining}
+    conn.execute(_q["insert_trigger"], params)
+
+
+def count_cycle(conn: psycopg.Connection, *, started: bool) -> None:
+    """cycles_started or cycles_completed + 1 on today's budget row."""
+    conn.execute(_q["count_cycle_started" if started else "count_cycle_completed"])

@@ -8,6 +8,7 @@ NUL and surrogates become U+FFFD, non-finite numbers their names as strings.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -47,3 +48,8 @@ def json_value(value: Any, *, nul: bool = True, nonfinite_null: bool = False, _d
     if isinstance(value, (list, tuple)):
         return [json_value(v, nul=nul, nonfinite_null=nonfinite_null, _depth=_depth + 1) for v in value]
     return value
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a JSONB column; dates and decimals as their text."""
+    return json.dumps(value, default=str)

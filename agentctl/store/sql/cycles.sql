@@ -12,17 +12,11 @@ SELECT pg_advisory_unlock(%(key)s) AS unlocked
 -- name: active_session
 SELECT * FROM agent_sessions WHERE phase <> 'idle' ORDER BY created_at DESC LIMIT 1
 
--- name: session_by_id
+-- name: cycle_by_id
 SELECT * FROM agent_sessions WHERE id = %(id)s
 
 -- name: create_session
 INSERT INTO agent_sessions (phase) VALUES ('designing') RETURNING *
-
--- name: count_cycle_started
-UPDATE agent_budget SET cycles_started = cycles_started + 1, updated_at = NOW() WHERE date = CURRENT_DATE
-
--- name: count_cycle_completed
-UPDATE agent_budget SET cycles_completed = cycles_completed + 1, updated_at = NOW() WHERE date = CURRENT_DATE
 
 -- name: insert_trigger
 INSERT INTO agent_triggers (trigger_reason, session_id, context, agent_invoked, skip_reason,
@@ -48,12 +42,6 @@ RETURNING id
 UPDATE agent_sessions
 SET phase = 'assessing', backtest_results = %(backtest_results)s, updated_at = NOW()
 WHERE id = %(id)s AND phase = 'backtesting'
-RETURNING id
-
--- name: record_assessment
--- Guarded: only a session being assessed takes an assessment.
-UPDATE agent_sessions SET assessment = %(assessment)s, updated_at = NOW()
-WHERE id = %(id)s AND phase = 'assessing'
 RETURNING id
 
 -- name: record_results
@@ -92,30 +80,19 @@ VALUES (
     %(backtest_profit_factor)s,
     %(tokens_input)s, %(tokens_output)s, %(cost_usd)s, %(outcome)s, %(gate_failed)s)
 
+-- name: metrics_by_session
+SELECT * FROM agent_metrics WHERE session_id = %(id)s
+
 -- name: assessment_attempts
 SELECT count(*) AS n FROM agent_triggers
 WHERE session_id = %(id)s AND trigger_reason = 'backtest_completed' AND agent_invoked
 
--- name: trials_on_dataset
--- How many strategies have reached a backtest on this dataset (deflated Sharpe's n).
-SELECT count(*) AS n FROM agent_sessions
-WHERE backtest_operation_id IS NOT NULL
-  AND strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
-  AND strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s
-
 -- name: completed_since
-SELECT count(*) AS n FROM agent_sessions WHERE completed_at IS NOT NULL AND id > %(after_id)s
+SELECT id FROM agent_sessions WHERE completed_at IS NOT NULL AND id > %(after_id)s ORDER BY id
 
 -- name: max_session_id
 SELECT COALESCE(MAX(id), 0) AS id FROM agent_sessions
 
--- The agent's reads and writes on its cycle.
-
--- name: session
-SELECT id, phase, strategy_name, strategy_config, strategy_file_path, strategy_hash,
-       training_results, backtest_results, assessment, created_at
-FROM agent_sessions
-WHERE id = %(id)s
 
 -- name: hash_tried_by
 -- Which earlier cycle tried a strategy with this content hash, if any.
@@ -131,6 +108,12 @@ SET strategy_name = %(name)s, strategy_config = %(config)s, strategy_file_path =
 WHERE id = %(id)s AND phase = 'designing'
 RETURNING id
 
+-- name: record_assessment
+-- Guarded: only a session being assessed takes an assessment.
+UPDATE agent_sessions SET assessment = %(assessment)s, updated_at = NOW()
+WHERE id = %(id)s AND phase = 'assessing'
+RETURNING id
+
 -- name: research_memory
 -- The last N finished cycles, newest first, with what the agent needs to learn from them.
 SELECT s.id, s.strategy_name, s.strategy_config, s.outcome, s.failure_reason,
@@ -144,5 +127,15 @@ ORDER BY s.completed_at DESC, s.id DESC
 LIMIT %(limit)s
 
 -- name: strategies_tried
-SELECT COUNT(*)::int AS n FROM agent_sessions WHERE strategy_hash IS NOT NULL
+-- Strategies tried: distinct strategies saved by any cycle, on one dataset when
+-- symbol and timeframe are given (the deflated Sharpe's number of trials), or on all.
+SELECT count(DISTINCT strategy_hash)::int AS n FROM agent_sessions
+WHERE strategy_hash IS NOT NULL
+  AND (%(symbol)s::text IS NULL OR strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s::text)
+  AND (%(timeframe)s::text IS NULL OR strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s::text)
 
+-- name: count_cycle_started
+UPDATE agent_budget SET cycles_started = cycles_started + 1, updated_at = NOW() WHERE date = CURRENT_DATE
+
+-- name: count_cycle_completed
+UPDATE agent_budget SET cycles_completed = cycles_completed + 1, updated_at = NOW() WHERE date = CURRENT_DATE

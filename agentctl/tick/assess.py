@@ -1,0 +1,108 @@
+"""The assessing phase: invoke the assessor once per tick, until it saves or the attempts run out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from agentctl.domain import ExitCode, Outcome, Phase, SkipReason, TriggerReason
+from agentctl.store import cycles
+from agentctl.tick.finish import Ending, finish
+from agentctl.tick.result import TickResult
+from agentctl.tick.trigger import Trigger
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from agentctl.store.budget import BudgetSnapshot
+    from agentctl.store.records import Cycle
+    from agentctl.tick.core import Tick
+
+REASON = TriggerReason.BACKTEST_COMPLETED
+
+
+def assess(
+    tick: Tick, conn: psycopg.Connection, cycle: Cycle, snap: BudgetSnapshot, arriving: dict | None
+) -> TickResult:
+    """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
+    from agentctl.agent import AgentMisconfigured, select_agent
+
+    settings = tick.settings
+    attempts = cycles.assessment_attempts(conn, cycle.id)
+    context: dict[str, Any] = {"assessment_attempts": attempts, "max_attempts": settings.assessment_max_attempts}
+    if arriving is not None:
+        context["gate"] = arriving.get("gate")
+    if attempts >= settings.assessment_max_attempts:
+        why = f"no assessment saved after {attempts} attempts"
+        trigger = Trigger(REASON, SkipReason.ASSESSMENT_FAILED, context)
+        return finish(conn, cycle, Ending(Outcome.FAILED_ASSESSMENT, why, trigger), snap)
+
+    skip, agent = None, None
+    try:
+        agent = select_agent(settings)
+        if tick._cannot_afford(snap, "assessment", context):
+            skip = SkipReason.BUDGET_EXCEEDED
+    except AgentMisconfigured as err:
+        skip, context["error"] = SkipReason.AGENT_MISCONFIGURED, str(err)
+    context["agent"] = agent
+    with conn.transaction():
+        if arriving is not None:
+            cycles.start_assessing(conn, cycle.id, arriving)
+        Trigger(REASON, skip, context, invoked=skip is None).write(conn, cycle.id, snap)
+    if skip is not None:
+        misconfigured = skip is SkipReason.AGENT_MISCONFIGURED
+        return TickResult(
+            trigger_reason=REASON,
+            skip_reason=skip,
+            session_id=cycle.id,
+            phase=Phase.ASSESSING,
+            message=context.get("error", ""),
+            exit_code=ExitCode.NEEDS_PERSON if misconfigured else ExitCode.OK,
+        )
+    return _invoke(tick, conn, cycle.id, agent)
+
+
+def _invoke(tick: Tick, conn: psycopg.Connection, session_id: int, agent: str | None) -> TickResult:
+    """Run the assessor; the cycle ends `success` once its assessment is saved (by the assessor's tool)."""
+    from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_assessment
+
+    fresh = cycles.get(conn, session_id)
+    if fresh is None:
+        raise RuntimeError(f"cycle {session_id} vanished while being assessed")
+    result = TickResult(REASON, agent_invoked=True, session_id=session_id, phase=Phase.ASSESSING, agent=agent)
+    try:
+        outcome = run_assessment(tick.connect, tick.settings, session_id, assessment_context(fresh))
+    except AgentUnavailable as err:
+        result.exit_code, result.message = ExitCode.TEMPFAIL, f"API unavailable: {err}; retried on a later tick"
+        return result
+    except AgentMisconfigured as err:
+        result.exit_code, result.message = ExitCode.NEEDS_PERSON, str(err)
+        return result
+    except BudgetExceeded as err:
+        result.message = f"{err}; retried on a later tick"
+        return result
+    if not outcome.saved or outcome.assessment is None:
+        result.message = f"no assessment saved ({outcome.failure_reason}); retried on a later tick"
+        return result
+    done = finish(conn, fresh, Ending(Outcome.SUCCESS), None)
+    return replace(done, trigger_reason=REASON, agent_invoked=True, agent=agent)
+
+
+def assessment_context(cycle: Cycle) -> dict[str, Any]:
+    """What the assessor sees: config, results and verdicts; the equity curve stays out (tokens)."""
+    tr = cycle.training_results
+    bt = cycle.backtest_results
+    backtest = bt.model_dump(mode="json", exclude_unset=True, exclude={"equity_curve"}) if bt else {}
+    training = tr.model_dump(mode="json", exclude_unset=True) if tr else None
+    return {
+        "cycle": cycle.id,
+        "strategy": cycle.strategy_config,
+        "training_results": training,
+        "backtest_results": backtest,
+        "gates": {
+            "training": (training or {}).get("gate"),
+            "backtest": backtest.get("gate"),
+        },
+        "deflated_sharpe": backtest.get("deflated_sharpe"),
+        "buy_and_hold_return": backtest.get("buy_and_hold_return"),
+    }

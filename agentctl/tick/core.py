@@ -1,0 +1,236 @@
+"""Where a tick decides: lock, today's budget, the active cycle's phase, one step, one trigger row."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from agentctl.domain import ExitCode, Outcome, Phase, SkipReason, TriggerReason
+from agentctl.store import cycles
+from agentctl.tick.finish import Ending, finish
+from agentctl.tick.lock import held
+from agentctl.tick.result import TickResult
+from agentctl.tick.stages import STAGES, Stage
+from agentctl.tick.trigger import Trigger, budget_context
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from agentctl.lab.operations import Operation
+    from agentctl.settings import Settings
+    from agentctl.store.budget import BudgetSnapshot
+    from agentctl.store.records import Cycle
+
+
+class Tick:
+    """One tick against the configured database."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.url: str | None = None
+
+    def run(self) -> TickResult:
+        """Take the lock and advance the active cycle (or start one) by one step."""
+        from agentctl.store import database_url
+
+        self.url = database_url(self.settings)
+        with held(self.settings, self.url) as conn:
+            if conn is None:
+                return TickResult(locked_out=True)
+            return self._step(conn)
+
+    def connect(self) -> psycopg.Connection:
+        """A fresh connection for the agent (it manages its own transactions)."""
+        from agentctl.store import connect
+
+        return connect(self.settings, url=self.url)
+
+    # -- decision --------------------------------------------------------------------
+
+    def _step(self, conn: psycopg.Connection) -> TickResult:
+        from agentctl.store.budget import Budget
+
+        budget = Budget(self.settings)
+        # We hold the lock and only its holder calls the model: open reservations are orphans.
+        budget.ensure_today(conn, orphans=True)
+        snap = budget.snapshot(conn)
+        cycle = cycles.active(conn)
+        if cycle is None:
+            return self._start_new_cycle(conn, snap)
+        if cycle.phase is Phase.DESIGNING:
+            # Only a tick holding the lock designs, and we hold it: that tick died.
+            why = "the tick designing this cycle died before saving a strategy"
+            trigger = Trigger(TriggerReason.GATE_CHECK, SkipReason.SESSION_INTERRUPTED, {"phase": cycle.phase.value})
+            return finish(conn, cycle, Ending(Outcome.FAILED_DESIGN, why, trigger), snap)
+        if cycle.phase in STAGES:
+            return self._poll(conn, cycle, snap, STAGES[cycle.phase])
+        return self._assess(conn, cycle, snap, arriving=None)
+
+    # -- no active cycle -----------------------------------------------------------------
+
+    def _start_new_cycle(self, conn: psycopg.Connection, snap: BudgetSnapshot) -> TickResult:
+        from agentctl.agent import AgentMisconfigured, select_agent
+
+        reason = TriggerReason.START_NEW_CYCLE
+        context: dict[str, Any] = {"budget": budget_context(snap)}
+        skip, agent = None, None
+        if self.settings.paused:
+            skip = SkipReason.PAUSED
+        elif self.settings.daily_cycle_limit is not None and snap.cycles_started >= self.settings.daily_cycle_limit:
+            skip = SkipReason.CYCLE_LIMIT
+            context["daily_cycle_limit"] = self.settings.daily_cycle_limit
+        else:
+            try:
+                agent = select_agent(self.settings)
+                if self._cannot_afford(snap, "design", context):
+                    skip = SkipReason.BUDGET_EXCEEDED
+            except AgentMisconfigured as err:
+                context["error"] = str(err)
+                Trigger(reason, SkipReason.AGENT_MISCONFIGURED, context).write(conn, None, snap)
+                return TickResult(
+                    trigger_reason=reason,
+                    skip_reason=SkipReason.AGENT_MISCONFIGURED,
+                    message=str(err),
+                    exit_code=ExitCode.NEEDS_PERSON,
+                )
+        if skip is not None:
+            Trigger(reason, skip, context).write(conn, None, snap)
+            return TickResult(trigger_reason=reason, skip_reason=skip)
+
+        assert agent is not None  # no skip: an agent was selected
+        context["agent"] = agent
+        with conn.transaction():
+            cycle = cycles.create(conn)
+            cycles.count_cycle(conn, started=True)
+            Trigger(reason, None, context, invoked=True).write(conn, cycle.id, snap)
+        return self._design(conn, cycle, agent)
+
+    def _design(self, conn: psycopg.Connection, cycle: Cycle, agent: str) -> TickResult:
+        from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_design
+
+        try:
+            design = run_design(self.connect, self.settings, cycle.id)
+        except AgentUnavailable as err:
+            done = finish(conn, cycle, Ending(Outcome.FAILED_DESIGN, f"API unavailable: {err}"), None)
+            return replace(_designed(done, agent), exit_code=ExitCode.TEMPFAIL)
+        except AgentMisconfigured as err:
+            done = finish(conn, cycle, Ending(Outcome.FAILED_DESIGN, f"agent misconfigured: {err}"), None)
+            return replace(_designed(done, agent), exit_code=ExitCode.NEEDS_PERSON, message=str(err))
+        except BudgetExceeded as err:
+            return _designed(finish(conn, cycle, Ending(Outcome.FAILED_DESIGN, str(err)), None), agent)
+        if not design.saved or design.config is None:
+            failure = design.failure_reason or "the design ended without a saved strategy"
+            return _designed(finish(conn, cycle, Ending(Outcome.FAILED_DESIGN, failure), None), agent)
+
+        from agentctl.lab.operations import start_training
+
+        op_id = start_training(conn, self.settings, design.config, cycle.id)
+        with conn.transaction():
+            cycles.start_training(conn, cycle.id, op_id)
+        message = f"strategy {design.strategy_name} saved; training {op_id} started"
+        return _designed(TickResult(session_id=cycle.id, phase=Phase.TRAINING, message=message), agent)
+
+    # -- polling the lab ---------------------------------------------------------------------
+
+    def _poll(self, conn: psycopg.Connection, cycle: Cycle, snap: BudgetSnapshot, stage: Stage) -> TickResult:
+        """One routine for every stage: failed, still running, gate failed, or on to the next phase."""
+        op_id = cycle.operation_id
+        op, context = self._operation(conn, op_id)
+        if op is None or op.status in ("failed", "cancelled"):
+            trigger = Trigger(stage.failed_reason, SkipReason.OPERATION_FAILED, context)
+            return finish(conn, cycle, Ending(stage.failed, _operation_failure(op_id, op), trigger), snap)
+        if op.status != "completed":
+            return self._still_running(conn, cycle, snap, context)
+
+        results = dict(op.result or {})
+        verdict = stage.check(results, self.settings.gates)
+        results["gate"] = context["gate"] = verdict.model_dump()
+        if not verdict.passed:
+            trigger = Trigger(stage.completed_reason, SkipReason.GATE_FAILED, context)
+            kept = {stage.gate: results}
+            ending = Ending(stage.gate_failed, "; ".join(verdict.reasons), trigger, stage.gate, **kept)
+            return finish(conn, cycle, ending, snap)
+        if stage.phase is Phase.TRAINING:
+            return self._start_backtest(conn, cycle, snap, results, context)
+        return self._assess(conn, cycle, snap, arriving=results)
+
+    def _start_backtest(
+        self, conn: psycopg.Connection, cycle: Cycle, snap: BudgetSnapshot, results: dict, context: dict
+    ) -> TickResult:
+        from agentctl.lab.operations import start_backtest
+        from agentctl.lab.strategy import StrategyConfig
+
+        config = StrategyConfig.model_validate(cycle.strategy_config)
+        n_trials = cycles.strategies_tried(conn, config.dataset.symbol, config.dataset.timeframe)
+        bt_id = start_backtest(conn, self.settings, config, results["model_path"], cycle.id, n_trials)
+        context["backtest_operation_id"] = bt_id
+        reason, skip = TriggerReason.TRAINING_COMPLETED, SkipReason.NO_AGENT_NEEDED
+        with conn.transaction():
+            cycles.start_backtest(conn, cycle.id, bt_id, results)
+            Trigger(reason, skip, context).write(conn, cycle.id, snap)
+        return TickResult(
+            trigger_reason=reason,
+            skip_reason=skip,
+            session_id=cycle.id,
+            phase=Phase.BACKTESTING,
+            message=f"backtest {bt_id} started",
+        )
+
+    def _operation(self, conn: psycopg.Connection, op_id: str | None) -> tuple[Operation | None, dict[str, Any]]:
+        from agentctl.lab.operations import check_operation
+
+        op = check_operation(conn, self.settings, op_id) if op_id else None
+        context: dict[str, Any] = {"operation_id": op_id}
+        if op is not None:
+            heartbeat = op.heartbeat_at.isoformat() if op.heartbeat_at else None
+            context.update(status=op.status, progress_pct=op.progress_pct, progress_message=op.progress_message)
+            context["heartbeat_at"] = heartbeat
+            if op.error:
+                context["error"] = op.error
+        return op, context
+
+    def _still_running(
+        self, conn: psycopg.Connection, cycle: Cycle, snap: BudgetSnapshot, context: dict[str, Any]
+    ) -> TickResult:
+        reason, skip = TriggerReason.GATE_CHECK, SkipReason.OPERATION_STILL_RUNNING
+        Trigger(reason, skip, context).write(conn, cycle.id, snap)
+        done = f"{context.get('progress_pct') or 0:.0f}% {context.get('progress_message') or ''}".strip()
+        return TickResult(
+            trigger_reason=reason,
+            skip_reason=skip,
+            session_id=cycle.id,
+            phase=cycle.phase,
+            progress=context,
+            message=done,
+        )
+
+    # -- assessment ----------------------------------------------------------------------------
+
+    def _assess(
+        self, conn: psycopg.Connection, cycle: Cycle, snap: BudgetSnapshot, arriving: dict | None
+    ) -> TickResult:
+        """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
+        from agentctl.tick.assess import assess
+
+        return assess(self, conn, cycle, snap, arriving)
+
+    def _cannot_afford(self, snap: BudgetSnapshot, invocation: str, context: dict[str, Any]) -> bool:
+        """True when what is left today cannot cover the invocation's first call (0 for the baseline)."""
+        from agentctl.agent import first_call_worst_case
+
+        need = first_call_worst_case(self.settings, invocation, snap.date)
+        context["first_call_worst_case_usd"] = str(need)
+        return snap.exhausted or snap.remaining < need
+
+
+def _operation_failure(op_id: str | None, op: Operation | None) -> str:
+    if op_id is None:
+        return "no operation was recorded for this phase"
+    if op is None:
+        return f"operation {op_id} vanished (no record of it)"
+    return f"operation {op_id} {op.status}: {op.error or 'no reason recorded'}"
+
+
+def _designed(result: TickResult, agent: str) -> TickResult:
+    """A tick that started a cycle and invoked the designer."""
+    return replace(result, trigger_reason=TriggerReason.START_NEW_CYCLE, agent_invoked=True, agent=agent)

@@ -1,0 +1,44 @@
+"""The tick's lock: one holder at a time advances the research cycle (`tick` and `cancel`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from agentctl.store import connect, cycles
+from agentctl.store.migrate import ensure_schema
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from agentctl.settings import Settings
+
+POLL_S = 0.2  # how often a waiting `cancel` retries the lock
+
+
+@contextmanager
+def held(
+    settings: Settings, url: str, *, wait_s: float = 0.0, sleep: Callable[[float], None] = time.sleep
+) -> Iterator[psycopg.Connection | None]:
+    """An autocommit connection holding the tick lock, or None if another holder kept it for `wait_s`.
+
+    The lock is session-level: it lasts for the whole tick and dies with the process.
+    """
+    conn = connect(settings, autocommit=True, url=url)
+    try:
+        ensure_schema(conn, url)
+        deadline = time.monotonic() + wait_s
+        while not cycles.try_lock(conn):
+            if time.monotonic() >= deadline:
+                yield None
+                return
+            sleep(POLL_S)
+        try:
+            yield conn
+        finally:
+            if not conn.closed and not conn.broken:
+                cycles.unlock(conn)
+    finally:
+        conn.close()
