@@ -374,14 +374,3 @@ def bars_per_year(index: pd.DatetimeIndex) -> float:
     if len(index) < 2 or span_days <= 0:
         raise DatasetError("cannot annualise: fewer than two bars or zero time span")
     return (len(index) - 1) / (span_days / 365.25)
-
-
-def dataset_info(symbol: str, timeframe: str, home: Path | None) -> DatasetInfo:
-    """Info for one dataset."""
-    for b in BUNDLED:
-        if (b.symbol, b.timeframe) == (symbol, timeframe):
-            return _bundled_info(b)
-    for d in _imported_meta(home):
-        if (d.symbol, d.timeframe) == (symbol, timeframe):
-            return d
-    raise DatasetError(f"no dataset {symbol}/{timeframe}; see `agentctl data list`")

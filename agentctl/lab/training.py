@@ -9,13 +9,12 @@ purged: no label ever uses a close from the next part.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentctl.lab.data import load_ohlcv, split_points
 from agentctl.lab.features import CLASS_NAMES, LabError, compute_features, make_labels, warmup_bars
-from agentctl.lab.models import FitData, Fitted, aligned_proba, fit, log_loss
+from agentctl.lab.models import FitData, Fitted, Progress, aligned_proba, fit, log_loss
 from agentctl.lab.results import TrainingResult
 from agentctl.lab.strategy import StrategyConfig, strategy_hash
 
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-Progress = Callable[[float, str], None]
 MIN_TRAIN_ROWS = 200
 MIN_VALIDATION_ROWS = 50
 ARTIFACT_VERSION = 1

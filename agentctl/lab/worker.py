@@ -1,13 +1,12 @@
 """The detached worker: `python -m agentctl.lab.worker OP_ID`.
 
 Claims its pending operation, heartbeats from a thread, records progress, and
-writes the result or the error. Holds no SQL of its own beyond the named
-statements in agentctl/store/sql/operations.sql. Output goes to the operation's log.
+writes the result or the error, all through agentctl/store/operations.py.
+Output goes to the operation's log.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -15,8 +14,13 @@ import sys
 import threading
 import time
 import traceback
+from typing import TYPE_CHECKING, Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from agentctl.domain import ExitCode
+
+if TYPE_CHECKING:
+    from agentctl.lab.models import Progress
+    from agentctl.settings import Settings
 
 
 def _log(message: str) -> None:
@@ -32,13 +36,13 @@ def detach(op_id: str) -> int:
         close_fds=True,
     )
     _log(f"worker for {op_id} started as pid {proc.pid}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 class _Heartbeat(threading.Thread):
     """Beats on its own connection; stops the process if the operation was cancelled or failed."""
 
-    def __init__(self, settings, op_id: str):
+    def __init__(self, settings: Settings, op_id: str):
         super().__init__(daemon=True)
         self.settings, self.op_id = settings, op_id
         self.interval = min(15.0, max(0.5, settings.heartbeat_timeout_s / 4))
@@ -46,14 +50,14 @@ class _Heartbeat(threading.Thread):
 
     def run(self) -> None:
         from agentctl.store import connect
-        from agentctl.store.queries import load
+        from agentctl.store import operations as store
 
         conn = connect(self.settings, autocommit=True)
         try:
             while not self.stopped.wait(self.interval):
-                if conn.execute(load("operations")["heartbeat"], {"id": self.op_id}).fetchone() is None:
+                if not store.heartbeat(conn, self.op_id):
                     _log(f"{self.op_id} is no longer running (cancelled or failed elsewhere); exiting")
-                    os._exit(EXIT_OK)
+                    os._exit(ExitCode.OK)
         except Exception as exc:
             _log(f"heartbeat stopped: {type(exc).__name__}: {exc}")
         finally:
@@ -64,16 +68,15 @@ def run(op_id: str) -> int:
     """Run one operation to completion or failure."""
     from agentctl.settings import Settings
     from agentctl.store import connect
-    from agentctl.store.queries import load
+    from agentctl.store import operations as store
 
     settings = Settings()
-    q = load("operations")
     conn = connect(settings, autocommit=True)
-    row = conn.execute(q["claim_operation"], {"id": op_id, "pid": os.getpid(), "host": socket.gethostname()}).fetchone()
-    if row is None:
+    op = store.claim(conn, op_id, os.getpid(), socket.gethostname())
+    if op is None:
         _log(f"{op_id}: not pending (cancelled or already claimed); nothing to do")
-        return EXIT_OK
-    _log(f"{op_id}: running {row['kind']} as pid {os.getpid()}")
+        return ExitCode.OK
+    _log(f"{op_id}: running {op.kind} as pid {os.getpid()}")
     beat = _Heartbeat(settings, op_id)
     beat.start()
 
@@ -84,27 +87,27 @@ def run(op_id: str) -> int:
         if now - last[0] < 0.5 and pct < 100:
             return  # at most two progress writes a second
         last[0] = now
-        conn.execute(q["set_progress"], {"id": op_id, "pct": max(0.0, min(100.0, pct)), "message": message[:200]})
+        store.set_progress(conn, op_id, pct, message)
 
     try:
-        result = _execute(row["kind"], row["params"], settings, progress)
+        result = _execute(op.kind, op.params, settings, progress)
     except Exception as exc:
         from agentctl.lab.data import DatasetError
         from agentctl.lab.features import LabError
 
         reason = str(exc) if isinstance(exc, (LabError, DatasetError)) else f"{type(exc).__name__}: {exc}"
         _log(f"{op_id}: failed: {reason}\n{traceback.format_exc()}")
-        conn.execute(q["fail_operation"], {"id": op_id, "error": reason[:2000]})
-        return EXIT_FAILED
+        store.fail(conn, op_id, reason)
+        return ExitCode.NEEDS_PERSON
     finally:
         beat.stopped.set()
-    done = conn.execute(q["complete_operation"], {"id": op_id, "result": json.dumps(result)}).fetchone()
+    done = store.complete(conn, op_id, result)
     _log(f"{op_id}: {'completed' if done else 'finished, but was no longer running (cancelled?)'}")
     conn.close()
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _execute(kind: str, params: dict, settings, progress) -> dict:
+def _execute(kind: str, params: dict[str, Any], settings: Settings, progress: Progress) -> dict[str, Any]:
     from pathlib import Path
 
     from agentctl.lab.features import LabError
@@ -112,7 +115,7 @@ def _execute(kind: str, params: dict, settings, progress) -> dict:
 
     # The same validator as the agent's tools: a config must still be valid at run time.
     report = validate_strategy(params.get("config"), settings.home)
-    if not report.ok:
+    if report.config is None:
         raise LabError("invalid strategy config: " + "; ".join(report.errors))
     from agentctl.lab.artifacts import is_url
 
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         return detach(args[1])
     if len(args) != 1 or args[0].startswith("-"):
         print("usage: python -m agentctl.lab.worker [--detach] OP_ID", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     return run(args[0])
 
 

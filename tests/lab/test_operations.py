@@ -14,12 +14,11 @@ from tickutil import process_gone, wait_for_operation
 from agentctl.lab.operations import (
     cancel_operation,
     check_operation,
-    count_trials,
     get_operation,
     start_backtest,
     start_training,
 )
-from agentctl.lab.strategy import validate_strategy
+from agentctl.lab.strategy import strategy_hash, validate_strategy
 
 SLOW_MODEL = {"family": "mlp", "hidden_units": 256, "hidden_layers": 3, "max_epochs": 500, "early_stopping": False}
 
@@ -43,7 +42,12 @@ def test_training_then_backtest_complete(conn, settings):
     assert Path(op.result["model_path"]).exists() and op.result["accuracy"] > 0
     log = Path(op.log_path).read_text()
     assert f"{op_id}: completed" in log and op.log_path.startswith(str(settings.home))
-    assert count_trials(conn, "AAPL", "1h") == 1
+    with conn.transaction():
+        trained = conn.execute(
+            "SELECT count(DISTINCT strategy_hash) AS n FROM lab_operations "
+            "WHERE dataset = 'AAPL/1h' AND kind = 'training'"
+        ).fetchone()
+    assert trained["n"] == 1 and op.dataset == "AAPL/1h" and op.strategy_hash == strategy_hash(config)
 
     bt_id = start_backtest(conn, settings, config, op.result["model_path"], None, n_trials=4)
     bt = wait_for(conn, settings, bt_id, lambda o: not o.active)
@@ -130,16 +134,17 @@ def test_polling_imports_nothing_heavy():
 
 @pytest.mark.parametrize("bad", [[], ["a", "b"], ["--nope"]])
 def test_worker_usage(bad):
-    from agentctl.lab.worker import EXIT_USAGE, main
+    from agentctl.domain import ExitCode
+    from agentctl.lab.worker import main
 
-    assert main(bad) == EXIT_USAGE
+    assert main(bad) == ExitCode.USAGE == 2
 
 
 def test_worker_env_is_pinned_and_keyless(settings, monkeypatch):
-    from agentctl.lab.operations import _worker_env
+    from agentctl.lab.executors.local import worker_env
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
     monkeypatch.setenv("AGENTCTL_HOME", "/somewhere/else")
-    env = _worker_env(settings)
+    env = worker_env(settings)
     assert "ANTHROPIC_API_KEY" not in env and "sk-ant-secret" not in env.values()
     assert env["AGENTCTL_HOME"] == str(settings.home) and env["AGENTCTL_DATABASE_URL"] == settings.database_url

@@ -14,28 +14,44 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentctl.lab.executors import silence_reason
 
 if TYPE_CHECKING:
     from agentctl.settings import Settings
+    from agentctl.store.operations import Kind, Operation
 
 
-def extra_params(settings: Settings) -> dict:
-    return {}  # rows without "executor" are local: the same params as before executors existed
+class LocalExecutor:
+    """A detached worker process on this machine."""
 
+    def extra_params(self, settings: Settings) -> dict[str, Any]:
+        return {}  # rows without "executor" are local: the same params as before executors existed
 
-def log_path(settings: Settings, op_id: str) -> str:
-    path = Path(settings.home) / "logs" / "operations" / f"{op_id}.log"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return str(path)
+    def log_path(self, settings: Settings, op_id: str) -> str:
+        path = Path(settings.home) / "logs" / "operations" / f"{op_id}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return str(path)
 
+    def submit(self, settings: Settings, op_id: str, kind: Kind, log_path: str) -> str | None:
+        """Spawn the worker; a launch failure raises (there is nothing to retry on this machine)."""
+        _spawn(op_id, Path(log_path), worker_env(settings))
+        return None
 
-def submit(settings: Settings, op_id: str, kind: str, log: str) -> str | None:
-    """Spawn the worker; a launch failure raises (there is nothing to retry on this machine)."""
-    _spawn(op_id, Path(log), worker_env(settings))
-    return None
+    def failure_reason(self, op: Operation, settings: Settings) -> str | None:
+        if op.pid and op.host == socket.gethostname() and not alive(op.pid):
+            return f"worker process {op.pid} died without reporting (see {op.log_path})"
+        return silence_reason(op, settings)
+
+    def stop(self, op: Operation) -> None:
+        # Workers on another host notice the status change at their next heartbeat and exit.
+        if not op.pid or op.host != socket.gethostname() or not _is_worker_of(op.pid, op.id):
+            return
+        try:
+            os.killpg(op.pid, signal.SIGTERM)  # the worker leads its own process group (its helpers too)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
@@ -63,12 +79,6 @@ def _spawn(op_id: str, log_path: Path, env: dict[str, str]) -> None:
     launcher.wait(timeout=60)
 
 
-def failure_reason(row: dict, settings: Settings) -> str | None:
-    if row["pid"] and row["host"] == socket.gethostname() and not alive(row["pid"]):
-        return f"worker process {row['pid']} died without reporting (see {row['log_path']})"
-    return silence_reason(row, settings)
-
-
 def alive(pid: int) -> bool:
     """Whether a process exists and is not a zombie."""
     try:
@@ -84,21 +94,10 @@ def alive(pid: int) -> bool:
         return True
 
 
-def stop(row: dict) -> None:
-    # Workers on another host notice the status change at their next heartbeat and exit.
-    pid, host = row.get("pid"), row.get("host")
-    if not pid or host != socket.gethostname() or not _is_worker_of(pid, row.get("id")):
-        return
-    try:
-        os.killpg(pid, signal.SIGTERM)  # the worker leads its own process group (its helpers too)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _is_worker_of(pid: int, op_id: str | None) -> bool:
+def _is_worker_of(pid: int, op_id: str) -> bool:
     """Whether `pid` still runs this operation's worker: a dead worker's pid may be reused by anything."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"agentctl.lab.worker" in argv and (op_id is None or op_id.encode() in argv)
+    return b"agentctl.lab.worker" in argv and op_id.encode() in argv

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 import time
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentctl.lab.executors import silence_reason
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ray.job_submission import JobSubmissionClient
 
     from agentctl.settings import Settings
+    from agentctl.store.operations import Kind, Operation
 
 # Settings the worker reads; everything else (the API key above all) stays here.
 _FORWARDED = ("home", "timezone", "heartbeat_timeout_s")
@@ -27,13 +28,63 @@ _MAX_ERROR = 2000
 _SUBMIT_ATTEMPTS = 5
 
 
-def extra_params(settings: Settings) -> dict:
-    # The address goes with the operation, so polling and cancelling reach the cluster that runs it.
-    return {"executor": "ray", "ray_address": settings.ray_address}
+class RayExecutor:
+    """Each operation a Ray job whose submission id is the operation id."""
 
+    def extra_params(self, settings: Settings) -> dict[str, Any]:
+        # The address goes with the operation, so polling and cancelling reach the cluster that runs it.
+        return {"executor": "ray", "ray_address": settings.ray_address}
 
-def log_path(settings: Settings, op_id: str) -> str:
-    return f"`ray job logs {op_id}`"  # the job's output lives in Ray, not on this machine
+    def log_path(self, settings: Settings, op_id: str) -> str:
+        return f"`ray job logs {op_id}`"  # the job's output lives in Ray, not on this machine
+
+    def submit(self, settings: Settings, op_id: str, kind: Kind, log_path: str) -> str | None:
+        """Submit the job; on failure return the reason (the operation fails with it, the tick goes on)."""
+        for attempt in range(_SUBMIT_ATTEMPTS):
+            try:
+                _client(settings.ray_address).submit_job(
+                    entrypoint=f"python -m agentctl.lab.worker {shlex.quote(op_id)}",
+                    submission_id=op_id,
+                    runtime_env={"env_vars": worker_env(settings)},
+                    # One CPU each: Ray places jobs on any node with a free CPU and queues the rest.
+                    entrypoint_num_cpus=1,
+                    metadata={"agentctl_kind": kind},
+                )
+                return None
+            except Exception as exc:
+                if attempt and "already exists" in str(exc):
+                    return None  # an earlier attempt got through after all
+                if "try again later" in str(exc) and attempt + 1 < _SUBMIT_ATTEMPTS:
+                    time.sleep(1.0)  # a head node still starting its job agent
+                    continue
+                where = _where(settings.ray_address)
+                return _clip(f"could not submit ray job {op_id} to {where}: {type(exc).__name__}: {exc}")
+        return None
+
+    def failure_reason(self, op: Operation, settings: Settings) -> str | None:
+        """Ray's word on a job the database still calls active; a silent heartbeat if Ray cannot be asked."""
+        address = op.params.get("ray_address")
+        try:
+            info = _client(address).get_job_info(op.id)
+        except Exception as exc:
+            if _is_unknown_job(exc):
+                return _clip(f"ray job {op.id} is unknown to the cluster at {_where(address)}: {exc}")
+            return silence_reason(op, settings)  # cluster unreachable: the heartbeat decides
+        status = str(getattr(info.status, "value", info.status))
+        if status in ("FAILED", "STOPPED"):
+            return _clip(f"ray job {op.id} {status}: {info.message or 'no message'}")
+        if status == "SUCCEEDED":
+            return f"ray job {op.id} SUCCEEDED but its worker never recorded a result"
+        if status == "PENDING":
+            return None  # queued for a free CPU: not silent, just waiting (the operation timeout still applies)
+        return silence_reason(op, settings)
+
+    def stop(self, op: Operation) -> None:
+        """Stop the job; the worker also exits at its next heartbeat once its row is no longer running."""
+        try:
+            _client(op.params.get("ray_address")).stop_job(op.id)
+        except Exception:
+            pass
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
@@ -44,58 +95,6 @@ def worker_env(settings: Settings) -> dict[str, str]:
     env["AGENTCTL_DATABASE_URL"] = database_url(settings)
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-def submit(settings: Settings, op_id: str, kind: str, log: str) -> str | None:
-    """Submit the job; on failure return the reason (the operation fails with it, the tick goes on)."""
-    for attempt in range(_SUBMIT_ATTEMPTS):
-        try:
-            _client(settings.ray_address).submit_job(
-                entrypoint=f"python -m agentctl.lab.worker {shlex.quote(op_id)}",
-                submission_id=op_id,
-                runtime_env={"env_vars": worker_env(settings)},
-                # One CPU each: Ray places jobs on any node with a free CPU and queues the rest.
-                entrypoint_num_cpus=1,
-                metadata={"agentctl_kind": kind},
-            )
-            return None
-        except Exception as exc:
-            if attempt and "already exists" in str(exc):
-                return None  # an earlier attempt got through after all
-            if "try again later" in str(exc) and attempt + 1 < _SUBMIT_ATTEMPTS:
-                time.sleep(1.0)  # a head node still starting its job agent
-                continue
-            return _clip(
-                f"could not submit ray job {op_id} to {_where(settings.ray_address)}: {type(exc).__name__}: {exc}"
-            )
-    return None
-
-
-def failure_reason(row: dict, settings: Settings) -> str | None:
-    """Ray's word on a job the database still calls active; a silent heartbeat if Ray cannot be asked."""
-    op_id, address = row["id"], (row.get("params") or {}).get("ray_address")
-    try:
-        info = _client(address).get_job_info(op_id)
-    except Exception as exc:
-        if _is_unknown_job(exc):
-            return _clip(f"ray job {op_id} is unknown to the cluster at {_where(address)}: {exc}")
-        return silence_reason(row, settings)  # cluster unreachable: the heartbeat decides
-    status = str(getattr(info.status, "value", info.status))
-    if status in ("FAILED", "STOPPED"):
-        return _clip(f"ray job {op_id} {status}: {info.message or 'no message'}")
-    if status == "SUCCEEDED":
-        return f"ray job {op_id} SUCCEEDED but its worker never recorded a result"
-    if status == "PENDING":
-        return None  # queued for a free CPU: not silent, just waiting (the operation timeout still applies)
-    return silence_reason(row, settings)
-
-
-def stop(row: dict) -> None:
-    """Stop the job; the worker also exits at its next heartbeat once its row is no longer running."""
-    try:
-        _client((row.get("params") or {}).get("ray_address")).stop_job(row["id"])
-    except Exception:
-        pass
 
 
 @lru_cache(maxsize=4)

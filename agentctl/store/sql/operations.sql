@@ -1,5 +1,5 @@
--- Lab operations (agentctl/lab/operations.py and the worker). Every state change
--- is guarded by the status it expects; zero rows means someone else moved it.
+-- Lab operations (agentctl/store/operations.py, for lab/operations.py and the worker).
+-- Every state change is guarded by the status it expects; zero rows means someone else moved it.
 
 -- name: insert_operation
 INSERT INTO lab_operations (id, kind, session_id, params, dataset, strategy_hash, log_path, progress_message)
@@ -42,20 +42,10 @@ RETURNING id
 UPDATE lab_operations
 SET status = 'failed', error = %(error)s, finished_at = NOW()
 WHERE id = %(id)s AND status IN ('pending', 'running')
-RETURNING id, pid, host, params
+RETURNING *
 
 -- name: cancel_operation
 UPDATE lab_operations
 SET status = 'cancelled', error = %(error)s, finished_at = NOW()
 WHERE id = %(id)s AND status IN ('pending', 'running')
-RETURNING id, pid, host, params
-
--- name: trials_on_dataset
--- Distinct strategies trained on a dataset: the deflated Sharpe's number of trials.
-SELECT count(DISTINCT strategy_hash) AS n FROM lab_operations
-WHERE dataset = %(dataset)s AND kind = 'training'
-
--- name: list_operations
-SELECT id, kind, status, session_id, dataset, progress_pct, progress_message, error,
-       created_at, started_at, finished_at
-FROM lab_operations ORDER BY created_at DESC LIMIT %(limit)s
+RETURNING *
