@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.agent import prompts
 from agentctl.agent.outcomes import AssessmentOutcome, DesignOutcome
@@ -24,6 +24,9 @@ from agentctl.agent.tools import (
 )
 from agentctl.store import cycles
 from agentctl.store.budget import Budget
+
+if TYPE_CHECKING:
+    from agentctl.store.records import BacktestRecord
 
 MAX_DRAWS = 200
 MAX_BARS = 6000  # datasets beyond this are slower to train; used only when nothing smaller exists
@@ -130,7 +133,7 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
         for _ in range(MAX_DRAWS):
             raw = propose(rng, datasets, session_id)
             report = validate_strategy(raw, settings.home)
-            if report.ok and not cycles.hash_tried_by(conn, strategy_hash(report.config), session_id):
+            if report.config is not None and not cycles.hash_tried_by(conn, strategy_hash(report.config), session_id):
                 candidate = raw
                 break
         if candidate is None:
@@ -151,41 +154,15 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
         conn.close()
 
 
-def _get(m: dict, *keys: str) -> float | None:
-    for k in keys:
-        if isinstance(m.get(k), (int, float)):
-            return float(m[k])
-    return None
-
-
 def judge(backtest: dict | None) -> dict[str, Any]:
     """The rule-based assessment: save_assessment's input from the held-out figures."""
-    m = metrics_from_backtest(backtest)
-    sharpe = _get(m, "sharpe", "sharpe_ratio")
-    dsr = _get(m, "deflated_sharpe", "deflated_sharpe_ratio")
-    ret = _get(m, "total_return")
-    bh = _get(m, "buy_and_hold_return", "buy_hold_return")
-    mdd = _get(m, "max_drawdown")
-    trades = _get(m, "total_trades", "trades")
-    pf = _get(m, "profit_factor")
-    strengths, weaknesses, suggestions = [], [], []
-    if sharpe is not None:
-        (strengths if sharpe >= 1 else weaknesses).append(f"held-out Sharpe {sharpe:.2f}")
-    if dsr is not None:
-        (strengths if dsr >= 0.5 else weaknesses).append(f"deflated Sharpe {dsr:.2f}")
-    if ret is not None and bh is not None:
-        if ret > bh:
-            strengths.append(f"return {ret:.1%} beats buy-and-hold {bh:.1%}")
-        else:
-            weaknesses.append(f"return {ret:.1%} trails buy-and-hold {bh:.1%}")
-            suggestions.append("add a trend filter or allow shorts to beat buy-and-hold")
-    if mdd is not None:
-        (weaknesses if mdd > 0.25 else strengths).append(f"max drawdown {mdd:.1%}")
-    if trades is not None and trades < 30:
-        weaknesses.append(f"only {trades:.0f} trades")
-        suggestions.append("lower the confidence threshold or use a shorter horizon for more trades")
-    if pf is not None and pf < 1:
-        weaknesses.append(f"profit factor {pf:.2f}")
+    from agentctl.store.records import BacktestRecord
+
+    # BacktestResult's fields, any of them missing (no backtest, a partial row); the gate's key is ignored.
+    bt = BacktestRecord.model_validate(metrics_from_backtest(backtest))
+    sharpe, dsr, ret, bh, mdd = bt.sharpe, bt.deflated_sharpe, bt.total_return, bt.buy_and_hold_return, bt.max_drawdown
+    trades = None if bt.total_trades is None else float(bt.total_trades)
+    strengths, weaknesses, suggestions = _observations(bt, trades)
     robust = (
         sharpe is not None
         and sharpe >= 1
@@ -216,6 +193,32 @@ def judge(backtest: dict | None) -> dict[str, Any]:
         "weaknesses": weaknesses[:8],
         "suggestions": suggestions[:8],
     }
+
+
+def _observations(bt: BacktestRecord, trades: float | None) -> tuple[list[str], list[str], list[str]]:
+    """Strengths, weaknesses and suggestions, figure by figure."""
+    strengths: list[str] = []
+    weaknesses: list[str] = []
+    suggestions: list[str] = []
+    if bt.sharpe is not None:
+        (strengths if bt.sharpe >= 1 else weaknesses).append(f"held-out Sharpe {bt.sharpe:.2f}")
+    if bt.deflated_sharpe is not None:
+        (strengths if bt.deflated_sharpe >= 0.5 else weaknesses).append(f"deflated Sharpe {bt.deflated_sharpe:.2f}")
+    ret, bh = bt.total_return, bt.buy_and_hold_return
+    if ret is not None and bh is not None:
+        if ret > bh:
+            strengths.append(f"return {ret:.1%} beats buy-and-hold {bh:.1%}")
+        else:
+            weaknesses.append(f"return {ret:.1%} trails buy-and-hold {bh:.1%}")
+            suggestions.append("add a trend filter or allow shorts to beat buy-and-hold")
+    if bt.max_drawdown is not None:
+        (weaknesses if bt.max_drawdown > 0.25 else strengths).append(f"max drawdown {bt.max_drawdown:.1%}")
+    if trades is not None and trades < 30:
+        weaknesses.append(f"only {trades:.0f} trades")
+        suggestions.append("lower the confidence threshold or use a shorter horizon for more trades")
+    if bt.profit_factor is not None and bt.profit_factor < 1:
+        weaknesses.append(f"profit factor {bt.profit_factor:.2f}")
+    return strengths, weaknesses, suggestions
 
 
 def _fmt(x: float | None) -> str:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+# A result as the worker wrote it (TrainingResult, BacktestResult), as read back, or its JSON.
+Result = BaseModel | Mapping[str, Any]
+
 
 class GateThresholds(BaseModel):
-    """Configurable gate thresholds; defaults per SPEC §6 / issue 3."""
+    """Gate thresholds (AGENTCTL_GATES__<NAME> or a [gates] table); the defaults reject only clearly weak results."""
 
     min_accuracy_edge: float = Field(
         default=0.0, description="validation accuracy must exceed the majority baseline by more than this"
@@ -29,8 +33,8 @@ class GateVerdict(BaseModel):
     reasons: list[str]
 
 
-def _metric(result: Any, name: str) -> float | None:
-    value = result.get(name) if isinstance(result, dict) else getattr(result, name, None)
+def _metric(result: Result, name: str) -> float | None:
+    value = result.get(name) if isinstance(result, Mapping) else getattr(result, name, None)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
@@ -45,7 +49,7 @@ def _check(reasons: list[str], name: str, actual: float | None, op: str, thresho
     return ok
 
 
-def training_gate(result: Any, thresholds: GateThresholds | None = None) -> GateVerdict:
+def training_gate(result: Result, thresholds: GateThresholds | None = None) -> GateVerdict:
     """Pass a training result only if it beats its majority-class baseline."""
     t = thresholds or GateThresholds()
     reasons: list[str] = []
@@ -64,7 +68,7 @@ def training_gate(result: Any, thresholds: GateThresholds | None = None) -> Gate
     return GateVerdict(gate="training", passed=ok, reasons=reasons)
 
 
-def backtest_gate(result: Any, thresholds: GateThresholds | None = None) -> GateVerdict:
+def backtest_gate(result: Result, thresholds: GateThresholds | None = None) -> GateVerdict:
     """Pass a backtest only with enough trades, bounded drawdown, and acceptable win rate and Sharpe."""
     t = thresholds or GateThresholds()
     reasons: list[str] = []

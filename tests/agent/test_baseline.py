@@ -84,3 +84,14 @@ def test_judge_verdicts():
     assert judge({"sharpe": -0.3, "total_return": -0.05})["verdict"] == "poor"
     assert judge({"sharpe": 0.6, "total_return": 0.05, "total_trades": 12})["verdict"] == "neutral"
     assert judge({})["verdict"] == "poor"
+
+
+def test_judge_reads_backtest_result_names():
+    from agentctl.lab.results import BacktestResult
+    from agentctl.store.records import BacktestRecord
+
+    # judge reads BacktestRecord: the same names as the BacktestResult the worker writes, plus the tick's gate.
+    assert set(BacktestRecord.model_fields) == set(BacktestResult.model_fields) | {"gate"}
+    figures = {"sharpe": 1.4, "deflated_sharpe": 0.7, "total_return": 0.31, "buy_and_hold_return": 0.12}
+    with_gate = judge({**figures, "max_drawdown": 0.11, "total_trades": 64, "gate": {"gate": "backtest"}})
+    assert with_gate["verdict"] == "promising" and "return 31.0% beats buy-and-hold 12.0%" in with_gate["strengths"]
