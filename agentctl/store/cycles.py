@@ -212,8 +212,3 @@ def insert_trigger(
     params = {"reason": reason, "session_id": session_id, "context": _json(context), "agent_invoked": agent_invoked}
     params |= {"skip_reason": skip_reason, "used": used, "remaining": remaining}
     conn.execute(_q["insert_trigger"], params)
-
-
-def count_cycle(conn: psycopg.Connection, *, started: bool) -> None:
-    """cycles_started or cycles_completed + 1 on today's budget row."""
-    conn.execute(_q["count_cycle_started" if started else "count_cycle_completed"])

@@ -35,7 +35,7 @@ def assess(
     if attempts >= settings.assessment_max_attempts:
         why = f"no assessment saved after {attempts} attempts"
         trigger = Trigger(REASON, SkipReason.ASSESSMENT_FAILED, context)
-        return finish(conn, cycle, Ending(Outcome.FAILED_ASSESSMENT, why, trigger), snap)
+        return finish(conn, tick.settings, cycle, Ending(Outcome.FAILED_ASSESSMENT, why, trigger), snap)
 
     skip, agent = None, None
     try:
@@ -84,7 +84,7 @@ def _invoke(tick: Tick, conn: psycopg.Connection, session_id: int, agent: str | 
     if not outcome.saved or outcome.assessment is None:
         result.message = f"no assessment saved ({outcome.failure_reason}); retried on a later tick"
         return result
-    done = finish(conn, fresh, Ending(Outcome.SUCCESS), None)
+    done = finish(conn, tick.settings, fresh, Ending(Outcome.SUCCESS), None)
     return replace(done, trigger_reason=REASON, agent_invoked=True, agent=agent)
 
 

@@ -28,4 +28,4 @@ def cancel_active(settings: Settings, wait_s: float = 30.0) -> TickResult:
 
             cancel_operation(conn, cycle.operation_id)
         why = f"cancelled by `agentctl cancel` in phase {cycle.phase.value}"
-        return finish(conn, cycle, Ending(Outcome.CANCELLED, why), None)
+        return finish(conn, settings, cycle, Ending(Outcome.CANCELLED, why), None)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentctl.domain import ExitCode, Outcome, Phase, SkipReason, TriggerReason
 from agentctl.store import cycles
+from agentctl.store.budget import Budget
 from agentctl.tick.finish import Ending, finish
 from agentctl.tick.lock import held
 from agentctl.tick.result import TickResult
@@ -48,8 +49,6 @@ class Tick:
     # -- decision --------------------------------------------------------------------
 
     def _step(self, conn: psycopg.Connection) -> TickResult:
-        from agentctl.store.budget import Budget
-
         budget = Budget(self.settings)
         # We hold the lock and only its holder calls the model: open reservations are orphans.
         budget.ensure_today(conn, orphans=True)
@@ -61,7 +60,7 @@ class Tick:
             # Only a tick holding the lock designs, and we hold it: that tick died.
             why = "the tick designing this cycle died before saving a strategy"
             trigger = Trigger(TriggerReason.GATE_CHECK, SkipReason.SESSION_INTERRUPTED, {"phase": cycle.phase.value})
-            return finish(conn, cycle, Ending(Outcome.FAILED_DESIGN, why, trigger), snap)
+            return finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, why, trigger), snap)
         if cycle.phase in STAGES:
             return self._poll(conn, cycle, snap, STAGES[cycle.phase])
         return self._assess(conn, cycle, snap, arriving=None)
@@ -101,7 +100,7 @@ class Tick:
         context["agent"] = agent
         with conn.transaction():
             cycle = cycles.create(conn)
-            cycles.count_cycle(conn, started=True)
+            Budget(self.settings).count_cycle(conn, started=True)
             Trigger(reason, None, context, invoked=True).write(conn, cycle.id, snap)
         return self._design(conn, cycle, agent)
 
@@ -111,16 +110,18 @@ class Tick:
         try:
             design = run_design(self.connect, self.settings, cycle.id)
         except AgentUnavailable as err:
-            done = finish(conn, cycle, Ending(Outcome.FAILED_DESIGN, f"API unavailable: {err}"), None)
+            done = finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, f"API unavailable: {err}"), None)
             return replace(_designed(done, agent), exit_code=ExitCode.TEMPFAIL)
         except AgentMisconfigured as err:
-            done = finish(conn, cycle, Ending(Outcome.FAILED_DESIGN, f"agent misconfigured: {err}"), None)
+            done = finish(
+                conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, f"agent misconfigured: {err}"), None
+            )
             return replace(_designed(done, agent), exit_code=ExitCode.NEEDS_PERSON, message=str(err))
         except BudgetExceeded as err:
-            return _designed(finish(conn, cycle, Ending(Outcome.FAILED_DESIGN, str(err)), None), agent)
+            return _designed(finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, str(err)), None), agent)
         if not design.saved or design.config is None:
             failure = design.failure_reason or "the design ended without a saved strategy"
-            return _designed(finish(conn, cycle, Ending(Outcome.FAILED_DESIGN, failure), None), agent)
+            return _designed(finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, failure), None), agent)
 
         from agentctl.lab.operations import start_training
 
@@ -138,7 +139,9 @@ class Tick:
         op, context = self._operation(conn, op_id)
         if op is None or op.status in ("failed", "cancelled"):
             trigger = Trigger(stage.failed_reason, SkipReason.OPERATION_FAILED, context)
-            return finish(conn, cycle, Ending(stage.failed, _operation_failure(op_id, op), trigger), snap)
+            return finish(
+                conn, self.settings, cycle, Ending(stage.failed, _operation_failure(op_id, op), trigger), snap
+            )
         if op.status != "completed":
             return self._still_running(conn, cycle, snap, context)
 
@@ -149,7 +152,7 @@ class Tick:
             trigger = Trigger(stage.completed_reason, SkipReason.GATE_FAILED, context)
             kept = {stage.gate: results}
             ending = Ending(stage.gate_failed, "; ".join(verdict.reasons), trigger, stage.gate, **kept)
-            return finish(conn, cycle, ending, snap)
+            return finish(conn, self.settings, cycle, ending, snap)
         if stage.phase is Phase.TRAINING:
             return self._start_backtest(conn, cycle, snap, results, context)
         return self._assess(conn, cycle, snap, arriving=results)

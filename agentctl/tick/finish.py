@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from agentctl.domain import Outcome
 from agentctl.store import cycles
+from agentctl.store.budget import Budget
 from agentctl.store.records import BacktestRecord, TrainingRecord
 from agentctl.tick.result import TickResult
 
 if TYPE_CHECKING:
     import psycopg
 
+    from agentctl.settings import Settings
     from agentctl.store.budget import BudgetSnapshot
     from agentctl.store.cycles import CycleCosts
     from agentctl.store.records import Cycle
@@ -33,14 +35,16 @@ class Ending:
     backtest: dict[str, Any] | None = None
 
 
-def finish(conn: psycopg.Connection, cycle: Cycle, ending: Ending, snap: BudgetSnapshot | None) -> TickResult:
+def finish(
+    conn: psycopg.Connection, settings: Settings, cycle: Cycle, ending: Ending, snap: BudgetSnapshot | None
+) -> TickResult:
     """End the cycle in one transaction; the trigger row (if any) needs the day's budget snapshot."""
     with conn.transaction():
         if ending.training is not None or ending.backtest is not None:
             cycles.record_results(conn, cycle.id, cycle.phase, training=ending.training, backtest=ending.backtest)
         done = cycles.complete(conn, cycle.id, cycle.phase, ending.outcome, ending.reason)
         cycles.insert_metrics(conn, metrics_row(done, cycles.costs(conn, cycle.id), ending))
-        cycles.count_cycle(conn, started=False)
+        Budget(settings).count_cycle(conn, started=False)
         if ending.trigger is not None and snap is not None:
             ending.trigger.with_context(outcome=ending.outcome.value).write(conn, cycle.id, snap)
     trigger = ending.trigger

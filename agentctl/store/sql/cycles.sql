@@ -133,9 +133,3 @@ SELECT count(DISTINCT strategy_hash)::int AS n FROM agent_sessions
 WHERE strategy_hash IS NOT NULL
   AND (%(symbol)s::text IS NULL OR strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s::text)
   AND (%(timeframe)s::text IS NULL OR strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s::text)
-
--- name: count_cycle_started
-UPDATE agent_budget SET cycles_started = cycles_started + 1, updated_at = NOW() WHERE date = CURRENT_DATE
-
--- name: count_cycle_completed
-UPDATE agent_budget SET cycles_completed = cycles_completed + 1, updated_at = NOW() WHERE date = CURRENT_DATE
