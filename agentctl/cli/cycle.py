@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import TYPE_CHECKING
 
 import typer
 
+from agentctl.cli import render
 from agentctl.cli.errors import fail, handle_errors
 from agentctl.domain import ExitCode
 
@@ -39,7 +39,7 @@ def _run(cycles: int, interval: float, as_json: bool) -> None:
     from agentctl.store import open_database
 
     settings = get_settings()
-    display = _Display(live=sys.stderr.isatty() and not os.environ.get("NO_COLOR") and not as_json)
+    display = _Display(live=not render.plain(sys.stderr) and not as_json)
     try:
         ids = run_cycles(settings, cycles, interval, display.update)
     finally:
