@@ -20,6 +20,8 @@ from pytest_postgresql import factories
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The agent's helpers serve tests in other folders too, so a file run on its own still finds them.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "agent"))
 
 _SERVER: dict = {}
 
