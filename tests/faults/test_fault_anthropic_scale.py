@@ -90,9 +90,9 @@ class Injector:
 
 
 def _run_cycles(conn, fake, monkeypatch, n_cycles: int, seed: int, open_every: int, p_fault: float) -> dict:
-    import agentctl.agent.claude as claude
+    import agentctl.agent.loop as loop
 
-    monkeypatch.setattr(claude, "BACKOFF_BASE_S", 0.02)  # the retry logic runs in full, without the waiting
+    monkeypatch.setattr(loop, "BACKOFF_BASE_S", 0.02)  # the retry logic runs in full, without the waiting
     for k, v in {
         "AGENTCTL_AGENT": "claude",
         "ANTHROPIC_API_KEY": SENTINEL_KEY,

@@ -1,0 +1,86 @@
+"""What the tool loop needs from a model provider, and nothing about any one provider.
+
+The loop (agent/loop.py) owns the policy: reserve, call, settle, audit, retry,
+limits, redaction. A provider owns the wire: how a call is made, what its errors
+mean, how its usage is counted and priced, and the names its calls are logged
+under. Requests and replies are Messages-shaped dicts (system, tools, messages;
+content blocks of type text, tool_use, tool_result).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal, Protocol
+
+from agentctl.pricing import ModelPrice, TokenUsage
+
+# What the loop does after a failed call:
+#   retry          worth another attempt (after retry_after_s, when the server said)
+#   rejected       the request itself was refused: the invocation fails, retrying will not help
+#   misconfigured  a person must fix the configuration (key, model): the tick reports it
+FailureKind = Literal["retry", "rejected", "misconfigured"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One successful call: content blocks as dicts, why it stopped, what it used."""
+
+    content: list[dict[str, Any]]
+    stop_reason: str | None
+    usage: TokenUsage
+    usage_reported: dict[str, Any] = field(default_factory=dict)  # as the provider sent it, for the audit row
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CallFailure:
+    """A failed call in the loop's terms; `detail` is logged (after redaction), `fix` shown to a person."""
+
+    kind: FailureKind
+    detail: str
+    billed: bool = False  # may have been billed (timeout, unreadable reply): charged at the reserved worst case
+    retry_after_s: float | None = None
+    request_id: str | None = None
+    fix: str = ""  # for misconfigured: what to change
+
+
+class Provider(Protocol):
+    """An LLM provider the tool loop can drive."""
+
+    @property
+    def agent(self) -> str:
+        """The agent name on its action rows and reservations (agent_actions.agent)."""
+        ...
+
+    @property
+    def call_name(self) -> str:
+        """The tool_name of a model call's action row."""
+        ...
+
+    @property
+    def secret(self) -> str:
+        """What must never reach a row, a log line or an error (the API key); empty if none."""
+        ...
+
+    def open(self) -> None:
+        """Get ready to call (client, connection pool); pairs with close()."""
+        ...
+
+    def close(self) -> None: ...
+
+    def call(self, request: dict[str, Any], *, timeout: float) -> Reply:
+        """Send one request; any exception is for classify()."""
+        ...
+
+    def classify(self, err: BaseException, request: dict[str, Any]) -> CallFailure | None:
+        """What the exception `request`'s call raised means; None: not the provider's, let it propagate."""
+        ...
+
+    def price(self, model: str, day: date) -> ModelPrice:
+        """The model's price on `day`; raises AgentMisconfigured for a model without one."""
+        ...
+
+    def prompt_tokens_upper(self, request_bytes: int) -> int:
+        """An upper bound of the prompt tokens a request of this many bytes is billed for."""
+        ...
