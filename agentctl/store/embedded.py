@@ -253,12 +253,15 @@ class EmbeddedServer:
 
     def _create_database(self, server: RunningServer) -> None:
         import psycopg
+        from psycopg import sql
 
+        from agentctl.store.queries import load
+
+        q = load("server")
         with psycopg.connect(server.url("postgres"), autocommit=True, connect_timeout=10) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
-            if not exists:
+            if not conn.execute(q["database_exists"], {"name": DB_NAME}).fetchone():
                 try:
-                    conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+                    conn.execute(sql.SQL(q["create_database"]).format(name=sql.Identifier(DB_NAME)))
                 except psycopg.errors.DuplicateDatabase:
                     pass
 

@@ -109,11 +109,14 @@ def _applied(url: str) -> dict[str, datetime]:
 
 
 def _applied_on(conn: psycopg.Connection) -> dict[str, datetime]:
-    exists = conn.execute("SELECT to_regclass('_yoyo_migration') IS NOT NULL").fetchone()
+    from agentctl.store.queries import load
+
+    q = load("server")
+    exists = conn.execute(q["migration_log_exists"]).fetchone()
     first = exists[0] if not isinstance(exists, dict) else next(iter(exists.values()))
     if not first:
         return {}
-    rows = conn.execute("SELECT migration_id, applied_at_utc FROM _yoyo_migration").fetchall()
+    rows = conn.execute(q["applied_migrations"]).fetchall()
     out = {}
     for row in rows:
         mid, at = (row["migration_id"], row["applied_at_utc"]) if isinstance(row, dict) else row
