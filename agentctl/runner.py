@@ -92,7 +92,7 @@ BACKTEST_FIGURES = (
 )
 
 
-def cycle_summary(conn: psycopg.Connection, session_id: int) -> CycleSummary | None:
+def cycle_summary(conn: psycopg.Connection[Any], session_id: int) -> CycleSummary | None:
     """What one cycle came to, from its session and metrics rows."""
     c = cycles.get(conn, session_id)
     if c is None:

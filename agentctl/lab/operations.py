@@ -39,7 +39,9 @@ class OperationError(RuntimeError):
     """An operation cannot be started (e.g. its config no longer validates)."""
 
 
-def start_training(conn: psycopg.Connection, settings: Settings, config: StrategyConfig, session_id: int | None) -> str:
+def start_training(
+    conn: psycopg.Connection[Any], settings: Settings, config: StrategyConfig, session_id: int | None
+) -> str:
     """Record a training operation and start its worker; returns the operation id."""
     from agentctl.lab.artifacts import location_for
 
@@ -52,7 +54,7 @@ def start_training(conn: psycopg.Connection, settings: Settings, config: Strateg
 
 
 def start_backtest(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[Any],
     settings: Settings,
     config: StrategyConfig,
     model_path: str | Path,
@@ -70,7 +72,7 @@ def start_backtest(
 
 
 def _start(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[Any],
     settings: Settings,
     op_id: str,
     kind: Kind,
@@ -105,12 +107,12 @@ def _start(
     return op_id
 
 
-def get_operation(conn: psycopg.Connection, op_id: str) -> Operation | None:
+def get_operation(conn: psycopg.Connection[Any], op_id: str) -> Operation | None:
     """The operation as recorded, or None."""
     return store.get(conn, op_id)
 
 
-def check_operation(conn: psycopg.Connection, settings: Settings, op_id: str) -> Operation | None:
+def check_operation(conn: psycopg.Connection[Any], settings: Settings, op_id: str) -> Operation | None:
     """Like get_operation, but first marks a dead, silent or overdue worker's operation failed."""
     op = store.get(conn, op_id)
     if op is None or not op.active:
@@ -131,7 +133,7 @@ def _failure_reason(op: Operation, settings: Settings) -> str | None:
     return executors.for_operation(op).failure_reason(op, settings)
 
 
-def cancel_operation(conn: psycopg.Connection, op_id: str) -> bool:
+def cancel_operation(conn: psycopg.Connection[Any], op_id: str) -> bool:
     """Cancel a pending or running operation and stop its worker; False if it had already ended."""
     cancelled = store.cancel(conn, op_id)
     if cancelled is None:

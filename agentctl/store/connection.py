@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import psycopg
@@ -36,7 +36,9 @@ def _normalise(url: str) -> str:
     return url
 
 
-def connect(settings: Settings, *, autocommit: bool = False, url: str | None = None) -> psycopg.Connection:
+def connect(
+    settings: Settings, *, autocommit: bool = False, url: str | None = None
+) -> psycopg.Connection[dict[str, Any]]:
     """A new connection with dict rows and the budget time zone (so CURRENT_DATE is the budget day)."""
     import psycopg
     from psycopg.rows import dict_row
@@ -63,7 +65,7 @@ def redact(text: str) -> str:
     return re.sub(r"(password=)\S+", r"\1***", text)
 
 
-def open_database(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection:
+def open_database(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection[Any]:
     """A connection to a database whose schema is current (pending migrations applied first)."""
     from agentctl.store.migrate import ensure_schema
 

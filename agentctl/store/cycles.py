@@ -35,9 +35,9 @@ def _json(value: Any) -> Any:
     return None if cleaned is None else Jsonb(cleaned, dumps=storable.dumps)
 
 
-def _one(conn: psycopg.Connection, name: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
+def _one(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
     with conn.transaction():
-        return conn.execute(_q[name], params or {}).fetchone()  # type: ignore[return-value]  # dict_row connections
+        return conn.execute(_q[name], params or {}).fetchone()
 
 
 def _must(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
@@ -49,62 +49,62 @@ def _must(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
 # -- the tick's lock ------------------------------------------------------------------
 
 
-def try_lock(conn: psycopg.Connection) -> bool:
+def try_lock(conn: psycopg.Connection[Any]) -> bool:
     """Take the tick's session-level advisory lock if free (it dies with the connection)."""
     return bool(_must(_one(conn, "try_tick_lock", {"key": TICK_LOCK_KEY}), "no lock answer")["locked"])
 
 
-def unlock(conn: psycopg.Connection) -> None:
+def unlock(conn: psycopg.Connection[Any]) -> None:
     conn.execute(_q["tick_unlock"], {"key": TICK_LOCK_KEY})
 
 
 # -- reading cycles -----------------------------------------------------------------------
 
 
-def active(conn: psycopg.Connection) -> Cycle | None:
+def active(conn: psycopg.Connection[Any]) -> Cycle | None:
     """The cycle in progress (phase other than idle), if any."""
     row = _one(conn, "active_session")
     return None if row is None else Cycle.model_validate(row)
 
 
-def get(conn: psycopg.Connection, session_id: int) -> Cycle | None:
+def get(conn: psycopg.Connection[Any], session_id: int) -> Cycle | None:
     row = _one(conn, "cycle_by_id", {"id": session_id})
     return None if row is None else Cycle.model_validate(row)
 
 
-def session(conn: psycopg.Connection, session_id: int) -> dict[str, Any] | None:
+def session(conn: psycopg.Connection[Any], session_id: int) -> dict[str, Any] | None:
     """The raw row; the agent's prompts read it until they move to `get`."""
     return _one(conn, "cycle_by_id", {"id": session_id})
 
 
-def metrics(conn: psycopg.Connection, session_id: int) -> Metrics | None:
+def metrics(conn: psycopg.Connection[Any], session_id: int) -> Metrics | None:
     row = _one(conn, "metrics_by_session", {"id": session_id})
     return None if row is None else Metrics.model_validate(row)
 
 
-def completed_since(conn: psycopg.Connection, after_id: int) -> list[int]:
+def completed_since(conn: psycopg.Connection[Any], after_id: int) -> list[int]:
     """Ids of the cycles newer than `after_id` that have completed, oldest first."""
     with conn.transaction():
-        return [r["id"] for r in conn.execute(_q["completed_since"], {"after_id": after_id})]  # type: ignore[call-overload]  # dict_row connections
+        return [r["id"] for r in conn.execute(_q["completed_since"], {"after_id": after_id})]
 
 
-def max_id(conn: psycopg.Connection) -> int:
+def max_id(conn: psycopg.Connection[Any]) -> int:
     """The newest cycle id (0 when none)."""
     return int(_must(_one(conn, "max_session_id"), "no answer")["id"])
 
 
-def assessment_attempts(conn: psycopg.Connection, session_id: int) -> int:
+def assessment_attempts(conn: psycopg.Connection[Any], session_id: int) -> int:
     """How many ticks invoked the assessor on this cycle."""
     return int(_must(_one(conn, "assessment_attempts", {"id": session_id}), "no answer")["n"])
 
 
-def strategies_tried(conn: psycopg.Connection, symbol: str | None = None, timeframe: str | None = None) -> int:
+def strategies_tried(conn: psycopg.Connection[Any], symbol: str | None = None, timeframe: str | None = None) -> int:
     """Distinct strategies saved so far, on one dataset when given (the one definition of "tried")."""
     row = _one(conn, "strategies_tried", {"symbol": symbol, "timeframe": timeframe})
     return int(_must(row, "no answer")["n"])
 
 
-def research_memory(conn: psycopg.Connection, session_id: int, limit: int) -> list[MemoryRow]:
+def research_memory(conn: psycopg.Connection[Any], session_id: int, limit: int) -> list[MemoryRow]:
     """The last `limit` finished cycles other than this one, newest first."""
     if limit <= 0:
         return []
@@ -113,7 +113,7 @@ def research_memory(conn: psycopg.Connection, session_id: int, limit: int) -> li
     return [MemoryRow.model_validate(r) for r in rows]
 
 
-def hash_tried_by(conn: psycopg.Connection, strategy_hash: str, session_id: int) -> dict[str, Any] | None:
+def hash_tried_by(conn: psycopg.Connection[Any], strategy_hash: str, session_id: int) -> dict[str, Any] | None:
     """Which other cycle already tried a strategy with this content hash (id, name, outcome)."""
     return _one(conn, "hash_tried_by", {"hash": strategy_hash, "session_id": session_id})
 
@@ -121,44 +121,44 @@ def hash_tried_by(conn: psycopg.Connection, strategy_hash: str, session_id: int)
 # -- moving a cycle ----------------------------------------------------------------------------
 
 
-def create(conn: psycopg.Connection) -> Cycle:
+def create(conn: psycopg.Connection[Any]) -> Cycle:
     """A new cycle, designing."""
     return Cycle.model_validate(_must(_one(conn, "create_session"), "no session created"))
 
 
 def record_strategy(
-    conn: psycopg.Connection, session_id: int, *, name: str, config: dict, path: str, strategy_hash: str
+    conn: psycopg.Connection[Any], session_id: int, *, name: str, config: dict, path: str, strategy_hash: str
 ) -> bool:
     """Store the saved strategy on a cycle still designing; False if it moved on."""
     params = {"id": session_id, "name": name, "config": _json(config), "path": path, "hash": strategy_hash}
     return _one(conn, "record_strategy", params) is not None
 
 
-def record_assessment(conn: psycopg.Connection, session_id: int, assessment: dict) -> bool:
+def record_assessment(conn: psycopg.Connection[Any], session_id: int, assessment: dict) -> bool:
     """Store the assessment on a cycle still assessing; False if it moved on. The one place it is written."""
     return _one(conn, "record_assessment", {"id": session_id, "assessment": _json(assessment)}) is not None
 
 
-def start_training(conn: psycopg.Connection, session_id: int, operation_id: str) -> None:
+def start_training(conn: psycopg.Connection[Any], session_id: int, operation_id: str) -> None:
     """designing -> training."""
     row = _one(conn, "start_training", {"id": session_id, "operation_id": operation_id})
     _must(row, f"cycle {session_id} left 'designing' while its strategy was being saved")
 
 
-def start_backtest(conn: psycopg.Connection, session_id: int, operation_id: str, training_results: Any) -> None:
+def start_backtest(conn: psycopg.Connection[Any], session_id: int, operation_id: str, training_results: Any) -> None:
     """training -> backtesting, keeping the training results."""
     params = {"id": session_id, "operation_id": operation_id, "training_results": _json(training_results)}
     _must(_one(conn, "start_backtest", params), f"cycle {session_id} left 'training' while its backtest was starting")
 
 
-def start_assessing(conn: psycopg.Connection, session_id: int, backtest_results: Any) -> None:
+def start_assessing(conn: psycopg.Connection[Any], session_id: int, backtest_results: Any) -> None:
     """backtesting -> assessing, keeping the backtest results."""
     row = _one(conn, "start_assessing", {"id": session_id, "backtest_results": _json(backtest_results)})
     _must(row, f"cycle {session_id} left 'backtesting' before its assessment")
 
 
 def record_results(
-    conn: psycopg.Connection, session_id: int, phase: Phase, *, training: Any = None, backtest: Any = None
+    conn: psycopg.Connection[Any], session_id: int, phase: Phase, *, training: Any = None, backtest: Any = None
 ) -> None:
     """Results a failing gate still keeps (they explain the failure)."""
     params = {"id": session_id, "phase": phase.value, "training_results": _json(training)}
@@ -167,7 +167,7 @@ def record_results(
 
 
 def complete(
-    conn: psycopg.Connection, session_id: int, phase: Phase, outcome: Outcome, failure_reason: str | None
+    conn: psycopg.Connection[Any], session_id: int, phase: Phase, outcome: Outcome, failure_reason: str | None
 ) -> Cycle:
     """Any phase -> idle with its outcome."""
     reason = storable.text(failure_reason)
@@ -185,12 +185,12 @@ class CycleCosts(BaseModel):
     cost_usd: Decimal
 
 
-def costs(conn: psycopg.Connection, session_id: int) -> CycleCosts:
+def costs(conn: psycopg.Connection[Any], session_id: int) -> CycleCosts:
     """Tokens and dollars of every action of the cycle."""
     return CycleCosts.model_validate(_must(_one(conn, "session_costs", {"id": session_id}), "no answer"))
 
 
-def insert_metrics(conn: psycopg.Connection, row: dict[str, Any]) -> None:
+def insert_metrics(conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
     conn.execute(_q["insert_metrics"], row)
 
 
@@ -198,7 +198,7 @@ def insert_metrics(conn: psycopg.Connection, row: dict[str, Any]) -> None:
 
 
 def insert_trigger(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[Any],
     *,
     reason: str,
     session_id: int | None,

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import psycopg
@@ -108,12 +108,13 @@ def _applied(url: str) -> dict[str, datetime]:
         return _applied_on(conn)
 
 
-def _applied_on(conn: psycopg.Connection) -> dict[str, datetime]:
+def _applied_on(conn: psycopg.Connection[Any]) -> dict[str, datetime]:
     from agentctl.store.queries import load
 
     q = load("server")
-    exists = conn.execute(q["migration_log_exists"]).fetchone()
-    first = exists[0] if not isinstance(exists, dict) else next(iter(exists.values()))
+    # Either row shape: yoyo's own connections give tuples, ours give dicts.
+    exists: Any = conn.execute(q["migration_log_exists"]).fetchone()
+    first = exists[0] if not isinstance(exists, dict) else exists["found"]
     if not first:
         return {}
     rows = conn.execute(q["applied_migrations"]).fetchall()
@@ -125,13 +126,13 @@ def _applied_on(conn: psycopg.Connection) -> dict[str, datetime]:
     return out
 
 
-def pending(conn: psycopg.Connection, directory: Path | None = None) -> list[str]:
+def pending(conn: psycopg.Connection[Any], directory: Path | None = None) -> list[str]:
     """Ids not applied yet, read cheaply (no yoyo import) on an open connection."""
     applied = _applied_on(conn)
     return [i for i in migration_ids(directory) if i not in applied]
 
 
-def ensure_schema(conn: psycopg.Connection, url: str) -> list[str]:
+def ensure_schema(conn: psycopg.Connection[Any], url: str) -> list[str]:
     """Apply pending migrations on first use; a no-op costing one query when current."""
     if not pending(conn):
         return []

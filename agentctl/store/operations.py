@@ -56,7 +56,7 @@ class Operation(BaseModel):
         return self.status in ACTIVE
 
 
-def _one(conn: psycopg.Connection, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+def _one(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> dict[str, Any] | None:
     from psycopg.rows import dict_row
 
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
@@ -68,7 +68,7 @@ def _operation(row: dict[str, Any] | None) -> Operation | None:
 
 
 def insert(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[Any],
     *,
     op_id: str,
     kind: Kind,
@@ -93,39 +93,39 @@ def insert(
     _one(conn, "insert_operation", row)
 
 
-def get(conn: psycopg.Connection, op_id: str) -> Operation | None:
+def get(conn: psycopg.Connection[Any], op_id: str) -> Operation | None:
     """The operation as recorded, with its age and silence, or None."""
     return _operation(_one(conn, "get_operation", {"id": op_id}))
 
 
-def claim(conn: psycopg.Connection, op_id: str, pid: int, host: str) -> Operation | None:
+def claim(conn: psycopg.Connection[Any], op_id: str, pid: int, host: str) -> Operation | None:
     """The worker takes its pending operation; None if it was cancelled or already claimed."""
     return _operation(_one(conn, "claim_operation", {"id": op_id, "pid": pid, "host": host}))
 
 
-def heartbeat(conn: psycopg.Connection, op_id: str) -> bool:
+def heartbeat(conn: psycopg.Connection[Any], op_id: str) -> bool:
     """Mark the running operation alive; False if it is no longer running."""
     return _one(conn, "heartbeat", {"id": op_id}) is not None
 
 
-def set_progress(conn: psycopg.Connection, op_id: str, pct: float, message: str) -> bool:
+def set_progress(conn: psycopg.Connection[Any], op_id: str, pct: float, message: str) -> bool:
     """Record progress (clamped to 0-100, message cut to 200 characters); False if no longer running."""
     params = {"id": op_id, "pct": max(0.0, min(100.0, pct)), "message": message[:200]}
     return _one(conn, "set_progress", params) is not None
 
 
-def complete(conn: psycopg.Connection, op_id: str, result: dict[str, Any]) -> bool:
+def complete(conn: psycopg.Connection[Any], op_id: str, result: dict[str, Any]) -> bool:
     """Store the result of a running operation; False if it was no longer running (cancelled?)."""
     from psycopg.types.json import Jsonb
 
     return _one(conn, "complete_operation", {"id": op_id, "result": Jsonb(result)}) is not None
 
 
-def fail(conn: psycopg.Connection, op_id: str, error: str) -> Operation | None:
+def fail(conn: psycopg.Connection[Any], op_id: str, error: str) -> Operation | None:
     """Fail a pending or running operation with its reason; None if it had already ended."""
     return _operation(_one(conn, "fail_operation", {"id": op_id, "error": error[:MAX_ERROR]}))
 
 
-def cancel(conn: psycopg.Connection, op_id: str) -> Operation | None:
+def cancel(conn: psycopg.Connection[Any], op_id: str) -> Operation | None:
     """Cancel a pending or running operation; None if it had already ended."""
     return _operation(_one(conn, "cancel_operation", {"id": op_id, "error": "cancelled"}))

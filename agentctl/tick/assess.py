@@ -22,7 +22,7 @@ REASON = TriggerReason.BACKTEST_COMPLETED
 
 
 def assess(
-    tick: Tick, conn: psycopg.Connection, cycle: Cycle, snap: BudgetSnapshot, arriving: dict | None
+    tick: Tick, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: dict | None
 ) -> TickResult:
     """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
     from agentctl.agent import AgentMisconfigured, select_agent
@@ -62,7 +62,7 @@ def assess(
     return _invoke(tick, conn, cycle.id, agent)
 
 
-def _invoke(tick: Tick, conn: psycopg.Connection, session_id: int, agent: str | None) -> TickResult:
+def _invoke(tick: Tick, conn: psycopg.Connection[Any], session_id: int, agent: str | None) -> TickResult:
     """Run the assessor; the cycle ends `success` once its assessment is saved (by the assessor's tool)."""
     from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_assessment
 

@@ -40,7 +40,7 @@ class Tick:
                 return TickResult(locked_out=True)
             return self._step(conn)
 
-    def connect(self) -> psycopg.Connection:
+    def connect(self) -> psycopg.Connection[Any]:
         """A fresh connection for the agent (it manages its own transactions)."""
         from agentctl.store import connect
 
@@ -48,7 +48,7 @@ class Tick:
 
     # -- decision --------------------------------------------------------------------
 
-    def _step(self, conn: psycopg.Connection) -> TickResult:
+    def _step(self, conn: psycopg.Connection[Any]) -> TickResult:
         budget = Budget(self.settings)
         # We hold the lock and only its holder calls the model: open reservations are orphans.
         budget.ensure_today(conn, orphans=True)
@@ -67,7 +67,7 @@ class Tick:
 
     # -- no active cycle -----------------------------------------------------------------
 
-    def _start_new_cycle(self, conn: psycopg.Connection, snap: BudgetSnapshot) -> TickResult:
+    def _start_new_cycle(self, conn: psycopg.Connection[Any], snap: BudgetSnapshot) -> TickResult:
         from agentctl.agent import AgentMisconfigured, select_agent
 
         reason = TriggerReason.START_NEW_CYCLE
@@ -104,7 +104,7 @@ class Tick:
             Trigger(reason, None, context, invoked=True).write(conn, cycle.id, snap)
         return self._design(conn, cycle, agent)
 
-    def _design(self, conn: psycopg.Connection, cycle: Cycle, agent: str) -> TickResult:
+    def _design(self, conn: psycopg.Connection[Any], cycle: Cycle, agent: str) -> TickResult:
         from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_design
 
         try:
@@ -133,7 +133,7 @@ class Tick:
 
     # -- polling the lab ---------------------------------------------------------------------
 
-    def _poll(self, conn: psycopg.Connection, cycle: Cycle, snap: BudgetSnapshot, stage: Stage) -> TickResult:
+    def _poll(self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, stage: Stage) -> TickResult:
         """One routine for every stage: failed, still running, gate failed, or on to the next phase."""
         op_id = cycle.operation_id
         op, context = self._operation(conn, op_id)
@@ -158,7 +158,7 @@ class Tick:
         return self._assess(conn, cycle, snap, arriving=results)
 
     def _start_backtest(
-        self, conn: psycopg.Connection, cycle: Cycle, snap: BudgetSnapshot, results: dict, context: dict
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, context: dict
     ) -> TickResult:
         from agentctl.lab.operations import start_backtest
         from agentctl.lab.strategy import StrategyConfig
@@ -179,7 +179,7 @@ class Tick:
             message=f"backtest {bt_id} started",
         )
 
-    def _operation(self, conn: psycopg.Connection, op_id: str | None) -> tuple[Operation | None, dict[str, Any]]:
+    def _operation(self, conn: psycopg.Connection[Any], op_id: str | None) -> tuple[Operation | None, dict[str, Any]]:
         from agentctl.lab.operations import check_operation
 
         op = check_operation(conn, self.settings, op_id) if op_id else None
@@ -193,7 +193,7 @@ class Tick:
         return op, context
 
     def _still_running(
-        self, conn: psycopg.Connection, cycle: Cycle, snap: BudgetSnapshot, context: dict[str, Any]
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, context: dict[str, Any]
     ) -> TickResult:
         reason, skip = TriggerReason.GATE_CHECK, SkipReason.OPERATION_STILL_RUNNING
         Trigger(reason, skip, context).write(conn, cycle.id, snap)
@@ -210,7 +210,7 @@ class Tick:
     # -- assessment ----------------------------------------------------------------------------
 
     def _assess(
-        self, conn: psycopg.Connection, cycle: Cycle, snap: BudgetSnapshot, arriving: dict | None
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: dict | None
     ) -> TickResult:
         """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
         from agentctl.tick.assess import assess

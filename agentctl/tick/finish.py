@@ -36,7 +36,7 @@ class Ending:
 
 
 def finish(
-    conn: psycopg.Connection, settings: Settings, cycle: Cycle, ending: Ending, snap: BudgetSnapshot | None
+    conn: psycopg.Connection[Any], settings: Settings, cycle: Cycle, ending: Ending, snap: BudgetSnapshot | None
 ) -> TickResult:
     """End the cycle in one transaction; the trigger row (if any) needs the day's budget snapshot."""
     with conn.transaction():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentctl.store import connect, cycles
 from agentctl.store.migrate import ensure_schema
@@ -21,7 +21,7 @@ POLL_S = 0.2  # how often a waiting `cancel` retries the lock
 @contextmanager
 def held(
     settings: Settings, url: str, *, wait_s: float = 0.0, sleep: Callable[[float], None] = time.sleep
-) -> Iterator[psycopg.Connection | None]:
+) -> Iterator[psycopg.Connection[Any] | None]:
     """An autocommit connection holding the tick lock, or None if another holder kept it for `wait_s`.
 
     The lock is session-level: it lasts for the whole tick and dies with the process.

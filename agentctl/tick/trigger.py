@@ -26,7 +26,7 @@ class Trigger:
     def with_context(self, **more: Any) -> Trigger:
         return replace(self, context={**self.context, **more})
 
-    def write(self, conn: psycopg.Connection, session_id: int | None, snap: BudgetSnapshot) -> None:
+    def write(self, conn: psycopg.Connection[Any], session_id: int | None, snap: BudgetSnapshot) -> None:
         cycles.insert_trigger(
             conn,
             reason=str(self.reason),
