@@ -7,6 +7,7 @@ never pays for the SDK.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ __all__ = [
     "select_agent",
 ]
 
-ConnFactory = Callable[[], "psycopg.Connection"]
+ConnFactory = Callable[[], "psycopg.Connection[Any]"]
 
 
 def select_agent(settings: Settings) -> AgentName:
@@ -50,22 +51,18 @@ def select_agent(settings: Settings) -> AgentName:
 FIRST_CALL_BYTES = {"design": 48_000, "assessment": 16_000}
 
 
-def first_call_worst_case(settings: Settings, invocation: str, day=None) -> Decimal:
+def first_call_worst_case(settings: Settings, invocation: str, day: date | None = None) -> Decimal:
     """What the first model call of an invocation may reserve: below this left, skip (budget_exceeded).
 
     0 for the baseline. Light: no SDK, no lab. Raises AgentMisconfigured for a model without a price.
     """
-    from datetime import date
-
     from agentctl import pricing
+    from agentctl.agent.anthropic_provider import AnthropicProvider
 
     if select_agent(settings) == "baseline":
         return Decimal(0)
     model = settings.design_model if invocation == "design" else settings.assess_model
-    try:
-        price = pricing.price_for(model, day or date.today(), settings.price_overrides)
-    except pricing.UnknownModel as err:
-        raise AgentMisconfigured(str(err)) from None
+    price = AnthropicProvider(settings).price(model, day or date.today())
     return pricing.to_ledger(pricing.worst_case(price, FIRST_CALL_BYTES[invocation], settings.max_tokens))
 
 

@@ -22,6 +22,7 @@ from agentctl.store.actions import ActionRow, insert_action
 if TYPE_CHECKING:
     import psycopg
 
+    from agentctl.lab.strategy import ValidationReport
     from agentctl.settings import Settings
 
 
@@ -79,7 +80,7 @@ def _fail(message: str, result: dict | None = None) -> ToolOutcome:
 # ---- design tools -------------------------------------------------------------
 
 
-def _check(ctx: ToolContext, args: dict):
+def _check(ctx: ToolContext, args: dict[str, Any]) -> tuple[ValidationReport, str | None]:
     """Validate and check the content hash: (report, error or None)."""
     from agentctl.lab.strategy import strategy_hash, validate_strategy
 
@@ -112,6 +113,7 @@ def save_strategy_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
     if error:
         return _fail(error, {"saved": False, "errors": list(report.errors) or [error]})
     config = report.config
+    assert config is not None, "_check names an error whenever there is no config"
     body = config.model_dump(mode="json")
     try:
         path = write_strategy_file(ctx.settings.home, config.name, body, ctx.session_id)
