@@ -127,15 +127,14 @@ def budget_set(
     as_json: bool = typer.Option(False, "--json", help="Print the change as JSON."),
 ) -> None:
     """Change today's (or --date's) daily limit, or with --default the limit for new days."""
-    from agentctl.budget_change import set_budget
+    from agentctl.store.budget import Budget
 
     if default and day is not None:
         raise typer.BadParameter("--date and --default do not go together", param_hint="'--date'")
     with report_db() as (settings, conn):
         try:
-            ch = set_budget(
-                conn, settings, Decimal(amount), day=date.fromisoformat(day) if day else None, default=default
-            )
+            when = date.fromisoformat(day) if day else None
+            ch = Budget(settings).change(conn, Decimal(amount), day=when, default=default)
         except ValueError as err:
             raise typer.BadParameter(str(err), param_hint="'--date'") from None
     if as_json:

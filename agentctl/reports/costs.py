@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 def default_limit(conn: psycopg.Connection[Any], settings: Settings) -> Decimal:
     """The limit a day without a row gets: `budget set --default`, else settings."""
-    limit = store.default_limit(conn)
-    return limit if limit is not None else Decimal(settings.default_budget_usd)
+    from agentctl.store.budget import Budget
+
+    return Budget(settings).default_limit(conn)
 
 
 def budget_days(conn: psycopg.Connection[Any], settings: Settings, days: int) -> list[BudgetDay]:

@@ -10,8 +10,9 @@ Crash safety: each reservation is a row in `agent_budget_reservations` with an
 expiry (the call's timeout plus a margin). A process killed between reserving and
 settling leaves its row behind; once it expires, the next tick (`ensure_today`)
 or the next `reserve` charges it at its worst case, as a failed action row under
-the agent and call names it was reserved with, because the call may have been billed. So money held by a dead process is
-never leaked forever, and never silently forgotten. Should the process turn out to
+the agent and call names it was reserved with, because the call may have been
+billed. So money held by a dead process is never leaked forever, and never
+silently forgotten. Should the process turn out to
 be alive and settle late, that charge is refunded and the real cost recorded.
 
 Every method takes a connection: in autocommit mode each method is its own
@@ -25,7 +26,9 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
 
 from agentctl.pricing import to_ledger
 from agentctl.store.queries import Queries, load
@@ -57,6 +60,7 @@ class BudgetSnapshot:
     invocations: int
     cycles_started: int
     cycles_completed: int
+    exists: bool = True  # False: no tick has opened the day yet (read as untouched, at the default limit)
 
     @property
     def exhausted(self) -> bool:
@@ -70,6 +74,16 @@ class Reservation:
     amount: Decimal
     expires_at: datetime
     call_name: str  # the call it was reserved for: a late settlement finds its orphan charge by it
+
+
+class BudgetChange(BaseModel):
+    """What `budget set` changed; money in USD rounded to 4 places, as every report shows it."""
+
+    scope: Literal["day", "default"]
+    date: date | None  # the day changed (scope "day")
+    old_limit_usd: float | None  # null: the day had no row yet (it had the default)
+    new_limit_usd: float
+    used_usd: float | None = None  # spend already charged to that day
 
 
 def _q() -> Queries:
@@ -97,8 +111,9 @@ class Budget:
         with conn.transaction():
             row = conn.execute(_q()["snapshot"], {"date": day}).fetchone()
             if row is None:
-                limit = Decimal(self.settings.default_budget_usd)
-                return BudgetSnapshot(day or _today(conn), limit, Decimal(0), Decimal(0), limit, 0, 0, 0)
+                limit = self.default_limit(conn)
+                zero = Decimal(0)
+                return BudgetSnapshot(day or _today(conn), limit, zero, zero, limit, 0, 0, 0, exists=False)
         limit, used, reserved = (
             Decimal(row[k] or 0) for k in ("budget_limit_usd", "budget_used_usd", "budget_reserved_usd")
         )
@@ -225,6 +240,34 @@ class Budget:
         with conn.transaction():
             conn.execute(_q()["set_default_limit"], {"limit": Decimal(limit_usd)})
 
+    def default_limit(self, conn: psycopg.Connection[Any]) -> Decimal:
+        """The limit a day without a row gets: `budget set --default`, else the setting."""
+        row = _one(conn, "default_limit", {"fallback": self.settings.default_budget_usd})
+        return Decimal(row["budget_limit_usd"])
+
+    def change(
+        self, conn: psycopg.Connection[Any], amount: Decimal, *, day: date | None = None, default: bool = False
+    ) -> BudgetChange:
+        """`budget set`: change a day's limit (today unless `day`), or with `default` the limit for new days.
+
+        A `day` before today is a ValueError: a past day's limit no longer limits anything.
+        """
+        if default:
+            old_default = self.default_limit(conn)
+            self.set_default_limit(conn, amount)
+            return BudgetChange(scope="default", date=None, old_limit_usd=_usd(old_default), new_limit_usd=_usd(amount))
+        if day is not None and day < _today(conn):
+            raise ValueError(f"{day} is in the past: only today's or a later day's limit can change")
+        before = self.snapshot(conn, day)
+        changed = self.set_limit(conn, amount, day)
+        return BudgetChange(
+            scope="day",
+            date=changed,
+            old_limit_usd=_usd(before.limit) if before.exists else None,
+            new_limit_usd=_usd(amount),
+            used_usd=_usd(self.snapshot(conn, changed).used),
+        )
+
     def day_action_cost(self, conn: psycopg.Connection[Any], day: date) -> Decimal:
         """Sum of the action costs charged to `day` (equals its budget_used_usd)."""
         with conn.transaction():
@@ -245,3 +288,7 @@ def _one(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None
 def _today(conn: psycopg.Connection[Any]) -> date:
     today: date = _one(conn, "today")["today"]
     return today
+
+
+def _usd(value: Decimal) -> float:
+    return float(round(value, 4))

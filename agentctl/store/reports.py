@@ -122,13 +122,6 @@ class CycleLine(_Row):
     completed_at: datetime | None = None
 
 
-class BudgetDayLimit(_Row):
-    """A day's limit and spend, as `budget set` reports them."""
-
-    budget_limit_usd: Decimal | None = None
-    budget_used_usd: Decimal | None = None
-
-
 class CostPerSuccess(_Row):
     avg: Decimal | None = None
     count: int
@@ -288,18 +281,6 @@ def stuck_operations(conn: psycopg.Connection[Any], timeout_s: float) -> list[Op
 def budget_dates(conn: psycopg.Connection[Any], days: int) -> list[date]:
     """Today and the `days` - 1 days before it that have a budget row, newest first."""
     return [r["date"] for r in _rows(conn, "budget_dates", {"days": days})]
-
-
-def budget_day(conn: psycopg.Connection[Any], day: date | None = None) -> BudgetDayLimit | None:
-    """Today's (or `day`'s) limit and spend; None when the day has no row."""
-    row = _row(conn, "budget_day", {"date": day})
-    return None if row is None else BudgetDayLimit.model_validate(row)
-
-
-def default_limit(conn: psycopg.Connection[Any]) -> Decimal | None:
-    """The limit set with `budget set --default`, if any."""
-    row = _row(conn, "budget_default_limit")
-    return None if row is None else Decimal(row["budget_limit_usd"])
 
 
 def cost_per_success(conn: psycopg.Connection[Any]) -> CostPerSuccess:

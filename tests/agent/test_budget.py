@@ -30,6 +30,27 @@ def test_stored_default_wins_for_new_days(budget, conn):
     assert budget.snapshot(conn).limit == Decimal("12.5")
 
 
+def test_a_day_without_a_row_reads_at_the_stored_default(budget, conn):
+    """Read-only: nothing creates the day, and its limit is what `budget set --default` said."""
+    today = budget.snapshot(conn).date
+    tomorrow = today.fromordinal(today.toordinal() + 1)
+    assert budget.snapshot(conn, tomorrow).limit == Decimal("5.00")
+    budget.set_default_limit(conn, Decimal("3.25"))
+    snap = budget.snapshot(conn, tomorrow)
+    assert (snap.date, snap.limit, snap.remaining, snap.exists) == (tomorrow, Decimal("3.25"), Decimal("3.25"), False)
+    assert conn.execute("SELECT count(*) AS n FROM agent_budget WHERE date = %s", (tomorrow,)).fetchone()["n"] == 0
+
+
+def test_change_reports_old_and_new_limits(budget, conn):
+    budget.ensure_today(conn)
+    first = budget.change(conn, Decimal("7.5"))
+    assert (first.scope, first.old_limit_usd, first.new_limit_usd, first.used_usd) == ("day", 5.0, 7.5, 0.0)
+    default = budget.change(conn, Decimal("2"), default=True)
+    assert (default.scope, default.old_limit_usd, default.new_limit_usd) == ("default", 5.0, 2.0)
+    with pytest.raises(ValueError, match="in the past"):
+        budget.change(conn, Decimal("1"), day=first.date.fromordinal(first.date.toordinal() - 1))
+
+
 def test_reserve_settle_release(budget, conn):
     r = budget.reserve(conn, Decimal("1.00001"), **CALL)
     assert r.amount == Decimal("1.0001")  # rounded up to the ledger step

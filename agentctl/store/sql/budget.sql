@@ -136,3 +136,7 @@ INSERT INTO agent_actions (
     %(stop_reason)s, %(attempt)s
 )
 RETURNING id
+
+-- name: default_limit
+-- The limit a day without a row gets: `budget set --default`, else the setting.
+SELECT COALESCE((SELECT budget_limit_usd FROM agent_budget_default), %(fallback)s) AS budget_limit_usd

@@ -82,12 +82,6 @@ FROM agent_budget
 WHERE date > CURRENT_DATE - %(days)s::int AND date <= CURRENT_DATE
 ORDER BY date DESC
 
--- name: budget_day
-SELECT budget_limit_usd, budget_used_usd FROM agent_budget WHERE date = COALESCE(%(date)s::date, CURRENT_DATE)
-
--- name: budget_default_limit
-SELECT budget_limit_usd FROM agent_budget_default
-
 -- name: cost_per_success
 -- "Cost per successful strategy" from docs/schema.md's useful queries, verbatim.
 SELECT AVG(estimated_cost_usd), COUNT(*)
