@@ -112,3 +112,13 @@ def test_run_rejects_bad_arguments():
         p = subprocess.run([sys.executable, "-m", "agentctl", "run", *args], capture_output=True, text=True, timeout=60)
         assert p.returncode == 2, (args, p.stderr)
         assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_a_stored_row_that_does_not_read_is_one_line(conn):
+    """A cycle row no phase names (hand-edited, say) stops the tick with one line naming it, not a traceback."""
+    conn.execute("INSERT INTO agent_sessions (phase) VALUES ('halted')")
+    conn.commit()
+    p = subprocess.run([sys.executable, "-m", "agentctl", "tick"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.startswith("agentctl: a stored Cycle row does not read: phase:"), p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr

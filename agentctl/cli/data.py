@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from agentctl.cli import render
-from agentctl.cli.errors import EXIT_NEEDS_PERSON, EXIT_USAGE, fail
+from agentctl.cli.errors import fail
+from agentctl.domain import ExitCode
 
 app = typer.Typer(help="Market data: list bundled and imported datasets, import your own.", no_args_is_help=True)
 
@@ -57,9 +58,9 @@ def import_(
     try:
         info = import_dataset(path, symbol, timeframe, _home(), allow_gaps=allow_gaps, replace=replace)
     except DatasetUsageError as err:
-        fail(str(err), EXIT_USAGE)
+        fail(str(err), ExitCode.USAGE)
     except DatasetError as err:
-        fail(f"{path.name}: {err}" if str(err).startswith("row ") else str(err), EXIT_NEEDS_PERSON)
+        fail(f"{path.name}: {err}" if str(err).startswith("row ") else str(err), ExitCode.NEEDS_PERSON)
     if as_json:
         typer.echo(info.model_dump_json(indent=2))
         return

@@ -9,12 +9,6 @@ from typing import Any, NoReturn, TypeVar
 
 from agentctl.domain import ExitCode
 
-# The old names, for modules not yet moved to ExitCode.
-EXIT_OK = ExitCode.OK
-EXIT_NEEDS_PERSON = ExitCode.NEEDS_PERSON
-EXIT_USAGE = ExitCode.USAGE
-EXIT_TEMPFAIL = ExitCode.TEMPFAIL
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -43,6 +37,8 @@ def classify(err: BaseException) -> tuple[ExitCode, str] | None:
         return ExitCode.NEEDS_PERSON, f"state moved under us: {err}"
     pydantic = sys.modules.get("pydantic")
     if pydantic is not None and isinstance(err, pydantic.ValidationError):
+        if err.title != "Settings":
+            return ExitCode.NEEDS_PERSON, f"a stored {err.title} row does not read: {_first_error(err)}"
         return ExitCode.NEEDS_PERSON, f"configuration: {_first_config_error(err)}"
     agent = sys.modules.get("agentctl.agent.errors")
     if agent is not None and isinstance(err, agent.AgentUnavailable):
@@ -78,7 +74,13 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def _first_config_error(err) -> str:
+def _first_error(err: Any) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "row"
+    return f"{where}: {first.get('msg', 'invalid')}"
+
+
+def _first_config_error(err: Any) -> str:
     first = err.errors()[0]
     field = ".".join(str(p) for p in first.get("loc", ())) or "settings"
     msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
