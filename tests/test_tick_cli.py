@@ -115,10 +115,10 @@ def test_run_rejects_bad_arguments():
 
 
 def test_a_stored_row_that_does_not_read_is_one_line(conn):
-    """A cycle row no phase names (hand-edited, say) stops the tick with one line naming it, not a traceback."""
-    conn.execute("INSERT INTO agent_sessions (phase) VALUES ('halted')")
+    """A cycle whose results do not read (hand-edited, say) stops the tick with one line naming it, not a traceback."""
+    conn.execute("""INSERT INTO agent_sessions (phase, training_results) VALUES ('training', '{"accuracy": "high"}')""")
     conn.commit()
     p = subprocess.run([sys.executable, "-m", "agentctl", "tick"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1, p.stderr
-    assert p.stderr.startswith("agentctl: a stored Cycle row does not read: phase:"), p.stderr
+    assert p.stderr.startswith("agentctl: a stored Cycle row does not read: training_results.accuracy:"), p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
