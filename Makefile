@@ -31,10 +31,11 @@ run: $(RUNTIME)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-# ruff (lint and format) over the code and tests.
+# ruff (lint and format) over the code, tests and benchmarks; mypy over the package.
 lint: $(STAMP)
 	$(BIN)/ruff check agentctl tests bench
 	$(BIN)/ruff format --check agentctl tests bench
+	$(BIN)/mypy
 
 # The slow tests include the ray executor's, on a local Ray cluster: they need the `ray` extra.
 $(RAY): pyproject.toml $(STAMP)
