@@ -1,4 +1,4 @@
-"""The ray executor beside the local one (issue 8).
+"""The ray executor beside the local one.
 
 N training operations (default 8) submitted together, then polled until all have
 ended, once through the local executor (N detached processes at once) and once

@@ -1,4 +1,4 @@
-"""Tick benchmarks (issue 5, and issue 2's reuse of the embedded server).
+"""Tick benchmarks: an idle tick against a bare psycopg script, and a new process reusing the embedded server.
 
 1. Idle tick (an operation still running): wall time and peak RSS of `agentctl tick`,
    beside a bare `python -c` that connects with psycopg and runs one query, both

@@ -85,7 +85,7 @@ def db_url(postgresql) -> str:
     _scan_database(url)
 
 
-# ---- secrets sweep: no test API key in any database row, file or captured output (SPEC §5) ----------
+# ---- secrets sweep: no test API key in any database row, file or captured output ----------
 
 _LEAKS: list[str] = []
 

@@ -118,7 +118,7 @@ def trigger_rows(conn, sid: int | None = None) -> list[tuple]:
 
 
 def check_invariants(conn) -> None:
-    """SPEC §2's invariants, checked on the database as it is."""
+    """The ledger's invariants (one active cycle, used = sum of costs, metrics = actions), on the database as it is."""
     conn.commit()
     active = conn.execute("SELECT count(*) AS n FROM agent_sessions WHERE phase <> 'idle'").fetchone()["n"]
     assert active <= 1
