@@ -1,7 +1,7 @@
 """Anthropic faults at scale: many real cycles with 429/500/529/timeouts/malformed replies injected at random.
 
 Every cycle ends, nothing stays reserved or active, every request the API received
-is exactly one logged `messages.create` row, and SPEC §2's cost invariants hold.
+is exactly one logged `messages.create` row, and the ledger's cost invariants hold.
 The RNG is seeded: a failure reproduces with the same node id.
 """
 
