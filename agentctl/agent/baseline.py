@@ -22,6 +22,7 @@ from agentctl.agent.tools import (
     design_tools,
     metrics_from_backtest,
 )
+from agentctl.domain import Phase
 from agentctl.store import cycles
 from agentctl.store.budget import Budget
 
@@ -118,8 +119,8 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
 
     conn = _own_connection(conn_factory)
     try:
-        row = cycles.session(conn, session_id)
-        if row is None or row["phase"] != "designing":
+        cycle = cycles.get(conn, session_id)
+        if cycle is None or cycle.phase is not Phase.DESIGNING:
             return DesignOutcome(
                 saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase designing"
             )
@@ -228,13 +229,13 @@ def _fmt(x: float | None) -> str:
 def assess(conn_factory, settings, session_id: int, context: dict) -> AssessmentOutcome:
     conn = _own_connection(conn_factory)
     try:
-        row = cycles.session(conn, session_id)
-        if row is None or row["phase"] != "assessing":
+        cycle = cycles.get(conn, session_id)
+        if cycle is None or cycle.phase is not Phase.ASSESSING:
             return AssessmentOutcome(
                 saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase assessing"
             )
         Budget(settings).count_invocation(conn)
-        backtest = prompts.assessment_context(row, context).get("backtest_results")
+        backtest = prompts.assessment_context(cycle, context).get("backtest_results")
         ctx = ToolContext(conn, settings, session_id, "baseline", "assessment", backtest=backtest)
         tools = {t.name: t for t in assessment_tools()}
         saved = call_tool(ctx, tools, "save_assessment", judge(backtest))

@@ -14,6 +14,7 @@ from agentctl.agent.anthropic_provider import AnthropicProvider
 from agentctl.agent.loop import ToolLoop
 from agentctl.agent.outcomes import AssessmentOutcome, DesignOutcome
 from agentctl.agent.tools import ToolContext, assessment_tools, design_tools
+from agentctl.domain import Phase
 from agentctl.store import cycles
 from agentctl.store.budget import Budget
 
@@ -38,8 +39,8 @@ def design(conn_factory: ConnFactory, settings: Settings, session_id: int) -> De
     try:
         snap = Budget(settings).snapshot(conn)
         price = provider.price(settings.design_model, snap.date)  # refused before any call
-        row = cycles.session(conn, session_id)
-        if row is None or row["phase"] != "designing":
+        cycle = cycles.get(conn, session_id)
+        if cycle is None or cycle.phase is not Phase.DESIGNING:
             reason = f"session {session_id} is not in phase designing"
             return DesignOutcome(saved=False, agent_name=provider.agent, failure_reason=reason)
         memory = cycles.research_memory(conn, session_id, settings.memory_cycles)
@@ -77,11 +78,11 @@ def assess(
     try:
         snap = Budget(settings).snapshot(conn)
         price = provider.price(settings.assess_model, snap.date)
-        row = cycles.session(conn, session_id)
-        if row is None or row["phase"] != "assessing":
+        cycle = cycles.get(conn, session_id)
+        if cycle is None or cycle.phase is not Phase.ASSESSING:
             reason = f"session {session_id} is not in phase assessing"
             return AssessmentOutcome(saved=False, agent_name=provider.agent, failure_reason=reason)
-        full = prompts.assessment_context(row, context)
+        full = prompts.assessment_context(cycle, context)
         loop = ToolLoop(
             conn,
             settings,

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from agentctl.store.budget import BudgetSnapshot
-    from agentctl.store.records import MemoryRow
+    from agentctl.store.records import Cycle, MemoryRow
 
 DESIGN_RULES = """\
 You are the strategy designer of agentctl, an autonomous research lab for systematic trading strategies.
@@ -188,11 +188,13 @@ def assessment_user(context: dict, tried: int) -> str:
     )
 
 
-def assessment_context(row: dict, context: dict) -> dict:
-    """What the assessor sees: the tick's context, completed from the session row."""
+def assessment_context(cycle: Cycle, context: dict) -> dict:
+    """What the assessor sees: the tick's context, completed from the cycle's stored record."""
     full = dict(context or {})
-    full.setdefault("config", row.get("strategy_config"))
-    for key in ("training_results", "backtest_results"):
-        if row.get(key) is not None:
-            full[key] = row[key]  # the database is the record; the context may be a summary
+    full.setdefault("config", cycle.strategy_config)
+    # The database is the record; the context may be a summary.
+    if cycle.training_results is not None:
+        full["training_results"] = cycle.training_results.model_dump(mode="json", exclude_unset=True)
+    if cycle.backtest_results is not None:
+        full["backtest_results"] = cycle.backtest_results.model_dump(mode="json", exclude_unset=True)
     return full

@@ -72,11 +72,6 @@ def get(conn: psycopg.Connection[Any], session_id: int) -> Cycle | None:
     return None if row is None else Cycle.model_validate(row)
 
 
-def session(conn: psycopg.Connection[Any], session_id: int) -> dict[str, Any] | None:
-    """The raw row; the agent's prompts read it until they move to `get`."""
-    return _one(conn, "cycle_by_id", {"id": session_id})
-
-
 def metrics(conn: psycopg.Connection[Any], session_id: int) -> Metrics | None:
     row = _one(conn, "metrics_by_session", {"id": session_id})
     return None if row is None else Metrics.model_validate(row)

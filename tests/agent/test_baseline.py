@@ -60,7 +60,8 @@ def test_baseline_assessment_is_rule_based_and_metrics_come_from_the_backtest(se
         "total_trades": 64,
         "win_rate": 0.55,
         "profit_factor": 1.6,
-        "equity_curve": [1.0, 1.01, 1.02],
+        # As the lab writes it: (time, equity) pairs.
+        "equity_curve": [["2024-01-02T00:00:00+00:00", 1.0], ["2024-01-03T00:00:00+00:00", 1.01]],
     }
     sid = new_session(conn, "assessing")
     with conn.transaction():
