@@ -17,6 +17,7 @@ from agentctl.cli.activity import actions, triggers
 from agentctl.cli.budget import budget_app
 from agentctl.cli.common import JSON_HELP, report_db
 from agentctl.cli.errors import handle_errors
+from agentctl.cli.integrity import integrity
 from agentctl.cli.show import show
 from agentctl.domain import ExitCode, Outcome
 
@@ -34,6 +35,7 @@ def register(app: typer.Typer) -> None:
     app.command("triggers")(triggers)
     app.command("doctor")(doctor)
     app.command("metrics")(metrics)
+    app.command("integrity")(integrity)
 
 
 @handle_errors

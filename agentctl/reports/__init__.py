@@ -14,6 +14,7 @@ from agentctl.reports.common import NO_CYCLES_HINT, NO_TICK_HINT, ActionRow, Bud
 from agentctl.reports.costs import BudgetReport, CostReport, budget_report, cost_report, default_limit, today_budget
 from agentctl.reports.cycles import CycleDetail, CycleRow, cycle_detail, recent_cycles, session_exists
 from agentctl.reports.doctor import Check, DoctorReport, doctor
+from agentctl.reports.integrity import IntegrityReport, integrity
 from agentctl.reports.prometheus import MetricsReport, metrics, prometheus_text
 from agentctl.reports.status import OperationProgress, Status, operation_progress, status
 
@@ -28,6 +29,7 @@ __all__ = [
     "CycleDetail",
     "CycleRow",
     "DoctorReport",
+    "IntegrityReport",
     "MetricsReport",
     "OperationProgress",
     "Status",
@@ -38,6 +40,7 @@ __all__ = [
     "cycle_detail",
     "default_limit",
     "doctor",
+    "integrity",
     "metrics",
     "operation_progress",
     "prometheus_text",

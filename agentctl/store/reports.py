@@ -165,6 +165,40 @@ class TriggerCount(_Row):
     n: int
 
 
+class DatasetTally(_Row):
+    """What was tried on one dataset and how far it got (integrity)."""
+
+    symbol: str | None = None
+    timeframe: str | None = None
+    trials: int
+    training_passed: int
+    backtest_passed: int
+    assessments_passed: int
+    holdout_tested: int
+    confirmations: int
+    first_at: datetime | None = None
+
+
+class TrialBlocks(_Row):
+    """One tried strategy's backtest returns in blocks, as the backtest stored them (unchecked JSON)."""
+
+    id: int
+    symbol: str | None = None
+    timeframe: str | None = None
+    blocks: Any = None
+
+
+class DesignerTally(_Row):
+    """The cycles one designer (agent and model) designed, what they confirmed and what they cost."""
+
+    agent: str
+    model: str | None = None
+    cycles: int
+    trials: int
+    confirmations: int
+    cost_usd: Decimal
+
+
 def _rows(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = conn.execute(_q[name], params or {}).fetchall()
     return rows
@@ -301,6 +335,24 @@ def cost_by_model(conn: psycopg.Connection[Any]) -> list[ModelCost]:
 
 def costliest_failures(conn: psycopg.Connection[Any], limit: int) -> list[CostlyFailure]:
     return [CostlyFailure.model_validate(r) for r in _rows(conn, "costliest_failures", {"limit": limit})]
+
+
+# -- integrity ------------------------------------------------------------------------------------
+
+
+def integrity_datasets(conn: psycopg.Connection[Any]) -> list[DatasetTally]:
+    """Per dataset: strategies tried, gate and assessment passes, holdout tests, confirmations."""
+    return [DatasetTally.model_validate(r) for r in _rows(conn, "integrity_datasets")]
+
+
+def integrity_blocks(conn: psycopg.Connection[Any]) -> list[TrialBlocks]:
+    """Every tried strategy whose backtest stored its returns in blocks, oldest first."""
+    return [TrialBlocks.model_validate(r) for r in _rows(conn, "integrity_blocks")]
+
+
+def integrity_designers(conn: psycopg.Connection[Any]) -> list[DesignerTally]:
+    """Per designer (agent and model): cycles, strategies tried, confirmations, cost."""
+    return [DesignerTally.model_validate(r) for r in _rows(conn, "integrity_designers")]
 
 
 # -- the server -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ REPORT_COMMANDS = {
     "triggers",
     "doctor",
     "metrics",
+    "integrity",
 }
 
 

@@ -188,3 +188,66 @@ LIMIT 20
 
 -- name: server_version
 SHOW server_version
+
+-- name: integrity_datasets
+-- What was tried on each dataset and how far it got. A strategy is tried when a
+-- cycle saved it (the deflated Sharpe's definition: a distinct strategy hash).
+-- A strategy is tested on the final holdout when its holdout figures are stored.
+SELECT s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
+       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
+       COUNT(DISTINCT s.strategy_hash)::int AS trials,
+       COUNT(*) FILTER (WHERE (s.training_results -> 'gate' ->> 'passed')::boolean)::int AS training_passed,
+       COUNT(*) FILTER (WHERE (s.backtest_results -> 'gate' ->> 'passed')::boolean)::int AS backtest_passed,
+       COUNT(*) FILTER (WHERE (s.assessment ->> 'passed')::boolean)::int AS assessments_passed,
+       COUNT(*) FILTER (WHERE s.final_holdout_results IS NOT NULL)::int AS holdout_tested,
+       COUNT(*) FILTER (WHERE s.outcome = 'success')::int AS confirmations,
+       MIN(s.created_at) AS first_at
+FROM agent_sessions s
+WHERE s.strategy_hash IS NOT NULL
+GROUP BY 1, 2
+ORDER BY trials DESC, 1, 2
+
+-- name: integrity_blocks
+-- Each tried strategy's backtest returns in blocks ([sum, sum of squares, count]
+-- per block), the input of the probability of backtest overfitting.
+SELECT s.id,
+       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
+       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
+       s.backtest_results -> 'blocks' AS blocks
+FROM agent_sessions s
+WHERE s.strategy_hash IS NOT NULL AND jsonb_typeof(s.backtest_results -> 'blocks') = 'array'
+ORDER BY s.id
+
+-- name: integrity_designers
+-- Who designed each cycle: the agent (and model) of its design actions; a design
+-- that made no action is the agent its starting trigger names. Cost is the
+-- metrics row's (completed cycles), else the sum of the cycle's actions so far.
+WITH design AS (
+    SELECT session_id, MIN(agent) AS agent, MIN(model) AS model
+    FROM agent_actions
+    WHERE invocation = 'design' AND session_id IS NOT NULL
+    GROUP BY session_id
+), started AS (
+    SELECT DISTINCT ON (session_id) session_id, context ->> 'agent' AS agent
+    FROM agent_triggers
+    WHERE session_id IS NOT NULL AND context ? 'agent'
+    ORDER BY session_id, triggered_at, id
+), spent AS (
+    SELECT session_id, SUM(cost_usd) AS cost_usd
+    FROM agent_actions
+    WHERE session_id IS NOT NULL
+    GROUP BY session_id
+)
+SELECT COALESCE(d.agent, t.agent, '(unknown)') AS agent,
+       CASE WHEN d.agent IS NULL THEN NULL ELSE d.model END AS model,
+       COUNT(*)::int AS cycles,
+       COUNT(DISTINCT s.strategy_hash)::int AS trials,
+       COUNT(*) FILTER (WHERE s.outcome = 'success')::int AS confirmations,
+       COALESCE(SUM(COALESCE(m.estimated_cost_usd, p.cost_usd, 0)), 0) AS cost_usd
+FROM agent_sessions s
+LEFT JOIN design d ON d.session_id = s.id
+LEFT JOIN started t ON t.session_id = s.id
+LEFT JOIN agent_metrics m ON m.session_id = s.id
+LEFT JOIN spent p ON p.session_id = s.id
+GROUP BY 1, 2
+ORDER BY cycles DESC, 1, 2

@@ -1,0 +1,79 @@
+"""`agentctl integrity`: what was tried, on which data, how often it passed, and what luck alone would give."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from agentctl.cli import render as r
+from agentctl.cli.common import JSON_HELP, report_db
+from agentctl.cli.errors import handle_errors
+
+if TYPE_CHECKING:
+    from agentctl.reports.integrity import IntegrityReport, PBOFigure, Tally
+
+TALLY_HEADERS = ["tried", "training gate", "backtest gate", "assessed", "on holdout", "confirmed", "by chance"]
+
+
+@handle_errors
+def integrity(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+    """Per dataset and designer: strategies tried, gate passes, confirmations, those expected by chance, PBO, cost."""
+    from agentctl import reports
+
+    with report_db() as (settings, conn):
+        rep = reports.integrity(conn, settings)
+    if as_json:
+        return r.print_json(rep)
+    r.echo(r.bold(rep.summary))
+    if not rep.by_dataset and not rep.by_designer:
+        r.echo(reports.NO_CYCLES_HINT)
+        return
+    _datasets(rep)
+    _designers(rep)
+
+
+def _tally(t: Tally) -> list[object]:
+    return [
+        t.trials,
+        t.training_passed,
+        t.backtest_passed,
+        t.assessments_passed,
+        t.holdout_tested,
+        t.confirmations,
+        f"{t.expected_by_chance:.2f}",
+    ]
+
+
+def _pbo(p: PBOFigure) -> str:
+    return "-" if p.pbo is None else f"{p.pbo:.2f} ({p.trials} tried)"
+
+
+def _datasets(rep: IntegrityReport) -> None:
+    if not rep.by_dataset:
+        return
+    r.echo(
+        r.bold("by dataset:") + f" confirmed = passed the sealed final holdout; by chance = strategies on the "
+        f"holdout x alpha {rep.confirm_alpha:g}"
+    )
+    rows = [[d.dataset, *_tally(d), _pbo(d.pbo)] for d in rep.by_dataset]
+    rows.append(["all datasets", *_tally(rep.overall), "-"])
+    r.table(["dataset", *TALLY_HEADERS, "PBO"], rows, right=tuple(range(1, 9)))
+    for d in rep.by_dataset:
+        if d.pbo.pbo is None or d.pbo.note:
+            r.echo(f"  PBO {d.dataset}: {d.pbo.note or 'not computed'}")
+    r.echo(f"  {rep.overall.pbo_note}")
+
+
+def _designers(rep: IntegrityReport) -> None:
+    if not rep.by_designer:
+        return
+    r.echo(r.bold("by designer:") + " cost = every cycle it designed, failed ones included")
+    r.table(
+        ["designer", "cycles", "tried", "confirmed", "cost", "per confirmed"],
+        [
+            [d.designer, d.cycles, d.trials, d.confirmations, r.usd(d.cost_usd), r.usd(d.cost_per_confirmation_usd)]
+            for d in rep.by_designer
+        ],
+        right=(1, 2, 3, 4, 5),
+    )
