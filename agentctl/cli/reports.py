@@ -21,7 +21,7 @@ from agentctl.cli.integrity import integrity
 from agentctl.cli.show import show
 from agentctl.domain import ExitCode, Outcome
 
-SUCCESS_AVERAGE = "cost per successful strategy (its own cycle only)"
+SUCCESS_AVERAGE = "cost per confirmed strategy (its own cycle only)"
 
 
 def register(app: typer.Typer) -> None:
@@ -119,7 +119,7 @@ def cost(
     failures: int = typer.Option(5, "--failures", min=0, max=100, help="How many of the costliest failed cycles."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Cost per successful strategy, all spend per success, by model, by phase, costliest failures."""
+    """Cost per confirmed strategy, all spend per confirmation, by model, by phase, costliest failures."""
     from agentctl import reports
 
     with report_db() as (_, conn):
@@ -129,9 +129,9 @@ def cost(
     if rep.cycles_completed == 0 and rep.total_spend_usd == 0:
         r.echo(reports.NO_CYCLES_HINT)
         return
-    r.echo(f"{SUCCESS_AVERAGE}: {r.usd(rep.avg_cost_per_success_usd)} average over {rep.successes} successful cycles")
+    r.echo(f"{SUCCESS_AVERAGE}: {r.usd(rep.avg_cost_per_success_usd)} average over {rep.successes} confirmed cycles")
     r.echo(f"all spend: {r.usd(rep.total_spend_usd)} over {rep.cycles_completed} completed cycles")
-    r.echo(f"  per successful cycle (failures included): {r.usd(rep.spend_per_success_usd)} ({rep.successes})")
+    r.echo(f"  per confirmed strategy (failures included): {r.usd(rep.spend_per_success_usd)} ({rep.successes})")
     r.echo(f"  per promising strategy (assessment passed): {r.usd(rep.spend_per_promising_usd)} ({rep.promising})")
     if rep.by_outcome:
         r.echo(r.bold("by outcome:"))

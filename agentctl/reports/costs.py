@@ -77,14 +77,15 @@ class CostlyFailure(BaseModel):
 
 
 class CostReport(BaseModel):
-    # "Cost per successful strategy" (docs/schema.md): the average cost of successful cycles alone.
+    # "Cost per successful strategy" (docs/schema.md): the average cost of successful cycles alone;
+    # a cycle succeeds only when the sealed final holdout confirms its strategy.
     avg_cost_per_success_usd: float | None
     successes: int
     # What that leaves out: every dollar spent (failed cycles included) divided by what it bought.
     total_spend_usd: float
     cycles_completed: int
     spend_per_success_usd: float | None
-    promising: int  # successful cycles whose assessment passed
+    promising: int  # cycles whose assessment passed, confirmed or not
     spend_per_promising_usd: float | None
     by_outcome: list[OutcomeCost]
     by_model: list[CostLine]
@@ -104,7 +105,7 @@ def _cost_lines(rows: list[store.ModelCost], key: str) -> list[CostLine]:
 
 
 def cost_report(conn: psycopg.Connection[Any], failures: int = 5) -> CostReport:
-    """Cost per success, and everything that average leaves out."""
+    """Cost per confirmed strategy, and everything that average leaves out."""
     per_success = store.cost_per_success(conn)
     tot = store.cost_totals(conn)
     by_model = store.cost_by_model(conn)

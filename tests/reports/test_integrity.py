@@ -122,3 +122,13 @@ def test_empty_database(conn, settings):
     assert rep.overall.trials == 0 and rep.overall.expected_by_chance == 0
     out = run()
     assert "no strategies tried yet" in out and "no cycles yet" in out
+
+
+def test_cost_counts_confirmed_and_every_passed_assessment(conn, research):
+    from agentctl.reports import cost_report
+
+    rep = cost_report(conn)
+    # Confirmed: the two cycles the final holdout confirmed (costs 0 and 0.30).
+    assert rep.successes == 2 and rep.avg_cost_per_success_usd == 0.15
+    # Promising: every passed assessment, the one the holdout did not confirm included.
+    assert rep.promising == 3

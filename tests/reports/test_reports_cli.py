@@ -371,8 +371,8 @@ def test_cost_report(settings, seeded):
         seeded["failed_training_gate"],
     ]
     out = run("cost")
-    assert "cost per successful strategy (its own cycle only): $0.0150 average over 1 successful cycles" in out
-    assert "per successful cycle (failures included): $0.3700" in out
+    assert "cost per confirmed strategy (its own cycle only): $0.0150 average over 1 confirmed cycles" in out
+    assert "per confirmed strategy (failures included): $0.3700" in out
     assert "costliest failed cycles:" in out
 
 

@@ -95,7 +95,7 @@ SELECT (SELECT COALESCE(SUM(budget_used_usd), 0) FROM agent_budget) AS total_spe
        (SELECT COUNT(*) FROM agent_metrics)::int AS cycles_completed,
        (SELECT COUNT(*) FROM agent_metrics WHERE outcome = 'success')::int AS successes,
        (SELECT COUNT(*) FROM agent_sessions
-        WHERE outcome = 'success' AND (assessment ->> 'passed')::boolean)::int AS promising
+        WHERE (assessment ->> 'passed')::boolean)::int AS promising
 
 -- name: cost_by_outcome
 -- From the per-outcome rollup that migration 0006's trigger keeps exact.
