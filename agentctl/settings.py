@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+import sys
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from agentctl.lab.gates import GateThresholds
@@ -35,6 +37,88 @@ def config_file() -> Path:
     import platformdirs
 
     return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+class ConfigError(RuntimeError):
+    """The configuration file cannot be used: missing (when named), unreadable, or not TOML."""
+
+
+def read_config_file() -> tuple[Path, dict[str, Any]] | None:
+    """The config file and its contents; None when none is named and the default one does not exist.
+
+    AGENTCTL_CONFIG=/dev/null runs without a file on purpose.
+    """
+    import tomllib
+
+    path = config_file()
+    named = bool(os.environ.get("AGENTCTL_CONFIG"))
+    if not named and not path.exists():
+        return None
+    try:
+        text = path.read_bytes().decode()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"AGENTCTL_CONFIG names {path}, which does not exist: create it, fix the path, "
+            "or set AGENTCTL_CONFIG=/dev/null to run without a file"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text: fix the file") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror or err}: fix its permissions") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid TOML ({err}): fix that line") from None
+    return path, data
+
+
+def unknown_keys(data: dict[str, Any]) -> list[str]:
+    """A warning for each key of the file no setting reads, with the closest valid name."""
+    found: list[str] = []
+
+    def check(keys: dict[str, Any], model: type[BaseModel], prefix: str) -> None:
+        valid = list(model.model_fields)
+        for key, value in keys.items():
+            if key not in model.model_fields:
+                close = difflib.get_close_matches(key, valid, n=1)
+                hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+                found.append(f"unknown setting '{prefix}{key}' ignored{hint}")
+                continue
+            sub = model.model_fields[key].annotation
+            if isinstance(value, dict) and isinstance(sub, type) and issubclass(sub, BaseModel):
+                check(value, sub, f"{key}.")
+
+    check(data, Settings, "")
+    return found
+
+
+def setting_sources() -> dict[str, str]:
+    """Where each setting came from: `environment (NAME)`, `file PATH` or `default` (gates as gates.NAME)."""
+    env = {k.upper() for k in os.environ}
+    loaded = read_config_file()
+    path, data = loaded if loaded else (None, {})
+    out: dict[str, str] = {}
+    for name, field in Settings.model_fields.items():
+        names = _env_names(name, field.validation_alias)
+        sub = field.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            raw = data.get(name)
+            table: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            for part in sub.model_fields:
+                nested = f"{names[0]}__{part.upper()}"
+                whole = nested if nested in env else names[0] if names[0] in env else None
+                in_file = f"file {path}" if part in table else "default"
+                out[f"{name}.{part}"] = f"environment ({whole})" if whole else in_file
+            continue
+        given = next((n for n in names if n in env), None)
+        out[name] = f"environment ({given})" if given else f"file {path}" if name in data else "default"
+    return out
+
+
+def _env_names(name: str, alias: Any) -> list[str]:
+    if isinstance(alias, AliasChoices):
+        return [c.upper() for c in alias.choices if isinstance(c, str)]
+    return [f"AGENTCTL_{name.upper()}"]
 
 
 def default_home() -> Path:
@@ -120,18 +204,31 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {v!r}: use an IANA name such as UTC or Europe/London") from None
         return v
 
+    # Why the key file gave no key; reports (`status`, `doctor`) still work, the agent refuses to start.
+    _key_file_problem: str | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _key_from_file(self) -> Settings:
         if self.anthropic_api_key is None and self.anthropic_api_key_file is not None:
             path = self.anthropic_api_key_file.expanduser()
+            fix = "create it (chmod 600) or comment out AGENTCTL_ANTHROPIC_API_KEY_FILE to run the baseline"
             try:
                 key = path.read_text().strip()
             except OSError as err:
-                raise ValueError(f"cannot read AGENTCTL_ANTHROPIC_API_KEY_FILE {path}: {err.strerror}") from None
+                self._key_file_problem = f"cannot read the API key file {path}: {err.strerror or err}: {fix}"
+                return self
             if path.stat().st_mode & 0o077:
-                raise ValueError(f"{path} is readable by other users: run `chmod 600 {path}`")
+                self._key_file_problem = f"{path} is readable by other users: run `chmod 600 {path}`"
+                return self
             self.anthropic_api_key = SecretStr(key) if key else None
+            if not key:
+                self._key_file_problem = f"the API key file {path} is empty: put the key in it"
         return self
+
+    @property
+    def key_file_problem(self) -> str | None:
+        """Why AGENTCTL_ANTHROPIC_API_KEY_FILE gave no key, when it is set and did not."""
+        return self._key_file_problem
 
     @classmethod
     def settings_customise_sources(
@@ -143,9 +240,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = config_file()
-        if path.is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        loaded = read_config_file()
+        if loaded is not None:
+            path, data = loaded
+            for warning in unknown_keys(data):
+                print(f"agentctl: warning: {path}: {warning}", file=sys.stderr)
+            sources.append(InitSettingsSource(settings_cls, init_kwargs=data))
         return tuple(sources)
 
     @property

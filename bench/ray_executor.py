@@ -89,7 +89,7 @@ def main() -> None:
     os.chmod(base, 0o711)
     for key in [k for k in os.environ if k.startswith("AGENTCTL_") or k == "ANTHROPIC_API_KEY"]:
         del os.environ[key]
-    os.environ["AGENTCTL_CONFIG"] = str(base / "none.toml")
+    os.environ["AGENTCTL_CONFIG"] = os.devnull
     server = EmbeddedServer(base / "server", "-c fsync=off -c synchronous_commit=off")
     cluster = None
     results: dict[str, list[dict]] = {"local": [], "ray": []}

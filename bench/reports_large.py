@@ -332,7 +332,7 @@ def main() -> int:
             **os.environ,
             "AGENTCTL_DATABASE_URL": url,
             "AGENTCTL_HOME": str(base / "home"),
-            "AGENTCTL_CONFIG": str(base / "none.toml"),
+            "AGENTCTL_CONFIG": os.devnull,
             "NO_COLOR": "1",
         }
         env.pop("ANTHROPIC_API_KEY", None)

@@ -91,7 +91,7 @@ def main() -> None:
     rows: list[str] = []
     try:
         # -- 2. embedded server: first start, then reuse by new processes
-        home_env = dict(env0, AGENTCTL_HOME=str(base / "server"), AGENTCTL_CONFIG=str(base / "none.toml"))
+        home_env = dict(env0, AGENTCTL_HOME=str(base / "server"), AGENTCTL_CONFIG=os.devnull)
         first, _, code = timed([AGENTCTL, "db", "upgrade"], home_env)
         assert code == 0
         connect_probe = [
@@ -119,9 +119,7 @@ def main() -> None:
         url = running.url()
         upgrade(url)
         worker = idle_state(url)
-        env = dict(
-            env0, AGENTCTL_DATABASE_URL=url, AGENTCTL_HOME=str(base / "home"), AGENTCTL_CONFIG=str(base / "none.toml")
-        )
+        env = dict(env0, AGENTCTL_DATABASE_URL=url, AGENTCTL_HOME=str(base / "home"), AGENTCTL_CONFIG=os.devnull)
         bare = [PY, "-c", f"import psycopg; psycopg.connect({url!r}).execute('SELECT 1').fetchone()"]
         median_of(bare, env, 3)  # warm the page cache for both
         median_of([AGENTCTL, "tick"], env, 3)
@@ -143,7 +141,7 @@ def main() -> None:
                 env0,
                 AGENTCTL_DATABASE_URL=running.url(db),
                 AGENTCTL_HOME=str(base / f"home{i}"),
-                AGENTCTL_CONFIG=str(base / "none.toml"),
+                AGENTCTL_CONFIG=os.devnull,
                 AGENTCTL_AGENT="baseline",
                 AGENTCTL_BASELINE_SEED=str(seed),
             )

@@ -149,7 +149,7 @@ def settings(db_url, tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("AGENTCTL_DATABASE_URL", db_url)
     monkeypatch.setenv("AGENTCTL_HOME", str(home))
-    monkeypatch.setenv("AGENTCTL_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("AGENTCTL_CONFIG", os.devnull)
     settings_mod.get_settings.cache_clear()
     yield settings_mod.Settings()
     settings_mod.get_settings.cache_clear()

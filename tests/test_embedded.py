@@ -44,7 +44,7 @@ def home():
 @pytest.fixture
 def env(home, tmp_path):
     e = {k: v for k, v in os.environ.items() if not k.startswith("AGENTCTL_")}
-    e.update(AGENTCTL_HOME=str(home), AGENTCTL_CONFIG=str(tmp_path / "none.toml"))
+    e.update(AGENTCTL_HOME=str(home), AGENTCTL_CONFIG=os.devnull)
     return e
 
 
@@ -187,7 +187,7 @@ def test_works_as_an_ordinary_user():
         "PATH": os.environ["PATH"],
         "AGENTCTL_HOME": str(home),
         "HOME": str(home),
-        "AGENTCTL_CONFIG": str(base / "none.toml"),
+        "AGENTCTL_CONFIG": os.devnull,
         "PYTHONPATH": f"{repo}:{site}",
     }
     try:

@@ -39,6 +39,9 @@ def select_agent(settings: Settings) -> AgentName:
     key = settings.anthropic_api_key.get_secret_value().strip() if settings.anthropic_api_key else ""
     if settings.agent == "baseline":
         return "baseline"
+    if settings.key_file_problem and not key:
+        # A key file was configured: running the baseline instead would hide the mistake.
+        raise AgentMisconfigured(settings.key_file_problem)
     if settings.agent == "claude":
         if not key:
             raise AgentMisconfigured("no API key: set ANTHROPIC_API_KEY or AGENTCTL_AGENT=baseline")

@@ -1,4 +1,10 @@
-"""One place that turns known failures into one line on stderr and an exit code."""
+"""One place that turns known failures into one line on stderr and an exit code.
+
+Database failures are split here, and only here: the server answering "no" (unknown
+role or database, wrong password, no permission, a malformed URL) needs a person
+(exit 1, cron mails it); no answer yet (refused, no socket, starting up, too many
+connections) is transient (exit 75, the next tick tries again).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,19 @@ from typing import Any, NoReturn, TypeVar
 from agentctl.domain import ExitCode
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# SQLSTATE classes and codes of a refusal that waiting will not change.
+PERMANENT_SQLSTATES = ("28", "3D", "3F", "42501")
+# libpq reports a refused connection without an SQLSTATE: the server's words are all there is.
+PERMANENT_MESSAGES = (
+    "does not exist",  # role or database
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "permission denied",
+    "password supplied",  # "fe_sendauth: no password supplied"
+)
+# A URL libpq cannot parse.
+MALFORMED_URL_MESSAGES = ('missing "="', "invalid ", "unrecognized", "connection info string")
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -23,14 +42,17 @@ def fail(message: str, code: int) -> NoReturn:
 def classify(err: BaseException) -> tuple[ExitCode, str] | None:
     """(exit code, one-line message) for a known failure; None for a bug (let it raise)."""
     from agentctl.domain import StateMoved
+    from agentctl.settings import ConfigError
     from agentctl.store.connection import DatabaseUnavailable
     from agentctl.store.embedded import EmbeddedServerError
     from agentctl.store.migrate import MigrationError
 
+    if isinstance(err, ConfigError):
+        return ExitCode.NEEDS_PERSON, str(err)
     if isinstance(err, DatabaseUnavailable):
-        return ExitCode.TEMPFAIL, str(err)
+        return _database(err.cause, str(err))
     if isinstance(err, EmbeddedServerError):
-        return ExitCode.TEMPFAIL, f"embedded PostgreSQL: {err}"
+        return _database(err, f"embedded PostgreSQL: {err}")
     if isinstance(err, MigrationError):
         return ExitCode.NEEDS_PERSON, str(err)
     if isinstance(err, StateMoved):
@@ -46,11 +68,63 @@ def classify(err: BaseException) -> tuple[ExitCode, str] | None:
     if agent is not None and isinstance(err, agent.AgentMisconfigured):
         return ExitCode.NEEDS_PERSON, str(err)
     psycopg = sys.modules.get("psycopg")
-    if psycopg is not None and isinstance(err, (psycopg.OperationalError, psycopg.InterfaceError)):
-        from agentctl.store.connection import redact
+    if psycopg is not None and isinstance(err, psycopg.Error) and _is_database_failure(err, psycopg):
+        from agentctl.store.connection import first_line, redact
 
-        return ExitCode.TEMPFAIL, f"database connection lost: {redact(_first_line(err))}"
+        return _database(err, f"database connection lost: {redact(first_line(err))}")
     return None
+
+
+def _is_database_failure(err: Any, psycopg: Any) -> bool:
+    # Lost connections, and refusals by privilege; other SQL errors are bugs and must show their trace.
+    if isinstance(err, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return True
+    return _permanent_state(getattr(err, "sqlstate", None))
+
+
+def _permanent_state(state: str | None) -> bool:
+    return bool(state) and any(str(state).startswith(p) for p in PERMANENT_SQLSTATES)
+
+
+def _database(cause: BaseException | None, message: str) -> tuple[ExitCode, str]:
+    """Exit 1 with the fix when the database said no or the URL is malformed; exit 75 when it may answer later."""
+    from agentctl.store.connection import first_line, redact
+    from agentctl.store.embedded import EmbeddedServerMisconfigured
+
+    if isinstance(cause, EmbeddedServerMisconfigured):
+        return ExitCode.NEEDS_PERSON, f"embedded PostgreSQL: {cause}"
+    if isinstance(cause, PermissionError):
+        return ExitCode.NEEDS_PERSON, f"{message}: fix the permissions or set AGENTCTL_HOME"
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None or not isinstance(cause, psycopg.Error):
+        return ExitCode.TEMPFAIL, message
+    text = redact(first_line(cause))
+    said = text.split("FATAL:", 1)[-1].strip().removeprefix("connection is bad: ").removeprefix("connection failed: ")
+    where = _named("database_url")
+    unparsed = isinstance(cause, psycopg.ProgrammingError) and cause.sqlstate is None
+    if unparsed or ("FATAL:" not in text and any(m in text for m in MALFORMED_URL_MESSAGES)):
+        return ExitCode.NEEDS_PERSON, (
+            f"the database URL ({where}) is not usable: {said}: "
+            "write it as postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME"
+        )
+    if _permanent_state(cause.sqlstate) or any(m in said for m in PERMANENT_MESSAGES):
+        return ExitCode.NEEDS_PERSON, f"the database refused the connection: {said}: fix the database URL ({where})"
+    return ExitCode.TEMPFAIL, message
+
+
+def _named(field: str) -> str:
+    """A setting named the way the user gave it (AGENTCTL_X, or x in FILE); never raises (it reports an error)."""
+    try:
+        from agentctl.settings import setting_sources
+
+        source = setting_sources().get(field, "default")
+    except Exception:  # the config file itself may be what is broken: name the variable instead
+        source = "default"
+    if source.startswith("file "):
+        return f"{field} in {source.removeprefix('file ')}"
+    if source.startswith("environment ("):
+        return source.removeprefix("environment (").rstrip(")")
+    return f"AGENTCTL_{field.upper().replace('.', '__')}"
 
 
 def handle_errors(fn: F) -> F:
@@ -69,11 +143,6 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature; mypy sees only the wrapper's
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
 def _first_error(err: Any) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first.get("loc", ())) or "row"
@@ -81,7 +150,10 @@ def _first_error(err: Any) -> str:
 
 
 def _first_config_error(err: Any) -> str:
+    """The first invalid setting, named the way it was given (variable or file key), and why."""
     first = err.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+    field = ".".join(str(p) for p in first.get("loc", ()))
     msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"AGENTCTL_{field.upper()}: {msg}" if field != "settings" else msg
+    if not field:
+        return msg
+    return f"{_named(field)}: {msg}"

@@ -11,7 +11,12 @@ if TYPE_CHECKING:
 
 
 class DatabaseUnavailable(RuntimeError):
-    """The database cannot be reached right now; the next tick tries again (exit 75)."""
+    """No connection to the database. `cause` is what failed (libpq's error, the embedded server's, an OSError):
+    cli/errors.py decides from it whether the next tick can succeed (exit 75) or a person must act (exit 1)."""
+
+    def __init__(self, message: str, cause: BaseException | None = None):
+        super().__init__(message)
+        self.cause = cause
 
 
 def database_url(settings: Settings) -> str:
@@ -23,9 +28,9 @@ def database_url(settings: Settings) -> str:
     try:
         return EmbeddedServer(settings.home).url()
     except EmbeddedServerError as err:
-        raise DatabaseUnavailable(f"embedded PostgreSQL: {err}") from None
+        raise DatabaseUnavailable(f"embedded PostgreSQL: {err}", err) from None
     except OSError as err:
-        raise DatabaseUnavailable(f"embedded PostgreSQL in {settings.home}: {err.strerror or err}") from None
+        raise DatabaseUnavailable(f"embedded PostgreSQL in {settings.home}: {err.strerror or err}", err) from None
 
 
 def _normalise(url: str) -> str:
@@ -53,8 +58,14 @@ def connect(
             options=f"-c TimeZone={settings.timezone}",
             application_name="agentctl",
         )
-    except psycopg.OperationalError as err:
-        raise DatabaseUnavailable(f"database unreachable: {redact(str(err).strip().splitlines()[0])}") from None
+    except psycopg.Error as err:  # OperationalError: no answer or a refusal; ProgrammingError: a malformed URL
+        raise DatabaseUnavailable(f"database unreachable: {redact(first_line(err))}", err) from None
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message (libpq adds hints on the lines after it)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def redact(text: str) -> str:

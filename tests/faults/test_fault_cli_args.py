@@ -8,6 +8,7 @@ as the console script, minus the interpreter start) to stay fast.
 from __future__ import annotations
 
 import enum
+import os
 import sys
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def no_db(tmp_path, monkeypatch):
 
     monkeypatch.setenv("AGENTCTL_DATABASE_URL", f"postgresql://nobody@/nodb?host={tmp_path}/no-socket&port=1")
     monkeypatch.setenv("AGENTCTL_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("AGENTCTL_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("AGENTCTL_CONFIG", os.devnull)
     settings_mod.get_settings.cache_clear()
     yield
     settings_mod.get_settings.cache_clear()

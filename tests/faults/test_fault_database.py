@@ -69,7 +69,7 @@ def outage(own_server, tmp_path, monkeypatch, request):
     home.mkdir()
     monkeypatch.setenv("AGENTCTL_DATABASE_URL", running.url(name))
     monkeypatch.setenv("AGENTCTL_HOME", str(home))
-    monkeypatch.setenv("AGENTCTL_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("AGENTCTL_CONFIG", os.devnull)
     for k, v in OPEN_GATES.items():
         monkeypatch.setenv(k, v)
     settings_mod.get_settings.cache_clear()
