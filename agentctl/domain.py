@@ -45,6 +45,8 @@ class SkipReason(StrEnum):
     ASSESSMENT_FAILED = "assessment_failed"
     AGENT_MISCONFIGURED = "agent_misconfigured"
     AGENT_UNAVAILABLE = "agent_unavailable"
+    BUDGET_OVERRUN = "budget_overrun"  # a call cost more than it reserved: invocations wait for `agentctl resume`
+    CIRCUIT_OPEN = "circuit_open"  # the agent failed several cycles in a row: new cycles back off
 
 
 class ExitCode(IntEnum):

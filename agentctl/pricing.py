@@ -202,8 +202,8 @@ class TokenUsage(BaseModel):
         )
 
 
-def cost(price: ModelPrice, usage: TokenUsage) -> Decimal:
-    """Exact USD cost of one response."""
+def cost(price: ModelPrice, usage: TokenUsage, multiplier: Decimal = Decimal(1)) -> Decimal:
+    """Exact USD cost of one response; `multiplier` is the reply's geography and tier (UsageReading)."""
     r = price.rates_for(usage.prompt_tokens)
     micro = (
         usage.input_tokens * r.input
@@ -212,15 +212,105 @@ def cost(price: ModelPrice, usage: TokenUsage) -> Decimal:
         + usage.cache_write_1h_tokens * r.cache_write_1h
         + usage.cache_read_tokens * r.cache_read
     )
-    return micro / MTOK
+    return micro * multiplier / MTOK
 
 
 def worst_case(price: ModelPrice, prompt_tokens_upper: int, max_tokens: int) -> Decimal:
     """Upper bound of a call's cost: every prompt token at its dearest rate, max_tokens of output."""
     r = price.rates_for(prompt_tokens_upper)
-    return (prompt_tokens_upper * r.max_prompt_rate + max_tokens * r.output) / MTOK
+    # At the dearest geography: a reply served in the US costs 1.1x, and the request cannot choose.
+    return (prompt_tokens_upper * r.max_prompt_rate + max_tokens * r.output) * DEAREST_MULTIPLIER / MTOK
 
 
 def to_ledger(amount: Decimal) -> Decimal:
     """Round a cost up to the ledger's step (NUMERIC(10,4))."""
     return amount.quantize(LEDGER_STEP, rounding=ROUND_CEILING)
+
+
+# ---- what a reply's usage block says, believed only when it makes sense ------------------
+
+# Price multipliers of the usage fields that change a reply's price (Anthropic's pricing and
+# data-residency pages): inference in the US only costs 1.1x every token; global (or a model
+# without the choice) costs the list price. messages.create is never served by the batch tier,
+# and the priority tier is billed under its own commitment: both are charged at the list
+# price, which never under-counts the batch discount.
+INFERENCE_GEO_MULTIPLIER = {"global": Decimal(1), "not_available": Decimal(1), "us": Decimal("1.1")}
+SERVICE_TIER_MULTIPLIER = {"standard": Decimal(1), "priority": Decimal(1), "batch": Decimal(1)}
+DEAREST_MULTIPLIER = max(INFERENCE_GEO_MULTIPLIER.values()) * max(SERVICE_TIER_MULTIPLIER.values())
+
+_COUNT_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+@dataclass(frozen=True)
+class UsageReading:
+    """A reply's usage block as far as it can be believed.
+
+    `usage` is None when the block is missing or unreadable (the call is then charged at its
+    reservation); `flags` say what was wrong or unknown; `multiplier` prices the reply's
+    geography and tier (the dearest when a value is not one we know, flagged).
+    """
+
+    usage: TokenUsage | None
+    multiplier: Decimal = Decimal(1)
+    flags: tuple[str, ...] = ()
+
+
+def _count(u: Mapping[str, Any], key: str, flags: list[str]) -> int | None:
+    """One token count: a non-negative integer, else a flag (0 when absent and optional)."""
+    value = u.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        flags.append(f"usage_not_integer:{key}")
+        return None
+    if value < 0:
+        flags.append(f"usage_negative:{key}")
+        return None
+    return value
+
+
+def _multiplier(u: Mapping[str, Any], flags: list[str]) -> Decimal:
+    m = Decimal(1)
+    for key, table in (("inference_geo", INFERENCE_GEO_MULTIPLIER), ("service_tier", SERVICE_TIER_MULTIPLIER)):
+        value = u.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) and value in table:
+            m *= table[value]
+        else:
+            flags.append(f"unknown_{key}:{str(value)[:40]}")
+            m *= max(table.values())
+    return m
+
+
+def read_usage(raw: Any) -> UsageReading:
+    """Read a usage block (a dict as the provider sent it); never raises."""
+    if not isinstance(raw, Mapping):
+        return UsageReading(None, flags=("usage_missing" if raw is None else "usage_malformed",))
+    flags: list[str] = []
+    if raw.get("input_tokens") is None or raw.get("output_tokens") is None:
+        flags.append("usage_incomplete")
+    counts = {key: _count(raw, key, flags) for key in _COUNT_KEYS}
+    split = raw.get("cache_creation")
+    w1h: int | None = 0
+    w5: int | None = None
+    if isinstance(split, Mapping):
+        w1h = _count(split, "ephemeral_1h_input_tokens", flags)
+        w5 = _count(split, "ephemeral_5m_input_tokens", flags) if "ephemeral_5m_input_tokens" in split else None
+    elif split is not None:
+        flags.append("usage_malformed:cache_creation")
+    multiplier = _multiplier(raw, flags)
+    if any(not f.startswith("unknown_") for f in flags) or None in counts.values() or w1h is None:
+        return UsageReading(None, multiplier, tuple(flags))
+    written = counts["cache_creation_input_tokens"] or 0
+    # Without the TTL breakdown every cache write is the default 5-minute kind.
+    if w5 is None:
+        w5 = max(0, written - (w1h or 0))
+    usage = TokenUsage(
+        input_tokens=counts["input_tokens"] or 0,
+        output_tokens=counts["output_tokens"] or 0,
+        cache_write_5m_tokens=w5,
+        cache_write_1h_tokens=w1h or 0,
+        cache_read_tokens=counts["cache_read_input_tokens"] or 0,
+    )
+    return UsageReading(usage, multiplier, tuple(flags))

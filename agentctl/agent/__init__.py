@@ -26,6 +26,7 @@ __all__ = [
     "BudgetExceeded",
     "DesignOutcome",
     "first_call_worst_case",
+    "invocation_need",
     "run_assessment",
     "run_design",
     "select_agent",
@@ -67,6 +68,47 @@ def first_call_worst_case(settings: Settings, invocation: str, day: date | None 
     model = settings.design_model if invocation == "design" else settings.assess_model
     price = AnthropicProvider(settings).price(model, day or date.today())
     return pricing.to_ledger(pricing.worst_case(price, FIRST_CALL_BYTES[invocation], settings.max_tokens))
+
+
+# Without enough history, an invocation is expected to make this many calls at the first
+# call's worst case (a design validates, fixes and saves; an assessment saves, maybe after a nudge).
+TYPICAL_CALLS = {"design": 3, "assessment": 2}
+HISTORY_MIN = 5  # invocations of a kind before their own costs are trusted
+HISTORY_WINDOW = 20
+HISTORY_QUANTILE = 0.9
+
+
+def invocation_need(
+    conn: psycopg.Connection[Any], settings: Settings, invocation: str, day: date | None = None
+) -> tuple[Decimal, dict[str, Any]]:
+    """What an invocation is expected to need in all, and how that was worked out (for the trigger row).
+
+    The 90th percentile of what the last invocations of that kind cost in full, plus one
+    first call's worst case (the last call still reserves its worst case); without five of
+    them, the first call's worst case times a typical call count. 0 for the baseline.
+    """
+    from agentctl import pricing
+    from agentctl.agent.anthropic_provider import AnthropicProvider
+    from agentctl.store.actions import invocation_cost
+
+    first = first_call_worst_case(settings, invocation, day)
+    if first == 0:
+        return first, {}
+    n, cost = invocation_cost(
+        conn,
+        invocation=invocation,
+        agent=AnthropicProvider.agent,
+        call_name=AnthropicProvider.call_name,
+        quantile=HISTORY_QUANTILE,
+        window=HISTORY_WINDOW,
+    )
+    if n >= HISTORY_MIN:
+        need = pricing.to_ledger(cost + first)
+        how = f"p90 of the last {n} {invocation} invocations (${pricing.to_ledger(cost)}) + one call's worst case"
+    else:
+        need = first * TYPICAL_CALLS[invocation]
+        how = f"{TYPICAL_CALLS[invocation]} calls at the first call's worst case (${first})"
+    return need, {"invocation_need_usd": str(need), "invocation_need": how, "first_call_worst_case_usd": str(first)}
 
 
 def run_design(conn_factory: ConnFactory, settings: Settings, session_id: int) -> DesignOutcome:

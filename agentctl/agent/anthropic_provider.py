@@ -7,6 +7,8 @@ logged and budget-aware, and the SDK would wait as long as any retry-after says.
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -52,25 +54,25 @@ class AnthropicProvider:
             self._client.close()
             self._client = None
 
-    def call(self, request: dict[str, Any], *, timeout: float) -> Reply:
+    def call(self, request: dict[str, Any], *, timeout: float, deadline: float) -> Reply:
         request_id = None
         try:
-            raw = self._client.messages.with_raw_response.create(**request, timeout=timeout)
-            request_id = raw.request_id
-            msg = raw.parse()
-        except (ValueError, RecursionError, self._sdk.APIResponseValidationError) as err:
+            # Streamed, so the body is read in chunks and the whole call stops at its deadline:
+            # the SDK's timeout bounds each read, and a trickled body never ends a read.
+            with self._client.messages.with_streaming_response.create(**request, timeout=timeout) as raw:
+                request_id = raw.request_id
+                body = _read_until(raw, deadline, request_id)
+            data = json.loads(body)
+        except (ValueError, RecursionError) as err:
             # A 200 with a body we cannot read (RecursionError: JSON nested too deep).
             raise _Malformed(err, request_id) from err
-        return Reply(
-            content=[b.to_dict() for b in msg.content],
-            stop_reason=msg.stop_reason,
-            usage=pricing.TokenUsage.from_api(msg.usage),
-            usage_reported=msg.usage.to_dict(),
-            request_id=request_id,
-        )
+        return reply_of(data, request_id)
 
     def classify(self, err: BaseException, request: dict[str, Any]) -> CallFailure | None:
         sdk = self._sdk
+        if isinstance(err, _DeadlinePassed):
+            detail = f"reply not complete by the call's deadline ({err.timeout:g} s in all)"
+            return CallFailure("retry", detail, billed=True, request_id=err.request_id)
         if isinstance(err, _Malformed):
             # Probably billed, usage unknown.
             cause = err.cause
@@ -109,6 +111,62 @@ def _status_failure(err: Any, model: str) -> CallFailure:
         wait = retry_after_s(err.response.headers)
         return CallFailure("retry", detail, retry_after_s=wait, request_id=err.request_id)
     return CallFailure("rejected", detail, request_id=err.request_id)
+
+
+def _read_until(raw: Any, deadline: float, request_id: str | None) -> bytes:
+    chunks = []
+    started = time.monotonic()
+    for chunk in raw.iter_bytes():
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise _DeadlinePassed(time.monotonic() - started, request_id)
+    return b"".join(chunks)
+
+
+def reply_of(data: Any, request_id: str | None) -> Reply:
+    """A Reply from a decoded Messages body, whatever it holds (see Reply)."""
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        problems.append("body_not_an_object")
+        data = {}
+    content = data.get("content")
+    blocks: list[dict[str, Any]] = []
+    if not isinstance(content, list):
+        problems.append("content_missing")
+    else:
+        blocks = [b for b in content if _readable(b)]
+        if len(blocks) < len(content):
+            problems.append("content_block_unreadable")
+    stop = data.get("stop_reason")
+    if stop is not None and not isinstance(stop, str):
+        problems.append("stop_reason_unreadable")
+        stop = str(stop)[:100]
+    usage = data.get("usage")
+    return Reply(
+        content=blocks,
+        stop_reason=stop,
+        usage=pricing.read_usage(usage),
+        usage_reported=usage if isinstance(usage, dict) else repr(usage)[:200],
+        request_id=request_id,
+        problems=tuple(problems),
+    )
+
+
+def _readable(block: Any) -> bool:
+    """A content block the loop can act on: a dict with a type; a tool_use with its id, name and input."""
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        return False
+    if block["type"] == "tool_use":
+        return isinstance(block.get("id"), str) and isinstance(block.get("name"), str)
+    return True
+
+
+class _DeadlinePassed(Exception):
+    """The reply kept coming past the call's deadline: it may be billed, its usage is unknown."""
+
+    def __init__(self, timeout: float, request_id: str | None):
+        super().__init__(f"deadline passed after {timeout:.1f} s")
+        self.timeout, self.request_id = timeout, request_id
 
 
 class _Malformed(Exception):

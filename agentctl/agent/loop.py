@@ -16,28 +16,31 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from agentctl import pricing
+from agentctl.agent.audit import Audit
 from agentctl.agent.errors import AgentMisconfigured, AgentUnavailable
+from agentctl.agent.provider import CallFailure
 from agentctl.agent.tools import Tool, ToolContext, call_tool
-from agentctl.store import storable
-from agentctl.store.actions import ActionRow, insert_action
+from agentctl.store import actions, storable
 from agentctl.store.budget import Budget, BudgetExceeded, Reservation
 
 if TYPE_CHECKING:
     import psycopg
 
-    from agentctl.agent.provider import CallFailure, Provider, Reply
+    from agentctl.agent.provider import Provider, Reply
     from agentctl.settings import Settings
 
 log = logging.getLogger("agentctl.agent")
 
 MIN_CALL_S = 5.0  # do not start a call with less wall time than this left
 BACKOFF_BASE_S = 1.0
+DEADLINE_SLACK_S = 0.5  # the provider stops at the deadline itself (and says why); the loop waits this much more
 IDENTICAL_FAILURES_LIMIT = 3
 NUDGE = "You ended your turn without saving. Call {tool} now with your final answer; that is the only way to finish."
 MAX_TOKENS_NOTE = (
@@ -56,16 +59,41 @@ class _Stop(Exception):
     """Ends the loop with a failure reason (not an outage, not a misconfiguration)."""
 
 
-class Redactor:
-    """Removes the API key from any text that may reach a row, a log line or an error."""
+class _CallDeadline(Exception):
+    """The provider's call did not return by its deadline (the loop's own clock)."""
+
+
+class Redactor(logging.Filter):
+    """Removes the API key from any text or JSON value that may reach a row, a log line or an error.
+
+    Also a logging filter: while an invocation runs, agentctl's log records pass through it.
+    """
 
     def __init__(self, key: str):
-        self.key = key
+        super().__init__()
+        self.key = key if key and len(key) >= 8 else ""
 
     def __call__(self, text: str) -> str:
-        if self.key and len(self.key) >= 8:
-            text = text.replace(self.key, "[redacted]")
-        return text
+        return text.replace(self.key, "[redacted]") if self.key else text
+
+    def json(self, value: Any) -> Any:
+        """A copy of a JSON-like value with the key replaced in every string and key."""
+        if not self.key:
+            return value
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {self(str(k)): self.json(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.json(v) for v in value]
+        return value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.key:
+            message = record.getMessage()
+            if self.key in message:
+                record.msg, record.args = self(message), None
+        return True
 
 
 class ToolLoop:
@@ -92,6 +120,8 @@ class ToolLoop:
         self.tool_defs = [t.api_definition() for t in tools]
         self.budget = Budget(settings)
         self.redact = Redactor(provider.secret)
+        actions.hide(provider.secret)  # every action row, the tools' too, is searched for the key
+        self.audit = Audit(conn, self.budget, provider, session_id=session_id, invocation=invocation, model=model)
         self.deadline = time.monotonic() + settings.invocation_timeout_s
         self.calls = 0  # attempts made (reserved), for "did this invocation start"
         self.turns = 0
@@ -101,6 +131,8 @@ class ToolLoop:
     # ---- the conversation -------------------------------------------------------
 
     def run(self, first_user: str) -> LoopResult:
+        root = logging.getLogger("agentctl")
+        root.addFilter(self.redact)
         self.provider.open()
         try:
             return self._converse([{"role": "user", "content": first_user}])
@@ -110,8 +142,11 @@ class ToolLoop:
             if self.calls == 0:
                 raise  # nothing happened yet: the tick records a budget skip
             return LoopResult(failure=f"budget exceeded midway: {err}")
+        except AgentUnavailable as err:
+            raise AgentUnavailable(self.redact(str(err))) from None
         finally:
             self.provider.close()
+            root.removeFilter(self.redact)
 
     def _converse(self, messages: list[dict[str, Any]]) -> LoopResult:
         nudged = False
@@ -121,9 +156,11 @@ class ToolLoop:
                 raise _Stop(f"turn limit ({self.settings.max_turns}) reached without {self.finish_tool}")
             reply = self._call(messages)
             self.turns += 1
+            if reply.problems:
+                raise _Stop(f"the model's reply was unusable ({', '.join(reply.problems)})")
             # Echoed back on the next call: 1e309 (parsed as inf) or a lone surrogate in a tool input
-            # would make that request unencodable.
-            content = [storable.json_value(b, nul=False) for b in reply.content]
+            # would make that request unencodable. The key, echoed, reaches no tool, file or row.
+            content = [self.redact.json(storable.json_value(b, nul=False)) for b in reply.content]
             stop = reply.stop_reason
             if stop == "max_tokens":
                 truncations += 1
@@ -146,7 +183,7 @@ class ToolLoop:
             elif stop == "refusal":
                 raise _Stop("the model refused (stop_reason refusal)")
             else:
-                raise _Stop(f"the model stopped with stop_reason {stop!r}")
+                raise _Stop(f"the model stopped with stop_reason {str(stop)[:60]!r}")
 
     def _run_tools(self, messages: list[dict[str, Any]], content: list[dict[str, Any]]) -> LoopResult | None:
         results: list[dict[str, Any]] = []
@@ -212,16 +249,50 @@ class ToolLoop:
             }
             started = time.monotonic()
             try:
-                reply = self.provider.call(request, timeout=timeout)
+                reply = self._timed_call(request, timeout)
             except Exception as err:
-                failure = self.provider.classify(err, request)
-                if failure is None:
-                    raise
+                failure = self._classify(err, request, timeout)
                 last_error = self._failed(failure, reservation, args, _ms(started), attempt)
                 continue
-            self._record_success(reservation, args, reply, _ms(started), attempt)
+            self._settle_reply(reservation, args, reply, _ms(started), attempt, upper)
             return reply
         raise AgentUnavailable(f"model API unavailable after {self.settings.api_max_attempts} attempts: {last_error}")
+
+    def _timed_call(self, request: dict[str, Any], timeout: float) -> Reply:
+        """The provider's call, on a thread the loop stops waiting for at the call's deadline.
+
+        The SDK's timeout bounds each read, not the call: a body trickled a byte at a time
+        would hold the tick indefinitely. The thread is left to end on its own (the provider
+        stops reading at the same deadline).
+        """
+        deadline = time.monotonic() + timeout
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["reply"] = self.provider.call(request, timeout=timeout, deadline=deadline)
+            except BaseException as err:  # handed to the loop's thread, which classifies it
+                box["error"] = err
+
+        worker = threading.Thread(target=run, name="model-call", daemon=True)
+        worker.start()
+        worker.join(timeout + DEADLINE_SLACK_S)
+        if worker.is_alive():
+            raise _CallDeadline(f"no complete reply within {timeout:g} s (the call's total deadline)")
+        if "error" in box:
+            raise box["error"]
+        reply: Reply = box["reply"]
+        return reply
+
+    def _classify(self, err: Exception, request: dict[str, Any], timeout: float) -> CallFailure:
+        """What a failed call means; an error nobody recognises may have been billed: charged, and it ends the invocation."""
+        if isinstance(err, _CallDeadline):
+            return CallFailure("retry", str(err), billed=True)
+        failure = self.provider.classify(err, request)
+        if failure is not None:
+            return failure
+        log.error("agent: %s call failed unexpectedly", self.invocation, exc_info=err)
+        return CallFailure("rejected", f"unexpected {type(err).__name__}: {str(err)[:300]}", billed=True)
 
     def _reserve(self, worst: Decimal, timeout: float) -> Reservation:
         reservation = self.budget.reserve(
@@ -243,7 +314,7 @@ class ToolLoop:
     ) -> str:
         """Record a failed attempt; raise if the invocation cannot go on, else wait and return its detail."""
         detail = self.redact(failure.detail)
-        self._record_failure(reservation, args, detail, latency, failure.request_id, attempt, charge=failure.billed)
+        self.audit.failure(reservation, args, detail, latency, failure.request_id, attempt, charge=failure.billed)
         if failure.kind == "misconfigured":
             raise AgentMisconfigured(failure.fix) from None
         if failure.kind == "rejected":
@@ -262,103 +333,31 @@ class ToolLoop:
         log.info("agent: %s call failed (%s), retrying in %.1f s", self.invocation, detail, wait)
         time.sleep(wait)
 
-    # ---- the audit rows --------------------------------------------------------------
+    # ---- the audit rows ----------------------------------------------------------------
 
-    def _action(self, reservation: Reservation, args: dict[str, Any], **fields: Any) -> ActionRow:
-        return ActionRow(
-            session_id=self.session_id,
-            tool_name=self.provider.call_name,
-            agent=self.provider.agent,
-            invocation=self.invocation,
-            tool_args=args,
-            model=self.model,
-            budget_date=reservation.date,
-            **fields,
-        )
-
-    def _record_success(
-        self, reservation: Reservation, args: dict[str, Any], reply: Reply, latency: int, attempt: int
+    def _settle_reply(
+        self, reservation: Reservation, args: dict[str, Any], reply: Reply, latency: int, attempt: int, upper: int
     ) -> None:
-        usage = reply.usage
-        cost = pricing.cost(self.price, usage)
-        summary = {
-            "stop_reason": reply.stop_reason,
-            "content": [_block_summary(b) for b in reply.content],
-            "usage": reply.usage_reported,
-            "cost_exact_usd": str(cost),
-        }
-        with self.conn.transaction():
-            spent = self.budget.settle(self.conn, reservation, cost)
-            row = self._action(
-                reservation,
-                args,
-                tool_result=summary,
-                success=True,
-                tokens_input=usage.input_tokens,
-                tokens_output=usage.output_tokens,
-                tokens_cache_write=usage.cache_write_tokens,
-                tokens_cache_read=usage.cache_read_tokens,
-                cost_usd=spent,
-                latency_ms=latency,
-                request_id=reply.request_id,
-                stop_reason=reply.stop_reason,
-                attempt=attempt,
-            )
-            insert_action(self.conn, row)
-        log.info(
-            "agent: %s call %d (%s): %d in + %d cache-write + %d cache-read / %d out tokens, $%s, %d ms",
-            self.invocation,
-            self.turns + 1,
-            self.model,
-            usage.input_tokens,
-            usage.cache_write_tokens,
-            usage.cache_read_tokens,
-            usage.output_tokens,
-            spent,
-            latency,
-        )
+        """Charge and record a reply that arrived; an overrun ends the invocation (new ones wait for a person)."""
+        from agentctl.agent.charge import charge_for
 
-    def _record_failure(
-        self,
-        reservation: Reservation,
-        args: dict[str, Any],
-        detail: str,
-        latency: int,
-        request_id: str | None,
-        attempt: int,
-        *,
-        charge: bool,
-    ) -> None:
-        amount = reservation.amount if charge else Decimal(0)
-        if charge:
-            detail += "; outcome unknown, charged at the reserved worst case"
-        with self.conn.transaction():
-            spent = self.budget.settle(self.conn, reservation, amount)
-            row = self._action(
-                reservation,
-                args,
-                success=False,
-                error_message=detail,
-                cost_usd=spent,
-                latency_ms=latency,
-                request_id=request_id,
-                attempt=attempt,
+        charge = charge_for(
+            self.price,
+            reply.usage,
+            reserved=reservation.amount,
+            max_tokens=self.settings.max_tokens,
+            prompt_upper=upper,
+        )
+        spent = self.audit.reply(reservation, args, reply, charge, latency, attempt)
+        if spent > reservation.amount:
+            raise _Stop(
+                f"budget overrun: a call cost ${spent}, more than the ${reservation.amount} it reserved; "
+                "new invocations wait for `agentctl resume`"
             )
-            insert_action(self.conn, row)
-        log.warning("agent: %s call attempt %d failed: %s", self.invocation, attempt, detail)
 
 
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
-
-
-def _block_summary(block: dict[str, Any]) -> dict[str, Any]:
-    """What a content block said, compactly (thinking is not kept)."""
-    if block.get("type") == "text":
-        return {"type": "text", "text": str(block.get("text", ""))[:2000]}
-    if block.get("type") == "tool_use":
-        return {"type": "tool_use", "id": block.get("id"), "name": block.get("name")}
-    return {"type": block.get("type")}
 
 
 def _append_user_text(messages: list[dict[str, Any]], text: str) -> None:

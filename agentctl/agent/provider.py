@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol
 
-from agentctl.pricing import ModelPrice, TokenUsage
+from agentctl.pricing import ModelPrice, UsageReading
 
 # What the loop does after a failed call:
 #   retry          worth another attempt (after retry_after_s, when the server said)
@@ -24,13 +24,19 @@ FailureKind = Literal["retry", "rejected", "misconfigured"]
 
 @dataclass(frozen=True)
 class Reply:
-    """One successful call: content blocks as dicts, why it stopped, what it used."""
+    """One reply that arrived (and so was billed): content blocks as dicts, why it stopped, what it used.
+
+    A provider builds one from whatever arrived: blocks it could not read are left out and
+    named in `problems`, and a usage block it could not believe reads as `usage.usage is None`
+    (the loop then charges the reservation).
+    """
 
     content: list[dict[str, Any]]
     stop_reason: str | None
-    usage: TokenUsage
-    usage_reported: dict[str, Any] = field(default_factory=dict)  # as the provider sent it, for the audit row
+    usage: UsageReading
+    usage_reported: Any = None  # as the provider sent it, for the audit row
     request_id: str | None = None
+    problems: tuple[str, ...] = field(default=())  # what made the reply unusable: content_missing, ...
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,12 @@ class Provider(Protocol):
 
     def close(self) -> None: ...
 
-    def call(self, request: dict[str, Any], *, timeout: float) -> Reply:
-        """Send one request; any exception is for classify()."""
+    def call(self, request: dict[str, Any], *, timeout: float, deadline: float) -> Reply:
+        """Send one request; stop reading at `deadline` (time.monotonic()); any exception is for classify().
+
+        `timeout` bounds each wait (connect, each read); `deadline` the whole call. Once a reply
+        has arrived, return it whatever it holds: never raise for its content or usage.
+        """
         ...
 
     def classify(self, err: BaseException, request: dict[str, Any]) -> CallFailure | None:

@@ -59,6 +59,7 @@ def doctor(settings: Settings) -> DoctorReport:
         if conn is not None and checks["migrations"].ok:
             checks["last_tick"] = _check_last_tick(conn)
             checks["operations"] = _check_operations(conn, settings)
+            checks["admission"] = _check_admission(conn, settings)
     finally:
         if conn is not None:
             conn.close()
@@ -157,3 +158,15 @@ def _check_operations(conn: psycopg.Connection[Any], settings: Settings) -> Chec
     detail = f"{len(stuck)} running without a heartbeat for > {settings.heartbeat_timeout_s:g}s: {ids}"
     fix = "the next tick marks them failed; if ticks are running, `agentctl cancel` ends the cycle"
     return _failed("operations", detail, fix)
+
+
+def _check_admission(conn: psycopg.Connection[Any], settings: Settings) -> Check:
+    """A pause is a person's choice (ok); a budget overrun or an open circuit breaker needs one."""
+    from agentctl.domain import SkipReason
+    from agentctl.tick.admission import holds
+
+    found = holds(conn, settings)
+    detail = "; ".join(why for _, why in found) or "new cycles may start (not paused, no overrun, circuit closed)"
+    if any(reason is not SkipReason.PAUSED for reason, _ in found):
+        return _failed("admission", detail, "look at `agentctl status` and `agentctl cost`, then `agentctl resume`")
+    return _ok("admission", detail)

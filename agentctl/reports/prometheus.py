@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from agentctl.domain import Outcome, Phase
+from agentctl.domain import Outcome, Phase, SkipReason
 from agentctl.reports.status import Status, status
 from agentctl.store import reports as store
+
+HOLDS = (SkipReason.PAUSED.value, SkipReason.BUDGET_OVERRUN.value, SkipReason.CIRCUIT_OPEN.value)
 
 if TYPE_CHECKING:
     import psycopg
@@ -78,6 +80,12 @@ def _cycle_families(st: Status, by_outcome: dict[str, int]) -> list[MetricFamily
             [({"phase": p.value}, 1.0 if p == phase else 0.0) for p in Phase],
         ),
         _gauge("agentctl_active_cycle_id", "Id of the active cycle (0: none).", active.id if active else 0),
+        _family(
+            "agentctl_admission_hold",
+            "gauge",
+            "1 while new cycles are held back for this reason (agentctl resume lifts it).",
+            [({"reason": h}, 1.0 if h in {w.code for w in st.warnings} else 0.0) for h in HOLDS],
+        ),
         _gauge(
             "agentctl_operation_progress_ratio",
             "Progress of the active cycle's operation (0..1).",

@@ -43,7 +43,7 @@ class OperationProgress(BaseModel):
 
 
 class Warning_(BaseModel):
-    code: str  # no_tick_yet, no_recent_tick, budget_exhausted, operation_no_heartbeat
+    code: str  # no_tick_yet, no_recent_tick, budget_exhausted, operation_no_heartbeat, paused, budget_overrun, circuit_open
     message: str
 
 
@@ -136,8 +136,15 @@ def status(conn: psycopg.Connection[Any], settings: Settings) -> Status:
         active_cycle=active,
         budget=budget,
         last_trigger=last,
-        warnings=_warnings(settings, active, budget, last),
+        warnings=_warnings(settings, active, budget, last) + _holds(conn, settings),
     )
+
+
+def _holds(conn: psycopg.Connection[Any], settings: Settings) -> list[Warning_]:
+    """A pause, a budget overrun or an open circuit breaker: what stops new cycles (codes: their skip reasons)."""
+    from agentctl.tick.admission import holds
+
+    return [Warning_(code=reason.value, message=why) for reason, why in holds(conn, settings)]
 
 
 def _warnings(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -15,6 +15,35 @@ if TYPE_CHECKING:
     import psycopg
 
 MAX_TEXT = 4000  # error messages and logged text are cut to this
+# The audit columns' widths (migration 0009): a longer value is cut and the row flagged,
+# never allowed to fail the settlement it is written with.
+COLUMN_WIDTH = {"request_id": 255, "stop_reason": 100, "model": 100, "tool_name": 100}
+
+# Texts that must never reach a row (the API key): a provider's secret is hidden here once
+# it is opened, and every text of every action row is searched for it.
+_SECRETS: set[str] = set()
+REDACTED = "[redacted]"
+
+
+def hide(secret: str) -> None:
+    """Never store `secret` in an action row (too short a string would hide too much: ignored)."""
+    if secret and len(secret) >= 8:
+        _SECRETS.add(secret)
+
+
+def redact(value: Any) -> Any:
+    """`value` (text or JSON-like) with every hidden secret replaced."""
+    if not _SECRETS:
+        return value
+    if isinstance(value, str):
+        for secret in _SECRETS:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {redact(str(k)): redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
 
 
 class ActionRow(BaseModel):
@@ -39,6 +68,8 @@ class ActionRow(BaseModel):
     request_id: str | None = None
     stop_reason: str | None = None
     attempt: int | None = None
+    charge_basis: Literal["usage", "reservation", "none"] | None = None  # a model call's: how it was charged
+    flags: list[str] = []
 
 
 def _json(value: Any) -> Any:
@@ -51,13 +82,33 @@ def _json(value: Any) -> Any:
 def insert_action(conn: psycopg.Connection[Any], row: ActionRow) -> int:
     """Insert one action row; returns its id."""
     params = row.model_dump()
-    params["tool_name"] = storable.text(row.tool_name)
-    params["tool_args"] = _json(row.tool_args)
-    params["tool_result"] = _json(row.tool_result)
+    flags = list(row.flags)
+    for key, width in COLUMN_WIDTH.items():
+        value = params[key]
+        if value is not None:
+            params[key] = str(storable.text(redact(str(value))))
+            if len(params[key]) > width:
+                params[key] = params[key][:width]
+                flags.append(f"{key}_truncated")
+    params["tool_args"] = _json(redact(row.tool_args))
+    params["tool_result"] = _json(redact(row.tool_result))
     if row.error_message:
-        params["error_message"] = storable.text(row.error_message[:MAX_TEXT])
+        params["error_message"] = storable.text(redact(row.error_message)[:MAX_TEXT])
+    params["flags"] = [str(storable.text(redact(f)))[:200] for f in flags] or None
     with conn.transaction():
         inserted = conn.execute(load("budget")["insert_action"], params).fetchone()
     assert inserted is not None, "INSERT ... RETURNING always returns the new row"
     action_id: int = inserted["id"]
     return action_id
+
+
+def invocation_cost(
+    conn: psycopg.Connection[Any], *, invocation: str, agent: str, call_name: str, quantile: float, window: int
+) -> tuple[int, Decimal]:
+    """How many recent invocations of this kind there are (at most `window`) and the `quantile` of their full cost."""
+    params = {"invocation": invocation, "agent": agent, "call_name": call_name, "quantile": quantile, "window": window}
+    with conn.transaction():
+        row = conn.execute(load("budget")["invocation_cost_percentile"], params).fetchone()
+    if row is None:
+        return 0, Decimal(0)
+    return int(row["n"]), Decimal(str(row["cost"]))

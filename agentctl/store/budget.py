@@ -61,6 +61,8 @@ class BudgetSnapshot:
     cycles_started: int
     cycles_completed: int
     exists: bool = True  # False: no tick has opened the day yet (read as untouched, at the default limit)
+    overrun_at: datetime | None = None  # a call cost more than it reserved: invocations wait for `resume`
+    overrun_usd: Decimal = Decimal(0)  # by how much, summed over the day's overruns
 
     @property
     def exhausted(self) -> bool:
@@ -69,7 +71,7 @@ class BudgetSnapshot:
 
 @dataclass(frozen=True)
 class Reservation:
-    id: int
+    id: int | None  # None: nothing held (a model priced at 0), so nothing to take back
     date: date
     amount: Decimal
     expires_at: datetime
@@ -126,6 +128,8 @@ class Budget:
             invocations=row["invocations_count"] or 0,
             cycles_started=row["cycles_started"] or 0,
             cycles_completed=row["cycles_completed"] or 0,
+            overrun_at=row["overrun_at"],
+            overrun_usd=Decimal(row["overrun_usd"] or 0),
         )
 
     def reserve(
@@ -145,10 +149,13 @@ class Budget:
         should the reservation be orphaned, its charge is logged under them too.
         """
         amount = to_ledger(Decimal(worst_case_usd))
-        if amount <= 0:
-            raise ValueError("a reservation must be positive")
+        if amount < 0:
+            raise ValueError("a reservation cannot be negative")
         q = _q()
         self.ensure_today(conn)  # its own step: a refusal below must not undo it
+        if amount == 0:
+            # A model priced at 0 (a price override) holds nothing; its call is still recorded.
+            return Reservation(None, _today(conn), amount, datetime.max, call_name)
         with conn.transaction():
             row = _one(conn, "lock_today")
             limit = Decimal(row["budget_limit_usd"] or 0)
@@ -175,26 +182,39 @@ class Budget:
     def settle(self, conn: psycopg.Connection[Any], reservation: Reservation, actual_usd: Decimal) -> Decimal:
         """Replace the reservation by the actual cost (0 releases it); returns the ledger amount spent.
 
-        Call it in the same transaction as the insert of the call's action row.
+        Call it in the same transaction as the insert of the call's action row. A cost above
+        the reservation is recorded in full and marks the day overrun (see `overrun`).
+        The spend never goes negative: the only decrease is the recorded refund below.
         """
         spent = to_ledger(Decimal(actual_usd))
+        if spent < 0:
+            raise ValueError(f"a call cannot cost less than nothing (${spent})")
         q = _q()
         with conn.transaction():
             conn.execute(q["lock_day"], {"date": reservation.date})
-            taken = conn.execute(q["take_reservation"], {"id": reservation.id}).fetchone()
+            taken = None
+            if reservation.id is not None:
+                taken = conn.execute(q["take_reservation"], {"id": reservation.id}).fetchone()
             released = Decimal(taken["amount_usd"]) if taken else Decimal(0)
-            if taken is None:
-                # Expired and charged at its worst case meanwhile: undo that charge.
-                found = {"id": reservation.id, "call_name": reservation.call_name}
-                charge = conn.execute(q["expired_charge_amount"], found).fetchone()
-                if charge is not None:
-                    conn.execute(q["zero_action_cost"], {"id": charge["id"]})
-                    conn.execute(
-                        q["apply_settlement"],
-                        {"date": charge["budget_date"], "spent": -Decimal(charge["cost_usd"]), "released": 0},
-                    )
+            if taken is None and reservation.id is not None:
+                self._refund_expired_charge(conn, reservation)
             conn.execute(q["apply_settlement"], {"date": reservation.date, "spent": spent, "released": released})
+            if spent > reservation.amount:
+                over = {"date": reservation.date, "over": spent - reservation.amount}
+                conn.execute(q["mark_overrun"], over)
         return spent
+
+    def _refund_expired_charge(self, conn: psycopg.Connection[Any], reservation: Reservation) -> None:
+        """Expired and charged at its worst case meanwhile: undo that charge (the row says so)."""
+        q = _q()
+        found = {"id": reservation.id, "call_name": reservation.call_name}
+        charge = conn.execute(q["expired_charge_amount"], found).fetchone()
+        if charge is not None:
+            conn.execute(q["zero_action_cost"], {"id": charge["id"]})
+            conn.execute(
+                q["apply_settlement"],
+                {"date": charge["budget_date"], "spent": -Decimal(charge["cost_usd"]), "released": 0},
+            )
 
     def release(self, conn: psycopg.Connection[Any], reservation: Reservation) -> None:
         """Give the reservation back: the call billed nothing."""

@@ -26,6 +26,7 @@ def assess(
 ) -> TickResult:
     """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
     from agentctl.agent import AgentMisconfigured, select_agent
+    from agentctl.tick.admission import admit
 
     settings = tick.settings
     attempts = cycles.assessment_attempts(conn, cycle.id)
@@ -38,9 +39,13 @@ def assess(
         return finish(conn, tick.settings, cycle, Ending(Outcome.FAILED_ASSESSMENT, why, trigger), snap)
 
     skip, agent = None, None
+    admission = admit(conn, settings, snap, "assessment")  # an overrun's pause, the invocation's full cost
+    context.update(admission.context)
     try:
         agent = select_agent(settings)
-        if tick._cannot_afford(snap, "assessment", context):
+        if admission.skip is not None:
+            skip = admission.skip
+        elif tick._cannot_afford(snap, "assessment", context):
             skip = SkipReason.BUDGET_EXCEEDED
     except AgentMisconfigured as err:
         skip, context["error"] = SkipReason.AGENT_MISCONFIGURED, str(err)

@@ -69,12 +69,17 @@ class Tick:
 
     def _start_new_cycle(self, conn: psycopg.Connection[Any], snap: BudgetSnapshot) -> TickResult:
         from agentctl.agent import AgentMisconfigured, select_agent
+        from agentctl.tick.admission import admit
 
         reason = TriggerReason.START_NEW_CYCLE
         context: dict[str, Any] = {"budget": budget_context(snap)}
         skip, agent = None, None
+        admission = admit(conn, self.settings, snap, "design")  # pause, overrun, circuit breaker, full cost
+        context.update(admission.context)
         if self.settings.paused:
             skip = SkipReason.PAUSED
+        elif admission.skip is not None:
+            skip = admission.skip
         elif self.settings.daily_cycle_limit is not None and snap.cycles_started >= self.settings.daily_cycle_limit:
             skip = SkipReason.CYCLE_LIMIT
             context["daily_cycle_limit"] = self.settings.daily_cycle_limit

@@ -11,7 +11,7 @@ ON CONFLICT (date) DO NOTHING
 
 -- name: snapshot
 SELECT date, budget_limit_usd, budget_used_usd, budget_reserved_usd,
-       invocations_count, cycles_started, cycles_completed
+       invocations_count, cycles_started, cycles_completed, overrun_at, overrun_usd
 FROM agent_budget
 WHERE date = COALESCE(%(date)s::date, CURRENT_DATE)
 
@@ -45,6 +45,13 @@ SET budget_used_usd = budget_used_usd + %(spent)s,
     updated_at = NOW()
 WHERE date = %(date)s
 
+-- name: mark_overrun
+-- A call cost more than its reservation: the day keeps when it last happened (a pause
+-- cleared by `resume` before it does not clear it) and by how much in all.
+UPDATE agent_budget
+SET overrun_at = NOW(), overrun_usd = overrun_usd + %(over)s, updated_at = NOW()
+WHERE date = %(date)s
+
 -- name: lock_days_with_expired
 -- Budget rows first, then reservations: the same lock order as reserve and settle.
 SELECT date FROM agent_budget
@@ -62,12 +69,12 @@ WITH gone AS (
 ), logged AS (
     INSERT INTO agent_actions (session_id, tool_name, tool_args, success, error_message,
                                tokens_input, tokens_output, tokens_cache_write, tokens_cache_read,
-                               agent, model, cost_usd, budget_date)
+                               agent, model, cost_usd, budget_date, charge_basis, flags)
     SELECT session_id, call_name,
            jsonb_build_object('reservation_id', id, 'reserved_at', created_at, 'pid', pid),
            FALSE,
            'reservation expired unsettled (process died mid-call?): charged at its worst case',
-           0, 0, 0, 0, agent, model, amount_usd, budget_date
+           0, 0, 0, 0, agent, model, amount_usd, budget_date, 'reservation', ARRAY['orphaned']
     FROM gone
     RETURNING 1
 ), totals AS (
@@ -92,7 +99,8 @@ FOR UPDATE
 
 -- name: zero_action_cost
 UPDATE agent_actions
-SET cost_usd = 0, error_message = error_message || '; refunded: settled late with the real cost'
+SET cost_usd = 0, error_message = error_message || '; refunded: settled late with the real cost',
+    flags = array_append(COALESCE(flags, '{}'), 'refunded')
 WHERE id = %(id)s
 
 -- name: count_invocation
@@ -128,15 +136,30 @@ SELECT CURRENT_DATE AS today
 INSERT INTO agent_actions (
     session_id, tool_name, tool_args, tool_result, success, error_message,
     tokens_input, tokens_output, tokens_cache_write, tokens_cache_read,
-    agent, invocation, model, cost_usd, budget_date, latency_ms, request_id, stop_reason, attempt
+    agent, invocation, model, cost_usd, budget_date, latency_ms, request_id, stop_reason, attempt,
+    charge_basis, flags
 ) VALUES (
     %(session_id)s, %(tool_name)s, %(tool_args)s, %(tool_result)s, %(success)s, %(error_message)s,
     %(tokens_input)s, %(tokens_output)s, %(tokens_cache_write)s, %(tokens_cache_read)s,
     %(agent)s, %(invocation)s, %(model)s, %(cost_usd)s, %(budget_date)s, %(latency_ms)s, %(request_id)s,
-    %(stop_reason)s, %(attempt)s
+    %(stop_reason)s, %(attempt)s, %(charge_basis)s, %(flags)s
 )
 RETURNING id
 
 -- name: default_limit
 -- The limit a day without a row gets: `budget set --default`, else the setting.
 SELECT COALESCE((SELECT budget_limit_usd FROM agent_budget_default), %(fallback)s) AS budget_limit_usd
+
+-- name: invocation_cost_percentile
+-- What recent invocations of one kind cost in full (all their model calls, every attempt of a
+-- cycle's assessment together): the tick admits an invocation only when what is left covers it.
+SELECT COUNT(*)::int AS n,
+       COALESCE(percentile_cont(%(quantile)s) WITHIN GROUP (ORDER BY cost), 0) AS cost
+FROM (
+    SELECT SUM(cost_usd) AS cost FROM agent_actions
+    WHERE invocation = %(invocation)s AND agent = %(agent)s AND tool_name = %(call_name)s
+      AND session_id IS NOT NULL
+    GROUP BY session_id
+    ORDER BY MAX(id) DESC
+    LIMIT %(window)s
+) recent
