@@ -99,6 +99,12 @@ def strategies_tried(conn: psycopg.Connection[Any], symbol: str | None = None, t
     return int(_must(row, "no answer")["n"])
 
 
+def trial_sharpes(conn: psycopg.Connection[Any]) -> list[float]:
+    """The recorded research Sharpe (annualised) of every trial that reached a backtest."""
+    with conn.transaction():
+        return [float(r["sharpe"]) for r in conn.execute(_q["trial_sharpes"])]
+
+
 def research_memory(conn: psycopg.Connection[Any], session_id: int, limit: int) -> list[MemoryRow]:
     """The last `limit` finished cycles other than this one, newest first."""
     if limit <= 0:
@@ -152,12 +158,24 @@ def start_assessing(conn: psycopg.Connection[Any], session_id: int, backtest_res
     _must(row, f"cycle {session_id} left 'backtesting' before its assessment")
 
 
+def start_holdout(conn: psycopg.Connection[Any], session_id: int, operation_id: str) -> None:
+    """assessing, assessment passed -> its one test on the sealed final holdout (phase stays assessing)."""
+    row = _one(conn, "start_holdout", {"id": session_id, "operation_id": operation_id})
+    _must(row, f"cycle {session_id} left 'assessing' (or already started its final holdout test)")
+
+
 def record_results(
-    conn: psycopg.Connection[Any], session_id: int, phase: Phase, *, training: Any = None, backtest: Any = None
+    conn: psycopg.Connection[Any],
+    session_id: int,
+    phase: Phase,
+    *,
+    training: Any = None,
+    backtest: Any = None,
+    holdout: Any = None,
 ) -> None:
-    """Results a failing gate still keeps (they explain the failure)."""
+    """Results a cycle keeps when it ends (a failing gate's explain the failure)."""
     params = {"id": session_id, "phase": phase.value, "training_results": _json(training)}
-    params["backtest_results"] = _json(backtest)
+    params |= {"backtest_results": _json(backtest), "final_holdout_results": _json(holdout)}
     conn.execute(_q["record_results"], params)
 
 

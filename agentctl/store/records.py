@@ -1,6 +1,6 @@
 """Typed records read back from the store: each row and JSONB column parsed once, here.
 
-The lab writes complete `TrainingResult` / `BacktestResult` objects; what comes
+The lab writes complete `TrainingResult` / `BacktestResult` / `HoldoutResult` objects; what comes
 back from the database is read through the models below, whose fields are the
 same names, all optional: a gate that failed may keep partial results, and a
 row written by an older version must never wedge a tick or a report. A name
@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentctl.domain import Outcome, Phase
 from agentctl.lab.gates import GateVerdict
@@ -29,18 +29,27 @@ class TrainingRecord(_Stored):
     """A training result as stored on its cycle (`TrainingResult`'s fields, plus the gate's verdict)."""
 
     accuracy: float | None = None
+    constant_accuracy: float | None = None
+    accuracy_p_value: float | None = None
+    oof_bars: int | None = None
+    oof_correct: int | None = None
+    effective_bars: int | None = None
     log_loss: float | None = None
     train_accuracy: float | None = None
-    majority_baseline_accuracy: float | None = None
+    folds: int | None = None
+    fold_accuracy: list[float] = Field(default_factory=list)
+    fold_constant_accuracy: list[float] = Field(default_factory=list)
+    fold_constant_class: list[str] = Field(default_factory=list)
     iterations: int | None = None
     early_stopped: bool | None = None
     class_balance: dict[str, float] = Field(default_factory=dict)
+    prediction_balance: dict[str, float] = Field(default_factory=dict)
     classes: list[str] = Field(default_factory=list)
-    train_bars: int | None = None
-    validation_bars: int | None = None
-    holdout_bars: int | None = None
-    train_start: datetime | None = None
-    validation_start: datetime | None = None
+    research_start: datetime | None = None
+    oof_start: datetime | None = None
+    research_end: datetime | None = None
+    research_bars: int | None = None
+    purge_bars: int | None = None
     holdout_start: datetime | None = None
     feature_columns: list[str] = Field(default_factory=list)
     model_family: str | None = None
@@ -48,6 +57,19 @@ class TrainingRecord(_Stored):
     strategy_hash: str | None = None
     duration_s: float | None = None
     gate: GateVerdict | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_rows(cls, data: Any) -> Any:
+        # Rows from before walk-forward called the constant guess's accuracy majority_baseline_accuracy.
+        if isinstance(data, dict) and "constant_accuracy" not in data and "majority_baseline_accuracy" in data:
+            return {**data, "constant_accuracy": data["majority_baseline_accuracy"]}
+        return data
+
+    @property
+    def majority_baseline_accuracy(self) -> float | None:
+        """The name constant_accuracy had before walk-forward, for readers not yet moved to it."""
+        return self.constant_accuracy
 
 
 class BacktestRecord(_Stored):
@@ -64,24 +86,64 @@ class BacktestRecord(_Stored):
     profit_factor: float | None = None
     exposure: float | None = None
     buy_and_hold_return: float | None = None
-    deflated_sharpe: float | None = None
-    n_trials: int | None = None
     bars: int | None = None
     bars_per_year: float | None = None
     start: datetime | None = None
     end: datetime | None = None
     avg_trade_return: float | None = None
     equity_curve: list[tuple[datetime, float]] = Field(default_factory=list)
+    deflated_sharpe: float | None = None
+    n_trials: int | None = None
+    sr: float | None = None
+    sr0: float | None = None
+    skew: float | None = None
+    kurtosis: float | None = None
+    t: int | None = None
+    var_trials: float | None = None
+    variance_source: str | None = None
+    folds: int | None = None
+    fold_sharpe: list[float] = Field(default_factory=list)
+    fold_return: list[float] = Field(default_factory=list)
+    fold_accuracy: list[float] = Field(default_factory=list)
+    folds_profitable: int | None = None
+    blocks: list[list[float]] = Field(default_factory=list)
+    blocks_start: int | None = None
+    blocks_end: int | None = None
     duration_s: float | None = None
     gate: GateVerdict | None = None
 
     def headline(self) -> dict[str, float | int]:
-        """The numeric figures, without the equity curve: what an assessment's metrics hold."""
+        """The single numbers (no equity curve, per-fold lists or PBO blocks): what an assessment's metrics hold."""
         out: dict[str, float | int] = {}
-        for key, value in self.model_dump(exclude={"equity_curve", "gate"}).items():
+        for key, value in self.model_dump(exclude={"equity_curve", "gate", "blocks_start", "blocks_end"}).items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 out[key] = value
         return out
+
+
+class HoldoutRecord(_Stored):
+    """A final holdout result as stored on its cycle (`HoldoutResult`'s fields, plus the gate's verdict)."""
+
+    sharpe: float | None = None
+    sortino: float | None = None
+    calmar: float | None = None
+    total_return: float | None = None
+    cagr: float | None = None
+    max_drawdown: float | None = None
+    win_rate: float | None = None
+    total_trades: int | None = None
+    profit_factor: float | None = None
+    exposure: float | None = None
+    buy_and_hold_return: float | None = None
+    bars: int | None = None
+    bars_per_year: float | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    avg_trade_return: float | None = None
+    equity_curve: list[tuple[datetime, float]] = Field(default_factory=list)
+    sharpe_p_value: float | None = None
+    duration_s: float | None = None
+    gate: GateVerdict | None = None
 
 
 class AssessmentRecord(_Stored):
@@ -128,8 +190,12 @@ class Cycle(_Stored):
     strategy_hash: str | None = None
     training_operation_id: str | None = None
     backtest_operation_id: str | None = None
+    holdout_operation_id: str | None = None
     training_results: TrainingRecord | None = None
     backtest_results: BacktestRecord | None = None
+    # The sealed final holdout's one test: read by the tick and by reports of passed
+    # assessments only, never by anything that builds a prompt.
+    final_holdout_results: dict[str, Any] | None = None
     assessment: AssessmentRecord | None = None
     outcome: Outcome | None = None
     failure_reason: str | None = None
@@ -141,10 +207,13 @@ class Cycle(_Stored):
 
     @property
     def operation_id(self) -> str | None:
-        """The lab operation of the phase the cycle is in (training or backtesting)."""
-        return {Phase.TRAINING: self.training_operation_id, Phase.BACKTESTING: self.backtest_operation_id}.get(
-            self.phase
-        )
+        """The lab operation of the phase the cycle is in (training, backtesting, or the final holdout's test)."""
+        by_phase = {
+            Phase.TRAINING: self.training_operation_id,
+            Phase.BACKTESTING: self.backtest_operation_id,
+            Phase.ASSESSING: self.holdout_operation_id,
+        }
+        return by_phase.get(self.phase)
 
 
 class Metrics(_Stored):

@@ -49,6 +49,7 @@ RETURNING id
 UPDATE agent_sessions
 SET training_results = COALESCE(%(training_results)s, training_results),
     backtest_results = COALESCE(%(backtest_results)s, backtest_results),
+    final_holdout_results = COALESCE(%(final_holdout_results)s, final_holdout_results),
     updated_at = NOW()
 WHERE id = %(id)s AND phase = %(phase)s
 RETURNING id
@@ -71,14 +72,19 @@ INSERT INTO agent_metrics (
     session_id, cycle_started_at, cycle_completed_at, cycle_duration_seconds,
     training_accuracy, training_final_loss, training_epochs_completed, training_early_stopped,
     backtest_sharpe, backtest_win_rate, backtest_max_drawdown, backtest_total_trades, backtest_profit_factor,
-    total_tokens_input, total_tokens_output, estimated_cost_usd, outcome, gate_failed)
+    total_tokens_input, total_tokens_output, estimated_cost_usd, outcome, gate_failed,
+    total_tokens_cache_write, total_tokens_cache_read)
 VALUES (
     %(id)s, %(started_at)s, %(completed_at)s,
     GREATEST(0, EXTRACT(EPOCH FROM (%(completed_at)s::timestamptz - %(started_at)s::timestamptz)))::int,
     %(training_accuracy)s, %(training_final_loss)s, %(training_epochs_completed)s, %(training_early_stopped)s,
     %(backtest_sharpe)s, %(backtest_win_rate)s, %(backtest_max_drawdown)s, %(backtest_total_trades)s,
     %(backtest_profit_factor)s,
-    %(tokens_input)s, %(tokens_output)s, %(cost_usd)s, %(outcome)s, %(gate_failed)s)
+    %(tokens_input)s, %(tokens_output)s, %(cost_usd)s, %(outcome)s, %(gate_failed)s,
+    -- Cache tokens beside total_tokens_input (which counts uncached prompt tokens only), from
+    -- the same action rows as the other totals, in the same transaction.
+    (SELECT COALESCE(SUM(tokens_cache_write), 0)::int FROM agent_actions WHERE session_id = %(id)s),
+    (SELECT COALESCE(SUM(tokens_cache_read), 0)::int FROM agent_actions WHERE session_id = %(id)s))
 
 -- name: metrics_by_session
 SELECT * FROM agent_metrics WHERE session_id = %(id)s
@@ -108,6 +114,13 @@ SET strategy_name = %(name)s, strategy_config = %(config)s, strategy_file_path =
 WHERE id = %(id)s AND phase = 'designing'
 RETURNING id
 
+-- name: start_holdout
+-- The assessment passed: the sealed final holdout's one test starts (the phase stays assessing).
+UPDATE agent_sessions
+SET holdout_operation_id = %(operation_id)s, updated_at = NOW()
+WHERE id = %(id)s AND phase = 'assessing' AND holdout_operation_id IS NULL
+RETURNING id
+
 -- name: record_assessment
 -- Guarded: only a session being assessed takes an assessment.
 UPDATE agent_sessions SET assessment = %(assessment)s, updated_at = NOW()
@@ -116,6 +129,7 @@ RETURNING id
 
 -- name: research_memory
 -- The last N finished cycles, newest first, with what the agent needs to learn from them.
+-- Never final_holdout_results: the designer must not select on the data meant to confirm.
 SELECT s.id, s.strategy_name, s.strategy_config, s.outcome, s.failure_reason,
        s.training_results, s.backtest_results, s.assessment,
        m.training_accuracy, m.backtest_sharpe, m.backtest_win_rate, m.backtest_max_drawdown,
@@ -125,6 +139,13 @@ LEFT JOIN agent_metrics m ON m.session_id = s.id
 WHERE s.phase = 'idle' AND s.completed_at IS NOT NULL AND s.id <> %(session_id)s
 ORDER BY s.completed_at DESC, s.id DESC
 LIMIT %(limit)s
+
+-- name: trial_sharpes
+-- The research (walk-forward) Sharpe of every trial that reached a backtest: the spread of
+-- Sharpes a strategy's deflated Sharpe is measured against.
+SELECT (backtest_results ->> 'sharpe')::float AS sharpe FROM agent_sessions
+WHERE backtest_results ? 'sharpe' AND jsonb_typeof(backtest_results -> 'sharpe') = 'number'
+ORDER BY id
 
 -- name: strategies_tried
 -- Strategies tried: distinct strategies saved by any cycle, on one dataset when
