@@ -64,6 +64,11 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     raw_body: bytes | None = None  # sent as is (malformed bodies)
     error_type: str | None = None
+    patch: dict | None = None  # top-level fields of the message replaced; OMIT removes one
+    trickle_s: float = 0.0  # send the body a few bytes at a time, this long between pieces
+
+
+OMIT = object()  # in Reply.patch: leave the field out of the message
 
 
 def message(
@@ -124,6 +129,22 @@ def refusal() -> Reply:
     return message(text("I can't help with that."), stop_reason="refusal")
 
 
+def patched(reply: Reply, **fields: object) -> Reply:
+    """A reply whose message has these top-level fields replaced (OMIT: left out), e.g. usage=OMIT."""
+    reply.patch = {**(reply.patch or {}), **fields}
+    return reply
+
+
+def with_request_id(reply: Reply, request_id: str) -> Reply:
+    reply.headers = {**reply.headers, "request-id": request_id}
+    return reply
+
+
+def trickled(reply: Reply, pause_s: float) -> Reply:
+    reply.trickle_s = pause_s
+    return reply
+
+
 # ---- the server -----------------------------------------------------------------
 
 
@@ -165,6 +186,9 @@ class FakeAnthropic:
         self.queue: deque[Reply] = deque()
         self.requests: list[Received] = []
         self.cached: set[str] = set()
+        # What the fake did, in order: ("received", n), ("billed", request id) for each 200 it
+        # finished sending, ("cut", request id) when the client hung up mid-body.
+        self.log: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self.default_model = "claude-sonnet-5-5"
         fake = self
@@ -186,6 +210,7 @@ class FakeAnthropic:
                     fake.requests.append(
                         Received(self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body)
                     )
+                    fake.log.append(("received", str(len(fake.requests))))
                     reply = fake.queue.popleft() if fake.queue else None
                 if not self.path.startswith("/v1/messages"):
                     self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
@@ -206,25 +231,42 @@ class FakeAnthropic:
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.raw_body is not None:
-                    self._send_raw(reply.status, reply.raw_body, reply.headers)
+                    self._send_raw(reply.status, reply.raw_body, reply.headers, reply.trickle_s)
                     return
-                self._send(reply.status, fake._message(reply, body or {}), reply.headers)
+                self._send(reply.status, fake._message(reply, body or {}), reply.headers, reply.trickle_s)
 
-            def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
-                self._send_raw(status, json.dumps(payload).encode(), headers or {})
+            def _send(
+                self, status: int, payload: dict, headers: dict[str, str] | None = None, trickle_s: float = 0.0
+            ) -> None:
+                self._send_raw(status, json.dumps(payload).encode(), headers or {}, trickle_s)
 
-            def _send_raw(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+            def _send_raw(self, status: int, data: bytes, headers: dict[str, str], trickle_s: float = 0.0) -> None:
+                headers = dict(headers)
+                request_id = headers.pop("request-id", None) or _id("req")
                 try:
                     self.send_response(status)
                     self.send_header("content-type", "application/json")
                     self.send_header("content-length", str(len(data)))
-                    self.send_header("request-id", _id("req"))
+                    self.send_header("request-id", request_id)
                     for k, v in headers.items():
                         self.send_header(k, v)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if trickle_s:
+                        step = max(1, len(data) // 16)
+                        for i in range(0, len(data), step):
+                            self.wfile.write(data[i : i + step])
+                            self.wfile.flush()
+                            time.sleep(trickle_s)
+                    else:
+                        self.wfile.write(data)
+                    self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
+                    with fake.lock:
+                        fake.log.append(("cut", request_id))
+                    return  # the client gave up (timeout test)
+                if status == 200:
+                    with fake.lock:
+                        fake.log.append(("billed", request_id))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -234,7 +276,7 @@ class FakeAnthropic:
 
     def _message(self, reply: Reply, body: dict) -> dict:
         usage = reply.usage or self._usage(reply, body)
-        return {
+        msg = {
             "id": _id("msg"),
             "type": "message",
             "role": "assistant",
@@ -244,6 +286,12 @@ class FakeAnthropic:
             "stop_sequence": None,
             "usage": usage,
         }
+        for key, value in (reply.patch or {}).items():
+            if value is OMIT:
+                msg.pop(key, None)
+            else:
+                msg[key] = value
+        return msg
 
     def _usage(self, reply: Reply, body: dict) -> dict:
         prefix = _prefix_bytes(body)
@@ -274,6 +322,12 @@ class FakeAnthropic:
     @property
     def pending(self) -> int:
         return len(self.queue)
+
+    @property
+    def billed(self) -> list[str]:
+        """Request ids of every 200 the fake finished sending (each was billed)."""
+        with self.lock:
+            return [rid for kind, rid in self.log if kind == "billed"]
 
     @property
     def message_requests(self) -> list[Received]:
