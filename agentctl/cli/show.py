@@ -10,20 +10,27 @@ import typer
 
 from agentctl.cli import render as r
 from agentctl.cli.activity import actions_table, triggers_table
-from agentctl.cli.common import JSON_HELP, report_db
+from agentctl.cli.common import JSON_HELP, image_path, report_db
 from agentctl.cli.errors import fail, handle_errors
 from agentctl.domain import ExitCode
 
 if TYPE_CHECKING:
     from agentctl.lab.gates import GateVerdict
     from agentctl.reports import CycleDetail
+    from agentctl.reports.research import Deflated, WalkForward
     from agentctl.store.records import AssessmentRecord, BacktestRecord, TrainingRecord
 
 
 @handle_errors
 def show(
     cycle_id: int = typer.Argument(..., metavar="ID", min=1, help="The cycle (session) id."),
-    png: str | None = typer.Option(None, "--png", metavar="PATH", help="Also write the equity curve as a PNG image."),
+    png: str | None = typer.Option(
+        None,
+        "--png",
+        metavar="PATH",
+        callback=image_path,
+        help="Also write the equity curve as an image: PATH ends in .png (or .svg, .pdf).",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """One cycle in full: strategy, results, gates, assessment, actions, triggers and its equity curve."""
@@ -62,8 +69,10 @@ def _render(d: CycleDetail) -> None:
     if d.backtest:
         _backtest(d.backtest)
     _gate("backtest", d.gates.backtest)
+    _research(d)
     if d.assessment:
         _assessment(d.assessment)
+    _holdout(d)
     if d.equity_curve:
         from agentctl.plot import equity_text
 
@@ -89,9 +98,11 @@ def _head(d: CycleDetail) -> None:
 
 def _training(t: TrainingRecord) -> None:
     iterations = "-" if t.iterations is None else t.iterations
+    # Walk-forward training compares with each fold's best constant guess; an older row with its majority baseline.
+    label = "majority baseline" if t.folds is None else "best constant guess"
+    baseline = f"{label} {r.fixed(t.majority_baseline_accuracy, 4)}"
     r.echo(
-        r.bold("training:") + f" accuracy {r.fixed(t.accuracy, 4)} (majority baseline "
-        f"{r.fixed(t.majority_baseline_accuracy, 4)}), log loss {r.fixed(t.log_loss, 4)}, "
+        r.bold("training:") + f" accuracy {r.fixed(t.accuracy, 4)} ({baseline}), log loss {r.fixed(t.log_loss, 4)}, "
         f"{iterations} iterations{' (early stopped)' if t.early_stopped else ''}, "
         f"{r.duration(t.duration_s)}"
     )
@@ -103,9 +114,78 @@ def _backtest(b: BacktestRecord) -> None:
         r.bold("backtest:") + f" sharpe {r.fixed(b.sharpe)}, sortino {r.fixed(b.sortino)}, "
         f"return {r.pct(b.total_return)} (buy and hold {r.pct(b.buy_and_hold_return)}), "
         f"max drawdown {r.pct(b.max_drawdown)}, win rate {r.pct(b.win_rate)}, "
-        f"{trades} trades, profit factor {r.fixed(b.profit_factor)}, "
-        f"deflated sharpe {r.fixed(b.deflated_sharpe, 3)}"
+        f"{trades} trades, profit factor {r.fixed(b.profit_factor)}"
     )
+
+
+def _research(d: CycleDetail) -> None:
+    if d.research.walk_forward:
+        _walk_forward(d.research.walk_forward)
+    if d.research.deflated:
+        _deflated(d.research.deflated)
+
+
+def _walk_forward(w: WalkForward) -> None:
+    profitable = "-" if w.folds_profitable is None else w.folds_profitable
+    r.echo(
+        r.bold("walk-forward:") + f" {profitable} of {len(w.folds)} folds profitable; out-of-fold accuracy "
+        f"{r.fixed(w.accuracy, 4)} against the best constant guess {r.fixed(w.constant_accuracy, 4)}, "
+        f"binomial p {r.fixed(w.binomial_p, 4)}"
+        + (f" on {w.effective_bars} independent bars" if w.effective_bars is not None else "")
+    )
+    if w.folds:
+        r.table(
+            ["fold", "sharpe", "return", "accuracy", "constant guess"],
+            [
+                [
+                    f.fold,
+                    r.fixed(f.sharpe),
+                    r.pct(f.total_return),
+                    r.fixed(f.accuracy, 4),
+                    r.fixed(f.constant_accuracy, 4),
+                ]
+                for f in w.folds
+            ],
+            right=(0, 1, 2, 3, 4),
+        )
+
+
+def _tried(n: int | None) -> str:
+    return f"{'-' if n is None else n} {'strategy' if n == 1 else 'strategies'} tried"
+
+
+def _deflated(x: Deflated) -> None:
+    then = x.at_test
+    line = (
+        r.bold("deflated sharpe:") + f" {r.fixed(then.deflated_sharpe, 3)} at the test ({_tried(then.n_trials)}, "
+        f"expected best by luck {r.fixed(then.sr0, 4)} per bar)"
+    )
+    if x.now is not None:
+        line += (
+            f"; {r.fixed(x.now.deflated_sharpe, 3)} now ({_tried(x.now.n_trials)}, "
+            f"expected best by luck {r.fixed(x.now.sr0, 4)} per bar)"
+        )
+    r.echo(line)
+    if x.sr is not None:
+        r.echo(
+            f"  sharpe {r.fixed(x.sr, 4)} per bar over {x.t} bars, skew {r.fixed(x.skew)}, kurtosis {r.fixed(x.kurtosis)}, "
+            f"variance of trials {x.var_trials} ({x.variance_source or 'source not recorded'})"
+        )
+
+
+def _holdout(d: CycleDetail) -> None:
+    h = d.research.holdout
+    if h.results is None:
+        r.echo(h.line)
+        return
+    res = h.results
+    trades = res.get("total_trades", "-")
+    r.echo(
+        r.bold("final holdout:") + f" sharpe {r.fixed(res.get('sharpe'))} (p {r.fixed(res.get('sharpe_p_value'), 4)}), "
+        f"return {r.pct(res.get('total_return'))} (buy and hold {r.pct(res.get('buy_and_hold_return'))}), "
+        f"max drawdown {r.pct(res.get('max_drawdown'))}, {trades} trades, {res.get('bars', '-')} bars"
+    )
+    _gate("final holdout", h.gate)
 
 
 def _gate(name: str, gate: GateVerdict | None) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, field_serializer
 from agentctl.domain import Outcome, Phase
 from agentctl.lab.gates import GateVerdict
 from agentctl.reports.common import ActionRow, TriggerRow, num, usd, usd_or_none
+from agentctl.reports.research import Research, research
 from agentctl.store import reports as store
 from agentctl.store.records import AssessmentRecord, BacktestRecord, TrainingRecord
 
@@ -89,6 +90,8 @@ class CycleDetail(BaseModel):
     backtest: BacktestRecord | None  # in JSON: the stored fields, without the gate and the equity curve
     gates: Gates
     assessment: AssessmentRecord | None  # in JSON: the stored fields
+    # Walk-forward figures, the deflated Sharpe at the test and now, and the final holdout (sealed unless passed).
+    research: Research
     metrics: dict[str, Any] | None  # the agent_metrics row
     equity_curve: list[tuple[str, float]]  # [[iso time, equity], ...]
     totals: ActionTotals
@@ -139,6 +142,7 @@ def cycle_detail(conn: psycopg.Connection[Any], cycle_id: int, action_limit: int
         backtest=bt,
         gates=Gates(training=c.training_results.gate if c.training_results else None, backtest=bt.gate if bt else None),
         assessment=c.assessment,
+        research=research(conn, c),
         metrics=_metrics(store.cycle_metrics(conn, cycle_id)),
         equity_curve=[(t.isoformat(), float(v)) for t, v in bt.equity_curve] if bt else [],
         totals=ActionTotals(**{**totals.model_dump(), "cost_usd": usd(totals.cost_usd)}),

@@ -252,6 +252,7 @@ def test_show_json_keys(settings, seeded):
         "backtest",
         "gates",
         "assessment",
+        "research",
         "metrics",
         "equity_curve",
         "totals",
@@ -295,7 +296,8 @@ def test_budget_report(settings, seeded):
     assert lines[1].split() == ["date", "limit", "used", "left", "invocations", "cycles", "spend"]
     assert len([line for line in lines if re.match(r"\d{4}-\d\d-\d\d  ", line)]) == 3
     rep = run_json("budget", "--days", "2")
-    assert set(rep) == {"today", "default_limit_usd", "days"}
+    assert set(rep) == {"today", "default_limit_usd", "days", "scheduled"}
+    assert rep["scheduled"] == []  # no day after today has a limit set ahead
     assert [d["used_usd"] for d in rep["days"]] == [0.37, 0.0]
     assert rep["today"]["invocations"] == 10 and rep["default_limit_usd"] == 5.0
 
