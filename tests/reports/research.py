@@ -49,7 +49,7 @@ JSON_COLUMNS = ("strategy_config", "training_results", "backtest_results", "asse
 
 
 def insert_cycle(conn, n: int, **cols: Any) -> int:
-    """One agent_sessions row (JSON columns given as dicts), created n hours after a fixed instant."""
+    """One agent_sessions row (JSON columns given as dicts), created n hours after noon UTC of a fixed day."""
     cols.setdefault("phase", "idle")
     values = {c: cols.get(c) for c in COLUMNS}
     for key in JSON_COLUMNS:
@@ -60,8 +60,8 @@ def insert_cycle(conn, n: int, **cols: Any) -> int:
                backtest_results, assessment, final_holdout_results, outcome, created_at, updated_at, completed_at)
            VALUES (%(phase)s, %(strategy_name)s, %(strategy_hash)s, %(strategy_config)s, %(training_results)s,
                %(backtest_results)s, %(assessment)s, %(final_holdout_results)s, %(outcome)s,
-               timestamptz '2026-03-01 00:00+00' + make_interval(hours => %(n)s), NOW(),
-               CASE WHEN %(idle)s THEN timestamptz '2026-03-01 00:30+00' + make_interval(hours => %(n)s) END)
+               timestamptz '2026-03-01 12:00+00' + make_interval(hours => %(n)s), NOW(),
+               CASE WHEN %(idle)s THEN timestamptz '2026-03-01 12:30+00' + make_interval(hours => %(n)s) END)
            RETURNING id""",
         {**values, "n": n, "idle": cols["phase"] == "idle"},
     ).fetchone()
@@ -81,7 +81,7 @@ def started(conn, sid: int, agent: str | None, n: int) -> None:
     """The trigger that started the cycle, naming its agent as the tick does."""
     conn.execute(
         """INSERT INTO agent_triggers (triggered_at, trigger_reason, session_id, agent_invoked, context)
-           VALUES (timestamptz '2026-03-01 00:00+00' + make_interval(hours => %s), 'start_new_cycle', %s, TRUE, %s)""",
+           VALUES (timestamptz '2026-03-01 12:00+00' + make_interval(hours => %s), 'start_new_cycle', %s, TRUE, %s)""",
         (n, sid, json.dumps({"agent": agent} if agent else {})),
     )
 
