@@ -33,7 +33,7 @@ def show(
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """One cycle in full: strategy, results, gates, assessment, actions, triggers and its equity curve."""
+    """One cycle in full: strategy, walk-forward results, deflated Sharpe then and now, gates, assessment, final holdout (once the assessment passed), actions, triggers, equity curve."""
     from agentctl import reports
 
     with report_db() as (_, conn):
