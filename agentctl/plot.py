@@ -1,4 +1,4 @@
-"""Equity curves and spend bars: drawn in the terminal (plotext) or written as a PNG (matplotlib).
+"""Equity curves and spend bars: drawn in the terminal (plotext) or written as an image (matplotlib).
 
 Both libraries are imported inside the functions: only `show` pays for them.
 """
@@ -19,23 +19,53 @@ def _points(curve: Sequence[tuple[str, float]]) -> tuple[list[datetime], list[fl
 
 
 def equity_text(curve: Sequence[tuple[str, float]], *, width: int = 72, height: int = 16, color: bool = False) -> str:
-    """The equity curve as terminal text (x: bars of the backtest); plain characters unless `color`."""
+    """The equity curve for the terminal: a plotext chart when `color`, else a plain series.
+
+    Plain (a pipe, NO_COLOR) means no box drawing: plotext frames its chart with box
+    characters even without colour, so scripts get dates and values instead.
+    """
+    xs, ys = _points(curve)
+    title = f"equity (starts at 1.0), {xs[0]:%Y-%m-%d} to {xs[-1]:%Y-%m-%d}, {len(ys)} points"
+    if not color:
+        return "\n".join([title, *plain_series(xs, ys)])
     import plotext as plt
 
-    xs, ys = _points(curve)
     fig = plt.figure
     fig.clear.all()
     fig.plot_size(width, height)
-    fig.theme("dark" if color else "colorless")
+    fig.theme("dark")
     fig.draw(fig.signal(list(range(len(ys))), ys))
-    fig.title(f"equity (starts at 1.0), {xs[0]:%Y-%m-%d} to {xs[-1]:%Y-%m-%d}, {len(ys)} points")
+    fig.title(title)
     out = str(fig.build())
     fig.clear.all()
-    return out if color else plt.uncolorize(out)
+    return out
+
+
+def plain_series(xs: Sequence[datetime], ys: Sequence[float], points: int = 12) -> list[str]:
+    """At most `points` evenly spaced (time, equity) lines, first and last included, then min and max."""
+    n = len(ys)
+    picks = sorted({round(k * (n - 1) / (points - 1)) for k in range(points)}) if n > points else range(n)
+    lines = [f"  {xs[i]:%Y-%m-%d %H:%M}  {ys[i]:.4f}" for i in picks]
+    lines.append(f"  min {min(ys):.4f}  max {max(ys):.4f}  last {ys[-1]:.4f}")
+    return lines
+
+
+# Formats matplotlib writes without extra packages, by file suffix.
+IMAGE_FORMATS = ("png", "svg", "pdf")
+
+
+def image_format(path: str | Path) -> str:
+    """The image format a path's suffix asks for; ValueError naming the formats we write otherwise."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in IMAGE_FORMATS:
+        shown = f"'.{suffix}'" if suffix else "no suffix"
+        raise ValueError(f"{path} has {shown}: name the file .png, .svg or .pdf")
+    return suffix
 
 
 def equity_png(curve: Sequence[tuple[str, float]], path: Path, *, title: str = "equity") -> Path:
-    """Write the equity curve as a PNG image."""
+    """Write the equity curve as an image in the format of the path's suffix (.png, .svg or .pdf)."""
+    fmt = image_format(path)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -52,7 +82,7 @@ def equity_png(curve: Sequence[tuple[str, float]], path: Path, *, title: str = "
         fig.autofmt_xdate()
         fig.tight_layout()
         path = Path(path)
-        fig.savefig(path, format="png")
+        fig.savefig(path, format=fmt)
     finally:
         pyplot.close(fig)
     return path

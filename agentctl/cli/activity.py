@@ -71,10 +71,20 @@ def triggers(
 
 def actions_table(rows: Sequence[ActionRow], *, with_cycle: bool = True) -> None:
     """Actions: tokens, cache writes/reads, cost, latency, ok or the error (the cycle column unless one cycle's)."""
+    C = r.Col
     headers = (
-        ["id", "time"]
-        + (["cycle"] if with_cycle else [])
-        + ["tool", "model", "in", "out", "cache w/r", "cost", "ms", "result"]
+        [C("id", right=True), C("time", drop=2)]
+        + ([C("cycle", right=True, drop=3)] if with_cycle else [])
+        + [
+            C("tool", max_width=20),
+            C("model", max_width=20, drop=2),
+            C("in", right=True, drop=3),
+            C("out", right=True, drop=3),
+            C("cache w/r", right=True, drop=5),
+            C("cost", right=True),
+            C("ms", right=True, drop=4),
+            C("result", max_width=40),
+        ]
     )
     body: list[list[Any]] = []
     for a in rows:
@@ -89,14 +99,23 @@ def actions_table(rows: Sequence[ActionRow], *, with_cycle: bool = True) -> None
             + ([a.session_id] if with_cycle else [])
             + [a.tool_name, a.model, a.tokens_input, a.tokens_output, cache, r.usd(a.cost_usd), a.latency_ms, result]
         )
-    off = 1 if with_cycle else 0
-    r.table(headers, body, right=(0, *range(2, 2 + off), *range(4 + off, 9 + off)))
+    r.table(headers, body)
 
 
 def triggers_table(rows: Sequence[TriggerRow]) -> None:
     """Triggers: reason, cycle, agent invoked, skip reason, the budget then."""
+    C = r.Col
     r.table(
-        ["id", "time", "reason", "cycle", "agent", "skip reason", "used", "left"],
+        [
+            C("id", right=True),
+            C("time"),
+            C("reason", max_width=20),
+            C("cycle", right=True),
+            C("agent", drop=2),
+            C("skip reason", max_width=24),
+            C("used", right=True, drop=3),
+            C("left", right=True, drop=1),
+        ],
         [
             [
                 t.id,
@@ -110,5 +129,4 @@ def triggers_table(rows: Sequence[TriggerRow]) -> None:
             ]
             for t in rows
         ],
-        right=(0, 3, 6, 7),
     )

@@ -79,8 +79,17 @@ def budget(
     if not t.exists:
         r.echo("no tick has opened today yet: " + reports.NO_TICK_HINT.split(": ", 1)[1])
     scale = max([d.limit_usd for d in rep.days] + [d.used_usd for d in rep.days] + [0.0])
+    C = r.Col
     r.table(
-        ["date", "limit", "used", "left", "invocations", "cycles", "spend"],
+        [
+            C("date"),
+            C("limit", right=True),
+            C("used", right=True),
+            C("left", right=True),
+            C("invocations", right=True, drop=2),
+            C("cycles", right=True, drop=3),
+            C("spend", drop=1),
+        ],
         [
             [
                 d.date,
@@ -89,13 +98,15 @@ def budget(
                 r.usd(d.remaining_usd),
                 d.invocations,
                 f"{d.cycles_completed}/{d.cycles_started}",
-                bar(d.used_usd, scale, 30, "#" if r.plain() else "█"),
+                bar(d.used_usd, scale, 30 if r.plain() else 20, "#" if r.plain() else "█"),
             ]
             for d in rep.days
         ],
-        right=(1, 2, 3, 4, 5),
     )
     r.echo("(cycles: completed/started; bars: spend against the largest limit shown)")
+    if rep.scheduled:
+        r.echo(r.bold("scheduled limits:") + " (set ahead with `agentctl budget set AMOUNT --date YYYY-MM-DD`)")
+        r.table([C("date"), C("limit", right=True)], [[s.date, r.usd(s.limit_usd, 2)] for s in rep.scheduled])
 
 
 def _amount(value: str) -> str:

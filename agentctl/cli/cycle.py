@@ -42,6 +42,9 @@ def _run(cycles: int, interval: float, as_json: bool) -> None:
     display = _Display(live=not render.plain(sys.stderr) and not as_json)
     try:
         ids = run_cycles(settings, cycles, interval, display.update)
+    except KeyboardInterrupt:
+        display.close()
+        fail(_interrupted(display.last), 130)
     finally:
         display.close()
     last = display.last
@@ -56,19 +59,36 @@ def _run(cycles: int, interval: float, as_json: bool) -> None:
             _print_summary(s)
 
 
-def cancel() -> None:
+def _interrupted(last) -> str:
+    """What Ctrl-C leaves behind: the cycle stays active (its lab operation keeps running) until cancelled."""
+    r = last.result if last is not None else None
+    if r is None or r.session_id is None or r.outcome:
+        return "interrupted: no cycle was in progress"
+    phase = f" (phase {r.phase})" if r.phase else ""
+    return (
+        f"interrupted: cycle {r.session_id}{phase} is still active and its operation may still be running; "
+        "the next tick (cron, or `agentctl run`) carries it on, `agentctl cancel` ends it"
+    )
+
+
+def cancel(as_json: bool = typer.Option(False, "--json", help="Print what was cancelled as JSON.")) -> None:
     """End the active cycle with outcome `cancelled` (its operation is stopped)."""
-    _cancel()
+    _cancel(as_json)
 
 
 @handle_errors
-def _cancel() -> None:
+def _cancel(as_json: bool) -> None:
     from agentctl.settings import get_settings
     from agentctl.tick import cancel_active
 
     result = cancel_active(get_settings())
     if result.locked_out:
         fail(result.message, result.exit_code)
+    if as_json:
+        cancelled = result.session_id is not None
+        body = {"cancelled": cancelled, "cycle_id": result.session_id, "outcome": result.outcome if cancelled else None}
+        typer.echo(json.dumps(body, indent=2))
+        return
     if result.session_id is None:
         typer.echo("no active cycle: nothing to cancel")
         return
@@ -115,6 +135,7 @@ class _Display:
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()
+            self._progress = None
 
 
 def _print_summary(s: CycleSummary | None) -> None:

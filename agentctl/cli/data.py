@@ -8,10 +8,12 @@ from pathlib import Path
 import typer
 
 from agentctl.cli import render
+from agentctl.cli.common import help_when_bare
 from agentctl.cli.errors import fail
 from agentctl.domain import ExitCode
 
-app = typer.Typer(help="Market data: list bundled and imported datasets, import your own.", no_args_is_help=True)
+app = typer.Typer(help="Market data: list bundled and imported datasets, import your own.")
+app.callback(invoke_without_command=True)(help_when_bare)
 
 
 def _home() -> Path:
@@ -33,7 +35,19 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         (i.symbol, i.timeframe, _when(i.first_bar), _when(i.last_bar), str(i.bars), _when(i.holdout_start), i.source)
         for i in infos
     ]
-    render.table(("SYMBOL", "TF", "FIRST BAR", "LAST BAR", "BARS", "HOLDOUT FROM", "SOURCE"), rows)
+    C = render.Col
+    render.table(
+        [
+            C("SYMBOL", max_width=12),
+            C("TF"),
+            C("FIRST BAR"),
+            C("LAST BAR"),
+            C("BARS"),
+            C("HOLDOUT FROM", drop=1),
+            C("SOURCE", max_width=60, drop=2),
+        ],
+        rows,
+    )
 
 
 def _when(dt) -> str:

@@ -1,4 +1,4 @@
-"""`agentctl db`: the schema."""
+"""`agentctl db`: the schema, and the embedded server's lifecycle."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import json
 
 import typer
 
-from agentctl.cli.errors import handle_errors
+from agentctl.cli.common import help_when_bare
+from agentctl.cli.errors import fail, handle_errors
+from agentctl.domain import ExitCode
 
-app = typer.Typer(help="Database schema: apply and list migrations.", no_args_is_help=True)
+app = typer.Typer(help="The database: apply and list migrations, stop and start the embedded server.")
+app.callback(invoke_without_command=True)(help_when_bare)
 
 
 @app.command("upgrade")
@@ -62,3 +65,44 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
         typer.echo(f"  {s.id:<32} {when}")
     n = sum(not s.applied for s in states)
     typer.echo(f"{n} pending" if n else "schema is current")
+
+
+def _embedded():
+    from agentctl.settings import get_settings
+    from agentctl.store.embedded import EmbeddedServer
+
+    settings = get_settings()
+    if not settings.embedded:
+        fail(
+            "AGENTCTL_DATABASE_URL is set: agentctl does not run that server, so it neither stops nor starts it",
+            ExitCode.NEEDS_PERSON,
+        )
+    return EmbeddedServer(settings.home)
+
+
+@app.command("stop")
+@handle_errors
+def stop() -> None:
+    """Stop the embedded PostgreSQL server of this data directory (no other server is touched).
+
+    Ticks started meanwhile start it again; pause cron first (`crontab -e`) to keep it stopped.
+    """
+    server = _embedded()
+    stopped = server.stop()
+    if stopped is None:
+        typer.echo(f"embedded PostgreSQL in {server.pgdata} is not running")
+        return
+    typer.echo(f"embedded PostgreSQL stopped (pid {stopped.pid}, {server.pgdata})")
+
+
+@app.command("start")
+@handle_errors
+def start() -> None:
+    """Start the embedded PostgreSQL server (any command that needs it starts it too)."""
+    server = _embedded()
+    running = server.running()
+    if running is not None:
+        typer.echo(f"embedded PostgreSQL is already running (pid {running.pid}, {server.pgdata})")
+        return
+    running = server.start()
+    typer.echo(f"embedded PostgreSQL started (pid {running.pid}, {server.pgdata}, log {server.logfile})")

@@ -7,6 +7,7 @@ cost); everything else goes through the typer app in agentctl.cli.main.
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 
 def main() -> None:
@@ -36,7 +37,9 @@ def tick() -> int:
     if result.locked_out:
         print("agentctl: another tick holds the lock: exiting without doing anything", file=sys.stderr)
         return 0
-    print(result.line(), flush=True)
+    # The tick's log (cron appends to it every minute) needs to say when each line was written.
+    stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+    print(f"{stamp} {result.line()}", flush=True)
     if result.exit_code and result.message:
         print(f"agentctl: {result.message}", file=sys.stderr)
     return result.exit_code

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -31,30 +32,96 @@ def print_json(model: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = ()) -> None:
-    """Columns padded to their widest cell (`right`: right-aligned column indexes); rich on a terminal."""
+@dataclass(frozen=True)
+class Col:
+    """A table column and how it gives way on a narrow terminal.
+
+    `drop`: 0 is always shown; higher numbers are dropped first when the row does not fit.
+    `max_width`: cells longer than this end in an ellipsis (on a terminal only); such a
+    column may also shrink to its header's width before any column is dropped.
+    """
+
+    header: str
+    right: bool = False
+    drop: int = 0
+    max_width: int | None = None
+
+
+GAP = 2  # spaces between columns, plain and rich alike
+READABLE = 16  # characters of a truncated name worth keeping over an optional column
+
+
+def table(
+    headers: Sequence[str | Col], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = (), width: int | None = None
+) -> None:
+    """Columns padded to their widest cell (`right`: right-aligned indexes, or Col.right).
+
+    Plain text (pipes, NO_COLOR): every column and every character, one row a line, for scripts.
+    On a terminal: one line per row at the terminal's width (`width` overrides it), long cells
+    cut with an ellipsis and low-priority columns dropped first.
+    """
+    cols = [h if isinstance(h, Col) else Col(h, right=i in right) for i, h in enumerate(headers)]
     cells = [[cell(c) for c in r] for r in rows]
     if plain():
-        widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-
-        def line(vals: Sequence[str]) -> str:
-            out = [v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(vals, widths, strict=False))]
-            return "  ".join(out).rstrip()
-
-        echo(line(headers))
-        for r in cells:
-            echo(line(r))
+        _plain_table(cols, cells)
         return
-    from rich import box
     from rich.console import Console
+
+    console = Console(width=width) if width else Console()
+    keep, widths = fit(cols, cells, console.width)
+    _rich_table(console, [cols[i] for i in keep], [[r[i] for i in keep] for r in cells], widths)
+
+
+def _plain_table(cols: Sequence[Col], cells: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(c.header), *(len(r[i]) for r in cells)) if cells else len(c.header) for i, c in enumerate(cols)]
+
+    def line(vals: Sequence[str]) -> str:
+        out = [v.rjust(w) if c.right else v.ljust(w) for v, w, c in zip(vals, widths, cols, strict=False)]
+        return (" " * GAP).join(out).rstrip()
+
+    echo(line([c.header for c in cols]))
+    for r in cells:
+        echo(line(r))
+
+
+def fit(cols: Sequence[Col], cells: Sequence[Sequence[str]], total: int) -> tuple[list[int], list[int]]:
+    """Which columns to show and how wide, so one row fits in `total` characters."""
+    natural = [max([len(c.header), *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
+    capped = [min(n, max(c.max_width, len(c.header))) if c.max_width else n for n, c in zip(natural, cols, strict=True)]
+    least = [min(w, len(c.header)) if c.max_width else w for w, c in zip(capped, cols, strict=True)]
+    # A name cut to a few characters says nothing: drop optional columns before cutting below this.
+    readable = [min(w, max(len(c.header), READABLE)) if c.max_width else w for w, c in zip(capped, cols, strict=True)]
+    keep = list(range(len(cols)))
+
+    def room() -> int:
+        return total - GAP * (len(keep) - 1)
+
+    while sum(readable[i] for i in keep) > room() and any(cols[i].drop for i in keep):
+        worst = max((i for i in keep if cols[i].drop), key=lambda i: (cols[i].drop, i))
+        keep.remove(worst)
+    widths = {i: natural[i] for i in keep}
+    # Too wide: first cut cells beyond their column's max_width, then the widest truncatable column,
+    # one character at a time, until the row fits. A wide terminal shows whole names.
+    for floor in (capped, least):
+        while sum(widths.values()) > room():
+            shrinkable = [i for i in keep if widths[i] > floor[i]]
+            if not shrinkable:
+                break
+            widest = max(shrinkable, key=lambda i: widths[i] - floor[i])
+            widths[widest] -= 1
+    return keep, [widths[i] for i in keep]
+
+
+def _rich_table(console: Any, cols: Sequence[Col], cells: Sequence[Sequence[str]], widths: Sequence[int]) -> None:
+    from rich import box
     from rich.table import Table
 
-    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for i, h in enumerate(headers):
-        t.add_column(h, justify="right" if i in right else "left", overflow="fold")
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, GAP - 1, 0, 0))
+    for c, w in zip(cols, widths, strict=True):
+        t.add_column(c.header, justify="right" if c.right else "left", width=w, no_wrap=True, overflow="ellipsis")
     for r in cells:
         t.add_row(*r)
-    Console().print(t)
+    console.print(t)
 
 
 def cell(v: Any) -> str:

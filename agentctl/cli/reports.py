@@ -93,8 +93,20 @@ def cycles(
     if not rows:
         r.echo(f"no completed cycles with outcome {outcome.value}" if outcome else reports.NO_CYCLES_HINT)
         return
+    C = r.Col
     r.table(
-        ["id", "strategy", "outcome", "sharpe", "win", "maxdd", "trades", "cost", "took", "verdict"],
+        [
+            C("id", right=True),
+            C("strategy", max_width=40),
+            C("outcome", max_width=22),
+            C("sharpe", right=True),
+            C("win", right=True, drop=2),
+            C("maxdd", right=True, drop=2),
+            C("trades", right=True, drop=3),
+            C("cost", right=True, drop=1),
+            C("took", right=True, drop=3),
+            C("verdict", max_width=40, drop=4),
+        ],
         [
             [
                 c.id,
@@ -110,7 +122,6 @@ def cycles(
             ]
             for c in rows
         ],
-        right=(0, 3, 4, 5, 6, 7, 8),
     )
 
 
@@ -144,13 +155,19 @@ def cost(
         r.table(["phase", "calls", "cost"], [[m.name, m.calls, r.usd(m.cost_usd)] for m in rep.by_phase], right=(1, 2))
     if rep.costliest_failures:
         r.echo(r.bold("costliest failed cycles:"))
+        C = r.Col
         r.table(
-            ["id", "strategy", "outcome", "cost", "reason"],
+            [
+                C("id", right=True),
+                C("strategy", max_width=30),
+                C("outcome", max_width=22),
+                C("cost", right=True),
+                C("reason", max_width=50, drop=1),
+            ],
             [
                 [f.id, f.strategy, f.outcome, r.usd(f.cost_usd), r.short(f.failure_reason, 50)]
                 for f in rep.costliest_failures
             ],
-            right=(0, 3),
         )
 
 
@@ -169,9 +186,20 @@ def doctor(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
             r.echo(f"{r.mark(c.ok)}  {c.name.ljust(width)}  {c.detail}")
             if not c.ok and c.fix:
                 r.echo(f"      {' ' * width}  fix: {c.fix}")
+        _sources(rep)
         r.echo("all good" if rep.ok else "something needs a person (see fix: above)")
     if not rep.ok:
         raise typer.Exit(ExitCode.NEEDS_PERSON)
+
+
+def _sources(rep) -> None:
+    """Where the settings came from: the ones not at their default by name, the rest counted."""
+    given = {k: v for k, v in rep.sources.items() if v != "default"}
+    r.echo(f"config file: {rep.config_file or 'none'}")
+    width = max((len(k) for k in given), default=0)
+    for name, source in given.items():
+        r.echo(f"  {name.ljust(width)}  {source}")
+    r.echo(f"  {len(rep.sources) - len(given)} other settings: default")
 
 
 @handle_errors

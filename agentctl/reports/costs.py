@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -40,10 +40,16 @@ def today_budget(conn: psycopg.Connection[Any], settings: Settings) -> BudgetDay
     return BudgetDay.untouched(store.clock(conn).today, default_limit(conn, settings))
 
 
+class ScheduledLimit(BaseModel):
+    date: date
+    limit_usd: float
+
+
 class BudgetReport(BaseModel):
     today: BudgetDay
     default_limit_usd: float
     days: list[BudgetDay]  # today first, then earlier days that have a row
+    scheduled: list[ScheduledLimit] = []  # later days whose limit was set ahead, soonest first
 
 
 def budget_report(conn: psycopg.Connection[Any], settings: Settings, days: int = 7) -> BudgetReport:
@@ -52,7 +58,10 @@ def budget_report(conn: psycopg.Connection[Any], settings: Settings, days: int =
     rows = budget_days(conn, settings, days)
     if not today.exists:
         rows.insert(0, today)
-    return BudgetReport(today=today, default_limit_usd=usd(default_limit(conn, settings)), days=rows)
+    scheduled = [ScheduledLimit(date=s.date, limit_usd=usd(s.limit_usd)) for s in store.scheduled_limits(conn)]
+    return BudgetReport(
+        today=today, default_limit_usd=usd(default_limit(conn, settings)), days=rows, scheduled=scheduled
+    )
 
 
 class CostLine(BaseModel):

@@ -32,6 +32,8 @@ class Check(BaseModel):
 class DoctorReport(BaseModel):
     ok: bool
     checks: list[Check]
+    config_file: str | None = None  # the TOML file read, if any
+    sources: dict[str, str] = {}  # setting -> `environment (NAME)`, `file PATH` or `default`
 
     def check(self, name: str) -> Check | None:
         """The check called `name`, if it ran."""
@@ -54,6 +56,8 @@ def doctor(settings: Settings) -> DoctorReport:
         if conn is not None:
             checks["migrations"] = _check_migrations(conn)
         checks["data"] = _check_data(settings)
+        if settings.anthropic_api_key_file is not None:
+            checks["key_file"] = _check_key_file(settings)
         checks["agent"] = _check_agent(settings)
         checks["prices"] = _check_prices(settings)
         if conn is not None and checks["migrations"].ok:
@@ -63,7 +67,32 @@ def doctor(settings: Settings) -> DoctorReport:
     finally:
         if conn is not None:
             conn.close()
-    return DoctorReport(ok=all(c.ok for c in checks.values()), checks=list(checks.values()))
+    config, sources = _sources()
+    return DoctorReport(
+        ok=all(c.ok for c in checks.values()), checks=list(checks.values()), config_file=config, sources=sources
+    )
+
+
+def _sources() -> tuple[str | None, dict[str, str]]:
+    from agentctl.settings import read_config_file, setting_sources
+
+    loaded = read_config_file()
+    return (str(loaded[0]) if loaded else None), setting_sources()
+
+
+def _check_key_file(settings: Settings) -> Check:
+    """The API key file named by AGENTCTL_ANTHROPIC_API_KEY_FILE: readable by its owner only, not empty."""
+    path = settings.anthropic_api_key_file
+    problem = settings.key_file_problem
+    if problem:
+        fix = f"create {path} holding the key (chmod 600), or unset AGENTCTL_ANTHROPIC_API_KEY_FILE to run the baseline"
+        return _failed("key_file", problem, fix)
+    from agentctl.settings import setting_sources
+
+    given = setting_sources().get("anthropic_api_key", "default")
+    if given != "default":
+        return _ok("key_file", f"{path} not read: the key itself is set ({given})")
+    return _ok("key_file", f"{path}: read, readable by its owner only")
 
 
 def _check_database(settings: Settings) -> tuple[psycopg.Connection[Any] | None, Check]:

@@ -360,3 +360,18 @@ def integrity_designers(conn: psycopg.Connection[Any]) -> list[DesignerTally]:
 
 def server_version(conn: psycopg.Connection[Any]) -> str:
     return str(_always(conn, "server_version")["server_version"])
+
+
+# -- limits set ahead -----------------------------------------------------------------------------
+
+
+class ScheduledLimit(_Row):
+    """A later day's limit, set ahead with `budget set --date`."""
+
+    date: date
+    limit_usd: Decimal
+
+
+def scheduled_limits(conn: psycopg.Connection[Any]) -> list[ScheduledLimit]:
+    """Days after today that already have a limit, soonest first."""
+    return [ScheduledLimit.model_validate(r) for r in _rows(conn, "scheduled_limits")]

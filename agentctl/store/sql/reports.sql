@@ -251,3 +251,11 @@ LEFT JOIN agent_metrics m ON m.session_id = s.id
 LEFT JOIN spent p ON p.session_id = s.id
 GROUP BY 1, 2
 ORDER BY cycles DESC, 1, 2
+
+-- name: scheduled_limits
+-- Days after today whose limit was set ahead (`budget set --date`): their rows exist
+-- before any tick opens them, and no other report shows them.
+SELECT date, budget_limit_usd AS limit_usd
+FROM agent_budget
+WHERE date > CURRENT_DATE
+ORDER BY date
