@@ -191,6 +191,8 @@ class FakeAnthropic:
         self.log: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self.default_model = "claude-sonnet-5-5"
+        # Answers a request when the queue is empty (a soak's ticks in other processes): body -> Reply.
+        self.responder: Any = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -212,6 +214,8 @@ class FakeAnthropic:
                     )
                     fake.log.append(("received", str(len(fake.requests))))
                     reply = fake.queue.popleft() if fake.queue else None
+                if reply is None and fake.responder is not None:
+                    reply = fake.responder(body or {})
                 if not self.path.startswith("/v1/messages"):
                     self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
                     return
