@@ -184,6 +184,8 @@ class Settings(BaseSettings):
     # Unset: <home>/models, which is enough for the local executor only.
     artifact_dir: str | None = None
     operation_timeout_s: float = Field(default=1800.0, gt=0)
+    # Walk-forward folds of a training: the research period is cut into folds + 1 parts.
+    folds: int = Field(default=5, ge=2, le=20)
     heartbeat_timeout_s: float = Field(default=60.0, gt=0)
     # Gate thresholds, e.g. AGENTCTL_GATES__MIN_TRADES=20 or [gates] in the TOML file.
     gates: GateThresholds = Field(default_factory=GateThresholds)

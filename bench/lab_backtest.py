@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/lab_backtest.py [--write]
 
-Signals: an SMA(10)/SMA(30) long-only crossover. Data: the bundled SP500 daily bars
+Signals: an SMA(10)/SMA(30) long-only crossover. Data: the bundled NASDAQ daily bars
 for the side-by-side run, and a 1,000,000-bar series built by resampling real
 AAPL hourly returns for our engine's large run. Ours is simulate() + metrics();
 backtesting.py's is Backtest.run() (its own stats included). Median of several runs.
@@ -38,7 +38,7 @@ def sma_signal(close: np.ndarray) -> np.ndarray:
 def ours(df: pd.DataFrame, sig: np.ndarray) -> float:
     t = time.perf_counter()
     sim = simulate(df["open"].to_numpy(), df["close"].to_numpy(), sig, FEE, 0.0)
-    metrics(sim, df.index, float(df["close"].iloc[0]), float(df["close"].iloc[-1]), 252.0, 1)
+    metrics(sim, df.index, float(df["close"].iloc[0]), float(df["close"].iloc[-1]), 252.0)
     return time.perf_counter() - t
 
 
@@ -85,7 +85,7 @@ def median(fn, runs: int) -> float:
 
 
 def main() -> None:
-    sp = load_ohlcv("SP500", "1d", None)
+    sp = load_ohlcv("NASDAQ", "1d", None)
     sig = sma_signal(sp["close"].to_numpy())
     ours(sp, sig)  # warm
     t_ours = median(lambda: ours(sp, sig), 15)
@@ -100,8 +100,8 @@ def main() -> None:
     t_mid_theirs = median(lambda: theirs(mid, mid_sig), 3)
 
     rows = [
-        ("ours, SP500 daily", n, t_ours),
-        ("backtesting.py 0.6, SP500 daily", n, t_theirs),
+        ("ours, NASDAQ daily", n, t_ours),
+        ("backtesting.py 0.6, NASDAQ daily", n, t_theirs),
         ("ours, 100,000 bars", len(mid), t_mid_ours),
         ("backtesting.py 0.6, 100,000 bars", len(mid), t_mid_theirs),
         ("ours, 1,000,000 bars", len(big), t_big),

@@ -1,10 +1,12 @@
-"""Training time and worker memory: the default model, 10 features, ~5,000 bars.
+"""Training time and worker memory: the default model, 10 features, ~5,000 bars, 5 walk-forward folds.
 
     .venv/bin/python bench/lab_training.py [--write]
 
 Each run is a fresh process doing what a worker does for a training operation
-(imports, load, features, fit, validate, save), so wall time includes imports
-and peak RSS is the whole process's. Median of several runs.
+(imports, load, features, one fit per fold, out-of-fold scores, save), so wall time
+includes imports and peak RSS is the whole process's; the same process then runs
+the final holdout's job (one fit on the research period, trade the holdout).
+Median of several runs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 from agentctl.lab.data import import_dataset, load_ohlcv
 from agentctl.lab.strategy import validate_strategy
 from agentctl.lab.training import train
+from agentctl.lab.holdout import run_holdout
 home = Path(sys.argv[1]); symbol, timeframe = sys.argv[2], sys.argv[3]
 features = [{"function": f, "outputs": None} for f in json.loads(sys.argv[4])]
 # 10 feature columns: single-output indicators plus one output of the multi-output ones.
@@ -44,8 +47,11 @@ r = train(report.config, home, home / "m.joblib")
 t2 = time.perf_counter()
 train(report.config, home, home / "m2.joblib")  # again, libraries now imported: the fitting work alone
 t3 = time.perf_counter()
+run_holdout(report.config, home)
+t4 = time.perf_counter()
 bars = len(load_ohlcv(symbol, timeframe, home))
-print(json.dumps({"total_s": t2 - t0, "train_s": t2 - t1, "warm_s": t3 - t2, "columns": len(r.feature_columns),
+print(json.dumps({"total_s": t2 - t0, "train_s": t2 - t1, "warm_s": t3 - t2, "holdout_s": t4 - t3,
+                  "folds": r.folds, "columns": len(r.feature_columns),
                   "bars": bars, "family": r.model_family, "iterations": r.iterations}))
 """
 
@@ -68,13 +74,13 @@ def main() -> None:
     from agentctl.lab.data import import_dataset, load_ohlcv
 
     home = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
-    # The bundled hourly series has 3,479 bars; 5,000 bars come from the S&P 500's daily series
+    # The bundled hourly series has 3,478 bars; 5,000 bars come from the NASDAQ's daily series
     # (training cost depends on the bar count, not the bar size).
-    sp = load_ohlcv("SP500", "1d", None).iloc[-5000:]
-    csv = home / "sp5000.csv"
-    sp.to_csv(csv)
-    import_dataset(csv, "SP5000", "1d", home)
-    cases = [("SP5000", "1d", "S&P 500, last 5,000 daily bars"), ("AAPL", "1h", "AAPL hourly, all 3,479 bars")]
+    nasdaq = load_ohlcv("NASDAQ", "1d", None).iloc[-5000:]
+    csv = home / "nq5000.csv"
+    nasdaq.to_csv(csv)
+    import_dataset(csv, "NQ5000", "1d", home)
+    cases = [("NQ5000", "1d", "NASDAQ, last 5,000 daily bars"), ("AAPL", "1h", "AAPL hourly, all 3,478 bars")]
     rows = []
     for symbol, timeframe, label in cases:
         runs = [run_once(home, symbol, timeframe) for _ in range(RUNS)]
@@ -83,19 +89,22 @@ def main() -> None:
     for label, runs in rows:
         r0 = runs[0]
         lines.append(
-            f"| {label} | {r0['bars']:,} | {r0['columns']} | {r0['family']} | "
+            f"| {label} | {r0['bars']:,} | {r0['columns']} | {r0['family']}, {r0['folds']} folds | "
             f"{statistics.median(r['total_s'] for r in runs):.2f} s | "
             f"{statistics.median(r['train_s'] for r in runs):.2f} s | "
-            f"{statistics.median(r['warm_s'] for r in runs):.2f} s | {max(r['rss_mb'] for r in runs):.0f} MB |"
+            f"{statistics.median(r['warm_s'] for r in runs):.2f} s | "
+            f"{statistics.median(r['holdout_s'] for r in runs):.2f} s | {max(r['rss_mb'] for r in runs):.0f} MB |"
         )
-    body = f"""`bench/lab_training.py`: the default model (hist_gradient_boosting, early-stopped on the
-time-ordered validation part) with 10 TA-Lib feature columns, each run in a fresh process doing a
-worker's training job (import, load, features, fit, validate, save); the first train() pays the
-scikit-learn import (lazy, so polling stays light), a second call in the same process shows the work itself. Median of {RUNS} runs; peak RSS is the
-largest of any run's whole process. Machine: {machine()}.
+    body = f"""`bench/lab_training.py`: the default model (hist_gradient_boosting, each fold's model early-stopped
+on the last, purged part of its own training rows) with 10 TA-Lib feature columns, walk-forward over
+5 anchored folds, each run in a fresh process doing a worker's training job (import, load, features,
+one fit per fold, out-of-fold scores, save); the first train() pays the scikit-learn import (lazy, so
+polling stays light), a second call in the same process shows the work itself, and the final holdout's
+job (one fit on the whole research period, then trade the holdout) follows. Median of {RUNS} runs; peak
+RSS is the largest of any run's whole process. Machine: {machine()}.
 
-| data | bars | features | model | worker job incl. imports | first train() | train() again (no imports) | peak RSS |
-|---|---|---|---|---|---|---|---|
+| data | bars | features | model | worker job incl. imports | first train() | train() again (no imports) | final holdout job | peak RSS |
+|---|---|---|---|---|---|---|---|---|
 {chr(10).join(lines)}
 
 Targets: <= 5 s wall for 5,000 bars and 10 features; <= 500 MB peak worker memory."""

@@ -1,4 +1,8 @@
-"""Vectorized backtest of the trained model's signals on the held-out bars.
+"""Vectorized backtest: the research backtest on out-of-fold predictions, and the engine the holdout shares.
+
+The research backtest trades the strategy's rules on the concatenated out-of-fold
+predictions training saved (lab/training.py): every bar of folds 1..K, each predicted
+by a model that never saw it. It reads no bar of the sealed final holdout.
 
 Conventions (the peer test against backtesting.py pins them down):
 - a signal computed at the close of bar t is traded at the open of bar t+1;
@@ -10,20 +14,27 @@ Conventions (the peer test against backtesting.py pins them down):
 - shorts hold a fixed number of units (P&L linear in price, no daily rebalancing);
 - a position still open after the last bar is closed at the last close, with
   fee and slippage.
+
+Metric conventions (the peer test also pins these against backtesting.py's own figures):
+- Sharpe is the arithmetic mean over the standard deviation (ddof=1) of per-bar equity
+  returns, times sqrt(bars per year); backtesting.py divides a geometric annual return by
+  an annual volatility, so its Sharpe (and Sortino, Calmar) differ a little from ours;
+- the profit factor is gross profit over gross loss of the trades' P&L (each trade's
+  return times the equity it was entered with); backtesting.py sums trade returns.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from statistics import NormalDist
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from agentctl.lab.data import bars_per_year, load_ohlcv, split_points
-from agentctl.lab.features import LabError, compute_features
-from agentctl.lab.results import BacktestResult
+from agentctl.lab.data import bars_per_year, load_ohlcv, periods
+from agentctl.lab.features import LabError, feature_lookback
+from agentctl.lab.results import BacktestResult, Performance
 from agentctl.lab.strategy import StrategyConfig, strategy_hash
 
 if TYPE_CHECKING:
@@ -31,7 +42,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_CURVE_POINTS = 500
-_EULER_GAMMA = 0.5772156649015329
 
 
 @dataclass
@@ -106,44 +116,40 @@ def signals_from_proba(proba: np.ndarray, classes: list[int], confidence: float,
     return sig
 
 
-def deflated_sharpe(returns: np.ndarray, n_trials: int) -> float:
-    """Deflated Sharpe ratio (Bailey & Lopez de Prado, 2014) of per-bar returns.
+def trade(proba: np.ndarray, classes: list[int], bars: pd.DataFrame, config: StrategyConfig) -> Simulation:
+    """The strategy's trading rules on predicted class probabilities, one row per bar of `bars`."""
+    t = config.trading
+    sig = signals_from_proba(proba, classes, t.confidence, t.direction == "long_short")
+    # A model that never trades is not an error here: the backtest gate rejects zero trades.
+    return simulate(bars["open"].to_numpy(), bars["close"].to_numpy(), sig, t.fee_bps / 1e4, t.slippage_bps / 1e4)
 
-    The probability that the true Sharpe exceeds the expected maximum Sharpe of
-    `n_trials` unskilled strategies. Without the trials' own Sharpe ratios, their
-    variance is taken as the estimator's variance under the null, 1 / (T - 1).
-    """
+
+def bar_returns(equity: np.ndarray) -> np.ndarray:
+    """Per-bar returns of an equity curve that starts at 1.0 before its first bar."""
     import numpy as np
 
-    r = np.asarray(returns, dtype="float64")
-    if len(r) < 3:
-        return 0.0
-    d = r - r.mean()
-    d2 = d * d
-    return _deflated(float(r.mean()), float(d2.sum()), float(np.dot(d2, d)), float(np.dot(d2, d2)), len(r), n_trials)
+    eq = np.asarray(equity, dtype="float64")
+    rets = np.empty(len(eq))
+    if len(eq):
+        rets[0] = eq[0] - 1.0
+        np.divide(eq[1:], eq[:-1], out=rets[1:])
+        rets[1:] -= 1.0
+    return rets
 
 
-def _deflated(mean: float, s2: float, s3: float, s4: float, t: int, n_trials: int) -> float:
-    """DSR from the mean and the 2nd-4th central moment sums of t returns."""
-    if t < 3 or s2 <= 0:
+def annual_sharpe(rets: np.ndarray, per_year: float) -> float:
+    """Arithmetic mean over standard deviation (ddof=1) of per-bar returns, times sqrt(per_year); 0 without variance."""
+    import numpy as np
+
+    if len(rets) < 2:
         return 0.0
-    m2 = s2 / t
-    sr = mean / math.sqrt(s2 / (t - 1))
-    skew, kurt = s3 / t / m2**1.5, s4 / t / m2**2
-    nd = NormalDist()
-    n = max(1, int(n_trials))
-    sr0 = 0.0
-    if n > 1:
-        sr0 = math.sqrt(1 / (t - 1)) * (
-            (1 - _EULER_GAMMA) * nd.inv_cdf(1 - 1 / n) + _EULER_GAMMA * nd.inv_cdf(1 - 1 / (n * math.e))
-        )
-    denom = max(1 - skew * sr + (kurt - 1) / 4 * sr**2, 1e-12)
-    return float(nd.cdf((sr - sr0) * math.sqrt(t - 1) / math.sqrt(denom)))
+    sd = float(np.std(rets, ddof=1))
+    return float(np.mean(rets)) / sd * math.sqrt(per_year) if sd > 0 else 0.0
 
 
 def metrics(
-    sim: Simulation, index: pd.DatetimeIndex, first_close: float, last_close: float, per_year: float, n_trials: int
-) -> BacktestResult:
+    sim: Simulation, index: pd.DatetimeIndex, first_close: float, last_close: float, per_year: float
+) -> Performance:
     """Performance metrics of a simulation over the bars of `index`."""
     import numpy as np
 
@@ -151,16 +157,9 @@ def metrics(
     if not np.all(np.isfinite(eq)) or np.any(eq <= 0):
         raise LabError("equity curve has non-finite or non-positive values")
     n = len(eq)
-    rets = np.empty(n)
-    rets[0] = eq[0] - 1.0
-    np.divide(eq[1:], eq[:-1], out=rets[1:])
-    rets[1:] -= 1.0
+    rets = bar_returns(eq)
     mean = float(rets.mean())
-    d = rets - mean
-    d2 = d * d
-    s2 = float(d2.sum())
-    sd = math.sqrt(s2 / (n - 1)) if n > 1 else 0.0
-    sharpe = float(mean / sd * math.sqrt(per_year)) if sd > 0 else 0.0
+    sharpe = annual_sharpe(rets, per_year)
     neg = np.minimum(rets, 0.0)
     downside = math.sqrt(float(np.dot(neg, neg)) / n)
     sortino = float(mean / downside * math.sqrt(per_year)) if downside > 0 else (0.0 if mean == 0 else None)
@@ -176,10 +175,9 @@ def metrics(
     pnl = tr * np.concatenate(([1.0], np.cumprod(1 + tr)[:-1])) if len(tr) else tr
     gain, loss = float(pnl[pnl > 0].sum()), float(-pnl[pnl < 0].sum())
     profit_factor = gain / loss if loss > 0 else (0.0 if gain == 0 else None)
-    values = [sharpe, total, cagr, mdd]
-    if not all(math.isfinite(v) for v in values):
+    if not all(math.isfinite(v) for v in (sharpe, total, cagr, mdd)):
         raise LabError("backtest metrics are not finite numbers")
-    return BacktestResult(
+    return Performance(
         sharpe=sharpe,
         sortino=sortino,
         calmar=calmar,
@@ -191,8 +189,6 @@ def metrics(
         profit_factor=profit_factor,
         exposure=float(np.mean(sim.position != 0)),
         buy_and_hold_return=float(last_close / first_close - 1),
-        deflated_sharpe=_deflated(mean, s2, float(np.dot(d2, d)), float(np.dot(d2, d2)), n, n_trials),
-        n_trials=max(1, int(n_trials)),
         bars=n,
         bars_per_year=per_year,
         start=index[0].to_pydatetime(),
@@ -212,38 +208,86 @@ def _downsample(index: pd.DatetimeIndex, equity: np.ndarray) -> list[tuple]:
     return list(zip(times, np.round(equity[picks], 6).tolist(), strict=False))
 
 
-def run_backtest(config: StrategyConfig, model_path: Path | str, home: Path, n_trials: int = 1) -> BacktestResult:
-    """Backtest the saved model on the dataset's holdout bars."""
-    import numpy as np
-
+def load_predictions(config: StrategyConfig, model_path: Path | str) -> dict[str, Any]:
+    """The out-of-fold predictions training saved for `config`; LabError if they are missing or not its own."""
     from agentctl.lab import artifacts
+    from agentctl.lab.training import ARTIFACT_VERSION
 
-    started = time.perf_counter()
-    artifact = artifacts.load(model_path)
+    try:
+        artifact = artifacts.load(model_path)
+    except FileNotFoundError:
+        raise LabError(f"the trained model file {model_path} is missing") from None
+    if not isinstance(artifact, dict) or artifact.get("version") != ARTIFACT_VERSION:
+        raise LabError("the model file is from an older version without out-of-fold predictions: train again")
     if artifact.get("strategy_hash") != strategy_hash(config):
         raise LabError("the model file was trained for a different strategy config")
+    return artifact
+
+
+def run_backtest(
+    config: StrategyConfig,
+    model_path: Path | str,
+    home: Path,
+    n_trials: int = 1,
+    trial_sharpes: Sequence[float] = (),
+) -> BacktestResult:
+    """Trade the out-of-fold predictions over the research bars they cover; no holdout bar is read."""
+    import numpy as np
+
+    from agentctl.lab import stats
+
+    started = time.perf_counter()
+    art = load_predictions(config, model_path)
     df = load_ohlcv(config.dataset.symbol, config.dataset.timeframe, home)
-    _, holdout_start = split_points(len(df))
-    hold = df.iloc[holdout_start:]
-    if len(hold) < 2:
-        raise LabError("holdout part is empty")
-    # Computed on the whole series so holdout features have their warm-up; they stay causal.
-    X = compute_features(df, config.features).iloc[holdout_start:]
-    if list(X.columns) != artifact["columns"]:
-        raise LabError("feature columns differ from the trained model's")
-    Xv = X.to_numpy(dtype="float64")
-    if not np.all(np.isfinite(Xv)):
-        r, c = np.argwhere(~np.isfinite(Xv))[0]
-        raise LabError(f"NaN feature {X.columns[c]} at {X.index[r]} in the holdout")
-    model, classes = artifact["model"], artifact["classes"]
-    proba = model.predict_proba(Xv)
-    proba = proba[:, [list(model.classes_).index(c) for c in classes]]
-    sig = signals_from_proba(proba, classes, config.trading.confidence, config.trading.direction == "long_short")
-    # A model that never trades is not an error here: the backtest gate rejects zero trades.
-    t = config.trading
-    sim = simulate(hold["open"].to_numpy(), hold["close"].to_numpy(), sig, t.fee_bps / 1e4, t.slippage_bps / 1e4)
-    result = metrics(
-        sim, hold.index, float(hold["close"].iloc[0]), float(hold["close"].iloc[-1]), bars_per_year(df.index), n_trials
+    p = periods(len(df), config.label.horizon, feature_lookback(config.features))
+    start, end = art["positions"]
+    if tuple(p) != tuple(art["periods"]) or not np.array_equal(df.index[start:end].asi8, art["timestamps"]):
+        raise LabError("the dataset changed since training: train again")
+    bars = df.iloc[start:end]
+    per_year = bars_per_year(df.index[: p.research_end])
+    sim = trade(art["proba"], art["classes"], bars, config)
+    close = bars["close"].to_numpy()
+    perf = metrics(sim, bars.index, float(close[0]), float(close[-1]), per_year)
+    rets = bar_returns(sim.equity)
+    var_trials, source = stats.trial_sharpe_variance(list(trial_sharpes), per_year, len(rets))
+    dsr = stats.deflated_sharpe(rets, n_trials, var_trials, source)
+    folds = _by_fold(rets, art, per_year)
+    return BacktestResult(
+        **perf.model_dump(),
+        deflated_sharpe=dsr.dsr,
+        n_trials=dsr.n_trials,
+        sr=dsr.sr,
+        sr0=dsr.sr0,
+        skew=dsr.skew,
+        kurtosis=dsr.kurtosis,
+        t=dsr.t,
+        var_trials=dsr.var_trials,
+        variance_source=dsr.variance_source,
+        **folds,
+        blocks=stats.block_stats(rets, np.arange(start, end), start, p.holdout_start),
+        blocks_start=start,
+        blocks_end=p.holdout_start,
+        duration_s=round(time.perf_counter() - started, 3),
     )
-    result.duration_s = round(time.perf_counter() - started, 3)
-    return result
+
+
+def _by_fold(rets: np.ndarray, art: dict[str, Any], per_year: float) -> dict[str, Any]:
+    """Sharpe, return and accuracy of each fold's bars."""
+    import numpy as np
+
+    start = art["positions"][0]
+    classes = np.asarray(art["classes"])
+    right = classes[np.argmax(art["proba"], axis=1)] == art["labels"]
+    sharpe, ret, accuracy = [], [], []
+    for lo, hi in art["parts"]:
+        part = slice(lo - start, hi - start)
+        sharpe.append(annual_sharpe(rets[part], per_year))
+        ret.append(float(np.prod(1 + rets[part]) - 1))
+        accuracy.append(float(np.mean(right[part])))
+    return {
+        "folds": len(art["parts"]),
+        "fold_sharpe": sharpe,
+        "fold_return": ret,
+        "fold_accuracy": accuracy,
+        "folds_profitable": sum(r > 0 for r in ret),
+    }

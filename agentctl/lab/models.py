@@ -50,7 +50,7 @@ class RandomForestSpec(ModelSpecBase):
 
 
 class HistGradientBoostingSpec(ModelSpecBase):
-    """Histogram gradient boosting, early-stopped on the time-ordered validation part."""
+    """Histogram gradient boosting, early-stopped on a later, purged part of its own training rows."""
 
     family: Literal["hist_gradient_boosting"]
     learning_rate: float = Field(default=0.05, ge=0.005, le=0.5)
@@ -76,7 +76,11 @@ class MLPSpec(ModelSpecBase):
 
 
 class FitData(NamedTuple):
-    """Training and validation rows; `classes` are the training labels' sorted distinct values."""
+    """Training rows, and the validation rows early stopping watches (none for a family that does not stop early).
+
+    `classes` are the training labels' sorted distinct values. The validation rows come
+    after the training rows in time, with a purge gap between them (see lab/training.py).
+    """
 
     X_tr: np.ndarray
     y_tr: np.ndarray
@@ -151,23 +155,25 @@ def _fit_boosting(spec: HistGradientBoostingSpec, d: FitData, progress: Progress
     """Boost with early stopping on the time-ordered validation part (scikit-learn's own is a random split)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    # Never scikit-learn's own early stopping without X_val: it would hold out a random, not a later, split.
+    stopping = spec.early_stopping and len(d.y_va) > 0
     model = HistGradientBoostingClassifier(
         learning_rate=spec.learning_rate,
         max_iter=spec.max_iter,
         max_depth=spec.max_depth,
         min_samples_leaf=spec.min_samples_leaf,
         l2_regularization=spec.l2_regularization,
-        early_stopping=spec.early_stopping,
+        early_stopping=stopping,
         n_iter_no_change=spec.patience,
         scoring="loss",
         random_state=0,
     )
-    if spec.early_stopping:
+    if stopping:
         model.fit(d.X_tr, d.y_tr, X_val=d.X_va, y_val=d.y_va)
     else:
         model.fit(d.X_tr, d.y_tr)
     iterations = int(model.n_iter_)
-    return Fitted(model, iterations, bool(spec.early_stopping and iterations < spec.max_iter))
+    return Fitted(model, iterations, bool(stopping and iterations < spec.max_iter))
 
 
 def _fit_mlp(spec: MLPSpec, d: FitData, progress: Progress) -> Fitted:
@@ -179,7 +185,9 @@ def _fit_mlp(spec: MLPSpec, d: FitData, progress: Progress) -> Fitted:
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(d.X_tr)  # training rows only
-    Xs_tr, Xs_va = scaler.transform(d.X_tr), scaler.transform(d.X_va)
+    Xs_tr = scaler.transform(d.X_tr)
+    stopping = spec.early_stopping and len(d.y_va) > 0
+    Xs_va = scaler.transform(d.X_va) if stopping else None
     net = MLPClassifier(
         hidden_layer_sizes=(spec.hidden_units,) * spec.hidden_layers,
         alpha=spec.alpha,
@@ -190,16 +198,19 @@ def _fit_mlp(spec: MLPSpec, d: FitData, progress: Progress) -> Fitted:
     best, best_net, best_epoch, stale, epoch = float("inf"), None, 0, 0, 0
     for epoch in range(1, spec.max_epochs + 1):
         net.partial_fit(Xs_tr, d.y_tr, classes=d.classes)
+        if Xs_va is None:
+            progress(10 + 80 * epoch / spec.max_epochs, f"epoch {epoch}/{spec.max_epochs}")
+            continue
         loss = log_loss(d.y_va, aligned_proba(net, Xs_va, d.classes), d.classes)
         if loss < best - 1e-6:
             best, best_net, best_epoch, stale = loss, copy.deepcopy(net), epoch, 0
         else:
             stale += 1
         progress(10 + 80 * epoch / spec.max_epochs, f"epoch {epoch}/{spec.max_epochs}, validation loss {loss:.4f}")
-        if spec.early_stopping and stale >= spec.patience:
+        if stale >= spec.patience:
             break
-    early = spec.early_stopping and epoch < spec.max_epochs
-    final = best_net if spec.early_stopping and best_net is not None else net
+    early = stopping and epoch < spec.max_epochs
+    final = best_net if stopping and best_net is not None else net
     return Fitted(make_pipeline(scaler, final), best_epoch if early else epoch, early)
 
 
@@ -254,6 +265,11 @@ else:
 def default_model() -> ModelSpecBase:
     """The spec a strategy gets when it names no model."""
     return FAMILIES[DEFAULT_FAMILY].spec(family=DEFAULT_FAMILY)
+
+
+def early_stops(spec: ModelSpecBase) -> bool:
+    """Whether fitting `spec` watches validation rows to stop early (it then needs some)."""
+    return bool(getattr(spec, "early_stopping", False))
 
 
 def fit(spec: ModelSpecBase, data: FitData, progress: Progress) -> Fitted:

@@ -1,6 +1,8 @@
 """Lab operations, run by an executor (agentctl/lab/executors); their rows live in agentctl/store/operations.py.
 
-Starting an operation records its row, then hands it to the configured
+Three kinds: `training` (walk-forward on the research period), `backtest` (the
+research backtest of its out-of-fold predictions) and `holdout` (the one test on
+the sealed final holdout). Starting an operation records its row, then hands it to the configured
 executor: `local` spawns a detached worker on this machine, `ray` submits a Ray
 job. Either way the worker (`python -m agentctl.lab.worker OP_ID`) claims its
 row and writes progress and results itself. Polling (`check_operation`) is
@@ -31,6 +33,7 @@ __all__ = [
     "check_operation",
     "get_operation",
     "start_backtest",
+    "start_holdout",
     "start_training",
 ]
 
@@ -42,13 +45,14 @@ class OperationError(RuntimeError):
 def start_training(
     conn: psycopg.Connection[Any], settings: Settings, config: StrategyConfig, session_id: int | None
 ) -> str:
-    """Record a training operation and start its worker; returns the operation id."""
+    """Record a walk-forward training operation and start its worker; returns the operation id."""
     from agentctl.lab.artifacts import location_for
 
     op_id = f"train-{uuid.uuid4().hex[:16]}"
     params = {
         "config": config.model_dump(mode="json"),
         "model_path": location_for(settings.artifact_dir, settings.home, op_id),
+        "folds": settings.folds,
     }
     return _start(conn, settings, op_id, "training", config, session_id, params)
 
@@ -60,15 +64,30 @@ def start_backtest(
     model_path: str | Path,
     session_id: int | None,
     n_trials: int,
+    trial_sharpes: list[float],
 ) -> str:
-    """Record a backtest operation of a trained model and start its worker; returns the operation id."""
+    """Record a research backtest of a training's out-of-fold predictions and start its worker; returns its id.
+
+    `n_trials` is every strategy saved so far (all datasets) and `trial_sharpes` the
+    annualized research Sharpes recorded for earlier trials: the deflated Sharpe's inputs.
+    """
     op_id = f"backtest-{uuid.uuid4().hex[:16]}"
     params = {
         "config": config.model_dump(mode="json"),
         "model_path": str(model_path),
         "n_trials": max(1, int(n_trials)),
+        "trial_sharpes": [float(s) for s in trial_sharpes],
     }
     return _start(conn, settings, op_id, "backtest", config, session_id, params)
+
+
+def start_holdout(
+    conn: psycopg.Connection[Any], settings: Settings, config: StrategyConfig, session_id: int | None
+) -> str:
+    """Record the strategy's one test on its dataset's sealed final holdout and start its worker; returns its id."""
+    op_id = f"holdout-{uuid.uuid4().hex[:16]}"
+    params = {"config": config.model_dump(mode="json")}
+    return _start(conn, settings, op_id, "holdout", config, session_id, params)
 
 
 def _start(

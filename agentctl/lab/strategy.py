@@ -125,8 +125,13 @@ class TradingRules(_Strict):
         default=0.55, ge=0.34, le=0.99, description="enter when the predicted class probability >= this"
     )
     direction: Literal["long_only", "long_short"] = "long_only"
-    fee_bps: float = Field(default=1.0, ge=0.0, le=100.0, description="commission per side, basis points of notional")
-    slippage_bps: float = Field(default=1.0, ge=0.0, le=100.0, description="price slippage per side, basis points")
+    # At least 1 bp each: a backtest without costs overstates every strategy that trades.
+    fee_bps: float = Field(
+        default=1.0, ge=1.0, le=100.0, description="commission per side, basis points of notional (at least 1)"
+    )
+    slippage_bps: float = Field(
+        default=1.0, ge=1.0, le=100.0, description="price slippage per side, basis points (at least 1)"
+    )
 
 
 class StrategyConfig(_Strict):
@@ -312,8 +317,6 @@ def _warnings(config: StrategyConfig, home: Path | None) -> list[str]:
 
     out = []
     t, lab = config.trading, config.label
-    if t.fee_bps + t.slippage_bps == 0:
-        out.append("trading: zero fees and slippage overstate returns")
     if lab.classes == "up_flat_down" and lab.threshold == 0:
         out.append("label: threshold 0 leaves the flat class nearly empty; use up_down or a threshold > 0")
     if lab.classes == "up_down" and t.confidence <= 0.5:

@@ -1,20 +1,33 @@
-"""Training: fit the strategy's model on the earlier part of its dataset.
+"""Training: anchored walk-forward on the research period, out-of-fold predictions for every scored bar.
 
-Split, in time order: [warm-up | train | validation | holdout]. The holdout (the
-backtest's bars) is never read by fitting, scaling or early stopping. Labels look
-`horizon` bars ahead, so the last `horizon` bars of train and of validation are
-purged: no label ever uses a close from the next part.
+A dataset's periods (lab/data.py) are [research | purge gap | sealed final holdout].
+Training reads research bars only: features of bars before research_end, and labels,
+which need closes up to research_end - 1 + horizon, still inside the purge gap.
+
+The research period is cut into folds + 1 parts (data.fold_parts); fold i fits on
+every bar before part i except the last `purge` ones and predicts part i. A family
+that stops early watches the last part of its own training rows, purged again, never
+the part it is scored on. What is saved is the out-of-fold predictions, which the
+backtest trades; the final holdout's model is fitted by its own operation (lab/holdout.py).
 """
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from agentctl.lab.data import load_ohlcv, split_points
-from agentctl.lab.features import CLASS_NAMES, LabError, compute_features, make_labels, warmup_bars
-from agentctl.lab.models import FitData, Fitted, Progress, aligned_proba, fit, log_loss
+from agentctl.lab.data import Periods, fold_parts, load_ohlcv, periods
+from agentctl.lab.features import (
+    CLASS_NAMES,
+    LabError,
+    compute_features,
+    feature_lookback,
+    make_labels,
+    warmup_bars,
+)
+from agentctl.lab.models import FitData, Fitted, Progress, early_stops, fit, log_loss
 from agentctl.lab.results import TrainingResult
 from agentctl.lab.strategy import StrategyConfig, strategy_hash
 
@@ -22,149 +35,237 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-MIN_TRAIN_ROWS = 200
+DEFAULT_FOLDS = 5
+MIN_TRAIN_ROWS = 200  # rows a fold trains on (before an early-stopping family sets its validation rows aside)
+MIN_FIT_ROWS = 100  # rows a model is fitted on
+MIN_FOLD_BARS = 20  # bars a fold scores
 MIN_VALIDATION_ROWS = 50
-ARTIFACT_VERSION = 1
+VALIDATION_FRACTION = 0.2  # of a fold's training rows, the last part watched by early stopping
+ARTIFACT_VERSION = 2
 
 
 def _noop(pct: float, message: str) -> None:
     pass
 
 
-class _Split(NamedTuple):
-    """The dataset cut for fitting: rows are positions in `df` (and in the feature frame)."""
+class Research(NamedTuple):
+    """The research period's bars as training may read them: rows are bar positions from the dataset's start."""
 
-    df: pd.DataFrame
+    index: pd.DatetimeIndex  # timestamps of the research bars
+    X: np.ndarray  # features
+    y: np.ndarray  # labels (-1, 0, 1); valid from `warm` on
     columns: list[str]
-    train_rows: np.ndarray
-    val_rows: np.ndarray
-    holdout_start: int
-    data: FitData
+    periods: Periods
+    warm: int  # first bar with every feature
+    classes: np.ndarray  # label classes seen in the research period, sorted
+    holdout_time: datetime  # the final holdout's first timestamp (its values are never read)
 
 
-class _Scores(NamedTuple):
-    accuracy: float
-    log_loss: float
-    train_accuracy: float
-    majority_baseline_accuracy: float
+class OutOfFold(NamedTuple):
+    parts: list[tuple[int, int]]  # [start, end) scored per fold
+    proba: np.ndarray  # rows: bars parts[0][0] .. parts[-1][1]; columns: Research.classes
+    constant: list[int]  # each fold's best constant guess: its training majority class
+    train_accuracy: list[float]
+    iterations: list[int]
+    early_stopped: list[bool]
 
 
-def train(config: StrategyConfig, home: Path, model_path: Path | str, progress: Progress = _noop) -> TrainingResult:
-    """Fit, validate and save the model; raise LabError with a reason on bad data or a degenerate model."""
-    started = time.perf_counter()
-    split = _split(config, home, progress)
-    progress(10, f"fitting {config.model.family} on {len(split.train_rows)} bars")
-    fitted = fit(config.model, split.data, progress)
-
-    progress(92, "validating")
-    scores = _score(fitted.model, split.data)
-    chash = strategy_hash(config)
-    artifact = {
-        "version": ARTIFACT_VERSION,
-        "model": fitted.model,
-        "classes": split.data.classes.tolist(),
-        "columns": split.columns,
-        "strategy_hash": chash,
-        "config": config.model_dump(mode="json"),
-    }
-    from agentctl.lab import artifacts
-
-    artifacts.save(artifact, model_path)  # a path or an fsspec URL (the ray executor's shared store)
-
-    progress(100, "done")
-    return _result(config, split, fitted, scores, model_path, chash, time.perf_counter() - started)
-
-
-def _split(config: StrategyConfig, home: Path, progress: Progress) -> _Split:
-    """Load the dataset, compute features and labels, and cut [warm-up | train | validation | holdout]."""
+def research(df: pd.DataFrame, config: StrategyConfig) -> Research:
+    """Features and labels of the research period of `df` for `config`; nothing after it is read."""
     import numpy as np
 
+    h = config.label.horizon
+    p = periods(len(df), h, feature_lookback(config.features))
+    features = compute_features(df.iloc[: p.research_end], config.features)
+    # Labels of research bars need closes up to research_end - 1 + h: inside the purge gap, never the holdout.
+    y = make_labels(df["close"].iloc[: p.research_end + h], config.label)[: p.research_end]
+    warm = warmup_bars(features)
+    X = features.to_numpy(dtype="float64")
+    rows = np.arange(warm, p.research_end)
+    _fail_on_nan(X, features.columns, features.index, rows)
+    classes = np.unique(y[rows])
+    if len(classes) < 2:
+        name = CLASS_NAMES[int(classes[0])] if len(classes) else "none"
+        raise LabError(f"label has a single class ({name}) in the research period")
+    index = df.index[: p.research_end]
+    holdout_time = df.index[p.holdout_start].to_pydatetime()
+    return Research(index, X, y, list(features.columns), p, warm, classes, holdout_time)
+
+
+def fit_rows(spec: Any, r: Research, rows: np.ndarray, progress: Progress, what: str) -> tuple[Fitted, np.ndarray]:
+    """Fit on `rows` (time-ordered bar positions); returns the model and the rows it was fitted on.
+
+    An early-stopping family watches the last VALIDATION_FRACTION of the rows and is
+    fitted on those before them, less a purge gap.
+    """
+    import numpy as np
+
+    y = r.y.astype(int)
+    val = np.empty(0, dtype=np.int64)
+    fit_on = rows
+    if len(rows) < MIN_TRAIN_ROWS:
+        raise LabError(
+            f"not enough data: {what} has {max(len(rows), 0)} training rows after a {r.warm}-bar warm-up and a "
+            f"{r.periods.purge}-bar purge gap (need {MIN_TRAIN_ROWS}); use shorter lookbacks, a shorter horizon "
+            "or fewer folds"
+        )
+    if early_stops(spec):
+        val = rows[-max(MIN_VALIDATION_ROWS, int(len(rows) * VALIDATION_FRACTION)) :]
+        fit_on = rows[rows < val[0] - r.periods.purge]
+    classes = np.unique(y[fit_on])
+    if len(fit_on) < MIN_FIT_ROWS or len(classes) < 2:
+        single = f" of a single class ({CLASS_NAMES[int(classes[0])]})" if len(classes) == 1 else ""
+        raise LabError(f"not enough data: {what} fits on {len(fit_on)} rows{single} (need {MIN_FIT_ROWS}, two classes)")
+    val = val[np.isin(y[val], classes)]
+    data = FitData(r.X[fit_on], y[fit_on], r.X[val], y[val], classes)
+    return fit(spec, data, progress), fit_on
+
+
+def predict(model: Any, X: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """predict_proba with one column per class in `classes` (0 for a class the model never saw)."""
+    import numpy as np
+
+    proba = np.asarray(model.predict_proba(X), dtype="float64")
+    out = np.zeros((len(X), len(classes)))
+    out[:, np.searchsorted(classes, model.classes_)] = proba
+    return out
+
+
+def walk_forward(spec: Any, r: Research, folds: int, progress: Progress) -> OutOfFold:
+    """Fit one model per fold on the bars before it (purged) and predict the fold's bars."""
+    import numpy as np
+
+    parts = fold_parts(r.periods, folds)
+    short = [k + 1 for k, (lo, hi) in enumerate(parts) if hi - lo < MIN_FOLD_BARS]
+    if short:
+        raise LabError(f"not enough data: fold {short[0]} scores fewer than {MIN_FOLD_BARS} bars; use fewer folds")
+    start = parts[0][0]
+    proba = np.empty((parts[-1][1] - start, len(r.classes)))
+    out = OutOfFold(parts, proba, [], [], [], [])
+    y = r.y.astype(int)
+    for k, (lo, hi) in enumerate(parts):
+        base, span = 10 + 80 * k / folds, 80 / folds
+        progress(base, f"fold {k + 1}/{folds}: fitting on the bars before {r.index[lo]:%Y-%m-%d %H:%M}")
+        rows = np.arange(r.warm, lo - r.periods.purge)
+        fitted, fit_on = fit_rows(
+            spec, r, rows, _within(progress, base, span, f"fold {k + 1}/{folds}"), f"fold {k + 1}"
+        )
+        proba[lo - start : hi - start] = predict(fitted.model, r.X[lo:hi], r.classes)
+        values, counts = np.unique(y[rows], return_counts=True)
+        out.constant.append(int(values[np.argmax(counts)]))
+        fitted_proba = predict(fitted.model, r.X[fit_on], r.classes)
+        out.train_accuracy.append(float(np.mean(r.classes[np.argmax(fitted_proba, axis=1)] == y[fit_on])))
+        out.iterations.append(fitted.iterations)
+        out.early_stopped.append(fitted.early_stopped)
+    return out
+
+
+def _within(progress: Progress, base: float, span: float, label: str) -> Progress:
+    """A model's progress (10..90) mapped into its fold's share of the operation's."""
+
+    def report(pct: float, message: str) -> None:
+        progress(base + span * (max(10.0, min(90.0, pct)) - 10) / 80, f"{label}: {message}")
+
+    return report
+
+
+def train(
+    config: StrategyConfig,
+    home: Path,
+    model_path: Path | str,
+    progress: Progress = _noop,
+    folds: int = DEFAULT_FOLDS,
+) -> TrainingResult:
+    """Walk forward, score out of fold and save the predictions; raise LabError with a reason on bad data."""
+    from agentctl.lab import artifacts
+
+    started = time.perf_counter()
     progress(2, "loading data")
     df = load_ohlcv(config.dataset.symbol, config.dataset.timeframe, home)
     if len(df) == 0:
         raise LabError(f"dataset {config.dataset.symbol}/{config.dataset.timeframe} is empty")
-    val_start, holdout_start = split_points(len(df))
-
     progress(5, "computing features")
-    # Features on bars before the holdout only: the holdout cannot influence anything fitted.
-    pre = df.iloc[:holdout_start]
-    X_all = compute_features(pre, config.features)
-    y_all = make_labels(pre["close"], config.label)  # NaN for the last `horizon` bars: purged
-    warm = warmup_bars(X_all)
-    h = config.label.horizon
-    train_rows = np.arange(warm, val_start - h)
-    val_rows = np.arange(max(val_start, warm), holdout_start - h)
-    if len(train_rows) < MIN_TRAIN_ROWS or len(val_rows) < MIN_VALIDATION_ROWS:
-        raise LabError(
-            f"not enough data: {max(len(train_rows), 0)} training and {max(len(val_rows), 0)} validation rows "
-            f"after a {warm}-bar warm-up (need {MIN_TRAIN_ROWS} and {MIN_VALIDATION_ROWS})"
-        )
-    X = X_all.to_numpy(dtype="float64")
-    _fail_on_nan(X, X_all.columns, X_all.index, np.concatenate([train_rows, val_rows]))
-    X_tr, y_tr = X[train_rows], y_all[train_rows].astype(int)
-    X_va, y_va = X[val_rows], y_all[val_rows].astype(int)
-    classes = np.unique(y_tr)
-    if len(classes) < 2:
-        raise LabError(f"label has a single class ({CLASS_NAMES[int(classes[0])]}) in the training part")
-    data = FitData(X_tr, y_tr, X_va, y_va, classes)
-    return _Split(df, list(X_all.columns), train_rows, val_rows, holdout_start, data)
+    r = research(df, config)
+    del df  # nothing past the research period is needed from here on
+    oof = walk_forward(config.model, r, folds, progress)
+    progress(92, "scoring out of fold")
+    result = _result(config, r, oof, str(model_path), time.perf_counter() - started)
+    artifacts.save(_artifact(config, r, oof, result.strategy_hash), model_path)
+    progress(100, "done")
+    result.duration_s = round(time.perf_counter() - started, 3)
+    return result
 
 
-def _score(model: Any, d: FitData) -> _Scores:
-    """Validation accuracy and log loss, training accuracy and the majority-class baseline."""
+def _artifact(config: StrategyConfig, r: Research, oof: OutOfFold, chash: str) -> dict[str, Any]:
+    """What the backtest trades: the out-of-fold predictions, with what they were made from."""
+    start, end = oof.parts[0][0], oof.parts[-1][1]
+    return {
+        "version": ARTIFACT_VERSION,
+        "strategy_hash": chash,
+        "config": config.model_dump(mode="json"),
+        "columns": r.columns,
+        "classes": [int(c) for c in r.classes],
+        "periods": tuple(r.periods),
+        "parts": oof.parts,
+        "positions": (start, end),  # the bars predicted: [start, end)
+        "timestamps": r.index[start:end].asi8.copy(),  # to recognise the same bars at backtest time
+        "proba": oof.proba,
+        "labels": r.y[start:end].astype(int),
+    }
+
+
+def _fractions(values: np.ndarray) -> dict[str, float]:
     import numpy as np
 
-    classes = d.classes
-    proba = aligned_proba(model, d.X_va, classes)
-    pred = classes[np.argmax(proba, axis=1)]
-    if len(np.unique(pred)) < 2:
-        raise LabError(f"constant predictions: the model predicts {CLASS_NAMES[int(pred[0])]} for every validation bar")
-    accuracy = float(np.mean(pred == d.y_va))
-    loss = log_loss(d.y_va, proba, classes)
-    train_acc = float(np.mean(classes[np.argmax(aligned_proba(model, d.X_tr, classes), axis=1)] == d.y_tr))
-    values, counts = np.unique(d.y_tr, return_counts=True)
-    majority = values[np.argmax(counts)]
-    baseline = float(np.mean(d.y_va == majority))
-    for name, value in (("accuracy", accuracy), ("log loss", loss), ("train accuracy", train_acc)):
-        if not np.isfinite(value):
-            raise LabError(f"{name} is not a finite number")
-    return _Scores(accuracy, loss, train_acc, baseline)
+    found, counts = np.unique(values, return_counts=True)
+    return {CLASS_NAMES[int(v)]: round(float(c) / len(values), 6) for v, c in zip(found, counts, strict=True)}
 
 
-def _result(
-    config: StrategyConfig,
-    split: _Split,
-    fitted: Fitted,
-    scores: _Scores,
-    model_path: Path | str,
-    chash: str,
-    duration_s: float,
-) -> TrainingResult:
+def _result(config: StrategyConfig, r: Research, oof: OutOfFold, model_path: str, duration_s: float) -> TrainingResult:
     import numpy as np
 
-    y_tr, idx = split.data.y_tr, split.df.index
-    values, counts = np.unique(y_tr, return_counts=True)
+    from agentctl.lab import stats
+
+    start, end = oof.parts[0][0], oof.parts[-1][1]
+    y = r.y[start:end].astype(int)
+    pred = r.classes[np.argmax(oof.proba, axis=1)]
+    guess = np.concatenate([np.full(hi - lo, c) for (lo, hi), c in zip(oof.parts, oof.constant, strict=True)])
+    n, correct, constant_correct = len(y), int(np.sum(pred == y)), int(np.sum(guess == y))
+    # Labels `horizon` bars long overlap their neighbours': n / horizon independent trials, not n.
+    effective = max(1, n // config.label.horizon)
+    p_value = stats.binomial_edge_p(round(correct * effective / n), effective, constant_correct / n)
+    loss = log_loss(y, oof.proba, r.classes)
+    if not np.isfinite(loss):
+        raise LabError("out-of-fold log loss is not a finite number")
+    by_fold = [(slice(lo - start, hi - start), c) for (lo, hi), c in zip(oof.parts, oof.constant, strict=True)]
     return TrainingResult(
-        accuracy=scores.accuracy,
-        log_loss=scores.log_loss,
-        train_accuracy=scores.train_accuracy,
-        majority_baseline_accuracy=scores.majority_baseline_accuracy,
-        iterations=fitted.iterations,
-        early_stopped=fitted.early_stopped,
-        class_balance={
-            CLASS_NAMES[int(v)]: round(float(c) / len(y_tr), 6) for v, c in zip(values, counts, strict=False)
-        },
-        classes=[CLASS_NAMES[int(c)] for c in split.data.classes],
-        train_bars=len(split.train_rows),
-        validation_bars=len(split.val_rows),
-        holdout_bars=len(split.df) - split.holdout_start,
-        train_start=idx[split.train_rows[0]].to_pydatetime(),
-        validation_start=idx[split.val_rows[0]].to_pydatetime(),
-        holdout_start=idx[split.holdout_start].to_pydatetime(),
-        feature_columns=split.columns,
+        accuracy=correct / n,
+        constant_accuracy=constant_correct / n,
+        accuracy_p_value=p_value,
+        oof_bars=n,
+        oof_correct=correct,
+        effective_bars=effective,
+        log_loss=loss,
+        train_accuracy=float(np.mean(oof.train_accuracy)),
+        folds=len(oof.parts),
+        fold_accuracy=[float(np.mean(pred[s] == y[s])) for s, _ in by_fold],
+        fold_constant_accuracy=[float(np.mean(y[s] == c)) for s, c in by_fold],
+        fold_constant_class=[CLASS_NAMES[c] for c in oof.constant],
+        iterations=int(np.median(oof.iterations)),
+        early_stopped=any(oof.early_stopped),
+        class_balance=_fractions(y),
+        prediction_balance=_fractions(pred),
+        classes=[CLASS_NAMES[int(c)] for c in r.classes],
+        research_start=r.index[r.periods.research_start].to_pydatetime(),
+        oof_start=r.index[start].to_pydatetime(),
+        research_end=r.index[r.periods.research_end - 1].to_pydatetime(),
+        research_bars=r.periods.research_end - r.periods.research_start,
+        purge_bars=r.periods.purge,
+        holdout_start=r.holdout_time,
+        feature_columns=r.columns,
         model_family=config.model.family,
-        model_path=str(model_path),
-        strategy_hash=chash,
+        model_path=model_path,
+        strategy_hash=strategy_hash(config),
         duration_s=round(duration_s, 3),
     )
 

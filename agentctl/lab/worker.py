@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.domain import ExitCode
@@ -108,8 +109,6 @@ def run(op_id: str) -> int:
 
 
 def _execute(kind: str, params: dict[str, Any], settings: Settings, progress: Progress) -> dict[str, Any]:
-    from pathlib import Path
-
     from agentctl.lab.features import LabError
     from agentctl.lab.strategy import validate_strategy
 
@@ -117,21 +116,32 @@ def _execute(kind: str, params: dict[str, Any], settings: Settings, progress: Pr
     report = validate_strategy(params.get("config"), settings.home)
     if report.config is None:
         raise LabError("invalid strategy config: " + "; ".join(report.errors))
-    from agentctl.lab.artifacts import is_url
-
-    model_path = params["model_path"] if is_url(params["model_path"]) else Path(params["model_path"])
+    config = report.config
     if kind == "training":
-        from agentctl.lab.training import train
+        from agentctl.lab.training import DEFAULT_FOLDS, train
 
-        return train(report.config, settings.home, model_path, progress).model_dump(mode="json")
+        folds = int(params.get("folds", DEFAULT_FOLDS))
+        return train(config, settings.home, _model_path(params), progress, folds).model_dump(mode="json")
     if kind == "backtest":
         from agentctl.lab.backtest import run_backtest
 
-        progress(10, "backtesting on the holdout")
-        result = run_backtest(report.config, model_path, settings.home, int(params.get("n_trials", 1)))
+        progress(10, "backtesting the out-of-fold predictions")
+        trials = [float(s) for s in params.get("trial_sharpes") or []]
+        result = run_backtest(config, _model_path(params), settings.home, int(params.get("n_trials", 1)), trials)
         progress(100, "done")
         return result.model_dump(mode="json")
+    if kind == "holdout":
+        from agentctl.lab.holdout import run_holdout
+
+        return run_holdout(config, settings.home, progress).model_dump(mode="json")
     raise LabError(f"unknown operation kind {kind!r}")
+
+
+def _model_path(params: dict[str, Any]) -> Path | str:
+    from agentctl.lab.artifacts import is_url
+
+    location = params["model_path"]
+    return location if is_url(location) else Path(location)
 
 
 def main(argv: list[str] | None = None) -> int:

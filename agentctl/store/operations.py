@@ -18,7 +18,7 @@ from agentctl.store.queries import load
 if TYPE_CHECKING:
     import psycopg
 
-Kind = Literal["training", "backtest"]
+Kind = Literal["training", "backtest", "holdout"]
 Status = Literal["pending", "running", "completed", "failed", "cancelled"]
 ACTIVE = ("pending", "running")
 MAX_ERROR = 2000
@@ -27,7 +27,7 @@ _q = load("operations")
 
 
 class Operation(BaseModel):
-    """One training or backtest run as recorded in lab_operations."""
+    """One training, backtest or final holdout run as recorded in lab_operations."""
 
     id: str
     kind: Kind

@@ -87,6 +87,22 @@ def test_judge_verdicts():
     assert judge({})["verdict"] == "poor"
 
 
+def test_every_record_mirrors_its_lab_result():
+    from agentctl.lab.results import BacktestResult, HoldoutResult, TrainingResult
+    from agentctl.store.records import BacktestRecord, HoldoutRecord, TrainingRecord
+
+    for result, record in (
+        (TrainingResult, TrainingRecord),
+        (BacktestResult, BacktestRecord),
+        (HoldoutResult, HoldoutRecord),
+    ):
+        assert set(record.model_fields) == set(result.model_fields) | {"gate"}, record.__name__
+        assert all(not f.is_required() for f in record.model_fields.values()), record.__name__
+    # A row from before walk-forward still reads, its majority baseline as the constant guess.
+    old = TrainingRecord.model_validate({"accuracy": 0.55, "majority_baseline_accuracy": 0.52})
+    assert old.constant_accuracy == old.majority_baseline_accuracy == 0.52
+
+
 def test_judge_reads_backtest_result_names():
     from agentctl.lab.results import BacktestResult
     from agentctl.store.records import BacktestRecord

@@ -26,7 +26,7 @@ def test_list_plain_and_json(tmp_path, monkeypatch):
     assert out.exit_code == 0
     lines = out.stdout.splitlines()
     assert lines[0].split()[:5] == ["SYMBOL", "TF", "FIRST", "BAR", "LAST"]
-    assert any(line.split()[:5] == ["SP500", "1d", "1999-01-04", "2018-12-31", "5031"] for line in lines)
+    assert any(line.split()[:5] == ["SP500", "1d", "2007-10-01", "2018-12-31", "2833"] for line in lines)
     data = json.loads(invoke(["list", "--json"], tmp_path, monkeypatch).stdout)
     assert {"symbol": "AAPL", "timeframe": "1h"}.items() <= next(d for d in data if d["timeframe"] == "1h").items()
     assert {"first_bar", "last_bar", "bars", "source", "holdout_start"} <= set(data[0])

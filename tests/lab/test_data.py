@@ -8,10 +8,11 @@ from agentctl.lab.data import (
     DatasetError,
     bars_per_year,
     dataset_keys,
+    fold_parts,
     import_dataset,
     list_datasets,
     load_ohlcv,
-    split_points,
+    periods,
 )
 
 
@@ -19,7 +20,7 @@ def test_bundled_datasets_are_real_and_clean():
     infos = {(d.symbol, d.timeframe): d for d in list_datasets(None)}
     assert {("SP500", "1d"), ("NASDAQ", "1d"), ("AAPL", "1h")} <= set(infos)
     sp = infos["SP500", "1d"]
-    assert sp.bars == 5031 and sp.first_bar.year == 1999 and sp.last_bar.year == 2018
+    assert sp.bars == 2833 and str(sp.first_bar.date()) == "2007-10-01" and sp.last_bar.year == 2018
     assert sp.first_bar < sp.holdout_start < sp.last_bar
     hourly = load_ohlcv("AAPL", "1h", None)
     assert hourly.index.is_monotonic_increasing and hourly.index.is_unique
@@ -30,9 +31,41 @@ def test_bundled_datasets_are_real_and_clean():
     assert 245 < bars_per_year(load_ohlcv("SP500", "1d", None).index) < 260
 
 
-def test_split_points_are_time_ordered():
-    val, hold = split_points(1000)
-    assert (val, hold) == (640, 800)
+def _stale_open_share(df):
+    """Share of bars whose open is exactly the previous bar's close."""
+    return (df["open"].to_numpy()[1:] == df["close"].to_numpy()[:-1]).mean()
+
+
+def test_no_stale_open_years():
+    """SP500's vendor gave the previous close as the open until September 2007; those years are not offered.
+
+    A later spell (December 2012 to April 2013) is documented in DATA_SOURCES.md and kept.
+    """
+    sp = load_ohlcv("SP500", "1d", None)
+    for year, bars in sp.groupby(sp.index.year):
+        assert _stale_open_share(bars) < (0.30 if year in (2012, 2013) else 0.10), year
+    assert _stale_open_share(load_ohlcv("NASDAQ", "1d", None)) < 0.01  # NASDAQ's opens are real from 1999
+
+
+def test_partial_last_sessions_are_dropped():
+    daily, hourly = load_ohlcv("AAPL", "1d", None), load_ohlcv("AAPL", "1h", None)
+    assert str(daily.index[-1].date()) == "2026-08-05" and str(hourly.index[-1].date()) == "2026-08-05"
+    assert len(daily) == 11503 and len(hourly) == 3478
+
+
+def test_periods_research_purge_holdout():
+    p = periods(1000, 5, 14)
+    assert (p.research_start, p.research_end, p.holdout_start, p.end, p.purge) == (0, 781, 800, 1000, 19)
+    assert periods(1000, 1, 0).holdout_start == p.holdout_start  # the holdout is the dataset's, not the strategy's
+    with pytest.raises(DatasetError, match="too few"):
+        periods(50, 30, 20)
+
+
+def test_fold_parts_are_the_datasets_cut_short_by_the_purge():
+    p, q = periods(1000, 1, 0), periods(1000, 10, 30)
+    assert fold_parts(p, 5) == [(133, 266), (266, 400), (400, 533), (533, 666), (666, 799)]
+    assert fold_parts(q, 5) == [(133, 266), (266, 400), (400, 533), (533, 666), (666, 760)]
+    assert fold_parts(p, 3) == [(200, 400), (400, 600), (600, 799)]
 
 
 def test_import_csv_round_trip(aapl_1h, tmp_path):

@@ -11,13 +11,17 @@ import pytest
 from lab_helpers import strategy
 from tickutil import process_gone, wait_for_operation
 
+from agentctl.lab.data import list_datasets
+from agentctl.lab.gates import confirmation_gate
 from agentctl.lab.operations import (
     cancel_operation,
     check_operation,
     get_operation,
     start_backtest,
+    start_holdout,
     start_training,
 )
+from agentctl.lab.results import BacktestResult, HoldoutResult
 from agentctl.lab.strategy import strategy_hash, validate_strategy
 
 SLOW_MODEL = {"family": "mlp", "hidden_units": 256, "hidden_layers": 3, "max_epochs": 500, "early_stopping": False}
@@ -39,7 +43,7 @@ def test_training_then_backtest_complete(conn, settings):
     assert op.status == "completed", op.error
     assert op.kind == "training" and op.progress_pct == 100 and op.finished_at >= op.started_at
     assert op.host and op.pid and op.heartbeat_at is not None
-    assert Path(op.result["model_path"]).exists() and op.result["accuracy"] > 0
+    assert Path(op.result["model_path"]).exists() and op.result["accuracy"] > 0 and op.result["oof_bars"] > 2000
     log = Path(op.log_path).read_text()
     assert f"{op_id}: completed" in log and op.log_path.startswith(str(settings.home))
     with conn.transaction():
@@ -49,13 +53,30 @@ def test_training_then_backtest_complete(conn, settings):
         ).fetchone()
     assert trained["n"] == 1 and op.dataset == "AAPL/1h" and op.strategy_hash == strategy_hash(config)
 
-    bt_id = start_backtest(conn, settings, config, op.result["model_path"], None, n_trials=4)
+    assert op.params["folds"] == settings.folds == op.result["folds"] == 5
+
+    bt_id = start_backtest(conn, settings, config, op.result["model_path"], None, 4, [0.3, -0.1])
     bt = wait_for(conn, settings, bt_id, lambda o: not o.active)
     assert bt.status == "completed", bt.error
-    assert bt.params["n_trials"] == 4 and bt.result["n_trials"] == 4
-    assert bt.result["bars"] == op.result["holdout_bars"] and len(bt.result["equity_curve"]) <= 500
+    assert bt.params["n_trials"] == 4 and bt.result["n_trials"] == 4 and bt.params["trial_sharpes"] == [0.3, -0.1]
+    assert bt.result["bars"] == op.result["oof_bars"] and len(bt.result["equity_curve"]) <= 500
     stored = conn.execute("SELECT result FROM lab_operations WHERE id = %s", (bt_id,)).fetchone()["result"]
     assert json.loads(json.dumps(stored))["sharpe"] == bt.result["sharpe"]
+    assert BacktestResult.model_validate(bt.result).blocks == bt.result["blocks"]
+
+
+def test_the_final_holdout_operation(conn, settings):
+    config = cfg()
+    op_id = start_holdout(conn, settings, config, None)
+    assert op_id.startswith("holdout-")
+    op = wait_for(conn, settings, op_id, lambda o: not o.active)
+    assert op.status == "completed", op.error
+    assert op.kind == "holdout" and op.progress_pct == 100
+    result = HoldoutResult.model_validate(op.result)
+    hourly = next(d for d in list_datasets(None) if (d.symbol, d.timeframe) == ("AAPL", "1h"))
+    assert result.start == hourly.holdout_start and result.end == hourly.last_bar
+    assert 0 <= result.sharpe_p_value <= 1 and result.bars > 600
+    assert confirmation_gate(op.result).gate == "holdout"
 
 
 def test_failure_is_recorded_with_its_reason(conn, settings):

@@ -3,6 +3,7 @@
 import json
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -63,12 +64,18 @@ def test_errors_list_the_valid_choices():
 
 
 def test_warnings_do_not_block():
-    report = validate_strategy(
-        with_(trading={"fee_bps": 0, "slippage_bps": 0}, label={"classes": "up_flat_down", "threshold": 0})
-    )
+    report = validate_strategy(with_(label={"classes": "up_flat_down", "threshold": 0}))
     assert report.ok
-    assert any("zero fees" in w for w in report.warnings)
     assert any("flat class" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("cost", ["fee_bps", "slippage_bps"])
+@pytest.mark.parametrize("bps", [0, 0.5])
+def test_costs_below_one_basis_point_are_an_error(cost, bps):
+    report = validate_strategy(with_(trading={cost: bps}))
+    assert not report.ok and report.config is None
+    assert any(e.startswith(f"trading.{cost}: ") and "greater than or equal to 1" in e for e in report.errors)
+    assert validate_strategy(with_(trading={cost: 1})).ok
 
 
 def test_hash_ignores_name_hypothesis_defaults_and_feature_order():

@@ -61,10 +61,10 @@ def test_training_then_backtest_complete_through_ray(conn, ray_settings, jobs, m
     assert not any("ANTHROPIC" in k or "sk-ant" in v for k, v in env.items())
     assert f"{op_id}: completed" in jobs.get_job_logs(op_id)
 
-    bt_id = start_backtest(conn, ray_settings, config, op.result["model_path"], None, n_trials=3)
+    bt_id = start_backtest(conn, ray_settings, config, op.result["model_path"], None, 3, [0.2])
     bt = wait_for(conn, ray_settings, bt_id, lambda o: not o.active)
     assert bt.status == "completed", bt.error
-    assert bt.result["n_trials"] == 3 and bt.result["bars"] == op.result["holdout_bars"]
+    assert bt.result["n_trials"] == 3 and bt.result["bars"] == op.result["oof_bars"]
     assert bt.log_path == f"`ray job logs {bt_id}`"
 
 
@@ -77,7 +77,10 @@ def test_artifacts_at_an_fsspec_url(conn, ray_settings, tmp_path):
     assert op.result["model_path"] == f"file://{store}/models/{op.id}.joblib"
     assert (store / "models" / f"{op.id}.joblib").is_file()
     bt = wait_for(
-        conn, settings, start_backtest(conn, settings, config, op.result["model_path"], None, 1), lambda o: not o.active
+        conn,
+        settings,
+        start_backtest(conn, settings, config, op.result["model_path"], None, 1, []),
+        lambda o: not o.active,
     )
     assert bt.status == "completed", bt.error
 
