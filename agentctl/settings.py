@@ -175,6 +175,9 @@ class Settings(BaseSettings):
     # charged at its worst case (its process presumably died mid-call).
     reservation_grace_s: float = Field(default=120.0, ge=0)
     paused: bool = False
+    # After this many cycles in a row ended by the agent itself failing (not by a gate), new
+    # cycles wait 15 min, then 1 h, 4 h, a day, until one succeeds or `agentctl resume`.
+    circuit_breaker_failures: int = Field(default=3, ge=1, le=100)
 
     # Lab
     executor: Literal["local", "ray"] = "local"
@@ -184,6 +187,8 @@ class Settings(BaseSettings):
     # Unset: <home>/models, which is enough for the local executor only.
     artifact_dir: str | None = None
     operation_timeout_s: float = Field(default=1800.0, gt=0)
+    # The research universe: a comma list of SYMBOL/TIMEFRAME both designers may use; unset: all.
+    datasets: str | None = None
     # Walk-forward folds of a training: the research period is cut into folds + 1 parts.
     folds: int = Field(default=5, ge=2, le=20)
     heartbeat_timeout_s: float = Field(default=60.0, gt=0)
@@ -194,6 +199,24 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_home(cls, v: Path) -> Path:
         return v.expanduser().absolute()
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _dataset_list(cls, v: Any) -> str | None:
+        items = v if isinstance(v, list) else str(v or "").split(",")
+        names = [str(i).strip() for i in items if str(i).strip()]
+        for name in names:
+            symbol, slash, timeframe = name.partition("/")
+            if not (slash and symbol and timeframe):
+                raise ValueError(f"{name!r} is not SYMBOL/TIMEFRAME (for example AAPL/1h)")
+        return ",".join(names) or None
+
+    @property
+    def universe(self) -> list[tuple[str, str]] | None:
+        """The (symbol, timeframe) pairs the designers may use; None: every dataset installed."""
+        if not self.datasets:
+            return None
+        return [(n.split("/")[0], n.split("/")[1]) for n in self.datasets.split(",")]
 
     @field_validator("timezone")
     @classmethod

@@ -34,7 +34,7 @@ def seed_memory(conn, home: Path) -> None:
     from agentctl.lab.strategy import strategy_hash, validate_strategy
 
     rng = random.Random(7)
-    datasets = list(_datasets(home))
+    datasets = list(_datasets(home, None))
     for n in range(MEMORY_CYCLES):
         while True:
             raw = propose(rng, datasets, 1000 + n)

@@ -76,7 +76,7 @@ def idle_state(url: str) -> subprocess.Popen:
 def hourly_seed(home: Path) -> int:
     from agentctl.agent.baseline import _datasets, propose
 
-    datasets = list(_datasets(home))
+    datasets = list(_datasets(home, None))
     for seed in range(200):
         if propose(random.Random(f"{seed}:1"), datasets, 1)["dataset"]["timeframe"] == "1h":
             return seed

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from unittest.mock import ANY
 
 from seed import useful_queries
 from tickutil import (
@@ -44,7 +45,12 @@ def test_a_cycle_that_passes_every_gate_ends_success(conn):
     rows = trigger_rows(conn, s["id"])
     assert rows[0] == ("start_new_cycle", True, None)
     assert ("training_completed", False, "no_agent_needed") in rows
-    assert rows[-1] == ("backtest_completed", True, None)
+    # The assessment passed, so the strategy had its one test on the sealed final holdout, which confirmed it.
+    assert ("backtest_completed", True, None) in rows
+    assert rows[-1] == ("gate_check", False, "no_agent_needed")
+    holdout = s["final_holdout_results"]
+    assert s["holdout_operation_id"] and holdout["gate"] == {"gate": "holdout", "passed": True, "reasons": ANY}
+    assert holdout["start"] > s["backtest_results"]["end"]  # after the research period, past the purge gap
     assert all(r in {("gate_check", False, "operation_still_running")} for r in rows[1:-1] if r[0] == "gate_check")
     # One trigger row per tick, the agent invoked at most once per tick.
     assert len(triggers(conn)) == len(results)
@@ -173,7 +179,9 @@ def test_budget_exhausted_leaves_assessing_waiting_until_the_next_day(conn):
     conn.execute("UPDATE agent_actions SET budget_date = budget_date - 1")
     conn.commit()
     r = tick(**OPEN_GATES)
-    assert r.agent_invoked and r.outcome == "success"
+    assert r.agent_invoked and "sealed final holdout" in r.message  # assessed and passed: on to its one test
+    tick_until(conn, completed, **OPEN_GATES)
+    assert session(conn)["outcome"] == "success"
     check_invariants(conn)
 
 

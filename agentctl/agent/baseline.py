@@ -27,6 +27,7 @@ from agentctl.store import cycles
 from agentctl.store.budget import Budget
 
 if TYPE_CHECKING:
+    from agentctl.lab.gates import GateThresholds
     from agentctl.store.records import BacktestRecord
 
 MAX_DRAWS = 200
@@ -100,10 +101,12 @@ def propose(rng: random.Random, datasets: list[tuple[str, str, int]], n: int) ->
 
 
 @lru_cache(maxsize=8)
-def _datasets(home: Path) -> tuple[tuple[str, str, int], ...]:
+def _datasets(home: Path, universe: tuple[tuple[str, str], ...] | None) -> tuple[tuple[str, str, int], ...]:
+    """The datasets the baseline draws from: the research universe's, the smaller ones first (speed)."""
     from agentctl.lab.data import list_datasets
 
     all_ = [(d.symbol, d.timeframe, d.bars) for d in list_datasets(home)]
+    all_ = [d for d in all_ if universe is None or (d[0], d[1]) in universe]
     small = [d for d in all_ if d[2] <= MAX_BARS]
     return tuple(small or sorted(all_, key=lambda d: d[2])[:1])
 
@@ -125,7 +128,8 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
                 saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase designing"
             )
         Budget(settings).count_invocation(conn)
-        datasets = list(_datasets(Path(settings.home)))
+        universe = tuple(settings.universe) if settings.universe is not None else None
+        datasets = list(_datasets(Path(settings.home), universe))
         if not datasets:
             return DesignOutcome(saved=False, agent_name="baseline", failure_reason="no datasets available")
         # Seeded by the cycle: the same session always draws the same sequence.
@@ -155,10 +159,16 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
         conn.close()
 
 
-def judge(backtest: dict | None) -> dict[str, Any]:
-    """The rule-based assessment: save_assessment's input from the held-out figures."""
+def judge(backtest: dict | None, gates: GateThresholds | None = None) -> dict[str, Any]:
+    """The rule-based assessment: save_assessment's input from the walk-forward research figures.
+
+    It passes on the same evidence the gates ask for (Sharpe, deflated Sharpe for every trial,
+    trades, drawdown, at the thresholds configured); the sealed final holdout then confirms or not.
+    """
+    from agentctl.lab.gates import GateThresholds
     from agentctl.store.records import BacktestRecord
 
+    g = gates or GateThresholds()
     # BacktestResult's fields, any of them missing (no backtest, a partial row); the gate's key is ignored.
     bt = BacktestRecord.model_validate(metrics_from_backtest(backtest))
     sharpe, dsr, ret, bh, mdd = bt.sharpe, bt.deflated_sharpe, bt.total_return, bt.buy_and_hold_return, bt.max_drawdown
@@ -166,11 +176,13 @@ def judge(backtest: dict | None) -> dict[str, Any]:
     strengths, weaknesses, suggestions = _observations(bt, trades)
     robust = (
         sharpe is not None
-        and sharpe >= 1
-        and (dsr is None or dsr >= 0.5)
-        and (trades is None or trades >= 30)
-        and (mdd is None or mdd <= 0.25)
-        and (bh is None or ret is None or ret > bh)
+        and sharpe > g.min_sharpe
+        and dsr is not None
+        and dsr >= g.min_deflated_sharpe
+        and trades is not None
+        and trades >= g.min_trades
+        and mdd is not None
+        and mdd <= g.max_drawdown
     )
     if robust:
         verdict = "promising"
@@ -181,10 +193,10 @@ def judge(backtest: dict | None) -> dict[str, Any]:
         verdict = "neutral"
         suggestions.append("refine features around what worked; check robustness on another dataset")
     explanation = (
-        f"Rule-based assessment of the held-out backtest: Sharpe {_fmt(sharpe)}, deflated Sharpe {_fmt(dsr)}, "
-        f"return {_fmt(ret)} vs buy-and-hold {_fmt(bh)}, max drawdown {_fmt(mdd)}, {_fmt(trades)} trades. "
-        f"Verdict {verdict}: promising needs Sharpe >= 1, deflated Sharpe >= 0.5, >= 30 trades, "
-        "drawdown <= 25% and a return above buy-and-hold."
+        f"Rule-based assessment of the walk-forward research backtest: Sharpe {_fmt(sharpe)}, deflated Sharpe "
+        f"{_fmt(dsr)}, return {_fmt(ret)} vs buy-and-hold {_fmt(bh)}, max drawdown {_fmt(mdd)}, {_fmt(trades)} "
+        f"trades. Verdict {verdict}: promising needs Sharpe > {g.min_sharpe:g}, deflated Sharpe >= "
+        f"{g.min_deflated_sharpe:g}, >= {g.min_trades} trades and drawdown <= {g.max_drawdown:.0%}."
     )
     return {
         "passed": robust,
@@ -202,7 +214,7 @@ def _observations(bt: BacktestRecord, trades: float | None) -> tuple[list[str], 
     weaknesses: list[str] = []
     suggestions: list[str] = []
     if bt.sharpe is not None:
-        (strengths if bt.sharpe >= 1 else weaknesses).append(f"held-out Sharpe {bt.sharpe:.2f}")
+        (strengths if bt.sharpe >= 1 else weaknesses).append(f"research Sharpe {bt.sharpe:.2f}")
     if bt.deflated_sharpe is not None:
         (strengths if bt.deflated_sharpe >= 0.5 else weaknesses).append(f"deflated Sharpe {bt.deflated_sharpe:.2f}")
     ret, bh = bt.total_return, bt.buy_and_hold_return
@@ -217,6 +229,8 @@ def _observations(bt: BacktestRecord, trades: float | None) -> tuple[list[str], 
     if trades is not None and trades < 30:
         weaknesses.append(f"only {trades:.0f} trades")
         suggestions.append("lower the confidence threshold or use a shorter horizon for more trades")
+    if bt.folds and bt.folds_profitable is not None and bt.folds_profitable * 2 <= bt.folds:
+        weaknesses.append(f"profitable in {bt.folds_profitable} of {bt.folds} folds only")
     if bt.profit_factor is not None and bt.profit_factor < 1:
         weaknesses.append(f"profit factor {bt.profit_factor:.2f}")
     return strengths, weaknesses, suggestions
@@ -238,7 +252,7 @@ def assess(conn_factory, settings, session_id: int, context: dict) -> Assessment
         backtest = prompts.assessment_context(cycle, context).get("backtest_results")
         ctx = ToolContext(conn, settings, session_id, "baseline", "assessment", backtest=backtest)
         tools = {t.name: t for t in assessment_tools()}
-        saved = call_tool(ctx, tools, "save_assessment", judge(backtest))
+        saved = call_tool(ctx, tools, "save_assessment", judge(backtest, settings.gates))
         if not saved.ok:
             return AssessmentOutcome(saved=False, agent_name="baseline", failure_reason=saved.error)
         return AssessmentOutcome(saved=True, agent_name="baseline", assessment=saved.value)

@@ -44,7 +44,8 @@ def design(conn_factory: ConnFactory, settings: Settings, session_id: int) -> De
             reason = f"session {session_id} is not in phase designing"
             return DesignOutcome(saved=False, agent_name=provider.agent, failure_reason=reason)
         memory = cycles.research_memory(conn, session_id, settings.memory_cycles)
-        user = prompts.design_user(memory, snap, cycles.strategies_tried(conn))
+        skipped = cycles.without_research_result(conn)
+        user = prompts.design_user(memory, snap, cycles.strategies_tried(conn), skipped)
         loop = ToolLoop(
             conn,
             settings,
@@ -53,7 +54,7 @@ def design(conn_factory: ConnFactory, settings: Settings, session_id: int) -> De
             invocation="design",
             model=settings.design_model,
             price=price,
-            system=prompts.design_system(settings.home),
+            system=prompts.design_system(settings),
             tools=design_tools(),
             ctx=ToolContext(conn, settings, session_id, provider.agent, "design"),
             finish_tool="save_strategy",
@@ -91,7 +92,7 @@ def assess(
             invocation="assessment",
             model=settings.assess_model,
             price=price,
-            system=prompts.assessment_system(),
+            system=prompts.assessment_system(settings),
             tools=assessment_tools(),
             ctx=ToolContext(
                 conn, settings, session_id, provider.agent, "assessment", backtest=full.get("backtest_results")

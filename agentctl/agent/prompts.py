@@ -12,65 +12,88 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
+    from agentctl.settings import Settings
     from agentctl.store.budget import BudgetSnapshot
     from agentctl.store.records import Cycle, MemoryRow
 
 DESIGN_RULES = """\
 You are the strategy designer of agentctl, an autonomous research lab for systematic trading strategies.
-Each research cycle you propose ONE strategy as a StrategyConfig; the lab trains its model and backtests it.
+Each research cycle you propose ONE strategy as a StrategyConfig; the lab trains its model and tests it.
 
-How the lab works:
+How the lab works (the research protocol):
 - Features are the TA-Lib indicators listed below, computed on one dataset. Each output is one model input.
   A feature at bar t uses data up to bar t only; a position decided at bar t is traded on the next bar.
 - The label is the forward close-to-close return over `horizon` bars, bucketed by `threshold` into classes.
-- Bars are split in time order: training, then validation (early stopping, model selection), then the last
-  part of every dataset is held out for the backtest. Neither you nor the model ever see the held-out part.
-- Gates reject a model no better than the majority-class baseline accuracy, and a backtest with too few
-  trades; those cycles cost no assessment. A backtest is judged on Sharpe, drawdown, deflated Sharpe
-  (corrected for how many strategies were tried) and against buy-and-hold, after fees and slippage.
+- Every dataset is cut in time order into a research period (about the first 80%) and a sealed final
+  holdout (the rest), with a purge gap between them at least as long as the label horizon plus the
+  longest feature lookback.
+- Research is walk-forward: the research period is cut into folds; each fold is predicted by a model
+  trained only on the bars before it (minus the purge gap; early stopping uses part of that training data).
+  The backtest runs on these out-of-fold predictions, after fees and slippage. Everything you see in the
+  research memory (accuracy, Sharpe, returns, drawdown, deflated Sharpe) comes from this walk-forward work.
+- A strategy whose assessment passes is then tested ONCE on the sealed final holdout, which neither you,
+  the assessor nor any model ever sees; only a strategy confirmed there counts as a success. Holdout
+  figures never reach you. Every strategy saved counts as a trial: the deflated Sharpe corrects for all
+  of them, so many near-copies make every result harder to confirm.
 
 Rules:
 1. Learn from the research memory in the user message: do not repeat what failed, refine what was
    promising, and change direction (dataset, feature family, label, model) when a line of work stalls.
 2. Call validate_strategy with a config, fix every error it reports, then call save_strategy with the final
    config. save_strategy ends the design. A config identical to one tried in an earlier cycle is refused.
-3. Keep training cheap (minutes on 2 CPU cores): at most 12 features, modest model sizes.
-4. Realistic costs: keep fee_bps and slippage_bps at or above 1.
+3. Keep training cheap (minutes on 2 CPU cores, once per fold): at most 12 features, modest model sizes.
+4. Realistic costs: fee_bps and slippage_bps are at least 1 each (the schema refuses less).
 5. The hypothesis states, in a sentence or two, the market behaviour the strategy exploits.
 6. Be brief. Do not explain at length; use the tools.
 The StrategyConfig JSON schema is the `config` input of validate_strategy and save_strategy."""
 
 ASSESS_RULES = """\
 You are the assessor of agentctl, an autonomous research lab for systematic trading strategies.
-A strategy passed the lab's gates; judge whether its held-out (out-of-sample) backtest is real evidence.
+A strategy passed the lab's gates; judge whether its walk-forward research results are real evidence.
+
+What you see: out-of-fold results of a walk-forward evaluation on the dataset's research period (each fold
+predicted by a model trained only on earlier bars). What you do not see: a sealed final holdout. If you
+pass the strategy, it is tested once there, and only a confirmation there makes it a success; a pass on
+weak evidence wastes that one test.
 
 Judge it as a sceptical quant researcher would:
-- Out-of-sample Sharpe and Sortino, max drawdown (a fraction), total return and CAGR, win rate, profit factor,
-  exposure and number of trades (few trades are weak evidence).
-- The deflated Sharpe ratio, which corrects for the number of strategies tried: below about 0.5 (as a
-  probability) or negative (as a ratio) the result may be luck.
-- Buy-and-hold over the same held-out period: a long-only strategy that only tracks the market adds nothing.
-- Training: accuracy against the majority-class baseline; a large gap between training and validation
-  suggests overfitting.
-- Costs: fees and slippage must be realistic.
+- Sharpe and Sortino, max drawdown (a fraction), total return and CAGR, win rate, profit factor, exposure
+  and number of trades (few trades are weak evidence); per-fold Sharpe and how many folds were profitable
+  (an edge in one fold only is not an edge).
+- The deflated Sharpe ratio: the probability that the Sharpe beats the best of every strategy tried so far
+  by luck alone; below the gate's threshold the result may be luck.
+- Buy-and-hold over the same bars: a long-only strategy that only tracks the market adds nothing.
+- Training: out-of-fold accuracy against the best constant guess, and its binomial p-value.
+- The designer's hypothesis is a claim, not evidence; judge the figures.
 
-Verdict: promising (robust evidence worth more research), neutral (inconclusive), poor (no edge).
-passed is true only for evidence strong enough to build on. Suggestions are concrete changes for the next
-cycles (features, label, model, trading rules, dataset). Call save_assessment exactly once; it ends the
-assessment. Be brief."""
+Verdict: promising (robust evidence worth testing on the final holdout), neutral (inconclusive), poor (no
+edge). passed is true only for promising evidence. Suggestions are concrete changes for the next cycles
+(features, label, model, trading rules, dataset). Call save_assessment exactly once; it ends the assessment.
+Be brief."""
+
+
+def gate_lines(settings: Settings) -> str:
+    """Every gate threshold with its value from the settings, so the prompt names what is enforced."""
+    gates = settings.gates
+    lines = ["Gates (checked by the lab without you; a cycle that fails one ends there):"]
+    for name, field in type(gates).model_fields.items():
+        value = getattr(gates, name)
+        lines.append(f"- {name} = {'unset' if value is None else value}: {field.description or ''}".rstrip(": "))
+    return "\n".join(lines)
 
 
 def _cached(text: str) -> list[dict]:
     return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]
 
 
-def dataset_lines(home: Path) -> str:
+def dataset_lines(settings: Settings) -> str:
+    """The research universe: every installed dataset, or those AGENTCTL_DATASETS names."""
     from agentctl.lab.data import list_datasets
 
-    lines = ["Datasets (symbol/timeframe: bars, first .. last bar; held out for backtests from holdout_start):"]
-    for d in sorted(list_datasets(home), key=lambda d: (d.symbol, d.timeframe)):
+    universe = settings.universe
+    lines = ["Datasets (symbol/timeframe: bars, first .. last bar; the sealed final holdout from holdout_start):"]
+    datasets = [d for d in list_datasets(settings.home) if universe is None or (d.symbol, d.timeframe) in universe]
+    for d in sorted(datasets, key=lambda d: (d.symbol, d.timeframe)):
         lines.append(
             f"- {d.symbol}/{d.timeframe}: {d.bars} bars, {d.first_bar:%Y-%m-%d %H:%M} .. {d.last_bar:%Y-%m-%d %H:%M};"
             f" holdout_start {d.holdout_start:%Y-%m-%d %H:%M}{'' if d.has_volume else '; no volume'}. {d.source}"
@@ -78,15 +101,16 @@ def dataset_lines(home: Path) -> str:
     return "\n".join(lines)
 
 
-def design_system(home: Path) -> list[dict]:
-    """Rules, indicator catalog and datasets, as one cached block."""
+def design_system(settings: Settings) -> list[dict]:
+    """Rules, gates, indicator catalog and datasets, as one cached block."""
     from agentctl.lab.strategy import indicator_catalog_text
 
-    return _cached("\n\n".join([DESIGN_RULES, indicator_catalog_text().strip(), dataset_lines(home)]))
+    parts = [DESIGN_RULES, gate_lines(settings), indicator_catalog_text().strip(), dataset_lines(settings)]
+    return _cached("\n\n".join(parts))
 
 
-def assessment_system() -> list[dict]:
-    return _cached(ASSESS_RULES)
+def assessment_system(settings: Settings) -> list[dict]:
+    return _cached("\n\n".join([ASSESS_RULES, gate_lines(settings)]))
 
 
 # ---- the user message -----------------------------------------------------------
@@ -128,7 +152,10 @@ def memory_line(row: MemoryRow) -> str:
         lines.append(f"  verdict: {asm.verdict or ('passed' if asm.passed else 'failed')}")
         if asm.suggestions:
             lines.append("  suggestions: " + "; ".join(str(s)[:160] for s in asm.suggestions[:3]))
-    if row.failure_reason:
+    if row.gate_failed == "holdout":
+        # Its figures are sealed: the designer must not select on the data meant to confirm.
+        lines.append("  failure: not confirmed on the sealed final holdout (figures not shown)")
+    elif row.failure_reason:
         lines.append(f"  failure: {str(row.failure_reason)[:200]}")
     return "\n".join(lines)
 
@@ -154,13 +181,16 @@ def budget_line(snap: BudgetSnapshot) -> str:
     )
 
 
-def design_user(memory: list[MemoryRow], snap: BudgetSnapshot, tried: int) -> str:
+def design_user(memory: list[MemoryRow], snap: BudgetSnapshot, tried: int, without_result: int = 0) -> str:
     if memory:
-        mem = f"Research memory: the last {len(memory)} finished cycles, newest first.\n" + "\n".join(
+        mem = f"Research memory: the last {len(memory)} researched cycles, newest first.\n" + "\n".join(
             memory_line(r) for r in memory
         )
     else:
         mem = "Research memory: none yet; this is the first cycle. Start with a simple, well-founded idea."
+    if without_result:
+        # Outages and interrupted cycles are one line: they must not crowd out research results.
+        mem += f"\n({without_result} other cycles ended without a research result: no strategy saved, or cancelled.)"
     return (
         f"{mem}\n\n{tried} strategies tried so far in total.\n{budget_line(snap)}\n\n"
         "Design the next strategy: validate it, then save it."
@@ -188,10 +218,20 @@ def assessment_user(context: dict, tried: int) -> str:
     )
 
 
+HYPOTHESIS_CHARS = 300  # the designer's claim reaches its judge capped and labelled, never as advocacy
+
+
 def assessment_context(cycle: Cycle, context: dict) -> dict:
-    """What the assessor sees: the tick's context, completed from the cycle's stored record."""
+    """What the assessor sees: the tick's context, completed from the cycle's stored record.
+
+    The designer's hypothesis is cut to a few hundred characters and labelled as its claim.
+    """
     full = dict(context or {})
-    full.setdefault("config", cycle.strategy_config)
+    config = dict(cycle.strategy_config or {})
+    claim = str(config.pop("hypothesis", "") or "")
+    full["config"] = config
+    full.pop("strategy", None)
+    full["designer_claim_unverified"] = claim[:HYPOTHESIS_CHARS] + ("…" if len(claim) > HYPOTHESIS_CHARS else "")
     # The database is the record; the context may be a summary.
     if cycle.training_results is not None:
         full["training_results"] = cycle.training_results.model_dump(mode="json", exclude_unset=True)

@@ -87,6 +87,11 @@ def _check(ctx: ToolContext, args: dict[str, Any]) -> tuple[ValidationReport, st
     report = validate_strategy(args.get("config"), ctx.settings.home)
     if not report.ok or report.config is None:
         return report, "config invalid: " + "; ".join(report.errors)
+    universe = ctx.settings.universe
+    dataset = (report.config.dataset.symbol, report.config.dataset.timeframe)
+    if universe is not None and dataset not in universe:
+        allowed = ", ".join(f"{s}/{t}" for s, t in universe)
+        return report, f"dataset {'/'.join(dataset)} is outside the research universe: use one of {allowed}"
     tried = cycles.hash_tried_by(ctx.conn, strategy_hash(report.config), ctx.session_id)
     if tried:
         return report, (

@@ -114,6 +114,11 @@ def research_memory(conn: psycopg.Connection[Any], session_id: int, limit: int) 
     return [MemoryRow.model_validate(r) for r in rows]
 
 
+def without_research_result(conn: psycopg.Connection[Any]) -> int:
+    """Finished cycles that saved no strategy or were cancelled (outages, killed ticks)."""
+    return int(_must(_one(conn, "without_research_result"), "no answer")["n"])
+
+
 def hash_tried_by(conn: psycopg.Connection[Any], strategy_hash: str, session_id: int) -> dict[str, Any] | None:
     """Which other cycle already tried a strategy with this content hash (id, name, outcome)."""
     return _one(conn, "hash_tried_by", {"hash": strategy_hash, "session_id": session_id})

@@ -1,4 +1,9 @@
-"""The assessing phase: invoke the assessor once per tick, until it saves or the attempts run out."""
+"""The assessing phase: the assessor judges the research evidence; a pass is then tested once on the sealed
+final holdout (see stages.HOLDOUT), and only a confirmation ends the cycle `success`.
+
+Invoke the assessor once per tick until it saves or the attempts run out. An assessment that did not pass
+ends the cycle `failed_assessment` with its verdict as the reason.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,10 @@ def assess(
     from agentctl.tick.admission import admit
 
     settings = tick.settings
+    if cycle.assessment is not None:
+        # Saved on an earlier tick that ended before acting on it.
+        trigger = Trigger(TriggerReason.GATE_CHECK, SkipReason.NO_AGENT_NEEDED, {"assessment_saved": True})
+        return after_assessment(tick, conn, cycle, trigger, snap)
     attempts = cycles.assessment_attempts(conn, cycle.id)
     context: dict[str, Any] = {"assessment_attempts": attempts, "max_attempts": settings.assessment_max_attempts}
     if arriving is not None:
@@ -89,8 +98,39 @@ def _invoke(tick: Tick, conn: psycopg.Connection[Any], session_id: int, agent: s
     if not outcome.saved or outcome.assessment is None:
         result.message = f"no assessment saved ({outcome.failure_reason}); retried on a later tick"
         return result
-    done = finish(conn, tick.settings, fresh, Ending(Outcome.SUCCESS), None)
+    assessed = cycles.get(conn, session_id)
+    if assessed is None:
+        raise RuntimeError(f"cycle {session_id} vanished while being assessed")
+    done = after_assessment(tick, conn, assessed, None, None)
     return replace(done, trigger_reason=REASON, agent_invoked=True, agent=agent)
+
+
+def after_assessment(
+    tick: Tick, conn: psycopg.Connection[Any], cycle: Cycle, trigger: Trigger | None, snap: BudgetSnapshot | None
+) -> TickResult:
+    """A saved assessment: not passed ends the cycle; passed starts its one test on the sealed final holdout."""
+    assessment = cycle.assessment
+    assert assessment is not None  # only called once it is saved
+    if not assessment.passed:
+        why = f"the assessment did not pass (verdict {assessment.verdict}): {(assessment.explanation or '')[:300]}"
+        return finish(conn, tick.settings, cycle, Ending(Outcome.FAILED_ASSESSMENT, why.strip(), trigger), snap)
+
+    from agentctl.lab.operations import start_holdout
+    from agentctl.lab.strategy import StrategyConfig
+
+    config = StrategyConfig.model_validate(cycle.strategy_config)
+    op_id = start_holdout(conn, tick.settings, config, cycle.id)
+    with conn.transaction():
+        cycles.start_holdout(conn, cycle.id, op_id)
+        if trigger is not None and snap is not None:
+            trigger.with_context(holdout_operation_id=op_id).write(conn, cycle.id, snap)
+    return TickResult(
+        trigger_reason=trigger.reason if trigger else None,
+        skip_reason=trigger.skip if trigger else None,
+        session_id=cycle.id,
+        phase=Phase.ASSESSING,
+        message=f"assessment passed; its test on the sealed final holdout ({op_id}) started",
+    )
 
 
 def assessment_context(cycle: Cycle) -> dict[str, Any]:

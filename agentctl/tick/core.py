@@ -11,7 +11,7 @@ from agentctl.store.budget import Budget
 from agentctl.tick.finish import Ending, finish
 from agentctl.tick.lock import held
 from agentctl.tick.result import TickResult
-from agentctl.tick.stages import STAGES, Stage
+from agentctl.tick.stages import BACKTEST, TRAINING, Stage, stage_of
 from agentctl.tick.trigger import Trigger, budget_context
 
 if TYPE_CHECKING:
@@ -61,8 +61,9 @@ class Tick:
             why = "the tick designing this cycle died before saving a strategy"
             trigger = Trigger(TriggerReason.GATE_CHECK, SkipReason.SESSION_INTERRUPTED, {"phase": cycle.phase.value})
             return finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, why, trigger), snap)
-        if cycle.phase in STAGES:
-            return self._poll(conn, cycle, snap, STAGES[cycle.phase])
+        stage = stage_of(cycle)
+        if stage is not None:
+            return self._poll(conn, cycle, snap, stage)
         return self._assess(conn, cycle, snap, arriving=None)
 
     # -- no active cycle -----------------------------------------------------------------
@@ -156,11 +157,14 @@ class Tick:
         if not verdict.passed:
             trigger = Trigger(stage.completed_reason, SkipReason.GATE_FAILED, context)
             kept = {stage.gate: results}
-            ending = Ending(stage.gate_failed, "; ".join(verdict.reasons), trigger, stage.gate, **kept)
+            ending = Ending(stage.gate_failed, stage.describe("; ".join(verdict.reasons)), trigger, stage.gate, **kept)
             return finish(conn, self.settings, cycle, ending, snap)
-        if stage.phase is Phase.TRAINING:
+        if stage is TRAINING:
             return self._start_backtest(conn, cycle, snap, results, context)
-        return self._assess(conn, cycle, snap, arriving=results)
+        if stage is BACKTEST:
+            return self._assess(conn, cycle, snap, arriving=results)
+        trigger = Trigger(stage.completed_reason, SkipReason.NO_AGENT_NEEDED, context)
+        return finish(conn, self.settings, cycle, Ending(Outcome.SUCCESS, None, trigger, holdout=results), snap)
 
     def _start_backtest(
         self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, context: dict
@@ -169,8 +173,9 @@ class Tick:
         from agentctl.lab.strategy import StrategyConfig
 
         config = StrategyConfig.model_validate(cycle.strategy_config)
-        n_trials = cycles.strategies_tried(conn, config.dataset.symbol, config.dataset.timeframe)
-        bt_id = start_backtest(conn, self.settings, config, results["model_path"], cycle.id, n_trials)
+        # Every strategy saved in this database, on any dataset, counts as a trial at the time of the test.
+        n_trials, sharpes = cycles.strategies_tried(conn), cycles.trial_sharpes(conn)
+        bt_id = start_backtest(conn, self.settings, config, results["model_path"], cycle.id, n_trials, sharpes)
         context["backtest_operation_id"] = bt_id
         reason, skip = TriggerReason.TRAINING_COMPLETED, SkipReason.NO_AGENT_NEEDED
         with conn.transaction():

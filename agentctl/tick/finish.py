@@ -33,6 +33,7 @@ class Ending:
     gate_failed: str | None = None
     training: dict[str, Any] | None = None
     backtest: dict[str, Any] | None = None
+    holdout: dict[str, Any] | None = None
 
 
 def finish(
@@ -40,8 +41,9 @@ def finish(
 ) -> TickResult:
     """End the cycle in one transaction; the trigger row (if any) needs the day's budget snapshot."""
     with conn.transaction():
-        if ending.training is not None or ending.backtest is not None:
-            cycles.record_results(conn, cycle.id, cycle.phase, training=ending.training, backtest=ending.backtest)
+        if any(r is not None for r in (ending.training, ending.backtest, ending.holdout)):
+            kept = {"training": ending.training, "backtest": ending.backtest, "holdout": ending.holdout}
+            cycles.record_results(conn, cycle.id, cycle.phase, **kept)
         done = cycles.complete(conn, cycle.id, cycle.phase, ending.outcome, ending.reason)
         cycles.insert_metrics(conn, metrics_row(done, cycles.costs(conn, cycle.id), ending))
         Budget(settings).count_cycle(conn, started=False)

@@ -1,7 +1,9 @@
-"""The lab stages a cycle polls, as a table: training, then backtesting.
+"""The lab stages a cycle polls, as a table: training, the research backtest, the final holdout.
 
-Each stage names its phase, its lab operation, its gate and what its outcomes and
-trigger reasons are; `core.Tick._poll` runs the same routine for every row.
+Each stage names its lab operation, its gate and its outcomes and trigger reasons;
+`core.Tick._poll` runs the same routine for every row. The final holdout's test runs
+while the cycle is still `assessing` (its assessment passed): the phase list is the
+schema's, so the stage is told apart by its operation.
 """
 
 from __future__ import annotations
@@ -14,48 +16,69 @@ from agentctl.domain import Outcome, Phase, TriggerReason
 
 if TYPE_CHECKING:
     from agentctl.lab.gates import GateThresholds, GateVerdict
+    from agentctl.store.records import Cycle
+
+GateName = Literal["training", "backtest", "holdout"]
 
 
-def _training_gate(results: dict[str, Any], thresholds: GateThresholds) -> GateVerdict:
-    from agentctl.lab.gates import training_gate
+def _gate(name: GateName) -> Callable[[dict[str, Any], GateThresholds], GateVerdict]:
+    def check(results: dict[str, Any], thresholds: GateThresholds) -> GateVerdict:
+        from agentctl.lab import gates
 
-    return training_gate(results, thresholds)
+        fn = {"training": gates.training_gate, "backtest": gates.backtest_gate, "holdout": gates.confirmation_gate}
+        return fn[name](results, thresholds)
 
-
-def _backtest_gate(results: dict[str, Any], thresholds: GateThresholds) -> GateVerdict:
-    from agentctl.lab.gates import backtest_gate
-
-    return backtest_gate(results, thresholds)
+    return check
 
 
 @dataclass(frozen=True)
 class Stage:
-    phase: Phase
-    gate: Literal["training", "backtest"]
+    gate: GateName
     check: Callable[[dict[str, Any], GateThresholds], GateVerdict]
     failed: Outcome  # the operation failed, was cancelled or vanished
     failed_reason: TriggerReason
     gate_failed: Outcome  # the operation completed and its gate said no
     completed_reason: TriggerReason
+    prefix: str = ""  # how a failure reason names the stage
+
+    def describe(self, reason: str) -> str:
+        return f"{self.prefix}{reason}"
 
 
-STAGES: dict[Phase, Stage] = {
-    Phase.TRAINING: Stage(
-        phase=Phase.TRAINING,
-        gate="training",
-        check=_training_gate,
-        failed=Outcome.FAILED_TRAINING,
-        failed_reason=TriggerReason.TRAINING_FAILED,
-        gate_failed=Outcome.FAILED_TRAINING_GATE,
-        completed_reason=TriggerReason.TRAINING_COMPLETED,
-    ),
-    Phase.BACKTESTING: Stage(
-        phase=Phase.BACKTESTING,
-        gate="backtest",
-        check=_backtest_gate,
-        failed=Outcome.FAILED_BACKTEST,
-        failed_reason=TriggerReason.BACKTEST_FAILED,
-        gate_failed=Outcome.FAILED_BACKTEST_GATE,
-        completed_reason=TriggerReason.BACKTEST_COMPLETED,
-    ),
-}
+TRAINING = Stage(
+    gate="training",
+    check=_gate("training"),
+    failed=Outcome.FAILED_TRAINING,
+    failed_reason=TriggerReason.TRAINING_FAILED,
+    gate_failed=Outcome.FAILED_TRAINING_GATE,
+    completed_reason=TriggerReason.TRAINING_COMPLETED,
+)
+BACKTEST = Stage(
+    gate="backtest",
+    check=_gate("backtest"),
+    failed=Outcome.FAILED_BACKTEST,
+    failed_reason=TriggerReason.BACKTEST_FAILED,
+    gate_failed=Outcome.FAILED_BACKTEST_GATE,
+    completed_reason=TriggerReason.BACKTEST_COMPLETED,
+)
+# Not confirmed on the final holdout: the assessment's claim failed (outcome failed_assessment).
+HOLDOUT = Stage(
+    gate="holdout",
+    check=_gate("holdout"),
+    failed=Outcome.FAILED_ASSESSMENT,
+    failed_reason=TriggerReason.GATE_CHECK,
+    gate_failed=Outcome.FAILED_ASSESSMENT,
+    completed_reason=TriggerReason.GATE_CHECK,
+    prefix="not confirmed on the sealed final holdout: ",
+)
+
+
+def stage_of(cycle: Cycle) -> Stage | None:
+    """The stage whose lab operation the cycle waits on, if any."""
+    if cycle.phase is Phase.TRAINING:
+        return TRAINING
+    if cycle.phase is Phase.BACKTESTING:
+        return BACKTEST
+    if cycle.phase is Phase.ASSESSING and cycle.holdout_operation_id is not None:
+        return HOLDOUT
+    return None

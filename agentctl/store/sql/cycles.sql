@@ -130,6 +130,7 @@ RETURNING id
 -- name: research_memory
 -- The last N finished cycles, newest first, with what the agent needs to learn from them.
 -- Never final_holdout_results: the designer must not select on the data meant to confirm.
+-- Research results only: a cycle that saved no strategy, or was cancelled, is counted apart.
 SELECT s.id, s.strategy_name, s.strategy_config, s.outcome, s.failure_reason,
        s.training_results, s.backtest_results, s.assessment,
        m.training_accuracy, m.backtest_sharpe, m.backtest_win_rate, m.backtest_max_drawdown,
@@ -137,8 +138,15 @@ SELECT s.id, s.strategy_name, s.strategy_config, s.outcome, s.failure_reason,
 FROM agent_sessions s
 LEFT JOIN agent_metrics m ON m.session_id = s.id
 WHERE s.phase = 'idle' AND s.completed_at IS NOT NULL AND s.id <> %(session_id)s
+  AND s.strategy_hash IS NOT NULL AND s.outcome <> 'cancelled'
 ORDER BY s.completed_at DESC, s.id DESC
 LIMIT %(limit)s
+
+-- name: without_research_result
+-- Finished cycles that produced no research result (no strategy saved: an outage, a killed tick;
+-- or cancelled): one line in the designer's memory.
+SELECT count(*)::int AS n FROM agent_sessions
+WHERE phase = 'idle' AND completed_at IS NOT NULL AND (strategy_hash IS NULL OR outcome = 'cancelled')
 
 -- name: trial_sharpes
 -- The research (walk-forward) Sharpe of every trial that reached a backtest: the spread of
