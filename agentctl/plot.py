@@ -8,44 +8,107 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 
-def _points(curve: Sequence[tuple[str, float]]) -> tuple[list[datetime], list[float]]:
+def points(curve: Sequence[tuple[Any, float]]) -> tuple[list[datetime], list[float]]:
+    """A stored curve's times and values."""
     xs, ys = [], []
     for t, v in curve:
-        xs.append(datetime.fromisoformat(str(t)))
+        xs.append(t if isinstance(t, datetime) else datetime.fromisoformat(str(t)))
         ys.append(float(v))
     return xs, ys
 
 
-def equity_text(curve: Sequence[tuple[str, float]], *, width: int = 72, height: int = 16, color: bool = False) -> str:
+def drawdown(ys: Sequence[float]) -> list[float]:
+    """Each point's loss from the running peak (the starting equity, 1.0, is the first peak), as a fraction <= 0."""
+    peak, out = 1.0, []
+    for y in ys:
+        peak = max(peak, y)
+        out.append(y / peak - 1.0)
+    return out
+
+
+def buy_and_hold(xs: Sequence[datetime], close: Any) -> list[float] | None:
+    """Buy and hold over the curve's bars, starting at 1.0: each time's close over the first time's close.
+
+    `close` is the dataset's close series (a pandas Series on its timestamps); None when
+    a time of the curve is not one of its bars (the data changed since the backtest).
+    """
+    import pandas as pd
+
+    stamps = pd.DatetimeIndex([_utc_naive(pd.Timestamp(x)) for x in xs])
+    at = close.reindex(stamps)
+    if at.isna().any():
+        return None
+    base = float(at.iloc[0])
+    return [float(v) / base for v in at]
+
+
+def _utc_naive(t: Any) -> Any:
+    """The datasets' timestamps are UTC without a zone; a stored curve's carry one."""
+    return t.tz_convert(None) if t.tzinfo is not None else t
+
+
+def equity_text(
+    curve: Sequence[tuple[Any, float]],
+    *,
+    width: int = 72,
+    height: int = 16,
+    color: bool = False,
+    benchmark: Sequence[float] | None = None,
+) -> str:
     """The equity curve for the terminal: a plotext chart when `color`, else a plain series.
 
-    Plain (a pipe, NO_COLOR) means no box drawing: plotext frames its chart with box
-    characters even without colour, so scripts get dates and values instead.
+    Drawn with buy and hold over the same bars (`benchmark`) on a date axis, and the
+    drawdown below it. Plain (a pipe, NO_COLOR) means no box drawing: plotext frames
+    its chart with box characters even without colour, so scripts get dates and values.
     """
-    xs, ys = _points(curve)
-    title = f"equity (starts at 1.0), {xs[0]:%Y-%m-%d} to {xs[-1]:%Y-%m-%d}, {len(ys)} points"
+    xs, ys = points(curve)
+    dd = drawdown(ys)
+    bh = " and buy and hold" if benchmark else ""
+    title = f"equity (starts at 1.0){bh}, {xs[0]:%Y-%m-%d} to {xs[-1]:%Y-%m-%d}, {len(ys)} points"
     if not color:
-        return "\n".join([title, *plain_series(xs, ys)])
+        return "\n".join([title, *plain_series(xs, ys, benchmark=benchmark, drawdowns=dd)])
     import plotext as plt
 
     fig = plt.figure
     fig.clear.all()
-    fig.plot_size(width, height)
-    fig.theme("dark")
-    fig.draw(fig.signal(list(range(len(ys))), ys))
-    fig.title(title)
+    fig.plot_size(width, height + max(6, height // 2))
+    fig.subplots(2, 1)
+    top, bottom = fig.subplot(1, 1), fig.subplot(2, 1)
+    top.date().activate()
+    top.draw(top.signal(xs, ys))
+    if benchmark:
+        top.draw(top.signal(xs, list(benchmark), marker="dot"))
+    top.title(title + (" (dots: buy and hold)" if benchmark else ""))
+    bottom.date().activate()
+    bottom.draw(bottom.signal(xs, dd))
+    bottom.title(f"drawdown (worst {min(dd) * 100:.1f}%)")
     out = str(fig.build())
     fig.clear.all()
     return out
 
 
-def plain_series(xs: Sequence[datetime], ys: Sequence[float], points: int = 12) -> list[str]:
-    """At most `points` evenly spaced (time, equity) lines, first and last included, then min and max."""
+def plain_series(
+    xs: Sequence[datetime],
+    ys: Sequence[float],
+    points: int = 12,
+    *,
+    benchmark: Sequence[float] | None = None,
+    drawdowns: Sequence[float] | None = None,
+) -> list[str]:
+    """At most `points` evenly spaced (time, equity[, buy and hold, drawdown]) lines, first and last included."""
     n = len(ys)
     picks = sorted({round(k * (n - 1) / (points - 1)) for k in range(points)}) if n > points else range(n)
-    lines = [f"  {xs[i]:%Y-%m-%d %H:%M}  {ys[i]:.4f}" for i in picks]
+    lines = []
+    for i in picks:
+        line = f"  {xs[i]:%Y-%m-%d %H:%M}  {ys[i]:.4f}"
+        if benchmark:
+            line += f"  buy and hold {benchmark[i]:.4f}"
+        if drawdowns:
+            line += f"  drawdown {drawdowns[i] * 100:.1f}%"
+        lines.append(line)
     lines.append(f"  min {min(ys):.4f}  max {max(ys):.4f}  last {ys[-1]:.4f}")
     return lines
 
@@ -63,22 +126,37 @@ def image_format(path: str | Path) -> str:
     return suffix
 
 
-def equity_png(curve: Sequence[tuple[str, float]], path: Path, *, title: str = "equity") -> Path:
-    """Write the equity curve as an image in the format of the path's suffix (.png, .svg or .pdf)."""
+def equity_png(
+    curve: Sequence[tuple[Any, float]],
+    path: Path,
+    *,
+    title: str = "equity",
+    benchmark: Sequence[float] | None = None,
+) -> Path:
+    """Write the equity curve (with buy and hold, and its drawdown below) in the format of the path's suffix."""
     fmt = image_format(path)
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as pyplot
 
-    xs, ys = _points(curve)
-    fig, ax = pyplot.subplots(figsize=(9, 4), dpi=110)
+    xs, ys = points(curve)
+    fig, (ax, dd_ax) = pyplot.subplots(
+        2, 1, figsize=(9, 5.5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
     try:
-        ax.plot(xs, ys, linewidth=1.2)  # type: ignore[arg-type]  # matplotlib plots datetimes; its stubs take numbers only
+        ax.plot(xs, ys, linewidth=1.2, label="strategy")
+        if benchmark:
+            ax.plot(xs, list(benchmark), linewidth=1.0, color="grey", label="buy and hold")
+            ax.legend(loc="upper left")
         ax.axhline(1.0, color="grey", linewidth=0.6, linestyle="--")
         ax.set_title(title)
         ax.set_ylabel("equity (starts at 1.0)")
         ax.grid(alpha=0.3)
+        dd = [100 * v for v in drawdown(ys)]
+        dd_ax.fill_between(xs, dd, 0, color="tab:red", alpha=0.4)
+        dd_ax.set_ylabel("drawdown %")
+        dd_ax.grid(alpha=0.3)
         fig.autofmt_xdate()
         fig.tight_layout()
         path = Path(path)

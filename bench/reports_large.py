@@ -182,6 +182,7 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
     q = load_queries("reports")
     mid = SESSIONS // 2 + 1  # a success cycle with a backtest (g % 20 == 1)
     sid = {"id": mid}
+    ANY = {"outcome": None, "symbol": None, "timeframe": None}  # the cycles report's optional filters
     return {
         "status": [
             ("current_cycle", {}),
@@ -189,10 +190,8 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
             ("budget_dates", {"days": 1}),
             ("operation", {"id": f"train-{SESSIONS}"}),
         ],
-        "cycles --recent 10": [("recent_cycles", {"limit": 10})],
-        "cycles --outcome failed_assessment": [
-            ("recent_cycles_by_outcome", {"limit": 10, "outcome": "failed_assessment"})
-        ],
+        "cycles --recent 10": [("recent_cycles", {**ANY, "limit": 10})],
+        "cycles --outcome failed_assessment": [("recent_cycles", {**ANY, "limit": 10, "outcome": "failed_assessment"})],
         "show ID": [
             ("session", sid),
             ("session_metrics", sid),

@@ -147,9 +147,14 @@ def _print_summary(s: CycleSummary | None) -> None:
         lines.append(f"  dataset     {d.get('symbol')} {d.get('timeframe')} · model {s.model}")
     if s.hypothesis:
         lines.append(f"  hypothesis  {s.hypothesis}")
+    from agentctl.reports.words import GATE_WORDS, failure_once, plain_reasons
+
+    # Each gate's reasons once, in words; the failure reason then names the gate rather than repeat them.
     for name, g in s.gates.items():
         if g:
-            lines.append(f"  {name} gate {'passed' if g.passed else 'FAILED'}: {'; '.join(g.reasons)}")
+            lines.append(
+                f"  {GATE_WORDS.get(name, name)} gate {'passed' if g.passed else 'FAILED'}: {plain_reasons(g)}"
+            )
     if s.training:
         t = s.training
         lines.append(
@@ -165,8 +170,9 @@ def _print_summary(s: CycleSummary | None) -> None:
         )
     if s.verdict:
         lines.append(f"  assessment  {s.verdict} (passed: {s.assessment_passed})")
-    if s.failure_reason:
-        lines.append(f"  reason      {s.failure_reason}")
+    failure = failure_once(s.failure_reason, s.gates.values(), where="above")
+    if failure:
+        lines.append(f"  reason      {failure}")
     lines.append(f"  cost        ${s.cost_usd or '0'} · {s.duration_s or 0}s")
     typer.echo("\n".join(lines))
 

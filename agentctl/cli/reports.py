@@ -9,6 +9,7 @@ agentctl.cli.render. `--json` prints the report's model as JSON (keys in README
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 
 import typer
 
@@ -16,8 +17,11 @@ from agentctl.cli import render as r
 from agentctl.cli.activity import actions, triggers
 from agentctl.cli.budget import budget_app
 from agentctl.cli.common import JSON_HELP, report_db
+from agentctl.cli.compare import compare
 from agentctl.cli.errors import handle_errors
+from agentctl.cli.export import export
 from agentctl.cli.integrity import integrity
+from agentctl.cli.predict import predict
 from agentctl.cli.show import show
 from agentctl.domain import ExitCode, Outcome
 
@@ -36,6 +40,9 @@ def register(app: typer.Typer) -> None:
     app.command("doctor")(doctor)
     app.command("metrics")(metrics)
     app.command("integrity")(integrity)
+    app.command("compare")(compare)
+    app.command("export")(export)
+    app.command("predict")(predict)
 
 
 @handle_errors
@@ -77,43 +84,77 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
         r.echo(r.warn(w.message))
 
 
+class CycleSort(StrEnum):
+    date = "date"
+    sharpe = "sharpe"
+    dsr = "dsr"
+    ret = "return"
+    cost = "cost"
+
+
+def _dataset(value: str | None) -> tuple[str, str] | None:
+    """`--dataset SYMBOL/TF`, refused (exit 2) when it is not one symbol and one timeframe."""
+    if value is None:
+        return None
+    symbol, slash, timeframe = value.partition("/")
+    if not slash or not symbol or not timeframe or "/" in timeframe:
+        raise typer.BadParameter(f"{value!r} is not SYMBOL/TF, e.g. AAPL/1d (see `agentctl data list`)")
+    return symbol, timeframe
+
+
 @handle_errors
 def cycles(
-    recent: int = typer.Option(10, "--recent", "-n", min=1, max=10000, help="How many recent cycles."),
+    recent: int = typer.Option(10, "--recent", "-n", min=1, max=10000, help="How many cycles."),
     outcome: Outcome | None = typer.Option(None, "--outcome", help="Only cycles with this outcome."),
+    dataset: str | None = typer.Option(None, "--dataset", metavar="SYMBOL/TF", help="Only cycles on this dataset."),
+    sort: CycleSort = typer.Option(
+        CycleSort.date, "--sort", help="Order: date (newest first) or best first by sharpe, dsr, return or cost."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Recent completed cycles: strategy, outcome, Sharpe, win rate, drawdown, trades, cost, duration, verdict."""
+    """Completed cycles: dataset, outcome, Sharpe, deflated Sharpe, return against buy and hold, trades, cost, verdict."""
     from agentctl import reports
 
+    on = _dataset(dataset)
     with report_db() as (_, conn):
-        rows = reports.recent_cycles(conn, recent, outcome.value if outcome else None)
+        rows = reports.recent_cycles(conn, recent, outcome.value if outcome else None, sort=sort.value, dataset=on)
     if as_json:
         return r.print_json([row.model_dump(mode="json") for row in rows])
     if not rows:
-        r.echo(f"no completed cycles with outcome {outcome.value}" if outcome else reports.NO_CYCLES_HINT)
+        wanted = " ".join(w for w in (outcome and f"with outcome {outcome.value}", on and f"on {dataset}") if w)
+        r.echo(f"no completed cycles {wanted}" if wanted else reports.NO_CYCLES_HINT)
         return
+    _cycles_table(rows)
+
+
+def _cycles_table(rows) -> None:
     C = r.Col
     r.table(
         [
             C("id", right=True),
             C("strategy", max_width=40),
+            C("dataset", max_width=12, drop=3),
             C("outcome", max_width=22),
             C("sharpe", right=True),
-            C("win", right=True, drop=2),
-            C("maxdd", right=True, drop=2),
-            C("trades", right=True, drop=3),
-            C("cost", right=True, drop=1),
-            C("took", right=True, drop=3),
-            C("verdict", max_width=40, drop=4),
+            C("dsr", right=True, drop=2),
+            C("return", right=True, drop=1),
+            C("b&h", right=True, drop=2),
+            C("maxdd", right=True, drop=4),
+            C("trades", right=True, drop=4),
+            C("cost", right=True, drop=3),
+            C("took", right=True, drop=5),
+            C("verdict", max_width=40, drop=6),
         ],
         [
             [
                 c.id,
                 c.strategy,
+                c.dataset,
                 c.outcome,
                 r.fixed(c.sharpe),
-                r.pct(c.win_rate),
+                r.fixed(c.deflated_sharpe, 3),
+                r.pct(c.total_return),
+                r.pct(c.buy_and_hold_return),
                 r.pct(c.max_drawdown),
                 c.trades,
                 r.usd(c.cost_usd),

@@ -13,6 +13,7 @@ from agentctl.cli.activity import actions_table, triggers_table
 from agentctl.cli.common import JSON_HELP, image_path, report_db
 from agentctl.cli.errors import fail, handle_errors
 from agentctl.domain import ExitCode
+from agentctl.reports.words import failure_once, plain_reasons
 
 if TYPE_CHECKING:
     from agentctl.lab.gates import GateVerdict
@@ -36,18 +37,28 @@ def show(
     """One cycle in full: strategy, walk-forward results, deflated Sharpe then and now, gates, assessment, final holdout (once the assessment passed), actions, triggers, equity curve."""
     from agentctl import reports
 
-    with report_db() as (_, conn):
+    with report_db() as (settings, conn):
         d = reports.cycle_detail(conn, cycle_id)
     if d is None:
         fail(f"no cycle {cycle_id}: see `agentctl cycles --recent`", ExitCode.USAGE)
+    if as_json and png is None:
+        return r.print_json(d)
+    benchmark = _benchmark(d, settings.home)
     if png is not None:
-        _write_png(d, png)
+        _write_png(d, png, benchmark)
     if as_json:
         return r.print_json(d)
-    _render(d)
+    _render(d, benchmark)
 
 
-def _write_png(d: CycleDetail, png: str) -> None:
+def _benchmark(d: CycleDetail, home) -> list[float] | None:
+    """Buy and hold over the equity curve's bars, from the dataset (None when it is not here or changed)."""
+    from agentctl.reports.cycles import buy_and_hold_curve
+
+    return buy_and_hold_curve(d.config, d.equity_curve, home)
+
+
+def _write_png(d: CycleDetail, png: str, benchmark: list[float] | None) -> None:
     from pathlib import Path
 
     from agentctl.plot import equity_png
@@ -55,14 +66,15 @@ def _write_png(d: CycleDetail, png: str) -> None:
     if not d.equity_curve:
         fail(f"cycle {d.id} has no equity curve (no backtest result)", ExitCode.NEEDS_PERSON)
     try:
-        equity_png(d.equity_curve, Path(png), title=f"cycle {d.id}: {d.strategy or ''}")
+        equity_png(d.equity_curve, Path(png), title=f"cycle {d.id}: {d.strategy or ''}", benchmark=benchmark)
     except OSError as err:
         fail(f"cannot write {png}: {err.strerror or err}", ExitCode.NEEDS_PERSON)
     print(f"agentctl: equity curve written to {png}", file=sys.stderr)
 
 
-def _render(d: CycleDetail) -> None:
+def _render(d: CycleDetail, benchmark: list[float] | None) -> None:
     _head(d)
+    _periods(d)
     if d.training:
         _training(d.training)
     _gate("training", d.gates.training)
@@ -76,7 +88,7 @@ def _render(d: CycleDetail) -> None:
     if d.equity_curve:
         from agentctl.plot import equity_text
 
-        r.echo(equity_text(d.equity_curve, color=not r.plain()))
+        r.echo(equity_text(d.equity_curve, color=not r.plain(), benchmark=benchmark))
     _audit(d)
 
 
@@ -85,8 +97,9 @@ def _head(d: CycleDetail) -> None:
     state = f"outcome {d.outcome}" if d.outcome else f"active, phase {d.phase}"
     done = f", completed {r.when(d.completed_at)} (took {r.duration(d.duration_s)})" if d.completed_at else ""
     r.echo(f"{r.bold(head)}  {state}  started {r.when(d.created_at)}{done}")
-    if d.failure_reason:
-        r.echo(f"failure: {d.failure_reason}")
+    failure = failure_once(d.failure_reason, [d.gates.training, d.gates.backtest, d.research.holdout.gate])
+    if failure:
+        r.echo(f"failure: {failure}")
     if d.hypothesis:
         r.echo(f"hypothesis: {d.hypothesis}")
     if d.config:
@@ -94,6 +107,35 @@ def _head(d: CycleDetail) -> None:
         r.echo("config:")
         for line in json.dumps(cfg, indent=2, default=str).splitlines():
             r.echo(f"  {line}")
+
+
+def _day(t) -> str:
+    if t is None:
+        return "-"
+    return t.strftime("%Y-%m-%d") if (t.hour, t.minute) == (0, 0) else t.strftime("%Y-%m-%d %H:%M")
+
+
+def _signed_pct(v: float | None) -> str:
+    return "-" if v is None else f"{v * 100:+.2f}%"
+
+
+def _periods(d: CycleDetail) -> None:
+    """The dataset's three periods with dates, and what a trade costs."""
+    t = d.training
+    if t is not None and t.research_start is not None:
+        shown = d.research.holdout.results or {}
+        end = f" to {str(shown['end'])[:10]}" if shown.get("end") else ""
+        r.echo(
+            r.bold("periods:") + f" research {_day(t.research_start)} to {_day(t.research_end)} "
+            f"({t.research_bars} bars), purge gap {t.purge_bars} bars, final holdout from {_day(t.holdout_start)}{end}"
+        )
+    trading = (d.config or {}).get("trading") or {}
+    if trading:
+        r.echo(
+            r.bold("costs:") + f" fee {trading.get('fee_bps', '-')} bp and slippage "
+            f"{trading.get('slippage_bps', '-')} bp per side, {trading.get('direction', '-')}, "
+            f"confidence {trading.get('confidence', '-')}"
+        )
 
 
 def _training(t: TrainingRecord) -> None:
@@ -115,6 +157,10 @@ def _backtest(b: BacktestRecord) -> None:
         f"return {r.pct(b.total_return)} (buy and hold {r.pct(b.buy_and_hold_return)}), "
         f"max drawdown {r.pct(b.max_drawdown)}, win rate {r.pct(b.win_rate)}, "
         f"{trades} trades, profit factor {r.fixed(b.profit_factor)}"
+    )
+    r.echo(
+        f"  CAGR {r.pct(b.cagr)}, Calmar {r.fixed(b.calmar)}, exposure {r.pct(b.exposure)} of bars, "
+        f"average trade {_signed_pct(b.avg_trade_return)}"
     )
 
 
@@ -194,7 +240,7 @@ def _gate(name: str, gate: GateVerdict | None) -> None:
     if gate.passed:
         r.echo(f"  {name} gate: passed")
     else:
-        r.echo(f"  {name} gate: FAILED: {'; '.join(gate.reasons) or 'no reason recorded'}")
+        r.echo(f"  {name} gate: FAILED: {plain_reasons(gate)}")
 
 
 def _assessment(a: AssessmentRecord) -> None:

@@ -3,7 +3,8 @@
 One model is fitted on the whole research period (an early-stopping family watches
 its last part, purged, as a fold's model does) and traded on the final holdout's bars
 only. Nothing else in the lab reads those bars: training and the research backtest stop
-at the research period's end, a purge gap earlier.
+at the research period's end, a purge gap earlier. The fitted model is kept
+(`final_model_location`): it is the one `agentctl export` ships and `agentctl predict` uses.
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ from agentctl.lab.data import bars_per_year, load_ohlcv
 from agentctl.lab.features import LabError, compute_features
 from agentctl.lab.models import Progress
 from agentctl.lab.results import HoldoutResult
-from agentctl.lab.strategy import StrategyConfig
-from agentctl.lab.training import fit_rows, predict, research
+from agentctl.lab.strategy import StrategyConfig, strategy_hash
+from agentctl.lab.training import Research, fit_rows, predict, research
+
+FINAL_MODEL_VERSION = 1
 
 
 def _noop(pct: float, message: str) -> None:
     pass
+
+
+def final_model_location(config: StrategyConfig, home: Path) -> str:
+    """Where the holdout keeps the model it fitted on the whole research period (one per strategy hash)."""
+    from agentctl.lab.artifacts import location_for
+
+    return location_for(None, home, f"final-{strategy_hash(config)}")
 
 
 def run_holdout(config: StrategyConfig, home: Path, progress: Progress = _noop) -> HoldoutResult:
@@ -38,6 +48,7 @@ def run_holdout(config: StrategyConfig, home: Path, progress: Progress = _noop) 
     p = r.periods
     progress(10, f"fitting {config.model.family} on the research period")
     fitted, _ = fit_rows(config.model, r, np.arange(r.warm, p.research_end), progress, "the research period")
+    _keep(config, r, fitted.model, home)
 
     progress(90, "trading the final holdout")
     hold = df.iloc[p.holdout_start :]
@@ -58,3 +69,20 @@ def run_holdout(config: StrategyConfig, home: Path, progress: Progress = _noop) 
         sharpe_p_value=stats.sharpe_greater_than_zero_p(bar_returns(sim.equity)),
         duration_s=round(time.perf_counter() - started, 3),
     )
+
+
+def _keep(config: StrategyConfig, r: Research, model: object, home: Path) -> None:
+    from agentctl.lab import artifacts
+
+    artifact = {
+        "version": FINAL_MODEL_VERSION,
+        "kind": "final",
+        "strategy_hash": strategy_hash(config),
+        "config": config.model_dump(mode="json"),
+        "columns": r.columns,
+        "classes": [int(c) for c in r.classes],
+        "periods": tuple(r.periods),
+        "fitted_through": r.index[r.periods.research_end - 1].to_pydatetime(),
+        "model": model,
+    }
+    artifacts.save(artifact, final_model_location(config, home))

@@ -68,6 +68,7 @@ class OutOfFold(NamedTuple):
     train_accuracy: list[float]
     iterations: list[int]
     early_stopped: list[bool]
+    models: list[Any]  # each fold's fitted model; the artifact keeps the last, the one `agentctl predict` uses
 
 
 def research(df: pd.DataFrame, config: StrategyConfig) -> Research:
@@ -141,7 +142,7 @@ def walk_forward(spec: Any, r: Research, folds: int, progress: Progress) -> OutO
         raise LabError(f"not enough data: fold {short[0]} scores fewer than {MIN_FOLD_BARS} bars; use fewer folds")
     start = parts[0][0]
     proba = np.empty((parts[-1][1] - start, len(r.classes)))
-    out = OutOfFold(parts, proba, [], [], [], [])
+    out = OutOfFold(parts, proba, [], [], [], [], [])
     y = r.y.astype(int)
     for k, (lo, hi) in enumerate(parts):
         base, span = 10 + 80 * k / folds, 80 / folds
@@ -157,6 +158,7 @@ def walk_forward(spec: Any, r: Research, folds: int, progress: Progress) -> OutO
         out.train_accuracy.append(float(np.mean(r.classes[np.argmax(fitted_proba, axis=1)] == y[fit_on])))
         out.iterations.append(fitted.iterations)
         out.early_stopped.append(fitted.early_stopped)
+        out.models.append(fitted.model)
     return out
 
 
@@ -211,6 +213,8 @@ def _artifact(config: StrategyConfig, r: Research, oof: OutOfFold, chash: str) -
         "timestamps": r.index[start:end].asi8.copy(),  # to recognise the same bars at backtest time
         "proba": oof.proba,
         "labels": r.y[start:end].astype(int),
+        # The last fold's model made the research backtest's last predictions: a researcher predicts with it.
+        "model": oof.models[-1],
     }
 
 

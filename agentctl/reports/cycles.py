@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, field_serializer
@@ -26,8 +27,12 @@ TRIGGERS_SHOWN = 500  # a cycle's triggers in `show`: one per minute is over 8 h
 class CycleRow(BaseModel):
     id: int
     strategy: str | None
+    dataset: str | None  # SYMBOL/TF
     outcome: str | None
     sharpe: float | None
+    deflated_sharpe: float | None
+    total_return: float | None  # the research backtest's
+    buy_and_hold_return: float | None  # over the same bars
     win_rate: float | None
     max_drawdown: float | None
     trades: int | None
@@ -37,14 +42,25 @@ class CycleRow(BaseModel):
     completed_at: datetime | None
 
 
-def recent_cycles(conn: psycopg.Connection[Any], limit: int = 10, outcome: str | None = None) -> list[CycleRow]:
-    """Recent completed cycles, newest first, optionally of one outcome."""
+def recent_cycles(
+    conn: psycopg.Connection[Any],
+    limit: int = 10,
+    outcome: str | None = None,
+    *,
+    sort: str = "date",
+    dataset: tuple[str, str] | None = None,
+) -> list[CycleRow]:
+    """Completed cycles, newest first or best first by `sort`, optionally of one outcome and one dataset."""
     return [
         CycleRow(
             id=r.id,
             strategy=r.strategy_name,
+            dataset=f"{r.symbol}/{r.timeframe}" if r.symbol else None,
             outcome=r.outcome,
             sharpe=num(r.backtest_sharpe),
+            deflated_sharpe=num(r.deflated_sharpe, 4),
+            total_return=num(r.total_return, 6),
+            buy_and_hold_return=num(r.buy_and_hold_return, 6),
             win_rate=num(r.backtest_win_rate),
             max_drawdown=num(r.backtest_max_drawdown),
             trades=r.backtest_total_trades,
@@ -53,7 +69,7 @@ def recent_cycles(conn: psycopg.Connection[Any], limit: int = 10, outcome: str |
             verdict=r.verdict,
             completed_at=r.completed_at,
         )
-        for r in store.recent_cycles(conn, limit, outcome)
+        for r in store.recent_cycles(conn, limit, outcome, sort=sort, dataset=dataset)
     ]
 
 
@@ -154,3 +170,18 @@ def cycle_detail(conn: psycopg.Connection[Any], cycle_id: int, action_limit: int
 
 def session_exists(conn: psycopg.Connection[Any], cycle_id: int) -> bool:
     return store.cycle(conn, cycle_id) is not None
+
+
+def buy_and_hold_curve(config: dict[str, Any] | None, curve: list[tuple[str, float]], home: Path) -> list[float] | None:
+    """Buy and hold over the equity curve's bars, starting at 1.0; None without the dataset or when it changed."""
+    from agentctl.lab.data import DatasetError, load_ohlcv
+    from agentctl.plot import buy_and_hold, points
+
+    dataset = (config or {}).get("dataset") or {}
+    if not curve or not dataset.get("symbol") or not dataset.get("timeframe"):
+        return None
+    try:
+        df = load_ohlcv(str(dataset["symbol"]), str(dataset["timeframe"]), home)
+    except DatasetError:
+        return None
+    return buy_and_hold(points(curve)[0], df["close"])

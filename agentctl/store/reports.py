@@ -120,6 +120,11 @@ class CycleLine(_Row):
     cycle_duration_seconds: int | None = None
     verdict: str | None = None
     completed_at: datetime | None = None
+    symbol: str | None = None
+    timeframe: str | None = None
+    total_return: float | None = None  # the research backtest's
+    buy_and_hold_return: float | None = None  # over the same bars
+    deflated_sharpe: float | None = None
 
 
 class CostPerSuccess(_Row):
@@ -240,13 +245,28 @@ def cycle_metrics(conn: psycopg.Connection[Any], cycle_id: int) -> Metrics | Non
     return None if row is None else Metrics.model_validate(row)
 
 
-def recent_cycles(conn: psycopg.Connection[Any], limit: int, outcome: str | None = None) -> list[CycleLine]:
-    """Completed cycles newest first, of one outcome when given."""
-    if outcome:
-        rows = _rows(conn, "recent_cycles_by_outcome", {"limit": limit, "outcome": outcome})
-    else:
-        rows = _rows(conn, "recent_cycles", {"limit": limit})
-    return [CycleLine.model_validate(r) for r in rows]
+# `cycles --sort`: each order is its own statement, so no input ever reaches the SQL text.
+CYCLE_SORTS = {
+    "date": "recent_cycles",
+    "sharpe": "recent_cycles_by_sharpe",
+    "dsr": "recent_cycles_by_dsr",
+    "return": "recent_cycles_by_return",
+    "cost": "recent_cycles_by_cost",
+}
+
+
+def recent_cycles(
+    conn: psycopg.Connection[Any],
+    limit: int,
+    outcome: str | None = None,
+    *,
+    sort: str = "date",
+    dataset: tuple[str, str] | None = None,
+) -> list[CycleLine]:
+    """Completed cycles in the order of `sort` (newest first by default), of one outcome and dataset when given."""
+    symbol, timeframe = dataset or (None, None)
+    params = {"limit": limit, "outcome": outcome or None, "symbol": symbol, "timeframe": timeframe}
+    return [CycleLine.model_validate(r) for r in _rows(conn, CYCLE_SORTS[sort], params)]
 
 
 def cycles_by_outcome(conn: psycopg.Connection[Any]) -> dict[str, int]:

@@ -132,12 +132,17 @@ def test_status_warns_stale_tick_exhausted_budget_and_silent_operation(settings,
 def test_cycles_table_newest_first(settings, seeded):
     out = run("cycles", "--recent", "20")
     lines = out.splitlines()
+    # On purpose: the dataset, deflated Sharpe, return and buy and hold columns joined the table and the
+    # win rate left it (still in --json), so a long name stays whole on a wide terminal.
     assert lines[0].split() == [
         "id",
         "strategy",
+        "dataset",
         "outcome",
         "sharpe",
-        "win",
+        "dsr",
+        "return",
+        "b&h",
         "maxdd",
         "trades",
         "cost",
@@ -147,12 +152,15 @@ def test_cycles_table_newest_first(settings, seeded):
     ids = [int(line.split()[0]) for line in lines[1:]]
     assert ids == [seeded[o] for o in reversed(OUTCOMES)]
     success = next(line for line in lines if "strat_success" in line)
-    assert success.split()[:10] == [
+    assert success.split()[:13] == [
         str(seeded["success"]),
         "strat_success",
+        "AAPL/1d",
         "success",
         "1.23",
-        "55.0%",
+        "0.610",
+        "15.0%",
+        "10.0%",
         "12.0%",
         "42",
         "$0.0150",
@@ -167,8 +175,12 @@ def test_cycles_json_and_outcome_filter(settings, seeded):
     assert set(rows[0]) == {
         "id",
         "strategy",
+        "dataset",
         "outcome",
         "sharpe",
+        "deflated_sharpe",
+        "total_return",
+        "buy_and_hold_return",
         "win_rate",
         "max_drawdown",
         "trades",
@@ -183,6 +195,10 @@ def test_cycles_json_and_outcome_filter(settings, seeded):
         "id": seeded["success"],
         "outcome": "success",
         "sharpe": 1.234,
+        "dataset": "AAPL/1d",
+        "deflated_sharpe": 0.61,
+        "total_return": 0.15,
+        "buy_and_hold_return": 0.1,
         "win_rate": 0.55,
         "max_drawdown": 0.12,
         "trades": 42,

@@ -1,0 +1,92 @@
+"""`agentctl compare ID ID ...`: two to six strategies side by side (reports/compare.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from agentctl.cli import render as r
+from agentctl.cli.common import JSON_HELP, report_db
+from agentctl.cli.errors import fail, handle_errors
+from agentctl.domain import ExitCode
+
+if TYPE_CHECKING:
+    from agentctl.lab.gates import GateVerdict
+    from agentctl.reports.compare import Comparison, Side
+
+
+@handle_errors
+def compare(
+    cycle_ids: list[int] = typer.Argument(..., metavar="ID ID ...", help="Two to six cycle (session) ids."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Strategies side by side: config differences, research figures, gates, assessment, outcome, final holdout (once the assessment passed)."""
+    from agentctl.reports.compare import CompareError
+    from agentctl.reports.compare import compare as build
+
+    with report_db() as (_, conn):
+        try:
+            cmp = build(conn, cycle_ids)
+        except CompareError as err:
+            fail(str(err), ExitCode.USAGE)
+    if as_json:
+        return r.print_json(cmp)
+    _render(cmp)
+
+
+def _gate(g: GateVerdict | None) -> str:
+    return "-" if g is None else "passed" if g.passed else "FAILED"
+
+
+def _holdout(s: Side) -> list[str]:
+    res = s.holdout.results
+    if res is None:
+        state = {"sealed": "sealed", "not_tested": "not tested"}.get(s.holdout.state, s.holdout.state)
+        return [state, state, state]
+    return [r.fixed(res.get("sharpe")), r.pct(res.get("total_return")), _gate(s.holdout.gate)]
+
+
+def _rows(cmp: Comparison) -> list[list[object]]:
+    sides = cmp.cycles
+    rows: list[list[object]] = [["strategy", *[s.strategy for s in sides]]]
+    rows += [[d.key, *d.values] for d in cmp.differences]
+    figures = [
+        ("sharpe", lambda s: r.fixed(s.research.sharpe)),
+        ("deflated sharpe", lambda s: r.fixed(s.research.deflated_sharpe, 3)),
+        ("return", lambda s: r.pct(s.research.total_return)),
+        ("buy and hold", lambda s: r.pct(s.research.buy_and_hold_return)),
+        ("max drawdown", lambda s: r.pct(s.research.max_drawdown)),
+        ("trades", lambda s: s.research.trades),
+        (
+            "folds profitable",
+            lambda s: f"{s.research.folds_profitable}/{s.research.folds}" if s.research.folds else "-",
+        ),
+        ("training gate", lambda s: _gate(s.gates.get("training"))),
+        ("backtest gate", lambda s: _gate(s.gates.get("backtest"))),
+        (
+            "assessment",
+            lambda s: "-" if s.assessment_passed is None else "passed" if s.assessment_passed else "not passed",
+        ),
+        ("outcome", lambda s: s.outcome or f"active ({s.phase})"),
+    ]
+    rows += [[name, *[fn(s) for s in sides]] for name, fn in figures]
+    holdouts = [_holdout(s) for s in sides]
+    for k, name in enumerate(("holdout sharpe", "holdout return", "holdout gate")):
+        rows.append([name, *[h[k] for h in holdouts]])
+    return rows
+
+
+def _render(cmp: Comparison) -> None:
+    from agentctl.reports.words import plain_reasons
+
+    C = r.Col
+    cols = [C("", max_width=18), *[C(f"cycle {s.id}", max_width=24) for s in cmp.cycles]]
+    r.table(cols, _rows(cmp))
+    if cmp.same:
+        r.echo(f"same in every cycle: {', '.join(cmp.same)}")
+    # Each failed gate's reasons once, under the table.
+    for s in cmp.cycles:
+        for g in (*s.gates.values(), s.holdout.gate):
+            if g is not None and not g.passed:
+                r.echo(f"cycle {s.id} {g.gate} gate: {plain_reasons(g)}")

@@ -1,0 +1,141 @@
+"""The summary.md of an export: what was tried, how often, on which data, and what it came to.
+
+How often matters as much as what: a strategy is one of every strategy tried (the
+deflated Sharpe's trial count), and a reader weighs its figures by that count.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from agentctl.reports.research import holdout
+from agentctl.store import reports as store
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from agentctl.lab.gates import GateVerdict
+    from agentctl.lab.strategy import StrategyConfig
+    from agentctl.reports.export import Export
+    from agentctl.store.records import Cycle
+
+
+def _day(t: datetime | None) -> str:
+    if t is None:
+        return "-"
+    return f"{t:%Y-%m-%d}" if (t.hour, t.minute) == (0, 0) else f"{t:%Y-%m-%d %H:%M}"
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None else f"{float(v) * 100:.1f}%"
+
+
+def _num(v: Any, places: int = 2) -> str:
+    return "-" if v is None else f"{float(v):.{places}f}"
+
+
+def tried_line(conn: psycopg.Connection[Any], cycle: Cycle, config: StrategyConfig) -> str:
+    """How many strategies were tried: at the test (all datasets), now, and on this dataset."""
+    from agentctl.store import cycles
+
+    bt = cycle.backtest_results
+    at_test = bt.n_trials if bt is not None else None
+    now = cycles.strategies_tried(conn)
+    ds = config.dataset
+    here = next(
+        (d.trials for d in store.integrity_datasets(conn) if (d.symbol, d.timeframe) == (ds.symbol, ds.timeframe)), 0
+    )
+    then = f"one of {at_test} strategies tried (all datasets) when its backtest ran; " if at_test else ""
+    return f"{then}{now} tried now, {here} of them on {ds.symbol}/{ds.timeframe}"
+
+
+def periods_line(cycle: Cycle) -> str:
+    tr = cycle.training_results
+    if tr is None or tr.research_start is None:
+        return "not recorded (training did not complete)"
+    h = cycle.final_holdout_results or {}
+    end = (
+        f" to {_day(datetime.fromisoformat(str(h['end'])))}" if holdout(cycle).state == "shown" and h.get("end") else ""
+    )
+    return (
+        f"research {_day(tr.research_start)} to {_day(tr.research_end)} ({tr.research_bars} bars), "
+        f"purge gap {tr.purge_bars} bars, sealed final holdout from {_day(tr.holdout_start)}{end}"
+    )
+
+
+def _gate(name: str, g: GateVerdict | None) -> list[str]:
+    if g is None:
+        return []
+    return [f"- {name} gate: {'passed' if g.passed else 'FAILED'}", *[f"  - {r}" for r in g.reasons]]
+
+
+def _strategy(config: StrategyConfig) -> list[str]:
+    t, lab = config.trading, config.label
+    features = ", ".join(f"{f.function}({', '.join(f'{k}={v}' for k, v in f.params.items())})" for f in config.features)
+    model = ", ".join(f"{k}={v}" for k, v in config.model.model_dump().items())
+    return [
+        f"- features: {features}",
+        f"- label: {lab.classes}, {lab.horizon} bar(s) ahead, threshold {lab.threshold:g}",
+        f"- model: {model}",
+        f"- trading: {t.direction}, enter at confidence {t.confidence:g}, fee {t.fee_bps:g} bp and slippage "
+        f"{t.slippage_bps:g} bp per side",
+    ]
+
+
+def _research(cycle: Cycle) -> list[str]:
+    bt = cycle.backtest_results
+    lines = ["", "## Research (walk-forward, out of fold)", ""]
+    if bt is None:
+        return [*lines, "no research backtest"]
+    folds = f"{bt.folds_profitable} of {bt.folds}" if bt.folds else "-"
+    lines += [
+        f"- sharpe {_num(bt.sharpe)}, deflated sharpe {_num(bt.deflated_sharpe, 3)}",
+        f"- return {_pct(bt.total_return)} (buy and hold {_pct(bt.buy_and_hold_return)}), "
+        f"max drawdown {_pct(bt.max_drawdown)}",
+        f"- {bt.total_trades} trades, win rate {_pct(bt.win_rate)}, folds profitable {folds}",
+    ]
+    lines += _gate("training", cycle.training_results.gate if cycle.training_results else None)
+    lines += _gate("backtest", bt.gate)
+    a = cycle.assessment
+    if a is not None:
+        lines.append(f"- assessment: {'passed' if a.passed else 'not passed'}{f': {a.verdict}' if a.verdict else ''}")
+    return lines
+
+
+def _holdout(cycle: Cycle) -> list[str]:
+    h = holdout(cycle)
+    lines = ["", "## Final holdout", ""]
+    if h.results is None:
+        return [*lines, h.line]
+    res = h.results
+    lines.append(
+        f"- sharpe {_num(res.get('sharpe'))} (p {_num(res.get('sharpe_p_value'), 4)}), return "
+        f"{_pct(res.get('total_return'))} (buy and hold {_pct(res.get('buy_and_hold_return'))}), "
+        f"max drawdown {_pct(res.get('max_drawdown'))}, {res.get('total_trades', '-')} trades"
+    )
+    return lines + _gate("final holdout", h.gate)
+
+
+def summary_markdown(conn: psycopg.Connection[Any], cycle: Cycle, config: StrategyConfig, out: Export) -> str:
+    ds = config.dataset
+    lines = [
+        f"# {config.name} (cycle {cycle.id})",
+        "",
+        config.hypothesis,
+        "",
+        f"- dataset: {ds.symbol}/{ds.timeframe}",
+        f"- periods: {periods_line(cycle)}",
+        f"- tried: {tried_line(conn, cycle, config)}",
+        f"- outcome: {cycle.outcome or 'still running'}",
+        *_strategy(config),
+        *_research(cycle),
+        *_holdout(cycle),
+        "",
+        "## Files",
+        "",
+        f"- model.joblib: {out.model.why}",
+        *[f"- {t.file}: {t.trades} trades of the {t.backtest}, {t.source}" for t in out.trades],
+        *[f"- note: {n}" for n in out.notes],
+    ]
+    return "\n".join(lines) + "\n"
