@@ -25,6 +25,16 @@ _SECRETS: set[str] = set()
 REDACTED = "[redacted]"
 
 
+def fit(text: str, width: int) -> str:
+    """`text` cut to `width`, ending in a digest of the whole so two long ids stay two ids."""
+    if len(text) <= width:
+        return text
+    import hashlib
+
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{text[: width - 17]}~{digest}"
+
+
 def hide(secret: str) -> None:
     """Never store `secret` in an action row (too short a string would hide too much: ignored)."""
     if secret and len(secret) >= 8:
@@ -86,9 +96,8 @@ def insert_action(conn: psycopg.Connection[Any], row: ActionRow) -> int:
     for key, width in COLUMN_WIDTH.items():
         value = params[key]
         if value is not None:
-            params[key] = str(storable.text(redact(str(value))))
-            if len(params[key]) > width:
-                params[key] = params[key][:width]
+            params[key] = fit(str(storable.text(redact(str(value)))), width)
+            if params[key] != value:
                 flags.append(f"{key}_truncated")
     params["tool_args"] = _json(redact(row.tool_args))
     params["tool_result"] = _json(redact(row.tool_result))

@@ -206,7 +206,9 @@ def check_ledger(conn, fake) -> dict:
     assert not dup, dup
     recorded = {r["request_id"] for r in q("SELECT request_id FROM agent_actions WHERE request_id IS NOT NULL")}
     billed = fake.billed
-    missing = [rid for rid in billed if rid[:255] not in recorded]
+    from agentctl.store.actions import COLUMN_WIDTH, fit
+
+    missing = [rid for rid in billed if fit(rid, COLUMN_WIDTH["request_id"]) not in recorded]
     orphans = q("SELECT count(*) AS n FROM agent_actions WHERE 'orphaned' = ANY(flags)").fetchone()["n"]
     # A tick killed after the reply arrived and before its commit leaves no row with the request id;
     # its reservation is charged as an orphan instead (at its worst case, never less).
