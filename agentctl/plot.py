@@ -81,7 +81,8 @@ def equity_text(
     top.draw(top.signal(xs, ys))
     if benchmark:
         top.draw(top.signal(xs, list(benchmark), marker="dot"))
-    top.title(title + (" (dots: buy and hold)" if benchmark else ""))
+    # plotext drops a title wider than the chart: the dates are on the axis, so the title stays short.
+    top.title(f"equity from 1.0 ({len(ys)} points)" + (", dots: buy and hold" if benchmark else ""))
     bottom.date().activate()
     bottom.draw(bottom.signal(xs, dd))
     bottom.title(f"drawdown (worst {min(dd) * 100:.1f}%)")

@@ -81,7 +81,8 @@ def _render(cmp: Comparison) -> None:
     from agentctl.reports.words import plain_reasons
 
     C = r.Col
-    cols = [C("", max_width=18), *[C(f"cycle {s.id}", max_width=24) for s in cmp.cycles]]
+    # The names of the rows stay whole; the cycles' cells give way on a narrow terminal.
+    cols = [C(""), *[C(f"cycle {s.id}", max_width=24) for s in cmp.cycles]]
     r.table(cols, _rows(cmp))
     if cmp.same:
         r.echo(f"same in every cycle: {', '.join(cmp.same)}")
