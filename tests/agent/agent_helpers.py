@@ -19,6 +19,8 @@ def good_config(name: str = "rsi-reversion-1h") -> dict:
             {"function": "BBANDS", "params": {"timeperiod": 20}},
         ],
         "model": {"family": "logistic_regression"},
+        # A low bar to enter, so the model trades on the sealed final holdout too (the confirming test needs trades).
+        "trading": {"confidence": 0.34},
     }
 
 
