@@ -5,7 +5,8 @@ A day runs design invocations until its admission rule refuses one. "first_call"
 is left covers the first call's worst case (the rule before); "invocation" when it covers the
 invocation's expected full cost (agentctl.agent.invocation_need). Designs think hard: every reply
 uses all of max_tokens, so three calls cost about $0.30 at Sonnet 5.5 prices. A call is wasted
-when its invocation is stopped by the budget before it saved anything.
+when its invocation is stopped by the budget before it saved anything. Earlier days'
+invocations stay as history (the "invocation" rule reads their costs after five of them).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def _day(conn, s, fake, policy: str, limit: str, start: int) -> tuple[int, int, 
     """(invocations, calls, wasted calls) of one budget day under `policy`."""
     from decimal import Decimal
 
-    with conn.transaction():
-        conn.execute("DELETE FROM agent_actions")
+    with conn.transaction():  # a new budget day; earlier days' invocations stay as history
+        conn.execute("UPDATE agent_actions SET budget_date = NULL")
         conn.execute("DELETE FROM agent_budget")
         conn.execute("UPDATE agent_sessions SET phase = 'idle', completed_at = NOW() WHERE phase <> 'idle'")
     budget = Budget(s)
