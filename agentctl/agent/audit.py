@@ -86,7 +86,8 @@ class Audit:
                 reservation, charge.amount, self._row(reservation, args, tool_result=summary, flags=flags, **fields)
             )
         except Exception as err:  # a billed reply keeps its row: the plain one below is tried
-            log.warning("agent: the full row of a %s call failed (%s); recording a plain one", self.invocation, err)
+            # The plain row carries the flag; say it only in the detail log.
+            log.info("agent: the full row of a %s call failed (%s); recording a plain one", self.invocation, _line(err))
             fields["stop_reason"] = None if reply.stop_reason is None else str(reply.stop_reason)[:100]
             flags.append(f"record_retried:{type(err).__name__}")
             plain = self._row(
@@ -96,10 +97,11 @@ class Audit:
                 spent = self._write(reservation, charge.amount, plain)
             except Exception as again:  # the database is gone: the tick ends with exit 75
                 log.error(
-                    "agent: a billed %s call (request %s) could not be recorded: %s",
+                    "agent: a billed %s call (request %s) could not be recorded (%s): its reservation is charged "
+                    "on a later tick",
                     self.invocation,
                     reply.request_id,
-                    again,
+                    _line(again),
                 )
                 raise AgentUnavailable(f"the database refused a billed call's row: {type(again).__name__}") from None
         _log_usage(self.invocation, self.model, args["turn"], charge, spent, latency)
@@ -162,3 +164,9 @@ def _block_summary(block: dict[str, Any]) -> dict[str, Any]:
     if block.get("type") == "tool_use":
         return {"type": "tool_use", "id": block.get("id"), "name": block.get("name")}
     return {"type": block.get("type")}
+
+
+def _line(err: BaseException) -> str:
+    """An error's first line: a log record stays one line."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -100,10 +100,12 @@ def _run_tick(timeout: float = 120) -> subprocess.CompletedProcess:
 
 
 def _one_line(err: str) -> str:
+    """The tick's error is one line; before it, at most the money log's own one-line records ("agent: ...")."""
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("agentctl: "), err
+    assert lines and lines[-1].startswith("agentctl: "), err
+    assert all(line.startswith("agent: ") for line in lines[:-1]) and len(lines) <= 2, err
     assert "Traceback" not in err
-    return lines[0]
+    return lines[-1]
 
 
 def _tick_until(url: str, predicate, timeout_s: float = 120) -> list[subprocess.CompletedProcess]:

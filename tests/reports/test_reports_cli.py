@@ -490,6 +490,7 @@ def test_doctor_all_good(settings, seeded):
         "prices",
         "last_tick",
         "operations",
+        "admission",  # a pause, an overrun or an open circuit breaker would show here
     ]
 
 
