@@ -79,7 +79,7 @@ class CycleSummary(BaseModel):
     tokens: dict[str, int | None]
 
 
-TRAINING_FIGURES = ("accuracy", "majority_baseline_accuracy", "log_loss", "iterations")
+TRAINING_FIGURES = ("accuracy", "constant_accuracy", "accuracy_p_value", "log_loss", "iterations")
 BACKTEST_FIGURES = (
     "sharpe",
     "total_return",

@@ -141,7 +141,10 @@ def memory_line(row: MemoryRow) -> str:
         lines.extend(_strategy_lines(cfg))
     tr, bt, asm = row.training_results, row.backtest_results, row.assessment
     if tr is not None and tr.accuracy is not None:
-        lines.append(f"  train: acc {_num(tr.accuracy)} vs majority {_num(tr.majority_baseline_accuracy)}")
+        lines.append(
+            f"  train: out-of-fold acc {_num(tr.accuracy)} vs best constant {_num(tr.constant_accuracy)}"
+            f" (p {_num(tr.accuracy_p_value)})"
+        )
     if bt is not None:
         lines.append(
             f"  backtest: sharpe {_num(bt.sharpe)} dsr {_num(bt.deflated_sharpe)} ret {_num(bt.total_return)} "

@@ -158,8 +158,8 @@ def _print_summary(s: CycleSummary | None) -> None:
     if s.training:
         t = s.training
         lines.append(
-            f"  training    accuracy {_f(t['accuracy'])} vs majority {_f(t['majority_baseline_accuracy'])}"
-            f" · log loss {_f(t['log_loss'])}"
+            f"  training    out-of-fold accuracy {_f(t['accuracy'])} vs best constant guess"
+            f" {_f(t['constant_accuracy'])} (p {_f(t['accuracy_p_value'])}) · log loss {_f(t['log_loss'])}"
         )
     if s.backtest:
         b = s.backtest

@@ -80,5 +80,5 @@ def import_(
         return
     typer.echo(
         f"imported {info.symbol}/{info.timeframe}: {info.bars} bars, {_when(info.first_bar)} to {_when(info.last_bar)}; "
-        f"backtests use bars from {_when(info.holdout_start)}"
+        f"the sealed final holdout starts at {_when(info.holdout_start)}"
     )
