@@ -99,16 +99,21 @@ def _label(symbol: str | None, timeframe: str | None) -> str:
 
 
 def _blocks_by_dataset(conn: psycopg.Connection[Any]) -> dict[tuple[str | None, str | None], list[list[list[float]]]]:
-    """Each dataset's trials' return blocks; a trial whose blocks do not read is left out."""
-    out: dict[tuple[str | None, str | None], list[list[list[float]]]] = {}
+    """Each dataset's trials' return blocks over the span most of its trials share.
+
+    A trial whose blocks do not read is left out, and so is one cut over other bars (another
+    fold count): PBO compares trials over the same time blocks only.
+    """
+    spans: dict[tuple[str | None, str | None], dict[tuple[int | None, int | None], list]] = {}
     for row in store.integrity_blocks(conn):
         try:
             blocks = _BLOCKS.validate_python(row.blocks)
         except ValidationError:
             continue
         if blocks:
-            out.setdefault((row.symbol, row.timeframe), []).append([list(b) for b in blocks])
-    return out
+            by_span = spans.setdefault((row.symbol, row.timeframe), {})
+            by_span.setdefault((row.blocks_start, row.blocks_end), []).append([list(b) for b in blocks])
+    return {dataset: max(by_span.values(), key=len) for dataset, by_span in spans.items()}
 
 
 def pbo(trial_blocks: list[list[list[float]]]) -> PBOFigure:

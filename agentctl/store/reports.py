@@ -191,6 +191,9 @@ class TrialBlocks(_Row):
     symbol: str | None = None
     timeframe: str | None = None
     blocks: Any = None
+    # The bars the blocks cut: trials are comparable only over the same span (a different fold count moves it).
+    blocks_start: int | None = None
+    blocks_end: int | None = None
 
 
 class DesignerTally(_Row):

@@ -11,7 +11,7 @@ from agentctl.cli.main import app
 from agentctl.reports import integrity
 from agentctl.reports.integrity import PBO_SCOPE_NOTE, confirm_alpha, pbo
 
-from .research import SONNET, blocks, seed_research
+from .research import SONNET, blocks, insert_cycle, seed_research
 
 
 def run(*args: str) -> str:
@@ -132,3 +132,19 @@ def test_cost_counts_confirmed_and_every_passed_assessment(conn, research):
     assert rep.successes == 2 and rep.avg_cost_per_success_usd == 0.15
     # Promising: every passed assessment, the one the holdout did not confirm included.
     assert rep.promising == 3
+
+
+def test_pbo_compares_trials_over_the_same_bars_only(conn, settings, research):
+    """A trial whose blocks cut other bars (another fold count) is not mixed into the dataset's PBO."""
+    stages = {"sharpe": 1.0, "blocks": blocks(9), "blocks_start": 700, "blocks_end": 2000}
+    insert_cycle(
+        conn,
+        30,
+        strategy_hash="f" * 64,
+        strategy_config={"dataset": {"symbol": "AAPL", "timeframe": "1d"}},
+        backtest_results=stages,
+        outcome="failed_backtest_gate",
+    )
+    conn.commit()
+    aapl = integrity(conn, settings).by_dataset[0]
+    assert aapl.pbo.trials == 3  # the three trials over the usual span, not the fourth

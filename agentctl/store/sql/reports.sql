@@ -281,7 +281,9 @@ ORDER BY trials DESC, 1, 2
 SELECT s.id,
        s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
        s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
-       s.backtest_results -> 'blocks' AS blocks
+       s.backtest_results -> 'blocks' AS blocks,
+       (s.backtest_results ->> 'blocks_start')::int AS blocks_start,
+       (s.backtest_results ->> 'blocks_end')::int AS blocks_end
 FROM agent_sessions s
 WHERE s.strategy_hash IS NOT NULL AND jsonb_typeof(s.backtest_results -> 'blocks') = 'array'
 ORDER BY s.id
