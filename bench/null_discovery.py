@@ -38,6 +38,7 @@ import json
 import math
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -487,6 +488,7 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, list[Outcome]], int]:
         _log(f"{name}: backtests, gates, assessments and holdout tests in strategy order")
         research_stage([d.configs[u] for d in drawn], trained[u::2], home)
         results[name] = trained[u::2]
+    shutil.rmtree(home, ignore_errors=True)  # the walks and the saved predictions
     return results, len(drawn)
 
 
