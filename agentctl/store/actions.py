@@ -85,8 +85,9 @@ class ActionRow(BaseModel):
 def _json(value: Any) -> Any:
     from psycopg.types.json import Jsonb
 
-    # Model output is untrusted: NUL, lone surrogates and 1e309 must not fail the write.
-    return None if value is None else Jsonb(storable.json_value(value))
+    # Model output is untrusted: NUL, lone surrogates and 1e309 must not fail the write. Cleaned
+    # first (which also cuts input nested too deep), then redacted: the key is never stored.
+    return None if value is None else Jsonb(redact(storable.json_value(value)))
 
 
 def insert_action(conn: psycopg.Connection[Any], row: ActionRow) -> int:
@@ -99,8 +100,8 @@ def insert_action(conn: psycopg.Connection[Any], row: ActionRow) -> int:
             params[key] = fit(str(storable.text(redact(str(value)))), width)
             if params[key] != value:
                 flags.append(f"{key}_truncated")
-    params["tool_args"] = _json(redact(row.tool_args))
-    params["tool_result"] = _json(redact(row.tool_result))
+    params["tool_args"] = _json(row.tool_args)
+    params["tool_result"] = _json(row.tool_result)
     if row.error_message:
         params["error_message"] = storable.text(redact(row.error_message)[:MAX_TEXT])
     params["flags"] = [str(storable.text(redact(f)))[:200] for f in flags] or None
