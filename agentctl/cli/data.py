@@ -82,3 +82,36 @@ def import_(
         f"imported {info.symbol}/{info.timeframe}: {info.bars} bars, {_when(info.first_bar)} to {_when(info.last_bar)}; "
         f"the sealed final holdout starts at {_when(info.holdout_start)}"
     )
+
+
+@app.command("remove")
+def remove(
+    name: str = typer.Argument(..., metavar="SYMBOL/TIMEFRAME", help="The imported dataset, e.g. BTCUSD/1h."),
+    force: bool = typer.Option(False, "--force", help="Remove it even though cycles used it."),
+) -> None:
+    """Delete an imported dataset; bundled ones stay, and one that cycles used needs --force."""
+    from agentctl.lab.data import DatasetUsageError, remove_dataset
+
+    symbol, slash, timeframe = name.partition("/")
+    if not (slash and symbol and timeframe):
+        fail(f"{name!r} is not SYMBOL/TIMEFRAME (for example BTCUSD/1h)", ExitCode.USAGE)
+    if not force:
+        used = _cycles_on(symbol, timeframe)
+        if used:
+            fail(
+                f"{used} cycle(s) used {name}: removing it leaves them unreproducible; pass --force to remove it anyway",
+                ExitCode.USAGE,
+            )
+    try:
+        remove_dataset(symbol, timeframe, _home())
+    except DatasetUsageError as err:
+        fail(str(err), ExitCode.USAGE)
+    typer.echo(f"removed {name}")
+
+
+def _cycles_on(symbol: str, timeframe: str) -> int:
+    from agentctl.cli.common import report_db
+    from agentctl.store import cycles
+
+    with report_db() as (_settings, conn):
+        return cycles.cycles_on_dataset(conn, symbol, timeframe)

@@ -33,6 +33,7 @@ EXAMPLES = {
     "data": "agentctl data list",
     "data list": "agentctl data list --json",
     "data import": "agentctl data import btc.csv --symbol BTCUSD --timeframe 1h",
+    "data remove": "agentctl data remove BTCUSD/1h",
 }
 HELP_NAMES = ["-h", "--help"]
 

@@ -305,9 +305,22 @@ def import_dataset(
 
     df = _read_user_file(path)
     check_ohlcv(df, timeframe, allow_gaps)
+    check_spacing(df, timeframe)
     info = _info(df, symbol, timeframe, f"imported from {path.name}")
     _write_atomically(df, target, info)
     return info
+
+
+def remove_dataset(symbol: str, timeframe: str, home: Path) -> None:
+    """Delete an imported dataset (a bundled one cannot be removed)."""
+    if any((b.symbol, b.timeframe) == (symbol, timeframe) for b in BUNDLED):
+        raise DatasetUsageError(f"{symbol}/{timeframe} is bundled with agentctl and cannot be removed")
+    target = datasets_dir(home) / f"{symbol}_{timeframe}"
+    meta = target.with_suffix(".json")
+    if not meta.exists():
+        raise DatasetUsageError(f"no imported dataset {symbol}/{timeframe}: see `agentctl data list`")
+    meta.unlink()  # first: from here on the dataset no longer exists
+    target.with_suffix(".npz").unlink(missing_ok=True)
 
 
 def _read_user_file(path: Path) -> pd.DataFrame:
@@ -351,7 +364,7 @@ def _normalise_columns(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     if len(raw) == 0:
         raise DatasetError(f"{name}: no rows")
 
-    ts = pd.to_datetime(raw[time_col], errors="coerce", utc=True, format="mixed")
+    ts = _timestamps(raw[time_col])
     bad = np.flatnonzero(ts.isna().to_numpy())
     if len(bad):
         raise DatasetError(f"row {bad[0] + 1}: timestamp {str(raw[time_col].iloc[bad[0]])[:40]!r} is not a date/time")
@@ -366,6 +379,57 @@ def _normalise_columns(raw: pd.DataFrame, name: str) -> pd.DataFrame:
             raise DatasetError(f"row {bad[0] + 1}: {c} {str(raw[cols[c]].iloc[bad[0]])[:40]!r} is not a finite number")
         out[c] = values
     return out
+
+
+def _timestamps(column: pd.Series) -> pd.Series:
+    """Dates and times as text, or epoch seconds or milliseconds (told apart by size), as UTC."""
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(column):  # Parquet keeps real timestamps
+        return pd.to_datetime(column, utc=True)
+    numbers = pd.to_numeric(column, errors="coerce")
+    if len(numbers) and numbers.notna().all():
+        # Epoch milliseconds are above 1e11 from 1973 on; seconds stay below it until the year 5138.
+        unit = "ms" if float(numbers.abs().median()) > 1e11 else "s"
+        return pd.to_datetime(numbers, unit=unit, utc=True, errors="coerce")
+    return pd.to_datetime(column, errors="coerce", utc=True, format="mixed")
+
+
+def human(span: timedelta) -> str:
+    """A span in the units a person reads: '101 days', '3 h 15 min', '45 min'."""
+    seconds = int(span.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min" if minutes else f"{seconds} s"
+
+
+def _timeframe_of(step: timedelta) -> str:
+    for unit, size in (("w", timedelta(weeks=1)), ("d", timedelta(days=1)), ("h", timedelta(hours=1))):
+        if step >= size and step % size == timedelta(0):
+            return f"{step // size}{unit}"
+    return f"{max(1, int(step.total_seconds() // 60))}m"
+
+
+def check_spacing(df: pd.DataFrame, timeframe: str) -> None:
+    """The bars' usual spacing must be the timeframe's: daily bars imported as 1h are refused."""
+    import numpy as np
+
+    step_ns = np.diff(df.index.as_unit("ns").asi8)
+    if not len(step_ns):
+        return
+    usual = timedelta(microseconds=float(np.median(step_ns)) / 1000)
+    bar = timeframe_delta(timeframe)
+    # Closures make some steps longer, never the median of a series shorter than its bars;
+    # a daily series' median is one day (weekends are a minority of steps).
+    if not (bar * 0.75 <= usual <= bar * 1.5):
+        raise DatasetError(
+            f"bars are usually {human(usual)} apart, not {human(bar)}: use --timeframe {_timeframe_of(usual)}"
+        )
 
 
 def check_ohlcv(df: pd.DataFrame, timeframe: str, allow_gaps: bool = False) -> None:
@@ -403,8 +467,8 @@ def check_ohlcv(df: pd.DataFrame, timeframe: str, allow_gaps: bool = False) -> N
             r = rows[0] + 1
             gap = df.index[r] - df.index[r - 1]
             raise DatasetError(
-                f"row {r + 1}: gap of {gap} after {df.index[r - 1]} exceeds {limit} for {timeframe} bars; "
-                "pass --allow-gaps if the series really has holes"
+                f"row {r + 1}: gap of {human(gap)} after {df.index[r - 1]} exceeds {human(limit)} for {timeframe}"
+                " bars; pass --allow-gaps if the series really has holes"
             )
 
 

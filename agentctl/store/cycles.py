@@ -114,6 +114,11 @@ def research_memory(conn: psycopg.Connection[Any], session_id: int, limit: int) 
     return [MemoryRow.model_validate(r) for r in rows]
 
 
+def cycles_on_dataset(conn: psycopg.Connection[Any], symbol: str, timeframe: str) -> int:
+    """How many cycles' strategies used this dataset."""
+    return int(_must(_one(conn, "cycles_on_dataset", {"symbol": symbol, "timeframe": timeframe}), "no answer")["n"])
+
+
 def without_research_result(conn: psycopg.Connection[Any]) -> int:
     """Finished cycles that saved no strategy or were cancelled (outages, killed ticks)."""
     return int(_must(_one(conn, "without_research_result"), "no answer")["n"])

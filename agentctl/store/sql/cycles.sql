@@ -162,3 +162,9 @@ SELECT count(DISTINCT strategy_hash)::int AS n FROM agent_sessions
 WHERE strategy_hash IS NOT NULL
   AND (%(symbol)s::text IS NULL OR strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s::text)
   AND (%(timeframe)s::text IS NULL OR strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s::text)
+
+-- name: cycles_on_dataset
+-- Cycles whose strategy used a dataset: removing it would leave them unreproducible.
+SELECT count(*)::int AS n FROM agent_sessions
+WHERE strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
+  AND strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s
