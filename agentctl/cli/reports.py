@@ -64,8 +64,10 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
         )
         op = c.operation
         if op is not None:
-            pct = "" if op.progress_pct is None else f" {op.progress_pct:.0f}%"
-            msg = f" {op.progress_message}" if op.progress_message else ""
+            # A finished operation says only how it ended ("completed", not "completed 100% completed").
+            running = op.status in ("running", "pending")
+            pct = "" if op.progress_pct is None or not running else f" {op.progress_pct:.0f}%"
+            msg = f" {op.progress_message}" if op.progress_message and op.progress_message != op.status else ""
             hb = f"  heartbeat {r.duration(op.heartbeat_age_s)} ago" if op.heartbeat_age_s is not None else ""
             seen = "" if op.source == "operations" else "  (as of the last tick)"
             r.echo(f"  operation {op.id}: {op.status or 'unknown'}{pct}{msg}{hb}{seen}")

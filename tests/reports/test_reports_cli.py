@@ -55,6 +55,23 @@ def test_status_shows_active_cycle_budget_and_last_tick(settings, seeded):
     assert not ANSI.search(out)
 
 
+def test_status_of_a_finished_operation_says_only_how_it_ended(settings, conn):
+    sid = conn.execute(
+        "INSERT INTO agent_sessions (phase, strategy_name, training_operation_id) VALUES ('training', 's', 'op-done')"
+        " RETURNING id"
+    ).fetchone()["id"]
+    conn.execute(
+        "INSERT INTO lab_operations (id, kind, status, session_id, params, dataset, strategy_hash, progress_pct,"
+        " progress_message, result, started_at, heartbeat_at, finished_at)"
+        " VALUES ('op-done', 'training', 'completed', %s, '{}', 'AAPL/1h', repeat('0', 64), 100, 'completed',"
+        " '{}', NOW(), NOW(), NOW())",
+        (sid,),
+    )
+    conn.commit()
+    out = run("status")
+    assert "operation op-done: completed  heartbeat" in out and "100%" not in out
+
+
 def test_status_json_keys(settings, seeded):
     st = run_json("status")
     assert set(st) == {"now", "active_cycle", "budget", "last_trigger", "warnings"}
