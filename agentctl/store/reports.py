@@ -249,13 +249,7 @@ def cycle_metrics(conn: psycopg.Connection[Any], cycle_id: int) -> Metrics | Non
 
 
 # `cycles --sort`: each order is its own statement, so no input ever reaches the SQL text.
-CYCLE_SORTS = {
-    "date": "recent_cycles",
-    "sharpe": "recent_cycles_by_sharpe",
-    "dsr": "recent_cycles_by_dsr",
-    "return": "recent_cycles_by_return",
-    "cost": "recent_cycles_by_cost",
-}
+CYCLE_SORTS = ("date", "sharpe", "dsr", "return", "cost")
 
 
 def recent_cycles(
@@ -268,8 +262,11 @@ def recent_cycles(
 ) -> list[CycleLine]:
     """Completed cycles in the order of `sort` (newest first by default), of one outcome and dataset when given."""
     symbol, timeframe = dataset or (None, None)
-    params = {"limit": limit, "outcome": outcome or None, "symbol": symbol, "timeframe": timeframe}
-    return [CycleLine.model_validate(r) for r in _rows(conn, CYCLE_SORTS[sort], params)]
+    if sort not in CYCLE_SORTS:
+        raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(CYCLE_SORTS)}")
+    params = {"limit": limit, "outcome": outcome or None, "symbol": symbol, "timeframe": timeframe, "sort": sort}
+    name = "recent_cycles" if sort == "date" else "recent_cycles_sorted"
+    return [CycleLine.model_validate(r) for r in _rows(conn, name, params)]
 
 
 def cycles_by_outcome(conn: psycopg.Connection[Any]) -> dict[str, int]:

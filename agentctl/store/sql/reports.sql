@@ -40,7 +40,9 @@ WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
 ORDER BY s.completed_at DESC
 LIMIT %(limit)s
 
--- name: recent_cycles_by_sharpe
+-- name: recent_cycles_sorted
+-- Best first by one figure (the key is bound, never formatted in); then the newest.
+-- Ordered by date, `recent_cycles` above keeps its index.
 SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
        m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
        m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
@@ -54,58 +56,13 @@ JOIN agent_metrics m ON s.id = m.session_id
 WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
   AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
                                     AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
-ORDER BY m.backtest_sharpe DESC NULLS LAST, s.completed_at DESC
-LIMIT %(limit)s
-
--- name: recent_cycles_by_dsr
-SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
-       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
-       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
-       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
-       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
-       (s.backtest_results ->> 'total_return')::float8 AS total_return,
-       (s.backtest_results ->> 'buy_and_hold_return')::float8 AS buy_and_hold_return,
-       (s.backtest_results ->> 'deflated_sharpe')::float8 AS deflated_sharpe
-FROM agent_sessions s
-JOIN agent_metrics m ON s.id = m.session_id
-WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
-  AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
-                                    AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
-ORDER BY (s.backtest_results ->> 'deflated_sharpe')::float8 DESC NULLS LAST, s.completed_at DESC
-LIMIT %(limit)s
-
--- name: recent_cycles_by_return
-SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
-       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
-       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
-       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
-       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
-       (s.backtest_results ->> 'total_return')::float8 AS total_return,
-       (s.backtest_results ->> 'buy_and_hold_return')::float8 AS buy_and_hold_return,
-       (s.backtest_results ->> 'deflated_sharpe')::float8 AS deflated_sharpe
-FROM agent_sessions s
-JOIN agent_metrics m ON s.id = m.session_id
-WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
-  AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
-                                    AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
-ORDER BY (s.backtest_results ->> 'total_return')::float8 DESC NULLS LAST, s.completed_at DESC
-LIMIT %(limit)s
-
--- name: recent_cycles_by_cost
-SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
-       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
-       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
-       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
-       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
-       (s.backtest_results ->> 'total_return')::float8 AS total_return,
-       (s.backtest_results ->> 'buy_and_hold_return')::float8 AS buy_and_hold_return,
-       (s.backtest_results ->> 'deflated_sharpe')::float8 AS deflated_sharpe
-FROM agent_sessions s
-JOIN agent_metrics m ON s.id = m.session_id
-WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
-  AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
-                                    AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
-ORDER BY m.estimated_cost_usd DESC NULLS LAST, s.completed_at DESC
+ORDER BY CASE %(sort)s
+             WHEN 'sharpe' THEN m.backtest_sharpe::float8
+             WHEN 'dsr' THEN (s.backtest_results ->> 'deflated_sharpe')::float8
+             WHEN 'return' THEN (s.backtest_results ->> 'total_return')::float8
+             WHEN 'cost' THEN m.estimated_cost_usd::float8
+         END DESC NULLS LAST,
+         s.completed_at DESC
 LIMIT %(limit)s
 
 -- name: session
