@@ -72,8 +72,8 @@ class TrainingRecord(_Stored):
         return self.constant_accuracy
 
 
-class BacktestRecord(_Stored):
-    """A backtest result as stored on its cycle (`BacktestResult`'s fields, plus the gate's verdict)."""
+class _Performance(_Stored):
+    """What any simulated trading reports (research backtest and final holdout alike)."""
 
     sharpe: float | None = None
     sortino: float | None = None
@@ -92,6 +92,11 @@ class BacktestRecord(_Stored):
     end: datetime | None = None
     avg_trade_return: float | None = None
     equity_curve: list[tuple[datetime, float]] = Field(default_factory=list)
+
+
+class BacktestRecord(_Performance):
+    """A backtest result as stored on its cycle (`BacktestResult`'s fields, plus the gate's verdict)."""
+
     deflated_sharpe: float | None = None
     n_trials: int | None = None
     sr: float | None = None
@@ -121,26 +126,9 @@ class BacktestRecord(_Stored):
         return out
 
 
-class HoldoutRecord(_Stored):
+class HoldoutRecord(_Performance):
     """A final holdout result as stored on its cycle (`HoldoutResult`'s fields, plus the gate's verdict)."""
 
-    sharpe: float | None = None
-    sortino: float | None = None
-    calmar: float | None = None
-    total_return: float | None = None
-    cagr: float | None = None
-    max_drawdown: float | None = None
-    win_rate: float | None = None
-    total_trades: int | None = None
-    profit_factor: float | None = None
-    exposure: float | None = None
-    buy_and_hold_return: float | None = None
-    bars: int | None = None
-    bars_per_year: float | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    avg_trade_return: float | None = None
-    equity_curve: list[tuple[datetime, float]] = Field(default_factory=list)
     sharpe_p_value: float | None = None
     duration_s: float | None = None
     gate: GateVerdict | None = None
