@@ -19,14 +19,9 @@ if TYPE_CHECKING:
     from agentctl.store.records import Cycle
 
 
-class OperationProgress(BaseModel):
-    id: str
-    kind: str | None = None
-    status: str | None = None
-    progress_pct: float | None = None
-    progress_message: str | None = None
-    heartbeat_at: datetime | None = None
-    heartbeat_age_s: float | None = None
+class OperationProgress(store.OperationLine):
+    """An operation's progress as status shows it, and where it was read."""
+
     source: str  # "operations" (the lab's table) or "last_trigger" (what the last tick saw)
 
     @classmethod
