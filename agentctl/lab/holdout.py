@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agentctl.lab.backtest import bar_returns, metrics, trade
+from agentctl.lab.backtest import Simulation, bar_returns, metrics, trade
 from agentctl.lab.data import bars_per_year, load_ohlcv
 from agentctl.lab.features import LabError, compute_features
 from agentctl.lab.models import Progress
 from agentctl.lab.results import HoldoutResult
 from agentctl.lab.strategy import StrategyConfig, strategy_hash
 from agentctl.lab.training import Research, fit_rows, predict, research
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FINAL_MODEL_VERSION = 1
 
@@ -37,8 +41,6 @@ def final_model_location(config: StrategyConfig, home: Path) -> str:
 def run_holdout(config: StrategyConfig, home: Path, progress: Progress = _noop) -> HoldoutResult:
     """Fit on the research period, trade the final holdout, and test its Sharpe against zero."""
     import numpy as np
-
-    from agentctl.lab import stats
 
     started = time.perf_counter()
     progress(2, "loading data")
@@ -61,14 +63,23 @@ def run_holdout(config: StrategyConfig, home: Path, progress: Progress = _noop) 
         row, col = np.argwhere(~np.isfinite(X))[0]
         raise LabError(f"NaN feature {features.columns[col]} at {features.index[row]} in the final holdout")
     sim = trade(predict(fitted.model, X, r.classes), [int(c) for c in r.classes], hold, config)
-    close = hold["close"].to_numpy()
-    perf = metrics(sim, hold.index, float(close[0]), float(close[-1]), bars_per_year(r.index))
+    result = score(sim, hold, bars_per_year(r.index))
     progress(100, "done")
-    return HoldoutResult(
-        **perf.model_dump(),
-        sharpe_p_value=stats.sharpe_greater_than_zero_p(bar_returns(sim.equity)),
-        duration_s=round(time.perf_counter() - started, 3),
-    )
+    result.duration_s = round(time.perf_counter() - started, 3)
+    return result
+
+
+def score(sim: Simulation, hold: pd.DataFrame, per_year: float) -> HoldoutResult:
+    """The final holdout's figures and its confirmation test, for a simulation over the holdout bars `hold`.
+
+    One function for every strategy and for the power benchmark's oracle, so both are
+    confirmed by the very same test.
+    """
+    from agentctl.lab import stats
+
+    close = hold["close"].to_numpy()
+    perf = metrics(sim, hold.index, float(close[0]), float(close[-1]), per_year)
+    return HoldoutResult(**perf.model_dump(), sharpe_p_value=stats.sharpe_greater_than_zero_p(bar_returns(sim.equity)))
 
 
 def _keep(config: StrategyConfig, r: Research, model: object, home: Path) -> None:
