@@ -189,6 +189,12 @@ class Settings(BaseSettings):
     operation_timeout_s: float = Field(default=1800.0, gt=0)
     # The research universe: a comma list of SYMBOL/TIMEFRAME both designers may use; unset: all.
     datasets: str | None = None
+    # Each dataset's sealed final holdout: its last share of bars, at least the timeframe's minimum.
+    # Changing either moves every holdout: strategies researched before may then have seen holdout bars.
+    holdout_share: float = Field(default=0.2, gt=0, le=0.5)
+    min_holdout_bars: dict[str, int] = Field(default_factory=dict)
+    # The baseline designer's search: tpe (Optuna's TPE, learning from the research results) or random.
+    search: Literal["tpe", "random"] = "tpe"
     # Walk-forward folds of a training: the research period is cut into folds + 1 parts.
     folds: int = Field(default=5, ge=2, le=20)
     heartbeat_timeout_s: float = Field(default=60.0, gt=0)
@@ -210,6 +216,18 @@ class Settings(BaseSettings):
             if not (slash and symbol and timeframe):
                 raise ValueError(f"{name!r} is not SYMBOL/TIMEFRAME (for example AAPL/1h)")
         return ",".join(names) or None
+
+    @field_validator("min_holdout_bars", mode="after")
+    @classmethod
+    def _holdout_minimums(cls, v: dict[str, int]) -> dict[str, int]:
+        import re
+
+        for timeframe, bars in v.items():
+            if not re.fullmatch(r"[1-9][0-9]{0,3}(m|h|d|w)", timeframe):
+                raise ValueError(f"{timeframe!r} is not a timeframe such as 1h or 1d")
+            if bars < 0:
+                raise ValueError(f"{timeframe}: {bars} bars is below 0")
+        return v
 
     @property
     def universe(self) -> list[tuple[str, str]] | None:

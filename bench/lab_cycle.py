@@ -32,9 +32,9 @@ from agentctl.store.embedded import EmbeddedServer
 AGENTCTL = str(Path(sys.executable).parent / "agentctl")
 OPEN_GATES = {
     "AGENTCTL_GATES__TRAINING_ALPHA": "1",
-    "AGENTCTL_GATES__MIN_ACCURACY_EDGE": "-1",
+    "AGENTCTL_GATES__RESEARCH_ALPHA": "1",
     "AGENTCTL_GATES__MIN_TRADES": "1",
-    "AGENTCTL_GATES__MAX_DRAWDOWN": "1",
+    "AGENTCTL_GATES__MAX_DRAWDOWN_VS_MARKET": "1000",
     "AGENTCTL_GATES__MIN_SHARPE": "-1000",
     "AGENTCTL_GATES__MIN_DEFLATED_SHARPE": "0",
     "AGENTCTL_GATES__CONFIRM_ALPHA": "1",

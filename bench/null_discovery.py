@@ -208,6 +208,7 @@ class Outcome:
     deflated_sharpe: float | None = None
     n_trials: int | None = None
     variance_source: str | None = None
+    snooping_trials: int | None = None  # strategies trained on the dataset so far, itself included
     assessed_passed: bool = False
     holdout_tested: bool = False  # the protocol's test: only after a passed assessment
     confirmed: bool = False
@@ -291,19 +292,25 @@ def research_stage(configs: Sequence[Any], outcomes: Sequence[Outcome], home: Pa
     from agentctl.lab.features import LabError
     from agentctl.lab.gates import GateThresholds, backtest_gate, confirmation_gate
     from agentctl.lab.holdout import run_holdout
+    from agentctl.lab.training import trial_location
 
     gates = GateThresholds()
     sharpes: list[float] = []  # the recorded research Sharpes, in order
+    family: dict[str, list[str]] = {}  # per dataset, every strategy trained there so far: the snooping family
     for k, (config, out) in enumerate(zip(configs, outcomes, strict=True), start=1):
+        earlier = family.setdefault(f"{config.dataset.symbol}/{config.dataset.timeframe}", [])
+        if out.trained:
+            paths = list(earlier)
+            earlier.append(trial_location(out.model_path))
         if not out.training_passed:
             continue  # the cycle ended at training; it still counts as tried (n_trials = k below)
         try:
-            bt = run_backtest(config, out.model_path, home, n_trials=k, trial_sharpes=list(sharpes))
+            bt = run_backtest(config, out.model_path, home, k, list(sharpes), paths)
         except LabError as exc:
             out.error = f"backtest: {exc}"
             continue
         out.backtest_ran, out.sharpe, out.deflated_sharpe, out.n_trials = True, bt.sharpe, bt.deflated_sharpe, k
-        out.variance_source = bt.variance_source
+        out.variance_source, out.snooping_trials = bt.variance_source, bt.snooping_trials
         sharpes.append(bt.sharpe)
         out.backtest_passed = backtest_gate(bt, gates).passed
         if not out.backtest_passed:

@@ -14,7 +14,7 @@ from fake_anthropic import fake_anthropic, message, script_assessment, script_de
 from tickutil import OPEN_GATES, check_invariants, claude_env, completed, session, tick_until
 
 # A confirmation no real p-value reaches: the final holdout must refuse the strategy.
-UNCONFIRMABLE = {"AGENTCTL_GATES__CONFIRM_ALPHA": "1e-300"}
+UNCONFIRMABLE = dict(OPEN_GATES, AGENTCTL_GATES__CONFIRM_ALPHA="1e-300")
 
 
 def _bodies(fake) -> list[str]:

@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "agent"))
 # Gates wide open / shut, so a real cycle on real data reaches the row under test.
 OPEN_GATES = {
     "AGENTCTL_GATES__TRAINING_ALPHA": "1",
-    "AGENTCTL_GATES__MIN_ACCURACY_EDGE": "-1",
+    "AGENTCTL_GATES__RESEARCH_ALPHA": "1",
     "AGENTCTL_GATES__MIN_TRADES": "1",
-    "AGENTCTL_GATES__MAX_DRAWDOWN": "1",
+    "AGENTCTL_GATES__MAX_DRAWDOWN_VS_MARKET": "1000",
     "AGENTCTL_GATES__MIN_WIN_RATE": "0",
     "AGENTCTL_GATES__MIN_SHARPE": "-1000",
     "AGENTCTL_GATES__MIN_DEFLATED_SHARPE": "0",

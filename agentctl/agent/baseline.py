@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from agentctl.lab.gates import GateThresholds
     from agentctl.store.records import BacktestRecord
 
-MAX_DRAWS = 200
-MAX_BARS = 6000  # datasets beyond this are slower to train; used only when nothing smaller exists
 
 # Indicator -> (integer parameter, low, high) ranges the search draws from: classic
 # momentum, trend, volatility and oscillator features that train in milliseconds.
@@ -100,15 +98,23 @@ def propose(rng: random.Random, datasets: list[tuple[str, str, int]], n: int) ->
     }
 
 
-@lru_cache(maxsize=8)
-def _datasets(home: Path, universe: tuple[tuple[str, str], ...] | None) -> tuple[tuple[str, str, int], ...]:
-    """The datasets the baseline draws from: the research universe's, the smaller ones first (speed)."""
-    from agentctl.lab.data import list_datasets
+UNCONFIRMABLE_WEIGHT = 0.2  # a dataset whose holdout cannot confirm Sharpe 2 gets this share of proposals
 
-    all_ = [(d.symbol, d.timeframe, d.bars) for d in list_datasets(home)]
-    all_ = [d for d in all_ if universe is None or (d[0], d[1]) in universe]
-    small = [d for d in all_ if d[2] <= MAX_BARS]
-    return tuple(small or sorted(all_, key=lambda d: d[2])[:1])
+
+@lru_cache(maxsize=8)
+def _datasets(
+    home: Path, universe: tuple[tuple[str, str], ...] | None, alpha: float
+) -> tuple[tuple[str, str, float], ...]:
+    """The datasets the baseline proposes on, each with its share: a holdout that can confirm gets a full one."""
+    from agentctl.lab.data import list_datasets
+    from agentctl.lab.periods import confirmability
+
+    out = []
+    for d in list_datasets(home):
+        if universe is not None and (d.symbol, d.timeframe) not in universe:
+            continue
+        out.append((d.symbol, d.timeframe, 1.0 if confirmability(d, alpha).can_confirm else UNCONFIRMABLE_WEIGHT))
+    return tuple(out)
 
 
 def _own_connection(conn_factory):
@@ -117,8 +123,43 @@ def _own_connection(conn_factory):
     return conn
 
 
+def _propose(conn, settings, session_id: int) -> dict | str:
+    """The next strategy (as the agent would write it) from the search, or why there is none."""
+    from agentctl.agent import search
+
+    universe = tuple(settings.universe) if settings.universe is not None else None
+    datasets = list(_datasets(Path(settings.home), universe, settings.gates.confirm_alpha))
+    if not datasets:
+        return "no datasets available"
+    # Seeded by the cycle: the same cycle always proposes on the same dataset from the same history.
+    seed = f"{settings.baseline_seed}:{session_id}"
+    symbol, timeframe, _ = random.Random(seed).choices(datasets, weights=[d[2] for d in datasets])[0]
+    history = cycles.dataset_trials(conn, symbol, timeframe, session_id)
+    objectives = {t.strategy_hash: t.excess_t for t in history}
+    past = search.recall(Path(settings.home), symbol, timeframe, objectives)
+    try:
+        tried = set(objectives)
+        raw, params = search.propose(seed, past, (symbol, timeframe), Path(settings.home), tried, settings.search)
+    except LookupError as exc:
+        return str(exc)
+    names = "-".join(f["function"].lower().replace("_", "") for f in raw["features"][:3])
+    model = raw["model"]["family"].replace("_", " ")
+    label = raw["label"]
+    raw = {
+        "name": f"baseline-{session_id}-{names}"[:64].rstrip("-"),
+        "hypothesis": (
+            f"Baseline search ({len(past)} earlier strategies on {symbol}/{timeframe}): "
+            f"{', '.join(f['function'] for f in raw['features'])} predict the {label['horizon']}-bar direction "
+            f"with {model}."
+        ),
+        **raw,
+    }
+    return {"config": raw, "params": params}
+
+
 def design(conn_factory, settings, session_id: int) -> DesignOutcome:
-    from agentctl.lab.strategy import strategy_hash, validate_strategy
+    from agentctl.agent import search
+    from agentctl.lab.strategy import strategy_hash
 
     conn = _own_connection(conn_factory)
     try:
@@ -128,30 +169,18 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
                 saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase designing"
             )
         Budget(settings).count_invocation(conn)
-        universe = tuple(settings.universe) if settings.universe is not None else None
-        datasets = list(_datasets(Path(settings.home), universe))
-        if not datasets:
-            return DesignOutcome(saved=False, agent_name="baseline", failure_reason="no datasets available")
-        # Seeded by the cycle: the same session always draws the same sequence.
-        rng = random.Random(f"{settings.baseline_seed}:{session_id}")
-        candidate = None
-        for _ in range(MAX_DRAWS):
-            raw = propose(rng, datasets, session_id)
-            report = validate_strategy(raw, settings.home)
-            if report.config is not None and not cycles.hash_tried_by(conn, strategy_hash(report.config), session_id):
-                candidate = raw
-                break
-        if candidate is None:
-            return DesignOutcome(
-                saved=False, agent_name="baseline", failure_reason=f"no untried valid strategy in {MAX_DRAWS} draws"
-            )
+        proposal = _propose(conn, settings, session_id)
+        if isinstance(proposal, str):
+            return DesignOutcome(saved=False, agent_name="baseline", failure_reason=proposal)
         ctx = ToolContext(conn, settings, session_id, "baseline", "design")
         tools = {t.name: t for t in design_tools()}
-        call_tool(ctx, tools, "validate_strategy", {"config": candidate})
-        saved = call_tool(ctx, tools, "save_strategy", {"config": candidate})
+        call_tool(ctx, tools, "validate_strategy", {"config": proposal["config"]})
+        saved = call_tool(ctx, tools, "save_strategy", {"config": proposal["config"]})
         if not saved.ok:
             return DesignOutcome(saved=False, agent_name="baseline", failure_reason=saved.error)
         config, path = saved.value
+        ds = config.dataset
+        search.remember(Path(settings.home), ds.symbol, ds.timeframe, strategy_hash(config), proposal["params"])
         return DesignOutcome(
             saved=True, agent_name="baseline", config=config, strategy_name=config.name, strategy_path=str(path)
         )
@@ -165,25 +194,16 @@ def judge(backtest: dict | None, gates: GateThresholds | None = None) -> dict[st
     It passes on the same evidence the gates ask for (Sharpe, deflated Sharpe for every trial,
     trades, drawdown, at the thresholds configured); the sealed final holdout then confirms or not.
     """
-    from agentctl.lab.gates import GateThresholds
+    from agentctl.lab.gates import GateThresholds, backtest_gate
     from agentctl.store.records import BacktestRecord
 
     g = gates or GateThresholds()
     # BacktestResult's fields, any of them missing (no backtest, a partial row); the gate's key is ignored.
     bt = BacktestRecord.model_validate(metrics_from_backtest(backtest))
-    sharpe, dsr, ret, bh, mdd = bt.sharpe, bt.deflated_sharpe, bt.total_return, bt.buy_and_hold_return, bt.max_drawdown
+    sharpe, ret, bh = bt.sharpe, bt.total_return, bt.buy_and_hold_return
     trades = None if bt.total_trades is None else float(bt.total_trades)
     strengths, weaknesses, suggestions = _observations(bt, trades)
-    robust = (
-        sharpe is not None
-        and sharpe > g.min_sharpe
-        and dsr is not None
-        and dsr >= g.min_deflated_sharpe
-        and trades is not None
-        and trades >= g.min_trades
-        and mdd is not None
-        and mdd <= g.max_drawdown
-    )
+    robust = backtest is not None and backtest_gate(bt, g).passed
     if robust:
         verdict = "promising"
     elif sharpe is None or sharpe <= 0 or (ret is not None and ret <= 0):
@@ -193,10 +213,12 @@ def judge(backtest: dict | None, gates: GateThresholds | None = None) -> dict[st
         verdict = "neutral"
         suggestions.append("refine features around what worked; check robustness on another dataset")
     explanation = (
-        f"Rule-based assessment of the walk-forward research backtest: Sharpe {_fmt(sharpe)}, deflated Sharpe "
-        f"{_fmt(dsr)}, return {_fmt(ret)} vs buy-and-hold {_fmt(bh)}, max drawdown {_fmt(mdd)}, {_fmt(trades)} "
-        f"trades. Verdict {verdict}: promising needs Sharpe > {g.min_sharpe:g}, deflated Sharpe >= "
-        f"{g.min_deflated_sharpe:g}, >= {g.min_trades} trades and drawdown <= {g.max_drawdown:.0%}."
+        f"Rule-based assessment of the walk-forward research backtest: Sharpe {_fmt(sharpe)}, excess Sharpe "
+        f"{_fmt(bt.excess_sharpe)}, data-snooping p {_fmt(bt.snooping_p_value)} among {_fmt(bt.snooping_trials)} "
+        f"strategies on the dataset, return {_fmt(ret)} vs buy-and-hold {_fmt(bh)}, max drawdown "
+        f"{_fmt(bt.max_drawdown)}, {_fmt(trades)} trades. Verdict {verdict}: promising needs Sharpe > "
+        f"{g.min_sharpe:g}, snooping p < {g.research_alpha:g}, >= {g.min_trades} trades and drawdown <= "
+        f"{g.max_drawdown_vs_market:g} × buy and hold's."
     )
     return {
         "passed": robust,

@@ -24,17 +24,20 @@ How the lab works (the research protocol):
 - Features are the TA-Lib indicators listed below, computed on one dataset. Each output is one model input.
   A feature at bar t uses data up to bar t only; a position decided at bar t is traded on the next bar.
 - The label is the forward close-to-close return over `horizon` bars, bucketed by `threshold` into classes.
-- Every dataset is cut in time order into a research period (about the first 80%) and a sealed final
-  holdout (the rest), with a purge gap between them at least as long as the label horizon plus the
-  longest feature lookback.
+- Every dataset is cut in time order into a research period and a sealed final holdout (its last part),
+  with a purge gap between them at least as long as the label horizon plus the longest feature lookback.
+- Evidence is economic: every gate tests the strategy's return in excess of the market exposure it held
+  (its return minus its average position times the market's), so riding a market's drift proves nothing.
 - Research is walk-forward: the research period is cut into folds; each fold is predicted by a model
   trained only on the bars before it (minus the purge gap; early stopping uses part of that training data).
   The backtest runs on these out-of-fold predictions, after fees and slippage. Everything you see in the
-  research memory (accuracy, Sharpe, returns, drawdown, deflated Sharpe) comes from this walk-forward work.
+  research memory (excess return t and p, Sharpe, returns, drawdown) comes from this walk-forward work.
 - A strategy whose assessment passes is then tested ONCE on the sealed final holdout, which neither you,
   the assessor nor any model ever sees; only a strategy confirmed there counts as a success. Holdout
-  figures never reach you. Every strategy saved counts as a trial: the deflated Sharpe corrects for all
-  of them, so many near-copies make every result harder to confirm.
+  figures never reach you. Every strategy trained on a dataset is a trial of its data-snooping test: a
+  new strategy must stay significant among all of them (near-copies count as fewer trials, but count).
+- A short holdout cannot confirm a modest edge: each dataset below says the excess Sharpe a strategy needs
+  for a 50% and an 80% chance of confirmation. Prefer datasets where your edge can be confirmed.
 
 Rules:
 1. Learn from the research memory in the user message: do not repeat what failed, refine what was
@@ -60,10 +63,10 @@ Judge it as a sceptical quant researcher would:
 - Sharpe and Sortino, max drawdown (a fraction), total return and CAGR, win rate, profit factor, exposure
   and number of trades (few trades are weak evidence); per-fold Sharpe and how many folds were profitable
   (an edge in one fold only is not an edge).
-- The deflated Sharpe ratio: the probability that the Sharpe beats the best of every strategy tried so far
-  by luck alone; below the gate's threshold the result may be luck.
+- The excess return (over the market exposure held) and its data-snooping p-value among every strategy
+  tried on the dataset: the evidence the gate passed on. The deflated Sharpe is reported beside it.
 - Buy-and-hold over the same bars: a long-only strategy that only tracks the market adds nothing.
-- Training: out-of-fold accuracy against the best constant guess, and its binomial p-value.
+- Training: the out-of-fold excess return's t and p; accuracy against the best constant guess.
 - The designer's hypothesis is a claim, not evidence; judge the figures.
 
 Verdict: promising (robust evidence worth testing on the final holdout), neutral (inconclusive), poor (no
@@ -89,14 +92,21 @@ def _cached(text: str) -> list[dict]:
 def dataset_lines(settings: Settings) -> str:
     """The research universe: every installed dataset, or those AGENTCTL_DATASETS names."""
     from agentctl.lab.data import list_datasets
+    from agentctl.lab.periods import confirmability
 
     universe = settings.universe
-    lines = ["Datasets (symbol/timeframe: bars, first .. last bar; the sealed final holdout from holdout_start):"]
+    lines = [
+        "Datasets (symbol/timeframe: bars, first .. last bar; the sealed final holdout from holdout_start; the "
+        "excess Sharpe needed for a 50%/80% chance of confirmation there):"
+    ]
     datasets = [d for d in list_datasets(settings.home) if universe is None or (d.symbol, d.timeframe) in universe]
     for d in sorted(datasets, key=lambda d: (d.symbol, d.timeframe)):
+        c = confirmability(d, settings.gates.confirm_alpha)
+        hard = "" if c.can_confirm else " (hard to confirm anything here)"
         lines.append(
             f"- {d.symbol}/{d.timeframe}: {d.bars} bars, {d.first_bar:%Y-%m-%d %H:%M} .. {d.last_bar:%Y-%m-%d %H:%M};"
-            f" holdout_start {d.holdout_start:%Y-%m-%d %H:%M}{'' if d.has_volume else '; no volume'}. {d.source}"
+            f" holdout_start {d.holdout_start:%Y-%m-%d %H:%M} ({c.holdout_years:.1f} years), Sharpe needed "
+            f"{c.sharpe_for_50:.2f}/{c.sharpe_for_80:.2f}{hard}{'' if d.has_volume else '; no volume'}. {d.source}"
         )
     return "\n".join(lines)
 
@@ -142,12 +152,13 @@ def memory_line(row: MemoryRow) -> str:
     tr, bt, asm = row.training_results, row.backtest_results, row.assessment
     if tr is not None and tr.accuracy is not None:
         lines.append(
-            f"  train: out-of-fold acc {_num(tr.accuracy)} vs best constant {_num(tr.constant_accuracy)}"
-            f" (p {_num(tr.accuracy_p_value)})"
+            f"  train: out-of-fold excess t {_num(tr.excess_t)} (p {_num(tr.excess_p_value)}); acc "
+            f"{_num(tr.accuracy)} vs best constant {_num(tr.constant_accuracy)}"
         )
     if bt is not None:
         lines.append(
-            f"  backtest: sharpe {_num(bt.sharpe)} dsr {_num(bt.deflated_sharpe)} ret {_num(bt.total_return)} "
+            f"  backtest: sharpe {_num(bt.sharpe)} excess {_num(bt.excess_sharpe)} snooping p "
+            f"{_num(bt.snooping_p_value)} of {_num(bt.snooping_trials, 'g')} ret {_num(bt.total_return)} "
             f"bh {_num(bt.buy_and_hold_return)} maxdd {_num(bt.max_drawdown)} trades {_num(bt.total_trades, 'g')} "
             f"win {_num(bt.win_rate)} pf {_num(bt.profit_factor)}"
         )

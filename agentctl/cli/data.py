@@ -9,7 +9,7 @@ import typer
 
 from agentctl.cli import render
 from agentctl.cli.common import help_when_bare
-from agentctl.cli.errors import fail
+from agentctl.cli.errors import fail, handle_errors
 from agentctl.domain import ExitCode
 
 app = typer.Typer(help="Market data: list bundled and imported datasets, import your own.")
@@ -23,17 +23,36 @@ def _home() -> Path:
 
 
 @app.command("list")
+@handle_errors
 def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """List datasets: symbol, timeframe, first and last bar, bars, where the backtest holdout starts, source."""
+    """List datasets: span, bars, where the sealed holdout starts, the Sharpe it needs to confirm, source.
+
+    NEED 50%/80%: the annualized excess Sharpe a strategy needs for a 50% and an 80% chance
+    of confirmation on the dataset's holdout; `*` marks a holdout that cannot confirm
+    Sharpe 2 at 80% (the designers propose on it less often).
+    """
     from agentctl.lab.data import list_datasets
+    from agentctl.lab.periods import confirmability
+    from agentctl.settings import get_settings
 
     infos = list_datasets(_home())
+    need = [confirmability(i, get_settings().gates.confirm_alpha) for i in infos]
     if as_json:
-        typer.echo(json.dumps([i.model_dump(mode="json") for i in infos], indent=2))
+        rows_json = [i.model_dump(mode="json") | n.model_dump() for i, n in zip(infos, need, strict=True)]
+        typer.echo(json.dumps(rows_json, indent=2))
         return
     rows = [
-        (i.symbol, i.timeframe, _when(i.first_bar), _when(i.last_bar), str(i.bars), _when(i.holdout_start), i.source)
-        for i in infos
+        (
+            i.symbol,
+            i.timeframe,
+            _when(i.first_bar),
+            _when(i.last_bar),
+            str(i.bars),
+            _when(i.holdout_start),
+            n.words(),
+            i.source,
+        )
+        for i, n in zip(infos, need, strict=True)
     ]
     C = render.Col
     render.table(
@@ -44,6 +63,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
             C("LAST BAR"),
             C("BARS"),
             C("HOLDOUT FROM", drop=1),
+            C("NEED 50%/80%"),
             C("SOURCE", max_width=60, drop=2),
         ],
         rows,

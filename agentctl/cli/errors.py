@@ -62,6 +62,9 @@ def classify(err: BaseException) -> tuple[ExitCode, str] | None:
         if err.title != "Settings":
             return ExitCode.NEEDS_PERSON, f"a stored {err.title} row does not read: {_first_error(err)}"
         return ExitCode.NEEDS_PERSON, f"configuration: {_first_config_error(err)}"
+    data = sys.modules.get("agentctl.lab.data")
+    if data is not None and isinstance(err, data.DatasetError):
+        return ExitCode.NEEDS_PERSON, str(err)
     agent = sys.modules.get("agentctl.agent.errors")
     if agent is not None and isinstance(err, agent.AgentUnavailable):
         return ExitCode.TEMPFAIL, f"API unavailable: {err}"

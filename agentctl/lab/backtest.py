@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentctl.lab.data import bars_per_year, load_ohlcv, periods
+from agentctl.lab.data import bars_per_year, load_ohlcv
 from agentctl.lab.features import LabError, feature_lookback
+from agentctl.lab.periods import periods
 from agentctl.lab.results import BacktestResult, Performance
 from agentctl.lab.strategy import StrategyConfig, strategy_hash
 
@@ -198,6 +199,68 @@ def metrics(
     )
 
 
+def market_evidence(sim: Simulation, bars: pd.DataFrame, per_year: float, previous_close: float) -> dict[str, Any]:
+    """The simulation against the market over the same bars: its excess return's test and buy and hold's drawdown.
+
+    `previous_close` is the close before the first bar, so the first bar's market return
+    is close to close like every other's.
+    """
+    import numpy as np
+
+    from agentctl.lab import excess
+
+    close = bars["close"].to_numpy(dtype="float64")
+    test = excess.test(bar_returns(sim.equity), excess.market_returns(close, previous_close), sim.position, per_year)
+    hold = np.concatenate(([previous_close], close))
+    return {
+        "exposure_net": test.exposure,
+        "excess_sharpe": test.sharpe,
+        "excess_t": test.t,
+        "excess_p_value": test.p,
+        "buy_and_hold_drawdown": float(1.0 - np.min(hold / np.maximum.accumulate(hold))),
+    }
+
+
+def snooping(own: np.ndarray, start: int, trials: Sequence[Any]) -> dict[str, Any]:
+    """This strategy's excess return tested among every trial trained on its dataset (the data-snooping family).
+
+    `trials` are the other trials' saved excess returns (lab/training.py `_trial`); each is
+    placed on the bar positions it covers, 0 (flat) where it does not cover this strategy's.
+    """
+    import numpy as np
+
+    from agentctl.lab import excess
+
+    family = np.zeros((len(own), 1 + len(trials)))
+    family[:, 0] = own
+    for j, trial in enumerate(trials, start=1):
+        lo, hi = trial["positions"]
+        a, b = max(lo, start), min(hi, start + len(own))
+        if a < b:
+            family[a - start : b - start, j] = np.asarray(trial["excess"], dtype="float64")[a - lo : b - lo]
+    result = excess.snooping_p(family, 0)
+    return {
+        "snooping_p_value": result.p,
+        "snooping_trials": result.trials,
+        "effective_trials": round(result.effective_trials, 2),
+    }
+
+
+def load_trials(paths: Sequence[str], dataset: str) -> list[dict[str, Any]]:
+    """The saved trials of `dataset` among `paths`; one that cannot be read is left out (and counted by the caller)."""
+    from agentctl.lab import artifacts
+
+    out = []
+    for path in paths:
+        try:
+            trial = artifacts.load(path)
+        except (OSError, ValueError, EOFError):
+            continue
+        if isinstance(trial, dict) and trial.get("dataset") == dataset and "excess" in trial:
+            out.append(trial)
+    return out
+
+
 def _downsample(index: pd.DatetimeIndex, equity: np.ndarray) -> list[tuple]:
     import numpy as np
 
@@ -230,16 +293,17 @@ def run_backtest(
     home: Path,
     n_trials: int = 1,
     trial_sharpes: Sequence[float] = (),
+    trial_paths: Sequence[str] = (),
 ) -> BacktestResult:
     """Trade the out-of-fold predictions over the research bars they cover; no holdout bar is read."""
     import numpy as np
 
-    from agentctl.lab import stats
+    from agentctl.lab import excess, stats
 
     started = time.perf_counter()
     art = load_predictions(config, model_path)
     df = load_ohlcv(config.dataset.symbol, config.dataset.timeframe, home)
-    p = periods(len(df), config.label.horizon, feature_lookback(config.features))
+    p = periods(len(df), config.label.horizon, feature_lookback(config.features), config.dataset.timeframe)
     start, end = art["positions"]
     if tuple(p) != tuple(art["periods"]) or not np.array_equal(df.index[start:end].asi8, art["timestamps"]):
         raise LabError("the dataset changed since training: train again")
@@ -252,8 +316,14 @@ def run_backtest(
     var_trials, source = stats.trial_sharpe_variance(list(trial_sharpes), per_year, len(rets))
     dsr = stats.deflated_sharpe(rets, n_trials, var_trials, source)
     folds = _by_fold(rets, art, per_year)
+    previous_close = float(df["close"].iloc[start - 1])
+    evidence = market_evidence(sim, bars, per_year, previous_close)
+    market = excess.market_returns(bars["close"].to_numpy(), previous_close)
+    own, _ = excess.excess_returns(rets, market, sim.position)  # as training saved it for later trials
+    family = _family(config, own, start, trial_paths)
     return BacktestResult(
-        **perf.model_dump(),
+        **(perf.model_dump() | evidence),
+        **family,
         deflated_sharpe=dsr.dsr,
         n_trials=dsr.n_trials,
         sr=dsr.sr,
@@ -269,6 +339,22 @@ def run_backtest(
         blocks_end=p.holdout_start,
         duration_s=round(time.perf_counter() - started, 3),
     )
+
+
+def _family(config: StrategyConfig, own: np.ndarray, start: int, paths: Sequence[str]) -> dict[str, Any]:
+    """The data-snooping test over this strategy and the earlier trials on its dataset.
+
+    A trial whose file cannot be read still counts: the p-value is widened by Šidák's rule
+    as if it had been an independent trial (charge more, not less, when unclear).
+    """
+    dataset = f"{config.dataset.symbol}/{config.dataset.timeframe}"
+    trials = load_trials(paths, dataset)
+    result = snooping(own, start, trials)
+    missing = len(paths) - len(trials)
+    if missing:
+        widened = 1 - (1 - result["snooping_p_value"]) ** ((1 + len(paths)) / (1 + len(trials)))
+        result.update(snooping_p_value=widened, snooping_trials=1 + len(paths))
+    return result
 
 
 def _by_fold(rets: np.ndarray, art: dict[str, Any], per_year: float) -> dict[str, Any]:

@@ -15,15 +15,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
+
+from agentctl.lab.periods import holdout_index
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# The last HOLDOUT_FRACTION of every dataset is its sealed final holdout: only the holdout operation reads it.
-HOLDOUT_FRACTION = 0.2
 MIN_IMPORT_BARS = 100
 COLUMNS = ("open", "high", "low", "close", "volume")
 _TIMEFRAME = re.compile(r"^([1-9][0-9]{0,3})(m|h|d|w)$")
@@ -49,61 +49,6 @@ class DatasetInfo(BaseModel):
     source: str
     holdout_start: datetime
     has_volume: bool = True
-
-
-class Periods(NamedTuple):
-    """A dataset's three periods in time order, as bar positions: research, purge gap, sealed final holdout.
-
-    The holdout's start is a property of the dataset alone (its last HOLDOUT_FRACTION), so
-    every strategy on a dataset is confirmed on the same bars and none of them ever
-    researched on those. The research period ends `purge` bars earlier, so no label
-    (`horizon` bars ahead) of a research bar and no feature (`lookback` bars back) of a
-    holdout bar reaches across the gap.
-    """
-
-    research_start: int  # first research bar
-    research_end: int  # one past the last research bar
-    holdout_start: int  # first bar of the sealed final holdout; [research_end, holdout_start) is the purge gap
-    end: int  # number of bars
-
-    @property
-    def purge(self) -> int:
-        return self.holdout_start - self.research_end
-
-
-def holdout_index(n: int) -> int:
-    """First bar of the sealed final holdout of n bars: a property of the dataset, not of any strategy."""
-    return int(n * (1 - HOLDOUT_FRACTION))
-
-
-def periods(n: int, horizon: int, lookback: int) -> Periods:
-    """The research period, purge gap and final holdout of n bars for a label `horizon` and feature `lookback`.
-
-    The purge gap is horizon + lookback bars, so a label computed in the research period
-    never reads a holdout close, and a holdout feature never reads a bar whose label trained
-    a model. Raises DatasetError when nothing is left to research on.
-    """
-    start = holdout_index(n)
-    purge = max(0, int(horizon)) + max(0, int(lookback))
-    if start >= n or start - purge <= 0:
-        raise DatasetError(
-            f"{n} bars are too few: a {purge}-bar purge gap (label horizon {horizon} + feature lookback {lookback}) "
-            f"before the final holdout at bar {start} leaves no research period"
-        )
-    return Periods(0, start - purge, start, n)
-
-
-def fold_parts(p: Periods, folds: int) -> list[tuple[int, int]]:
-    """The walk-forward folds' scored parts, [start, end) per fold, in time order.
-
-    The research period as the dataset defines it, [research_start, holdout_start), is cut
-    into folds + 1 equal parts; part 0 only trains, fold i scores part i. The parts are the
-    dataset's (the same for every strategy with the same fold count); only the last is cut
-    short, at research_end, by the strategy's purge gap.
-    """
-    span = p.holdout_start - p.research_start
-    cuts = [p.research_start + span * k // (folds + 1) for k in range(folds + 2)]
-    return [(cuts[k], min(cuts[k + 1], p.research_end)) for k in range(1, folds + 1)]
 
 
 @dataclass(frozen=True)
@@ -228,7 +173,7 @@ def _bundled_info(b: BundledDataset) -> DatasetInfo:
 
 
 def _info(df: pd.DataFrame, symbol: str, timeframe: str, source: str) -> DatasetInfo:
-    holdout = holdout_index(len(df))
+    holdout = holdout_index(len(df), timeframe)
     return DatasetInfo(
         symbol=symbol,
         timeframe=timeframe,

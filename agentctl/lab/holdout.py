@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentctl.lab.backtest import Simulation, bar_returns, metrics, trade
+from agentctl.lab.backtest import Simulation, bar_returns, market_evidence, metrics, trade
 from agentctl.lab.data import bars_per_year, load_ohlcv
 from agentctl.lab.features import LabError, compute_features
 from agentctl.lab.models import Progress
@@ -63,13 +63,13 @@ def run_holdout(config: StrategyConfig, home: Path, progress: Progress = _noop) 
         row, col = np.argwhere(~np.isfinite(X))[0]
         raise LabError(f"NaN feature {features.columns[col]} at {features.index[row]} in the final holdout")
     sim = trade(predict(fitted.model, X, r.classes), [int(c) for c in r.classes], hold, config)
-    result = score(sim, hold, bars_per_year(r.index))
+    result = score(sim, hold, bars_per_year(r.index), float(df["close"].iloc[p.holdout_start - 1]))
     progress(100, "done")
     result.duration_s = round(time.perf_counter() - started, 3)
     return result
 
 
-def score(sim: Simulation, hold: pd.DataFrame, per_year: float) -> HoldoutResult:
+def score(sim: Simulation, hold: pd.DataFrame, per_year: float, previous_close: float) -> HoldoutResult:
     """The final holdout's figures and its confirmation test, for a simulation over the holdout bars `hold`.
 
     One function for every strategy and for the power benchmark's oracle, so both are
@@ -79,7 +79,10 @@ def score(sim: Simulation, hold: pd.DataFrame, per_year: float) -> HoldoutResult
 
     close = hold["close"].to_numpy()
     perf = metrics(sim, hold.index, float(close[0]), float(close[-1]), per_year)
-    return HoldoutResult(**perf.model_dump(), sharpe_p_value=stats.sharpe_greater_than_zero_p(bar_returns(sim.equity)))
+    evidence = market_evidence(sim, hold, per_year, previous_close)
+    return HoldoutResult(
+        **(perf.model_dump() | evidence), sharpe_p_value=stats.sharpe_greater_than_zero_p(bar_returns(sim.equity))
+    )
 
 
 def _keep(config: StrategyConfig, r: Research, model: object, home: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentctl.lab import executors
 from agentctl.store import operations as store
@@ -57,26 +57,30 @@ def start_training(
     return _start(conn, settings, op_id, "training", config, session_id, params)
 
 
+class Trials(NamedTuple):
+    """What a research backtest is tested among: the deflated Sharpe's trials and the data-snooping family."""
+
+    n_trials: int  # every strategy saved so far (all datasets)
+    sharpes: list[float]  # the annualized research Sharpes recorded for earlier trials
+    paths: list[str]  # the saved excess returns of the earlier strategies trained on the same dataset
+
+
 def start_backtest(
     conn: psycopg.Connection[Any],
     settings: Settings,
     config: StrategyConfig,
     model_path: str | Path,
     session_id: int | None,
-    n_trials: int,
-    trial_sharpes: list[float],
+    trials: Trials,
 ) -> str:
-    """Record a research backtest of a training's out-of-fold predictions and start its worker; returns its id.
-
-    `n_trials` is every strategy saved so far (all datasets) and `trial_sharpes` the
-    annualized research Sharpes recorded for earlier trials: the deflated Sharpe's inputs.
-    """
+    """Record a research backtest of a training's out-of-fold predictions and start its worker; returns its id."""
     op_id = f"backtest-{uuid.uuid4().hex[:16]}"
     params = {
         "config": config.model_dump(mode="json"),
         "model_path": str(model_path),
-        "n_trials": max(1, int(n_trials)),
-        "trial_sharpes": [float(s) for s in trial_sharpes],
+        "n_trials": max(1, int(trials.n_trials)),
+        "trial_sharpes": [float(s) for s in trials.sharpes],
+        "trial_paths": [str(p) for p in trials.paths],
     }
     return _start(conn, settings, op_id, "backtest", config, session_id, params)
 

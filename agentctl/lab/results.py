@@ -33,6 +33,18 @@ class TrainingResult(BaseModel):
         description="oof_bars / label horizon: labels overlapping by horizon - 1 bars are not independent trials"
     )
     log_loss: float = Field(description="out-of-fold log loss")
+    excess_sharpe: float | None = Field(
+        default=None, description="annualized Sharpe of the out-of-fold trades' return in excess of the market exposure"
+    )
+    excess_t: float | None = Field(default=None, description="HAC t statistic of that mean excess return")
+    excess_p_value: float | None = Field(
+        default=None, description="one-sided HAC p-value of 'the out-of-fold mean excess return is <= 0'"
+    )
+    exposure_net: float | None = Field(default=None, description="average out-of-fold position (-1 .. 1)")
+    oof_trades: int | None = Field(default=None, description="trades the rules made on the out-of-fold predictions")
+    trial_path: str | None = Field(
+        default=None, description="the out-of-fold excess returns, kept for the backtest's data-snooping test"
+    )
     train_accuracy: float = Field(description="mean over folds of the accuracy on the fold's own training rows")
     folds: int
     fold_accuracy: list[float] = Field(description="out-of-fold accuracy per fold, in time order")
@@ -82,6 +94,19 @@ class Performance(BaseModel):
     end: datetime
     avg_trade_return: float
     equity_curve: list[tuple[datetime, float]] = Field(description="equity (starting at 1.0), at most 500 points")
+    exposure_net: float | None = Field(
+        default=None, description="average position (-1 short .. 1 long): the market exposure excess returns remove"
+    )
+    excess_sharpe: float | None = Field(
+        default=None, description="annualized Sharpe of the return in excess of exposure_net times the market's"
+    )
+    excess_t: float | None = Field(default=None, description="HAC t statistic of the mean excess return")
+    excess_p_value: float | None = Field(
+        default=None, description="one-sided HAC p-value of 'the mean excess return is <= 0'"
+    )
+    buy_and_hold_drawdown: float | None = Field(
+        default=None, description="buy and hold's largest peak-to-trough loss over the same bars"
+    )
 
 
 class BacktestResult(Performance):
@@ -109,6 +134,16 @@ class BacktestResult(Performance):
     )
     blocks_start: int = Field(description="bar position where the blocks start: the dataset's first out-of-fold bar")
     blocks_end: int = Field(description="bar position where the blocks end: the dataset's final holdout start")
+    snooping_p_value: float | None = Field(
+        default=None,
+        description="Reality-Check p-value of the excess return among every strategy trained on this dataset",
+    )
+    snooping_trials: int | None = Field(
+        default=None, description="strategies trained on this dataset in the snooping family, itself included"
+    )
+    effective_trials: float | None = Field(
+        default=None, description="independent trials the family is worth (Šidák-equivalent)"
+    )
     duration_s: float = 0.0
 
 

@@ -1,10 +1,10 @@
 """Training: anchored walk-forward on the research period, out-of-fold predictions for every scored bar.
 
-A dataset's periods (lab/data.py) are [research | purge gap | sealed final holdout].
+A dataset's periods (lab/periods.py) are [research | purge gap | sealed final holdout].
 Training reads research bars only: features of bars before research_end, and labels,
 which need closes up to research_end - 1 + horizon, still inside the purge gap.
 
-The research period is cut into folds + 1 parts (data.fold_parts); fold i fits on
+The research period is cut into folds + 1 parts (periods.fold_parts); fold i fits on
 every bar before part i except the last `purge` ones and predicts part i. A family
 that stops early watches the last part of its own training rows, purged again, never
 the part it is scored on. What is saved is the out-of-fold predictions, which the
@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from agentctl.lab.data import Periods, fold_parts, load_ohlcv, periods
+from agentctl.lab.data import load_ohlcv
 from agentctl.lab.features import (
     CLASS_NAMES,
     LabError,
@@ -28,6 +28,7 @@ from agentctl.lab.features import (
     warmup_bars,
 )
 from agentctl.lab.models import FitData, Fitted, Progress, early_stops, fit, log_loss
+from agentctl.lab.periods import Periods, fold_parts, periods
 from agentctl.lab.results import TrainingResult
 from agentctl.lab.strategy import StrategyConfig, strategy_hash
 
@@ -42,6 +43,7 @@ MIN_FOLD_BARS = 20  # bars a fold scores
 MIN_VALIDATION_ROWS = 50
 VALIDATION_FRACTION = 0.2  # of a fold's training rows, the last part watched by early stopping
 ARTIFACT_VERSION = 2
+TRIAL_VERSION = 1
 
 
 def _noop(pct: float, message: str) -> None:
@@ -76,7 +78,7 @@ def research(df: pd.DataFrame, config: StrategyConfig) -> Research:
     import numpy as np
 
     h = config.label.horizon
-    p = periods(len(df), h, feature_lookback(config.features))
+    p = periods(len(df), h, feature_lookback(config.features), config.dataset.timeframe)
     features = compute_features(df.iloc[: p.research_end], config.features)
     # Labels of research bars need closes up to research_end - 1 + h: inside the purge gap, never the holdout.
     y = make_labels(df["close"].iloc[: p.research_end + h], config.label)[: p.research_end]
@@ -188,14 +190,63 @@ def train(
         raise LabError(f"dataset {config.dataset.symbol}/{config.dataset.timeframe} is empty")
     progress(5, "computing features")
     r = research(df, config)
-    del df  # nothing past the research period is needed from here on
     oof = walk_forward(config.model, r, folds, progress)
     progress(92, "scoring out of fold")
     result = _result(config, r, oof, str(model_path), time.perf_counter() - started)
+    excess, economics = _trade_out_of_fold(config, df, r, oof)
+    del df  # read only up to the research period's end
+    result = result.model_copy(update={**economics, "trial_path": trial_location(model_path)})
     artifacts.save(_artifact(config, r, oof, result.strategy_hash), model_path)
+    artifacts.save(_trial(config, oof, excess, result.strategy_hash), trial_location(model_path))
     progress(100, "done")
     result.duration_s = round(time.perf_counter() - started, 3)
     return result
+
+
+def trial_location(model_path: Path | str) -> str:
+    """Where a training keeps its out-of-fold excess returns: beside its model, wherever that is."""
+    location = str(model_path)
+    stem = location[: -len(".joblib")] if location.endswith(".joblib") else location
+    return stem + "-trial.joblib"
+
+
+def _trade_out_of_fold(
+    config: StrategyConfig, df: pd.DataFrame, r: Research, oof: OutOfFold
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The strategy's rules traded on its out-of-fold predictions: excess returns and their one-strategy test.
+
+    The economic evidence the training gate and the designer's search read: what the
+    predictions earn beyond the market exposure they hold, after costs, not how often they
+    are right.
+    """
+    from agentctl.lab import excess
+    from agentctl.lab.backtest import bar_returns, trade
+    from agentctl.lab.data import bars_per_year
+
+    start, end = oof.parts[0][0], oof.parts[-1][1]
+    bars = df.iloc[start:end]
+    sim = trade(oof.proba, [int(c) for c in r.classes], bars, config)
+    market = excess.market_returns(bars["close"].to_numpy(), float(df["close"].iloc[start - 1]))
+    e, exposure = excess.excess_returns(bar_returns(sim.equity), market, sim.position)
+    test = excess.hac_test(e, bars_per_year(r.index))
+    return e, {
+        "excess_sharpe": test.sharpe,
+        "excess_t": test.t,
+        "excess_p_value": test.p,
+        "exposure_net": exposure,
+        "oof_trades": len(sim.trade_return),
+    }
+
+
+def _trial(config: StrategyConfig, oof: OutOfFold, excess: np.ndarray, chash: str) -> dict[str, Any]:
+    """One trial of the data-snooping family: its excess return on each out-of-fold bar position."""
+    return {
+        "version": TRIAL_VERSION,
+        "strategy_hash": chash,
+        "dataset": f"{config.dataset.symbol}/{config.dataset.timeframe}",
+        "positions": (oof.parts[0][0], oof.parts[-1][1]),
+        "excess": excess.astype("float32"),
+    }
 
 
 def _artifact(config: StrategyConfig, r: Research, oof: OutOfFold, chash: str) -> dict[str, Any]:

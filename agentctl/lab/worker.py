@@ -127,7 +127,9 @@ def _execute(kind: str, params: dict[str, Any], settings: Settings, progress: Pr
 
         progress(10, "backtesting the out-of-fold predictions")
         trials = [float(s) for s in params.get("trial_sharpes") or []]
-        result = run_backtest(config, _model_path(params), settings.home, int(params.get("n_trials", 1)), trials)
+        paths = [str(p) for p in params.get("trial_paths") or []]
+        n_trials = int(params.get("n_trials", 1))
+        result = run_backtest(config, _model_path(params), settings.home, n_trials, trials, paths)
         progress(100, "done")
         return result.model_dump(mode="json")
     if kind == "holdout":

@@ -115,11 +115,11 @@ def research_replay(config: StrategyConfig, art: dict[str, Any], df: pd.DataFram
 def holdout_replay(config: StrategyConfig, art: dict[str, Any], df: pd.DataFrame) -> Replay:
     """The final holdout again: the final model's predictions on the holdout bars, traded by the strategy's rules."""
     from agentctl.lab.backtest import trade
-    from agentctl.lab.data import periods
     from agentctl.lab.features import compute_features, feature_lookback
+    from agentctl.lab.periods import periods
     from agentctl.lab.training import predict
 
-    p = periods(len(df), config.label.horizon, feature_lookback(config.features))
+    p = periods(len(df), config.label.horizon, feature_lookback(config.features), config.dataset.timeframe)
     if tuple(p) != tuple(art["periods"]):
         raise ReplayError("the dataset changed since the final holdout: its trades cannot be recomputed")
     X = compute_features(df, config.features).iloc[p.holdout_start :].to_numpy(dtype="float64")

@@ -99,6 +99,22 @@ def strategies_tried(conn: psycopg.Connection[Any], symbol: str | None = None, t
     return int(_must(row, "no answer")["n"])
 
 
+class Trial(BaseModel):
+    """A strategy saved on a dataset: where its out-of-fold excess returns are and how they tested, once trained."""
+
+    id: int
+    strategy_hash: str
+    trial_path: str | None
+    excess_t: float | None
+
+
+def dataset_trials(conn: psycopg.Connection[Any], symbol: str, timeframe: str, before: int) -> list[Trial]:
+    """Strategies saved on symbol/timeframe by cycles before `before`, oldest first."""
+    params = {"symbol": symbol, "timeframe": timeframe, "before": before}
+    with conn.transaction():
+        return [Trial.model_validate(r) for r in conn.execute(_q["dataset_trials"], params)]
+
+
 def trial_sharpes(conn: psycopg.Connection[Any]) -> list[float]:
     """The recorded research Sharpe (annualised) of every trial that reached a backtest."""
     with conn.transaction():

@@ -35,6 +35,12 @@ class TrainingRecord(_Stored):
     oof_correct: int | None = None
     effective_bars: int | None = None
     log_loss: float | None = None
+    excess_sharpe: float | None = None
+    excess_t: float | None = None
+    excess_p_value: float | None = None
+    exposure_net: float | None = None
+    oof_trades: int | None = None
+    trial_path: str | None = None
     train_accuracy: float | None = None
     folds: int | None = None
     fold_accuracy: list[float] = Field(default_factory=list)
@@ -92,6 +98,11 @@ class _Performance(_Stored):
     end: datetime | None = None
     avg_trade_return: float | None = None
     equity_curve: list[tuple[datetime, float]] = Field(default_factory=list)
+    exposure_net: float | None = None
+    excess_sharpe: float | None = None
+    excess_t: float | None = None
+    excess_p_value: float | None = None
+    buy_and_hold_drawdown: float | None = None
 
 
 class BacktestRecord(_Performance):
@@ -114,6 +125,9 @@ class BacktestRecord(_Performance):
     blocks: list[list[float]] = Field(default_factory=list)
     blocks_start: int | None = None
     blocks_end: int | None = None
+    snooping_p_value: float | None = None
+    snooping_trials: int | None = None
+    effective_trials: float | None = None
     duration_s: float | None = None
     gate: GateVerdict | None = None
 

@@ -169,13 +169,18 @@ class Tick:
     def _start_backtest(
         self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, context: dict
     ) -> TickResult:
-        from agentctl.lab.operations import start_backtest
+        from agentctl.lab.operations import Trials, start_backtest
         from agentctl.lab.strategy import StrategyConfig
 
         config = StrategyConfig.model_validate(cycle.strategy_config)
-        # Every strategy saved in this database, on any dataset, counts as a trial at the time of the test.
+        # Every strategy saved in this database, on any dataset, counts as a trial of the deflated Sharpe;
+        # every strategy trained on this dataset is in its data-snooping family.
         n_trials, sharpes = cycles.strategies_tried(conn), cycles.trial_sharpes(conn)
-        bt_id = start_backtest(conn, self.settings, config, results["model_path"], cycle.id, n_trials, sharpes)
+        ds = config.dataset
+        trained = cycles.dataset_trials(conn, ds.symbol, ds.timeframe, cycle.id)
+        paths = [t.trial_path for t in trained if t.trial_path is not None]
+        trials = Trials(n_trials, sharpes, paths)
+        bt_id = start_backtest(conn, self.settings, config, results["model_path"], cycle.id, trials)
         context["backtest_operation_id"] = bt_id
         reason, skip = TriggerReason.TRAINING_COMPLETED, SkipReason.NO_AGENT_NEEDED
         with conn.transaction():

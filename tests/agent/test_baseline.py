@@ -53,7 +53,11 @@ def test_baseline_refuses_a_session_not_designing(settings, conn):
 def test_baseline_assessment_is_rule_based_and_metrics_come_from_the_backtest(settings, conn):
     backtest = {
         "sharpe": 1.4,
-        "deflated_sharpe": 0.97,  # passes the backtest gate's default 0.95: the baseline passes on the same evidence
+        # The backtest gate's evidence: the baseline passes on the same figures the gate passed.
+        "snooping_p_value": 0.01,
+        "snooping_trials": 9,
+        "buy_and_hold_drawdown": 0.3,
+        "deflated_sharpe": 0.6,
         "total_return": 0.31,
         "buy_and_hold_return": 0.12,
         "max_drawdown": 0.11,
@@ -109,10 +113,11 @@ def test_judge_reads_backtest_result_names():
 
     # judge reads BacktestRecord: the same names as the BacktestResult the worker writes, plus the tick's gate.
     assert set(BacktestRecord.model_fields) == set(BacktestResult.model_fields) | {"gate"}
-    figures = {"sharpe": 1.4, "deflated_sharpe": 0.97, "total_return": 0.31, "buy_and_hold_return": 0.12}
+    figures = {"sharpe": 1.4, "snooping_p_value": 0.004, "snooping_trials": 7, "buy_and_hold_drawdown": 0.25}
+    figures |= {"total_return": 0.31, "buy_and_hold_return": 0.12}
     with_gate = judge({**figures, "max_drawdown": 0.11, "total_trades": 64, "gate": {"gate": "backtest"}})
     assert with_gate["verdict"] == "promising" and "return 31.0% beats buy-and-hold 12.0%" in with_gate["strengths"]
-    # The same figures with a deflated Sharpe the gate would refuse: not passed, and it says why.
-    lucky = judge({**figures, "deflated_sharpe": 0.7, "max_drawdown": 0.11, "total_trades": 64})
+    # The same figures with a snooping p-value the gate would refuse: not passed, and it says why.
+    lucky = judge({**figures, "snooping_p_value": 0.2, "max_drawdown": 0.11, "total_trades": 64})
     assert lucky["passed"] is False and lucky["verdict"] == "neutral"
-    assert "deflated Sharpe >= 0.95" in lucky["explanation"]
+    assert "snooping p < 0.05" in lucky["explanation"]

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
 from agent_helpers import SENTINEL_KEY, bad_config, good_config
 
 CALL_TIMEOUT_S = 1.0
-SHUT_TRAINING_GATE = {"AGENTCTL_GATES__MIN_ACCURACY_EDGE": "1"}  # no model beats the baseline by 100 points
+SHUT_TRAINING_GATE = {"AGENTCTL_GATES__TRAINING_ALPHA": "1e-300"}  # no out-of-fold p-value is that small
 
 
 def _config(i: int) -> dict:

@@ -23,7 +23,7 @@ from agent_helpers import SENTINEL_KEY, good_config
 from fake_anthropic import OMIT, fake_anthropic, fault, malformed, message, patched, text, tool_use, with_request_id
 from tickutil import OPEN_GATES
 
-SHUT_TRAINING_GATE = {"AGENTCTL_GATES__MIN_ACCURACY_EDGE": "1"}  # cycles end at the training gate, quickly
+SHUT_TRAINING_GATE = {"AGENTCTL_GATES__TRAINING_ALPHA": "1e-300"}  # no out-of-fold p-value is that small
 FAULTS = (
     "ok",
     "ok",

@@ -124,3 +124,29 @@ def test_blocks_are_the_datasets_not_the_strategys(tmp_path):
 
 def test_bar_returns_of_an_equity_curve():
     np.testing.assert_allclose(bar_returns(np.array([1.1, 1.21, 1.21])), [0.1, 0.1, 0.0])
+
+
+def test_every_trained_strategy_on_a_dataset_joins_the_data_snooping_family(tmp_path):
+    from agentctl.lab import artifacts
+    from agentctl.lab.training import trial_location
+
+    first = validate_strategy(strategy(name="first"), tmp_path).config
+    second = validate_strategy(
+        strategy(name="second", features=[{"function": "ROC", "params": {"timeperiod": 1}}]), tmp_path
+    ).config
+    tr1 = train(first, tmp_path, tmp_path / "a.joblib")
+    tr2 = train(second, tmp_path, tmp_path / "b.joblib")
+    # Training keeps each strategy's out-of-fold excess returns beside its model, and its one-strategy test.
+    assert tr1.trial_path == trial_location(tmp_path / "a.joblib")
+    trial = artifacts.load(tr1.trial_path)
+    assert trial["dataset"] == "AAPL/1h" and len(trial["excess"]) == tr1.oof_bars
+    assert tr1.excess_p_value is not None and 0 < tr1.excess_p_value <= 1
+
+    alone = run_backtest(second, tmp_path / "b.joblib", tmp_path, 2, [], [])
+    family = run_backtest(second, tmp_path / "b.joblib", tmp_path, 2, [], [tr1.trial_path])
+    assert (alone.snooping_trials, family.snooping_trials) == (1, 2)
+    assert family.snooping_p_value >= alone.snooping_p_value  # another trial can only raise the bar
+    assert family.excess_p_value == pytest.approx(tr2.excess_p_value)  # the same trades as training's
+    # A trial whose file is gone still counts, as an independent trial: the p-value widens.
+    lost = run_backtest(second, tmp_path / "b.joblib", tmp_path, 3, [], [tr1.trial_path, str(tmp_path / "gone")])
+    assert lost.snooping_trials == 3 and lost.snooping_p_value >= family.snooping_p_value

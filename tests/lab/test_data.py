@@ -8,12 +8,11 @@ from agentctl.lab.data import (
     DatasetError,
     bars_per_year,
     dataset_keys,
-    fold_parts,
     import_dataset,
     list_datasets,
     load_ohlcv,
-    periods,
 )
+from agentctl.lab.periods import fold_parts, holdout_index, periods
 
 
 def test_bundled_datasets_are_real_and_clean():
@@ -138,3 +137,14 @@ def test_unreadable_files(tmp_path):
         import_dataset(tmp_path / "z.csv", "../x", "1d", tmp_path)
     with pytest.raises(DatasetError, match="no such file"):
         import_dataset(tmp_path / "nope.csv", "N", "1d", tmp_path)
+
+
+def test_the_holdout_share_and_minimum_are_settings(monkeypatch):
+    assert holdout_index(2000, "1d") == 1600  # the default 20%, no minimum
+    monkeypatch.setenv("AGENTCTL_HOLDOUT_SHARE", "0.3")
+    assert holdout_index(2000, "1d") == 1400
+    monkeypatch.setenv("AGENTCTL_MIN_HOLDOUT_BARS", '{"1d": 700}')
+    assert holdout_index(2000, "1d") == 1300 and holdout_index(2000, "1h") == 1400
+    monkeypatch.setenv("AGENTCTL_MIN_HOLDOUT_BARS", '{"1d": 1900}')
+    with pytest.raises(DatasetError, match=r"AGENTCTL_MIN_HOLDOUT_BARS: a 1900-bar holdout .* leaves 100"):
+        holdout_index(2000, "1d")

@@ -6,9 +6,9 @@ from lab_helpers import aapl_1h, strategy
 
 from agentctl.lab import stats
 from agentctl.lab.backtest import bar_returns
-from agentctl.lab.data import periods
 from agentctl.lab.features import feature_lookback
 from agentctl.lab.holdout import run_holdout
+from agentctl.lab.periods import periods
 from agentctl.lab.strategy import validate_strategy
 
 

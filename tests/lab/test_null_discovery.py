@@ -66,13 +66,12 @@ def test_noise_strategies_are_not_confirmed(tmp_path):
 
     assert all(o.trained for o in outcomes), [o.error for o in outcomes if o.error]
     backtested = [k for k, o in enumerate(outcomes, start=1) if o.backtest_ran]
-    # This seed's walk lets 7 strategies through the training gate, so the backtest gate is exercised.
-    assert len(backtested) == 7
-    # The deflated Sharpe's trials grow as in the tick: every strategy so far, and the Sharpes recorded so far.
+    # The training gate's own test holds its level on noise: P(Binomial(16, 0.05) >= 4) is 0.7%.
+    assert len(backtested) <= BOUND
+    # The trials grow as in the tick: every strategy so far for the deflated Sharpe, and every
+    # strategy trained on the dataset so far (all of them here) for the data-snooping test.
     assert [outcomes[k - 1].n_trials for k in backtested] == backtested
-    sources = [outcomes[k - 1].variance_source for k in backtested]
-    assert sources[:5] == [f"no-skill fallback 1/(T-1): {i} recorded trial{'' if i == 1 else 's'}" for i in range(5)]
-    assert sources[5:] == ["recorded trials (n=5)", "recorded trials (n=6)"]
+    assert [outcomes[k - 1].snooping_trials for k in backtested] == backtested
 
     passed = sum(o.backtest_passed for o in outcomes)
     assert passed <= BOUND

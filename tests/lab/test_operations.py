@@ -14,6 +14,7 @@ from tickutil import process_gone, wait_for_operation
 from agentctl.lab.data import list_datasets
 from agentctl.lab.gates import confirmation_gate
 from agentctl.lab.operations import (
+    Trials,
     cancel_operation,
     check_operation,
     get_operation,
@@ -55,7 +56,7 @@ def test_training_then_backtest_complete(conn, settings):
 
     assert op.params["folds"] == settings.folds == op.result["folds"] == 5
 
-    bt_id = start_backtest(conn, settings, config, op.result["model_path"], None, 4, [0.3, -0.1])
+    bt_id = start_backtest(conn, settings, config, op.result["model_path"], None, Trials(4, [0.3, -0.1], []))
     bt = wait_for(conn, settings, bt_id, lambda o: not o.active)
     assert bt.status == "completed", bt.error
     assert bt.params["n_trials"] == 4 and bt.result["n_trials"] == 4 and bt.params["trial_sharpes"] == [0.3, -0.1]

@@ -7,9 +7,10 @@ from lab_helpers import aapl_1h, strategy, write_csv
 
 from agentctl.lab import stats
 from agentctl.lab.backtest import run_backtest
-from agentctl.lab.data import fold_parts, import_dataset, load_ohlcv, periods
+from agentctl.lab.data import import_dataset, load_ohlcv
 from agentctl.lab.features import LabError, feature_lookback
 from agentctl.lab.models import FAMILIES
+from agentctl.lab.periods import fold_parts, periods
 from agentctl.lab.strategy import validate_strategy
 from agentctl.lab.training import train
 
@@ -132,7 +133,10 @@ def test_the_final_holdout_is_sealed(aapl_1h, tmp_path):
         t = train(cfg, tmp_path, tmp_path / f"{sym}.joblib")
         b = run_backtest(cfg, tmp_path / f"{sym}.joblib", tmp_path, n_trials=5, trial_sharpes=[0.1, 0.4])
         out.append(
-            (t.model_dump(exclude={"duration_s", "model_path", "strategy_hash"}), b.model_dump(exclude={"duration_s"}))
+            (
+                t.model_dump(exclude={"duration_s", "model_path", "trial_path", "strategy_hash"}),
+                b.model_dump(exclude={"duration_s"}),
+            )
         )
     assert out[0] == out[1]
     # Not a vacuous test: moving the first bar of the purge gap, which the last research label reads, changes it.

@@ -10,7 +10,7 @@ import pytest
 from ray_cluster import job_status, jobs, ray_cluster, ray_env, ray_settings
 from tickutil import process_gone, wait_for_operation
 
-from agentctl.lab.operations import cancel_operation, check_operation, start_backtest, start_training
+from agentctl.lab.operations import Trials, cancel_operation, check_operation, start_backtest, start_training
 from agentctl.lab.strategy import validate_strategy
 
 pytestmark = pytest.mark.slow
@@ -61,7 +61,7 @@ def test_training_then_backtest_complete_through_ray(conn, ray_settings, jobs, m
     assert not any("ANTHROPIC" in k or "sk-ant" in v for k, v in env.items())
     assert f"{op_id}: completed" in jobs.get_job_logs(op_id)
 
-    bt_id = start_backtest(conn, ray_settings, config, op.result["model_path"], None, 3, [0.2])
+    bt_id = start_backtest(conn, ray_settings, config, op.result["model_path"], None, Trials(3, [0.2], []))
     bt = wait_for(conn, ray_settings, bt_id, lambda o: not o.active)
     assert bt.status == "completed", bt.error
     assert bt.result["n_trials"] == 3 and bt.result["bars"] == op.result["oof_bars"]
@@ -79,7 +79,7 @@ def test_artifacts_at_an_fsspec_url(conn, ray_settings, tmp_path):
     bt = wait_for(
         conn,
         settings,
-        start_backtest(conn, settings, config, op.result["model_path"], None, 1, []),
+        start_backtest(conn, settings, config, op.result["model_path"], None, Trials(1, [], [])),
         lambda o: not o.active,
     )
     assert bt.status == "completed", bt.error

@@ -20,7 +20,7 @@ from agentctl.lab.strategy import StrategyConfig
 from agentctl.reports.replay import holdout_replay, research_replay
 
 # The deflated Sharpe is a probability: no backtest clears 1.01, so the cycle ends at the backtest gate.
-SHUT_BACKTEST = {**OPEN_GATES, "AGENTCTL_GATES__MIN_DEFLATED_SHARPE": "1.01"}
+SHUT_BACKTEST = {**OPEN_GATES, "AGENTCTL_GATES__RESEARCH_ALPHA": "1e-300"}
 
 
 def cli(*args: str, code: int = 0) -> str:

@@ -155,6 +155,20 @@ SELECT (backtest_results ->> 'sharpe')::float AS sharpe FROM agent_sessions
 WHERE backtest_results ? 'sharpe' AND jsonb_typeof(backtest_results -> 'sharpe') = 'number'
 ORDER BY id
 
+-- name: dataset_trials
+-- Every strategy saved on a dataset by an earlier cycle: those that trained (a trial_path)
+-- are the data-snooping family a new strategy there is tested among; all of them are the
+-- history the baseline's search learns from.
+SELECT id, strategy_hash, training_results ->> 'trial_path' AS trial_path,
+       CASE WHEN jsonb_typeof(training_results -> 'excess_t') = 'number'
+            THEN (training_results ->> 'excess_t')::float END AS excess_t
+FROM agent_sessions
+WHERE strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
+  AND strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s
+  AND strategy_hash IS NOT NULL
+  AND id < %(before)s
+ORDER BY id
+
 -- name: strategies_tried
 -- Strategies tried: distinct strategies saved by any cycle, on one dataset when
 -- symbol and timeframe are given (the deflated Sharpe's number of trials), or on all.
