@@ -35,10 +35,11 @@ def run(
 @handle_errors
 def _run(cycles: int, interval: float, as_json: bool) -> None:
     from agentctl.runner import cycle_summary, run_cycles
-    from agentctl.settings import get_settings
+    from agentctl.settings import check_run_time_settings, get_settings
     from agentctl.store import open_database
 
     settings = get_settings()
+    check_run_time_settings(settings)
     display = _Display(live=not render.plain(sys.stderr) and not as_json)
     try:
         ids = run_cycles(settings, cycles, interval, display.update)

@@ -39,6 +39,11 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def no_such_cycle(cycle_id: int) -> NoReturn:
+    """A well-formed id naming no cycle: bad input (exit 1), not bad usage (exit 2)."""
+    fail(f"no cycle {cycle_id}: see `agentctl cycles --recent`", ExitCode.NEEDS_PERSON)
+
+
 def classify(err: BaseException) -> tuple[ExitCode, str] | None:
     """(exit code, one-line message) for a known failure; None for a bug (let it raise)."""
     from agentctl.domain import StateMoved

@@ -101,7 +101,10 @@ def _dataset(value: str | None) -> tuple[str, str] | None:
     symbol, slash, timeframe = value.partition("/")
     if not slash or not symbol or not timeframe or "/" in timeframe:
         raise typer.BadParameter(f"{value!r} is not SYMBOL/TF, e.g. AAPL/1d (see `agentctl data list`)")
-    return symbol, timeframe
+    from agentctl.settings import get_settings, match_dataset
+
+    # Typed as the user remembers it (nasdaq/1d): the installed dataset's own spelling.
+    return match_dataset(value, get_settings().home) or (symbol, timeframe)
 
 
 @handle_errors

@@ -303,17 +303,36 @@ def import_dataset(
     if not replace and target.with_suffix(".json").exists():
         raise DatasetUsageError(f"{symbol}/{timeframe} already exists; pass --replace to overwrite it")
 
-    df = _read_user_file(path)
-    check_ohlcv(df, timeframe, allow_gaps)
-    check_spacing(df, timeframe)
+    df = read_checked(path, timeframe, allow_gaps)
     info = _info(df, symbol, timeframe, f"imported from {path.name}")
     _write_atomically(df, target, info)
     return info
 
 
+def read_checked(path: Path, timeframe: str, allow_gaps: bool = False, spacing: bool = True) -> pd.DataFrame:
+    """A user's CSV or Parquet bars, read and checked; every error names the file (and the row, if one)."""
+    path = Path(path)
+    try:
+        df = _read_user_file(path)
+        check_ohlcv(df, timeframe, allow_gaps)
+        if spacing:
+            check_spacing(df, timeframe)
+    except DatasetError as err:
+        text = str(err)
+        if text.startswith((f"{path.name}:", f"{path}:")):
+            raise
+        raise type(err)(f"{path.name}: {text}") from None
+    return df
+
+
+def is_bundled(symbol: str, timeframe: str) -> bool:
+    """Whether SYMBOL/TIMEFRAME ships with agentctl (and so can be neither imported over nor removed)."""
+    return any((b.symbol, b.timeframe) == (symbol, timeframe) for b in BUNDLED)
+
+
 def remove_dataset(symbol: str, timeframe: str, home: Path) -> None:
     """Delete an imported dataset (a bundled one cannot be removed)."""
-    if any((b.symbol, b.timeframe) == (symbol, timeframe) for b in BUNDLED):
+    if is_bundled(symbol, timeframe):
         raise DatasetUsageError(f"{symbol}/{timeframe} is bundled with agentctl and cannot be removed")
     target = datasets_dir(home) / f"{symbol}_{timeframe}"
     meta = target.with_suffix(".json")
@@ -327,7 +346,7 @@ def _read_user_file(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     if not path.is_file():
-        raise DatasetUsageError(f"{path}: no such file")
+        raise DatasetError(f"{path}: no such file")
     suffix = "".join(path.suffixes[-2:]).lower()
     try:
         if suffix.endswith(".parquet") or suffix.endswith(".pq"):
@@ -337,14 +356,33 @@ def _read_user_file(path: Path) -> pd.DataFrame:
         elif ".csv" in suffix or suffix.endswith(".txt"):
             raw = pd.read_csv(path, dtype=str, keep_default_na=False)
         else:
-            raise DatasetUsageError(f"{path.name}: unsupported file type; use .csv (optionally .gz) or .parquet")
+            raise DatasetError(f"{path.name}: unsupported file type; use .csv (optionally .gz) or .parquet")
     except DatasetError:
         raise
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path.name}: {_not_utf8(path)}: save the file as UTF-8") from None
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"{path.name}: the file is empty: it needs a header row and bars") from None
     except ImportError as exc:
         raise DatasetError(f"{path.name}: reading Parquet needs pyarrow ({exc})") from exc
     except Exception as exc:
         raise DatasetError(f"{path.name}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from exc
     return _normalise_columns(raw, path.name)
+
+
+def _not_utf8(path: Path) -> str:
+    """Where the first byte that is not UTF-8 is: the row (1-based, header excluded) and the byte."""
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as f:
+        for line_no, line in enumerate(f):
+            try:
+                line.decode()
+            except UnicodeDecodeError as err:
+                where = "the header row" if line_no == 0 else f"row {line_no}"
+                return f"{where}: byte 0x{line[err.start]:02x} (column {err.start + 1} of the line) is not UTF-8 text"
+    return "not UTF-8 text"
 
 
 _TIME_NAMES = ("timestamp", "datetime", "date", "time", "ts")

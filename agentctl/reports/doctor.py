@@ -23,7 +23,7 @@ DATA_FIX = "reinstall agentctl, or `agentctl data import FILE`"
 
 
 class Check(BaseModel):
-    name: str  # database, migrations, data, agent, prices, last_tick, operations
+    name: str  # database, migrations, data, universe, agent, prices, last_tick, operations
     ok: bool
     detail: str
     fix: str | None  # what a person should do when not ok
@@ -56,6 +56,8 @@ def doctor(settings: Settings) -> DoctorReport:
         if conn is not None:
             checks["migrations"] = _check_migrations(conn)
         checks["data"] = _check_data(settings)
+        if settings.datasets:
+            checks["universe"] = _check_universe(settings)
         if settings.anthropic_api_key_file is not None:
             checks["key_file"] = _check_key_file(settings)
         checks["agent"] = _check_agent(settings)
@@ -135,6 +137,17 @@ def _check_data(settings: Settings) -> Check:
         return _failed("data", "no dataset available", DATA_FIX)
     names = ", ".join(f"{d.symbol} {d.timeframe}" for d in sets[:5]) + (" ..." if len(sets) > 5 else "")
     return _ok("data", f"{len(sets)} dataset(s): {names}")
+
+
+def _check_universe(settings: Settings) -> Check:
+    """AGENTCTL_DATASETS names only installed datasets (a tick refuses to start a cycle otherwise)."""
+    from agentctl.settings import ConfigError
+
+    try:
+        pairs = settings.universe or []
+    except ConfigError as err:
+        return _failed("universe", str(err), "name datasets from `agentctl data list`, or import the missing one")
+    return _ok("universe", ", ".join(f"{s}/{t}" for s, t in pairs))
 
 
 def _check_agent(settings: Settings) -> Check:
