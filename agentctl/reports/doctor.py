@@ -183,7 +183,7 @@ def _check_prices(settings: Settings) -> Check:
 def _check_last_tick(conn: psycopg.Connection[Any]) -> Check:
     trig = store.last_trigger(conn)
     if trig is None:
-        fix = "run `agentctl tick`, then install the crontab line (see crontab.example)"
+        fix = "run `agentctl tick`, then `agentctl cron --install` (the tick every minute)"
         return _failed("last_tick", "no tick has run yet", fix)
     if trig.age_s > NO_TICK_WARNING_S:
         fix = "cron is not running the tick: check `crontab -l` and the tick's log"

@@ -69,16 +69,21 @@ def test_status_of_a_finished_operation_says_only_how_it_ended(settings, conn):
     )
     conn.commit()
     out = run("status")
-    assert "operation op-done: completed  heartbeat" in out and "100%" not in out
+    assert "operation op-done: completed: waiting for the next tick  heartbeat" in out and "100%" not in out
+    assert out.splitlines()[0] == f"waiting for the next tick: cycle {sid}'s training completed"
 
 
 def test_status_json_keys(settings, seeded):
     st = run_json("status")
-    assert set(st) == {"now", "active_cycle", "budget", "last_trigger", "warnings"}
+    assert set(st) == {"headline", "now", "active_cycle", "budget", "last_trigger", "warnings"}
     assert set(st["active_cycle"]) == {
         "id",
         "phase",
+        "stage",
         "strategy",
+        "dataset",
+        "model",
+        "waiting_for_tick",
         "created_at",
         "phase_since",
         "seconds_in_phase",
@@ -106,7 +111,9 @@ def test_status_json_keys(settings, seeded):
 
 def test_status_empty_database_says_what_to_do(settings):
     out = run("status")
-    assert "no cycles yet: run `agentctl tick` or install the crontab line" in out
+    assert (
+        out.splitlines()[0] == "no cycles yet: run `agentctl tick`, or `agentctl cron --install` to tick every minute"
+    )
     assert "$0.0000 of $5.00 used" in out
     st = run_json("status")
     assert st["active_cycle"] is None and st["last_trigger"] is None
