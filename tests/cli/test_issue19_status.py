@@ -85,3 +85,23 @@ def test_an_open_breaker_and_an_overrun_come_first(settings, conn):
     )
     conn.commit()
     assert _status().splitlines()[0].startswith("budget overrun on ")
+
+
+def test_ctrl_c_in_run_reads_the_database_not_the_last_tick_seen(settings, conn):
+    from decimal import Decimal
+
+    from agentctl.cli.cycle import interrupted
+    from agentctl.runner import RunState
+    from agentctl.tick.result import TickResult
+
+    done = conn.execute(
+        "INSERT INTO agent_sessions (phase, outcome, completed_at) VALUES ('idle', 'failed_training_gate', NOW())"
+        " RETURNING id"
+    ).fetchone()["id"]
+    conn.commit()
+    # The last tick the display saw had the cycle still assessing; it completed after.
+    seen = RunState(3, TickResult(session_id=done, phase="assessing"), 0, 1, Decimal(0), Decimal(5))
+    assert interrupted(settings, seen) == "interrupted: no cycle is active"
+    sid = _cycle(conn, "running")
+    said = interrupted(settings, seen)
+    assert said.startswith(f"interrupted: cycle {sid} (phase training) is still active") and "cancel" in said
