@@ -52,6 +52,7 @@ def doctor(settings: Settings) -> DoctorReport:
     """Every check a person would run by hand; never prints or stores the API key."""
     checks: dict[str, Check] = {}
     conn, checks["database"] = _check_database(settings)
+    budget_source = None
     try:
         if conn is not None:
             checks["migrations"] = _check_migrations(conn)
@@ -66,10 +67,13 @@ def doctor(settings: Settings) -> DoctorReport:
             checks["last_tick"] = _check_last_tick(conn)
             checks["operations"] = _check_operations(conn, settings)
             checks["admission"] = _check_admission(conn, settings)
+            budget_source = _budget_source(conn, settings)
     finally:
         if conn is not None:
             conn.close()
     config, sources = _sources()
+    if budget_source is not None:  # as `agentctl budget` says it: the database's default wins
+        sources["default_budget_usd"] = budget_source
     return DoctorReport(
         ok=all(c.ok for c in checks.values()), checks=list(checks.values()), config_file=config, sources=sources
     )
@@ -80,6 +84,13 @@ def _sources() -> tuple[str | None, dict[str, str]]:
 
     loaded = read_config_file()
     return (str(loaded[0]) if loaded else None), setting_sources()
+
+
+def _budget_source(conn: psycopg.Connection[Any], settings: Settings) -> str:
+    from agentctl.reports.costs import default_limit_source
+
+    limit, source = default_limit_source(conn, settings)
+    return f"{source} (${limit:.2f})" if source.startswith("database") else source
 
 
 def _check_key_file(settings: Settings) -> Check:
