@@ -133,7 +133,7 @@ def design(conn_factory, settings, session_id: int) -> DesignOutcome:
         if not datasets:
             return DesignOutcome(saved=False, agent_name="baseline", failure_reason="no datasets available")
         # Seeded by the cycle: the same session always draws the same sequence.
-        rng = random.Random(f"{settings.baseline_seed}:{session_id}")
+        rng = random.Random(f"{cycles.baseline_seed(conn, settings)}:{session_id}")
         candidate = None
         for _ in range(MAX_DRAWS):
             raw = propose(rng, datasets, session_id)
