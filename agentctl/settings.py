@@ -340,7 +340,30 @@ def checked_universe(datasets: str, home: Path) -> list[tuple[str, str]]:
     return out
 
 
+def check_models(settings: Settings) -> None:
+    """The models Claude would run must have a price (the budget cannot be kept otherwise); ConfigError names the closest."""
+    if settings.agent == "baseline" or (settings.agent is None and settings.anthropic_api_key is None):
+        return  # the offline baseline calls no model
+    from datetime import date
+
+    from agentctl.pricing import ALIASES, PRICE_TABLE, UnknownModel, price_for
+
+    known = sorted({r.model for r in PRICE_TABLE} | set(ALIASES) | set(settings.price_overrides))
+    for field in ("design_model", "assess_model"):
+        model = getattr(settings, field)
+        try:
+            price_for(model, date.today(), settings.price_overrides)
+        except UnknownModel:
+            close = difflib.get_close_matches(model, known, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"{given_as(field)}: no price known for model {model!r}{hint}: "
+                "name a model agentctl prices, or give its price in AGENTCTL_PRICE_OVERRIDES"
+            ) from None
+
+
 def check_run_time_settings(settings: Settings) -> None:
-    """Raise ConfigError on the first setting that names something not installed (a tick, `run` and `cron` call it)."""
+    """Raise ConfigError on the first setting that names something unknown (a tick, `run` and `cron` call it)."""
     if settings.datasets:
         checked_universe(settings.datasets, settings.home)
+    check_models(settings)

@@ -124,3 +124,18 @@ def test_import_errors_name_the_file_and_follow_the_exit_code_rule(settings, tmp
 
 def test_a_missing_file_is_bad_input_not_bad_usage(settings, tmp_path):
     _one_line(_run("data", "import", str(tmp_path / "none.csv"), "--symbol", "X", "--timeframe", "1d"), 1, "none.csv")
+
+
+@pytest.mark.parametrize("command", [["tick"], ["cron"]])
+def test_a_model_without_a_price_stops_the_command_with_the_closest_name(settings, conn, command):
+    env = {
+        "AGENTCTL_AGENT": "claude",
+        "ANTHROPIC_API_KEY": "sk-ant-test-not-a-key",
+        "AGENTCTL_ASSESS_MODEL": "claude-sonet-5-5",
+    }
+    p = _run(*command, env=env)
+    line = _one_line(p, 1, "AGENTCTL_ASSESS_MODEL: no price known for model 'claude-sonet-5-5'")
+    assert "did you mean claude-sonnet-5-5?" in line and "sk-ant" not in p.stderr + p.stdout
+    assert conn.execute("SELECT COUNT(*) AS n FROM agent_sessions").fetchone()["n"] == 0
+    # The baseline calls no model: the same setting does not stop it.
+    assert _run("cron", env={**env, "AGENTCTL_AGENT": "baseline"}).returncode == 0
