@@ -51,14 +51,15 @@ class UnfitBars(Exception):
 
 def read_bars(path: Path, timeframe: str, allow_gaps: bool) -> pd.DataFrame:
     """The user's CSV or Parquet bars, read and checked as `agentctl data import` does (spacing apart)."""
-    from agentctl.lab.data import read_checked
+    from agentctl.lab.userfile import read_checked
 
     return read_checked(Path(path), timeframe, allow_gaps, spacing=False)
 
 
 def fit_problems(df: pd.DataFrame, config: StrategyConfig, home: Path) -> list[str]:
     """Why these bars are not the strategy's: another bar size, or prices on another scale than its symbol's."""
-    from agentctl.lab.data import DatasetError, check_spacing
+    from agentctl.lab.data import DatasetError
+    from agentctl.lab.userfile import check_spacing
 
     name = f"{config.dataset.symbol}/{config.dataset.timeframe}"
     out = []
