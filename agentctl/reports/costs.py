@@ -33,14 +33,14 @@ def default_limit_source(conn: psycopg.Connection[Any], settings: Settings) -> t
     The database's (`budget set --default`, shared by the terminal and cron) wins; the setting
     (environment, file or built-in default) applies only while the database has none.
     """
-    from agentctl.settings import setting_sources
+    from agentctl.settings import given_as, setting_sources
     from agentctl.store.budget import Budget
 
     stored = Budget(settings).stored_default_limit(conn)
     given = setting_sources().get("default_budget_usd", "default")
     if stored is None:
         return Decimal(settings.default_budget_usd), given
-    ignored = f"; {given.removeprefix('environment (').rstrip(')')} is ignored" if given != "default" else ""
+    ignored = f"; {given_as('default_budget_usd')} is ignored" if given != "default" else ""
     return stored, DATABASE_DEFAULT + ignored
 
 
