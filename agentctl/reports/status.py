@@ -134,7 +134,7 @@ def headline(active: ActiveCycle | None, holds: list[Warning_], budget: BudgetDa
         h = holds[0]
         # A pause or an open breaker stops new cycles only: the active one carries on.
         carries_on = active is not None and h.code in ("paused", "circuit_open")
-        also = f" (cycle {active.id} still finishes)" if carries_on else ""
+        also = f" (cycle {active.id} still finishes)" if active is not None and carries_on else ""
         label = HOLD_WORDS.get(h.code, h.code)
         return f"{h.message}{also}" if h.message.startswith(label) else f"{label}: {h.message}{also}"
     if active is not None and active.waiting_for_tick:
