@@ -4,13 +4,17 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# setuptools prints its editable-install advice as a warning box on stderr even under
+# --quiet; the advice does not apply (the package is imported from its own folder).
+PIP    := PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# `make install` links the venv's agentctl here, so any shell finds it (~/.local/bin is on most PATHs).
+PREFIX ?= $(HOME)/.local
 # `make run` needs only the product; the tests add the dev extra on top.
 RUNTIME := $(VENV)/.installed-runtime
 STAMP   := $(VENV)/.installed-dev
 RAY     := $(VENV)/.installed-ray
 
-.PHONY: run test test-all lint bench clean
+.PHONY: run install test test-all lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +31,15 @@ $(STAMP): pyproject.toml $(RUNTIME)
 # One complete research cycle with the offline baseline designer on bundled data.
 run: $(RUNTIME)
 	AGENTCTL_AGENT=$${AGENTCTL_AGENT:-baseline} $(BIN)/agentctl run --cycles 1 --interval 1
+
+# agentctl from any shell: a link to the venv's (which stays where it is: cron's line names it).
+install: $(RUNTIME)
+	@mkdir -p $(PREFIX)/bin
+	@ln -sfn $(abspath $(BIN)/agentctl) $(PREFIX)/bin/agentctl
+	@echo "linked $(PREFIX)/bin/agentctl -> $(abspath $(BIN)/agentctl)"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; \
+	  *) echo "$(PREFIX)/bin is not on your PATH: add  export PATH=\"$(PREFIX)/bin:\$$PATH\"  to ~/.profile";; esac
+	@echo "next: agentctl cron --install (the tick every minute), agentctl --install-completion (tab completion)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -132,7 +132,7 @@ def _propose(conn, settings, session_id: int) -> dict | str:
     if not datasets:
         return "no datasets available"
     # Seeded by the cycle: the same cycle always proposes on the same dataset from the same history.
-    seed = f"{settings.baseline_seed}:{session_id}"
+    seed = f"{cycles.baseline_seed(conn, settings)}:{session_id}"
     symbol, timeframe, _ = random.Random(seed).choices(datasets, weights=[d[2] for d in datasets])[0]
     history = cycles.dataset_trials(conn, symbol, timeframe, session_id)
     objectives = {t.strategy_hash: t.excess_t for t in history}

@@ -9,8 +9,7 @@ import typer
 
 from agentctl.cli import render as r
 from agentctl.cli.common import JSON_HELP, report_db
-from agentctl.cli.errors import fail, handle_errors
-from agentctl.domain import ExitCode
+from agentctl.cli.errors import handle_errors, no_such_cycle
 
 if TYPE_CHECKING:
     from agentctl.reports import ActionRow, TriggerRow
@@ -27,7 +26,7 @@ def actions(
 
     with report_db() as (_, conn):
         if cycle_id is not None and not reports.session_exists(conn, cycle_id):
-            fail(f"no cycle {cycle_id}: see `agentctl cycles --recent`", ExitCode.USAGE)
+            no_such_cycle(cycle_id)
         rows = reports.recent_actions(conn, cycle_id, limit)
     if as_json:
         return r.print_json([row.model_dump(mode="json") for row in rows])

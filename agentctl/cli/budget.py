@@ -74,8 +74,9 @@ def budget(
     t = rep.today
     r.echo(
         f"today {t.date}: {r.usd(t.used_usd)} of {r.usd(t.limit_usd, 2)} used, {r.usd(t.reserved_usd)} reserved, "
-        f"{r.usd(t.remaining_usd)} left (default limit for new days {r.usd(rep.default_limit_usd, 2)})"
+        f"{r.usd(t.remaining_usd)} left"
     )
+    r.echo(f"default limit for new days {r.usd(rep.default_limit_usd, 2)}: {rep.default_limit_source}")
     if not t.exists:
         r.echo("no tick has opened today yet: " + reports.NO_TICK_HINT.split(": ", 1)[1])
     scale = max([d.limit_usd for d in rep.days] + [d.used_usd for d in rep.days] + [0.0])
@@ -153,6 +154,10 @@ def budget_set(
     old = r.usd(ch.old_limit_usd, 2) if ch.old_limit_usd is not None else "the default"
     if ch.scope == "default":
         r.echo(f"default limit for new days: {old} -> {r.usd(ch.new_limit_usd, 2)}")
+        from agentctl.settings import given_as, setting_sources
+
+        if setting_sources().get("default_budget_usd", "default") != "default":
+            r.echo(r.warn(f"{given_as('default_budget_usd')} is ignored from now on: the database's default wins"))
         return
     r.echo(f"limit for {ch.date}: {old} -> {r.usd(ch.new_limit_usd, 2)} ({r.usd(ch.used_usd)} already used)")
     if ch.used_usd is not None and ch.used_usd >= ch.new_limit_usd:

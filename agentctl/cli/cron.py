@@ -50,6 +50,9 @@ def _cron(install: bool, remove: bool, log: Path | None) -> None:
     if remove:
         _remove()
         return
+    from agentctl.settings import check_run_time_settings, get_settings
+
+    check_run_time_settings(get_settings())  # a crontab line must not carry a setting every tick would refuse
     block = cron_block(log)
     if not install:
         typer.echo(block)
@@ -80,7 +83,8 @@ def executable() -> str:
     """The absolute path of the `agentctl` being run (a venv's bin/agentctl stays as it is, not resolved)."""
     argv0 = Path(sys.argv[0])
     if argv0.name == "agentctl" and argv0.exists():
-        return str(argv0.absolute())
+        # `make install`'s link (~/.local/bin/agentctl): cron gets the venv's own script it points to.
+        return str(argv0.resolve() if argv0.is_symlink() else argv0.absolute())
     beside = Path(sys.executable).parent / "agentctl"
     if beside.exists():
         return str(beside)

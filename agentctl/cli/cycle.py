@@ -35,16 +35,17 @@ def run(
 @handle_errors
 def _run(cycles: int, interval: float, as_json: bool) -> None:
     from agentctl.runner import cycle_summary, run_cycles
-    from agentctl.settings import get_settings
+    from agentctl.settings import check_run_time_settings, get_settings
     from agentctl.store import open_database
 
     settings = get_settings()
+    check_run_time_settings(settings)
     display = _Display(live=not render.plain(sys.stderr) and not as_json)
     try:
         ids = run_cycles(settings, cycles, interval, display.update)
     except KeyboardInterrupt:
         display.close()
-        fail(_interrupted(display.last), 130)
+        fail(interrupted(settings, display.last), 130)
     finally:
         display.close()
     last = display.last
@@ -59,14 +60,35 @@ def _run(cycles: int, interval: float, as_json: bool) -> None:
             _print_summary(s)
 
 
-def _interrupted(last) -> str:
-    """What Ctrl-C leaves behind: the cycle stays active (its lab operation keeps running) until cancelled."""
+def interrupted(settings, last) -> str:
+    """What Ctrl-C leaves behind, as the database has it (the last tick seen may predate the cycle's end).
+
+    An active cycle stays active (its lab operation keeps running) until a tick or `cancel` ends it.
+    """
+    from agentctl.store import open_database
+    from agentctl.store import reports as store
+
+    try:
+        with open_database(settings, autocommit=True) as conn:
+            cycle = store.current_cycle(conn)
+    except Exception:  # the database is what failed: say what the last tick saw
+        return _interrupted_as_seen(last)
+    if cycle is None:
+        return "interrupted: no cycle is active"
+    return _still_active(cycle.id, cycle.phase)
+
+
+def _interrupted_as_seen(last) -> str:
     r = last.result if last is not None else None
     if r is None or r.session_id is None or r.outcome:
         return "interrupted: no cycle was in progress"
-    phase = f" (phase {r.phase})" if r.phase else ""
+    return _still_active(r.session_id, r.phase)
+
+
+def _still_active(session_id: int, phase) -> str:
+    phase = f" (phase {phase})" if phase else ""
     return (
-        f"interrupted: cycle {r.session_id}{phase} is still active and its operation may still be running; "
+        f"interrupted: cycle {session_id}{phase} is still active and its operation may still be running; "
         "the next tick (cron, or `agentctl run`) carries it on, `agentctl cancel` ends it"
     )
 

@@ -94,7 +94,7 @@ def import_(
     except DatasetUsageError as err:
         fail(str(err), ExitCode.USAGE)
     except DatasetError as err:
-        fail(f"{path.name}: {err}" if str(err).startswith("row ") else str(err), ExitCode.NEEDS_PERSON)
+        fail(str(err), ExitCode.NEEDS_PERSON)
     if as_json:
         typer.echo(info.model_dump_json(indent=2))
         return
@@ -110,11 +110,20 @@ def remove(
     force: bool = typer.Option(False, "--force", help="Remove it even though cycles used it."),
 ) -> None:
     """Delete an imported dataset; bundled ones stay, and one that cycles used needs --force."""
-    from agentctl.lab.data import DatasetUsageError, remove_dataset
+    from agentctl.lab.data import DatasetUsageError, is_bundled, remove_dataset
+    from agentctl.settings import match_dataset
 
     symbol, slash, timeframe = name.partition("/")
     if not (slash and symbol and timeframe):
         fail(f"{name!r} is not SYMBOL/TIMEFRAME (for example BTCUSD/1h)", ExitCode.USAGE)
+    symbol, timeframe = match_dataset(name, _home()) or (symbol, timeframe)
+    if is_bundled(symbol, timeframe):
+        # Before the cycles check: --force cannot help here, so it must not be suggested.
+        fail(
+            f"{symbol}/{timeframe} is bundled with agentctl and cannot be removed; "
+            "to keep the designers off it, leave it out of AGENTCTL_DATASETS",
+            ExitCode.NEEDS_PERSON,
+        )
     if not force:
         used = _cycles_on(symbol, timeframe)
         if used:
@@ -125,8 +134,8 @@ def remove(
     try:
         remove_dataset(symbol, timeframe, _home())
     except DatasetUsageError as err:
-        fail(str(err), ExitCode.USAGE)
-    typer.echo(f"removed {name}")
+        fail(str(err), ExitCode.NEEDS_PERSON)
+    typer.echo(f"removed {symbol}/{timeframe}")
 
 
 def _cycles_on(symbol: str, timeframe: str) -> int:

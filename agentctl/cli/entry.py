@@ -24,10 +24,13 @@ def tick() -> int:
     from agentctl.cli.errors import classify
 
     try:
-        from agentctl.settings import get_settings
+        from agentctl.settings import check_run_time_settings, get_settings
         from agentctl.tick import Tick
 
-        result = Tick(get_settings()).run()
+        settings = get_settings()
+        # A bad universe stops here with exit 1 (cron mails it), before a cycle starts and fails.
+        check_run_time_settings(settings)
+        result = Tick(settings).run()
     except Exception as err:
         known = classify(err)
         if known is None:

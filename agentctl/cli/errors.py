@@ -39,6 +39,11 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def no_such_cycle(cycle_id: int) -> NoReturn:
+    """A well-formed id naming no cycle: bad input (exit 1), not bad usage (exit 2)."""
+    fail(f"no cycle {cycle_id}: see `agentctl cycles --recent`", ExitCode.NEEDS_PERSON)
+
+
 def classify(err: BaseException) -> tuple[ExitCode, str] | None:
     """(exit code, one-line message) for a known failure; None for a bug (let it raise)."""
     from agentctl.domain import StateMoved
@@ -118,16 +123,11 @@ def _database(cause: BaseException | None, message: str) -> tuple[ExitCode, str]
 def _named(field: str) -> str:
     """A setting named the way the user gave it (AGENTCTL_X, or x in FILE); never raises (it reports an error)."""
     try:
-        from agentctl.settings import setting_sources
+        from agentctl.settings import given_as
 
-        source = setting_sources().get(field, "default")
+        return given_as(field)
     except Exception:  # the config file itself may be what is broken: name the variable instead
-        source = "default"
-    if source.startswith("file "):
-        return f"{field} in {source.removeprefix('file ')}"
-    if source.startswith("environment ("):
-        return source.removeprefix("environment (").rstrip(")")
-    return f"AGENTCTL_{field.upper().replace('.', '__')}"
+        return f"AGENTCTL_{field.upper().replace('.', '__')}"
 
 
 def handle_errors(fn: F) -> F:

@@ -11,6 +11,9 @@ EXAMPLES = {
     "tick": "agentctl tick   (cron runs this every minute: see `agentctl cron`)",
     "run": "agentctl run --cycles 3 --interval 1",
     "cancel": "agentctl cancel --json",
+    "pause": 'agentctl pause --note "holiday until the 12th"',
+    "resume": "agentctl resume",
+    "integrity": "agentctl integrity --json",
     "cron": "agentctl cron --install",
     "status": "agentctl status --json",
     "cycles": "agentctl cycles --sort dsr --dataset AAPL/1d --recent 20",
@@ -49,6 +52,7 @@ def polish(root: Any) -> None:
     """Finish the help of every command under `root` (idempotent; runs before each invocation)."""
     import typer
 
+    from agentctl.cli.complete import attach
     from agentctl.cli.render import plain
 
     plain_text = plain()
@@ -58,9 +62,30 @@ def polish(root: Any) -> None:
         for param in [*cmd.params, helper]:
             if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
+        for param in cmd.params:
+            attach(path, param)
+            _choices_in_words(param)
         example = EXAMPLES.get(" ".join(path))
         if example and not cmd.epilog:
             cmd.epilog = f"Example: {example}"
         if plain_text:
             # Help read through a pipe or with NO_COLOR: click's plain layout, no box drawing.
             cmd.rich_markup_mode = None
+
+
+def choices(param: Any) -> list[str]:
+    """The values a parameter accepts when they are a fixed list (an enum), else []."""
+    desc = getattr(param, "type_descriptor", None)  # typer's own types
+    found = getattr(desc, "choices", None) if getattr(desc, "is_choice", False) else None
+    found = found or getattr(getattr(param, "type", None), "choices", None)  # click's Choice
+    return [str(getattr(c, "value", c)) for c in found or ()]
+
+
+def _choices_in_words(param: Any) -> None:
+    """A fixed list of values goes in the help text, where it wraps between words, not in one long metavar."""
+    values = choices(param)
+    if not values or param.metavar is not None:
+        return
+    param.metavar = param.name.upper()
+    if not all(v in (param.help or "") for v in values):
+        param.help = f"{param.help or ''} One of: {', '.join(values)}.".strip()

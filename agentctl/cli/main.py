@@ -78,7 +78,32 @@ def main() -> None:
         if not hasattr(err, "format_message") or not hasattr(err, "exit_code"):
             raise
         ctx = getattr(err, "ctx", None)
-        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None and err.exit_code == 2 else ""
-        print(f"agentctl: {err.format_message()}{hint}", file=sys.stderr)
+        message = usage_message(err)
+        asked = err.exit_code == 2 and "`agentctl" not in message  # one pointer is enough
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None and asked else ""
+        print(f"agentctl: {message}{hint}", file=sys.stderr)
         sys.exit(err.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_message(err: Exception) -> str:
+    """click's message in the product's words: no validator prefix, the valid choices named, ids as ids."""
+    import difflib
+    import re
+
+    from agentctl.cli.help import choices
+
+    message = err.format_message().replace("Value error, ", "")  # type: ignore[attr-defined]  # click's errors have it
+    option = getattr(err, "option_name", None)
+    if option and re.fullmatch(r"-\d+", option):
+        # `show -1`: a negative number reads as an option to the parser; it is a cycle id that cannot exist.
+        return f"{option} is not a cycle id: ids are 1, 2, 3, ... (`agentctl cycles --recent` lists them)"
+    param = getattr(err, "param", None)
+    valid = choices(param) if param is not None else []
+    given = re.search(r"'([^']*)' is not (?:one of|a valid)", message)
+    if param is not None and valid and given:
+        close = difflib.get_close_matches(given.group(1), valid, n=1)
+        maybe = f" (did you mean {close[0]}?)" if close else ""
+        name = (getattr(param, "opts", None) or [param.name])[0]
+        return f"{given.group(1)!r} is not a valid {name}: choose one of {', '.join(valid)}{maybe}"
+    return message

@@ -54,14 +54,14 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
         st = reports.status(conn, settings)
     if as_json:
         return r.print_json(st)
+    r.echo(r.bold(st.headline))  # what holds first: paused, breaker open, overrun, waiting for a tick
     c = st.active_cycle
-    if c is None:
-        r.echo("no active cycle: the next tick starts one" if st.last_trigger else reports.NO_CYCLES_HINT)
-    else:
+    if c is not None:
         r.echo(
-            f"{r.bold(f'cycle {c.id}')}  {c.phase} for {r.duration(c.seconds_in_phase)}"
+            f"{r.bold(f'cycle {c.id}')}  {c.stage} for {r.duration(c.seconds_in_phase)}"
             f"  (started {r.duration(c.seconds_since_start)} ago)  strategy: {c.strategy or '-'}"
         )
+        r.echo(f"  dataset {c.dataset or '-'}  model {c.model or '-'}")
         op = c.operation
         if op is not None:
             # A finished operation says only how it ended ("completed", not "completed 100% completed").
@@ -70,7 +70,8 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
             msg = f" {op.progress_message}" if op.progress_message and op.progress_message != op.status else ""
             hb = f"  heartbeat {r.duration(op.heartbeat_age_s)} ago" if op.heartbeat_age_s is not None else ""
             seen = "" if op.source == "operations" else "  (as of the last tick)"
-            r.echo(f"  operation {op.id}: {op.status or 'unknown'}{pct}{msg}{hb}{seen}")
+            wait = ": waiting for the next tick" if c.waiting_for_tick else ""
+            r.echo(f"  operation {op.id}: {op.status or 'unknown'}{pct}{msg}{wait}{hb}{seen}")
     b = st.budget
     r.echo(
         f"budget {b.date}: {r.usd(b.used_usd)} of {r.usd(b.limit_usd, 2)} used, {r.usd(b.reserved_usd)} reserved, "
@@ -83,7 +84,8 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
         cyc = f" cycle {t.session_id}" if t.session_id else ""
         r.echo(f"last tick {r.duration(t.age_s)} ago ({r.when(t.triggered_at)}): {t.trigger_reason}{why}{cyc}")
     for w in st.warnings:
-        r.echo(r.warn(w.message))
+        if w.message not in st.headline:  # the headline already said it
+            r.echo(r.warn(w.message))
 
 
 class CycleSort(StrEnum):
@@ -101,7 +103,10 @@ def _dataset(value: str | None) -> tuple[str, str] | None:
     symbol, slash, timeframe = value.partition("/")
     if not slash or not symbol or not timeframe or "/" in timeframe:
         raise typer.BadParameter(f"{value!r} is not SYMBOL/TF, e.g. AAPL/1d (see `agentctl data list`)")
-    return symbol, timeframe
+    from agentctl.settings import get_settings, match_dataset
+
+    # Typed as the user remembers it (nasdaq/1d): the installed dataset's own spelling.
+    return match_dataset(value, get_settings().home) or (symbol, timeframe)
 
 
 @handle_errors

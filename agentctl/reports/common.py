@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from agentctl.store.reports import ActionLine, TriggerLine
 
 NO_TICK_WARNING_S = 300.0  # cron runs the tick every minute: 5 minutes of silence means it stopped
-NO_CYCLES_HINT = "no cycles yet: run `agentctl tick` or install the crontab line (see crontab.example)"
-NO_TICK_HINT = "no tick has run yet: run `agentctl tick` or install the crontab line (see crontab.example)"
+NO_CYCLES_HINT = "no cycles yet: run `agentctl tick`, or `agentctl cron --install` to tick every minute"
+NO_TICK_HINT = "no tick has run yet: run `agentctl tick`, or `agentctl cron --install` to tick every minute"
 
 _Day = date  # inside BudgetDay the field `date` hides the type
 

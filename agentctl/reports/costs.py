@@ -24,6 +24,26 @@ def default_limit(conn: psycopg.Connection[Any], settings: Settings) -> Decimal:
     return Budget(settings).default_limit(conn)
 
 
+DATABASE_DEFAULT = "database (`agentctl budget set --default`)"
+
+
+def default_limit_source(conn: psycopg.Connection[Any], settings: Settings) -> tuple[Decimal, str]:
+    """The default limit and where it comes from, as `budget` and `doctor` both say it.
+
+    The database's (`budget set --default`, shared by the terminal and cron) wins; the setting
+    (environment, file or built-in default) applies only while the database has none.
+    """
+    from agentctl.settings import given_as, setting_sources
+    from agentctl.store.budget import Budget
+
+    stored = Budget(settings).stored_default_limit(conn)
+    given = setting_sources().get("default_budget_usd", "default")
+    if stored is None:
+        return Decimal(settings.default_budget_usd), given
+    ignored = f"; {given_as('default_budget_usd')} is ignored" if given != "default" else ""
+    return stored, DATABASE_DEFAULT + ignored
+
+
 def budget_days(conn: psycopg.Connection[Any], settings: Settings, days: int) -> list[BudgetDay]:
     """Today and the `days` - 1 days before it that have a row, newest first."""
     from agentctl.store.budget import Budget
@@ -48,6 +68,7 @@ class ScheduledLimit(BaseModel):
 class BudgetReport(BaseModel):
     today: BudgetDay
     default_limit_usd: float
+    default_limit_source: str  # `database (...)`, `environment (NAME)`, `file PATH` or `default`
     days: list[BudgetDay]  # today first, then earlier days that have a row
     scheduled: list[ScheduledLimit] = []  # later days whose limit was set ahead, soonest first
 
@@ -59,8 +80,9 @@ def budget_report(conn: psycopg.Connection[Any], settings: Settings, days: int =
     if not today.exists:
         rows.insert(0, today)
     scheduled = [ScheduledLimit(date=s.date, limit_usd=usd(s.limit_usd)) for s in store.scheduled_limits(conn)]
+    limit, source = default_limit_source(conn, settings)
     return BudgetReport(
-        today=today, default_limit_usd=usd(default_limit(conn, settings)), days=rows, scheduled=scheduled
+        today=today, default_limit_usd=usd(limit), default_limit_source=source, days=rows, scheduled=scheduled
     )
 
 

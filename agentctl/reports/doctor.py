@@ -23,7 +23,7 @@ DATA_FIX = "reinstall agentctl, or `agentctl data import FILE`"
 
 
 class Check(BaseModel):
-    name: str  # database, migrations, data, agent, prices, last_tick, operations
+    name: str  # database, migrations, data, universe, agent, prices, last_tick, operations
     ok: bool
     detail: str
     fix: str | None  # what a person should do when not ok
@@ -52,10 +52,13 @@ def doctor(settings: Settings) -> DoctorReport:
     """Every check a person would run by hand; never prints or stores the API key."""
     checks: dict[str, Check] = {}
     conn, checks["database"] = _check_database(settings)
+    budget_source = None
     try:
         if conn is not None:
             checks["migrations"] = _check_migrations(conn)
         checks["data"] = _check_data(settings)
+        if settings.datasets:
+            checks["universe"] = _check_universe(settings)
         if settings.anthropic_api_key_file is not None:
             checks["key_file"] = _check_key_file(settings)
         checks["agent"] = _check_agent(settings)
@@ -64,10 +67,13 @@ def doctor(settings: Settings) -> DoctorReport:
             checks["last_tick"] = _check_last_tick(conn)
             checks["operations"] = _check_operations(conn, settings)
             checks["admission"] = _check_admission(conn, settings)
+            budget_source = _budget_source(conn, settings)
     finally:
         if conn is not None:
             conn.close()
     config, sources = _sources()
+    if budget_source is not None:  # as `agentctl budget` says it: the database's default wins
+        sources["default_budget_usd"] = budget_source
     return DoctorReport(
         ok=all(c.ok for c in checks.values()), checks=list(checks.values()), config_file=config, sources=sources
     )
@@ -78,6 +84,13 @@ def _sources() -> tuple[str | None, dict[str, str]]:
 
     loaded = read_config_file()
     return (str(loaded[0]) if loaded else None), setting_sources()
+
+
+def _budget_source(conn: psycopg.Connection[Any], settings: Settings) -> str:
+    from agentctl.reports.costs import default_limit_source
+
+    limit, source = default_limit_source(conn, settings)
+    return f"{source} (${limit:.2f})" if source.startswith("database") else source
 
 
 def _check_key_file(settings: Settings) -> Check:
@@ -137,6 +150,17 @@ def _check_data(settings: Settings) -> Check:
     return _ok("data", f"{len(sets)} dataset(s): {names}")
 
 
+def _check_universe(settings: Settings) -> Check:
+    """AGENTCTL_DATASETS names only installed datasets (a tick refuses to start a cycle otherwise)."""
+    from agentctl.settings import ConfigError
+
+    try:
+        pairs = settings.universe or []
+    except ConfigError as err:
+        return _failed("universe", str(err), "name datasets from `agentctl data list`, or import the missing one")
+    return _ok("universe", ", ".join(f"{s}/{t}" for s, t in pairs))
+
+
 def _check_agent(settings: Settings) -> Check:
     from agentctl.agent import AgentMisconfigured, select_agent
 
@@ -170,7 +194,7 @@ def _check_prices(settings: Settings) -> Check:
 def _check_last_tick(conn: psycopg.Connection[Any]) -> Check:
     trig = store.last_trigger(conn)
     if trig is None:
-        fix = "run `agentctl tick`, then install the crontab line (see crontab.example)"
+        fix = "run `agentctl tick`, then `agentctl cron --install` (the tick every minute)"
         return _failed("last_tick", "no tick has run yet", fix)
     if trig.age_s > NO_TICK_WARNING_S:
         fix = "cron is not running the tick: check `crontab -l` and the tick's log"

@@ -42,15 +42,64 @@ class Prediction(BaseModel):
     rule: str
     position: Position  # decided at the last bar's close, held from the next bar's open
     note: str | None  # e.g. the last bar lies inside the period the model was fitted on
+    forced: list[str] = []  # why the bars did not fit the strategy, when --force predicted anyway
+
+
+class UnfitBars(Exception):
+    """The file's bars are not the strategy's market or bar size (overridden by --force)."""
 
 
 def read_bars(path: Path, timeframe: str, allow_gaps: bool) -> pd.DataFrame:
-    """The user's CSV or Parquet bars, read and checked as `agentctl data import` does."""
-    from agentctl.lab.data import _read_user_file, check_ohlcv
+    """The user's CSV or Parquet bars, read and checked as `agentctl data import` does (spacing apart)."""
+    from agentctl.lab.userfile import read_checked
 
-    df = _read_user_file(Path(path))
-    check_ohlcv(df, timeframe, allow_gaps)
-    return df
+    return read_checked(Path(path), timeframe, allow_gaps, spacing=False)
+
+
+def fit_problems(df: pd.DataFrame, config: StrategyConfig, home: Path) -> list[str]:
+    """Why these bars are not the strategy's: another bar size, or prices on another scale than its symbol's."""
+    from agentctl.lab.data import DatasetError
+    from agentctl.lab.userfile import check_spacing
+
+    name = f"{config.dataset.symbol}/{config.dataset.timeframe}"
+    out = []
+    try:
+        check_spacing(df, config.dataset.timeframe)
+    except DatasetError as err:
+        out.append(f"{str(err).split(': use --timeframe')[0]} as {name} is")
+    scale = _scale_problem(df, config, home)
+    if scale:
+        out.append(scale)
+    return out
+
+
+def _scale_problem(df: pd.DataFrame, config: StrategyConfig, home: Path) -> str | None:
+    """The file's closes against the dataset's research bars: on shared dates within 25%, else within a drift."""
+    import numpy as np
+
+    from agentctl.lab.data import DatasetError, holdout_index, load_ohlcv
+
+    symbol = config.dataset.symbol
+    try:
+        ref = load_ohlcv(symbol, config.dataset.timeframe, home)
+    except DatasetError:
+        return None  # the dataset is gone: nothing to compare with
+    ref = ref.iloc[: holdout_index(len(ref))]  # the sealed final holdout is read by its operation only
+    common = df.index.intersection(ref.index)
+    if len(common) >= 20:
+        ratio = float(np.median(df.loc[common, "close"].to_numpy() / ref.loc[common, "close"].to_numpy()))
+        band, where = 1.25, f"on the {len(common)} dates both have"
+    else:
+        # No shared bars: compare the nearest ends, letting prices drift 25% a year between them.
+        after = df.index[0] >= ref.index[-1]
+        mine, theirs = (
+            (df["close"].iloc[0], ref["close"].iloc[-1]) if after else (df["close"].iloc[-1], ref["close"].iloc[0])
+        )
+        years = abs((df.index[0] - ref.index[-1]) if after else (ref.index[0] - df.index[-1])).days / 365.25
+        ratio, band, where = float(mine / theirs), 2 * 1.25**years, "where the two series meet"
+    if 1 / band <= ratio <= band:
+        return None
+    return f"its closes are {ratio:.2f} times {symbol}'s {where}: other prices than {symbol}'s"
 
 
 def rule_text(config: StrategyConfig) -> str:
@@ -84,9 +133,17 @@ def decide(config: StrategyConfig, art: dict[str, Any], model: Any, df: pd.DataF
 
 
 def predict(
-    conn: psycopg.Connection[Any], settings: Settings, cycle_id: int, path: Path, allow_gaps: bool = False
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    cycle_id: int,
+    path: Path,
+    allow_gaps: bool = False,
+    force: bool = False,
 ) -> Prediction | None:
-    """The position cycle `cycle_id`'s model takes on the last bar of `path`; None when there is no such cycle."""
+    """The position cycle `cycle_id`'s model takes on the last bar of `path`; None when there is no such cycle.
+
+    Bars of another bar size or another market than the strategy's raise UnfitBars, unless `force`.
+    """
     cycle = store.cycle(conn, cycle_id)
     if cycle is None:
         return None
@@ -95,6 +152,10 @@ def predict(
     art = load_artifact(choice)
     model = model_of(art, choice)
     df = read_bars(path, config.dataset.timeframe, allow_gaps)
+    problems = fit_problems(df, config, settings.home)
+    if problems and not force:
+        name = f"{config.dataset.symbol}/{config.dataset.timeframe}"
+        raise UnfitBars(f"{Path(path).name} does not look like {name}: {'; '.join(problems)} (--force predicts anyway)")
     probabilities, signal = decide(config, art, model, df)
     last_bar = df.index[-1].to_pydatetime()
     return Prediction(
@@ -111,6 +172,7 @@ def predict(
         rule=rule_text(config),
         position="long" if signal > 0 else "short" if signal < 0 else "flat",
         note=_note(art, last_bar),
+        forced=problems,
     )
 
 

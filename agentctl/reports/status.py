@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from agentctl.domain import Phase
-from agentctl.reports.common import NO_TICK_HINT, NO_TICK_WARNING_S, BudgetDay, age, num
+from agentctl.reports.common import NO_CYCLES_HINT, NO_TICK_HINT, NO_TICK_WARNING_S, BudgetDay, age, num
 from agentctl.reports.costs import today_budget
 from agentctl.store import reports as store
 
@@ -45,7 +45,11 @@ class Warning_(BaseModel):
 class ActiveCycle(BaseModel):
     id: int
     phase: Phase
+    stage: str  # the phase in words: designing, training, backtesting, final holdout test, assessing
     strategy: str | None
+    dataset: str | None  # SYMBOL/TIMEFRAME the strategy trades
+    model: str | None  # the model family it trains
+    waiting_for_tick: bool  # its operation has ended: nothing runs until the next tick moves the cycle on
     created_at: datetime
     phase_since: datetime
     seconds_in_phase: float
@@ -64,6 +68,7 @@ class LastTrigger(BaseModel):
 
 
 class Status(BaseModel):
+    headline: str  # what holds first: paused, breaker open, overrun, waiting for the next tick, or the cycle
     now: datetime
     active_cycle: ActiveCycle | None
     budget: BudgetDay
@@ -94,18 +99,53 @@ def operation_progress(
     )
 
 
+# An operation in one of these states does nothing more: the cycle waits for a tick to read it.
+ENDED = ("completed", "failed", "cancelled")
+
+
 def _active(conn: psycopg.Connection[Any], cycle: Cycle, now: datetime, trig: store.LastTrigger | None) -> ActiveCycle:
     since = cycle.updated_at or cycle.created_at
+    op = operation_progress(conn, cycle.operation_id, trig)
+    strategy = cycle.strategy
+    data = strategy.dataset if strategy else None
+    holdout = cycle.phase is Phase.ASSESSING and cycle.holdout_operation_id is not None
     return ActiveCycle(
         id=cycle.id,
         phase=cycle.phase,
+        stage="final holdout test" if holdout else cycle.phase.value,
         strategy=cycle.strategy_name,
+        dataset=f"{data.symbol}/{data.timeframe}" if data and data.symbol else None,
+        model=strategy.model.family if strategy else None,
+        waiting_for_tick=op is not None and op.status in ENDED,
         created_at=cycle.created_at,
         phase_since=since,
         seconds_in_phase=max(0.0, (now - since).total_seconds()),
         seconds_since_start=max(0.0, (now - cycle.created_at).total_seconds()),
-        operation=operation_progress(conn, cycle.operation_id, trig),
+        operation=op,
     )
+
+
+HOLD_WORDS = {"paused": "paused", "budget_overrun": "budget overrun", "circuit_open": "circuit breaker open"}
+
+
+def headline(active: ActiveCycle | None, holds: list[Warning_], budget: BudgetDay, ticked: bool) -> str:
+    """The first line of `status`: whatever stops or holds the research, before what is running."""
+    if holds:
+        h = holds[0]
+        # A pause or an open breaker stops new cycles only: the active one carries on.
+        carries_on = active is not None and h.code in ("paused", "circuit_open")
+        also = f" (cycle {active.id} still finishes)" if active is not None and carries_on else ""
+        label = HOLD_WORDS.get(h.code, h.code)
+        return f"{h.message}{also}" if h.message.startswith(label) else f"{label}: {h.message}{also}"
+    if active is not None and active.waiting_for_tick:
+        op = active.operation
+        ended = op.status if op is not None else "ended"
+        return f"waiting for the next tick: cycle {active.id}'s {active.stage} {ended}"
+    if active is not None:
+        return f"cycle {active.id} is {active.stage}" + (f" {active.dataset}" if active.dataset else "")
+    if budget.remaining_usd <= 0:
+        return "no active cycle: today's budget is spent, so none starts until tomorrow (`agentctl budget set`)"
+    return "no active cycle: the next tick starts one" if ticked else NO_CYCLES_HINT
 
 
 def status(conn: psycopg.Connection[Any], settings: Settings) -> Status:
@@ -126,12 +166,14 @@ def status(conn: psycopg.Connection[Any], settings: Settings) -> Status:
             agent_invoked=bool(trig.agent_invoked),
             session_id=trig.session_id,
         )
+    holds = _holds(conn, settings)
     return Status(
+        headline=headline(active, holds, budget, last is not None),
         now=now,
         active_cycle=active,
         budget=budget,
         last_trigger=last,
-        warnings=_warnings(settings, active, budget, last) + _holds(conn, settings),
+        warnings=_warnings(settings, active, budget, last) + holds,
     )
 
 
@@ -149,7 +191,7 @@ def _warnings(
     if last is None:
         out.append(Warning_(code="no_tick_yet", message=NO_TICK_HINT))
     elif last.age_s > NO_TICK_WARNING_S:
-        message = f"no tick for {age(last.age_s)}: is cron running? (see crontab.example)"
+        message = f"no tick for {age(last.age_s)}: is cron running? (`agentctl cron --install` installs it)"
         out.append(Warning_(code="no_recent_tick", message=message))
     if budget.remaining_usd <= 0:
         message = (

@@ -260,6 +260,11 @@ class Budget:
         with conn.transaction():
             conn.execute(_q()["set_default_limit"], {"limit": Decimal(limit_usd)})
 
+    def stored_default_limit(self, conn: psycopg.Connection[Any]) -> Decimal | None:
+        """`budget set --default`'s limit; None when none was set (the setting gives the default)."""
+        row = conn.execute(_q()["stored_default_limit"]).fetchone()
+        return None if row is None else Decimal(row["budget_limit_usd"])
+
     def default_limit(self, conn: psycopg.Connection[Any]) -> Decimal:
         """The limit a day without a row gets: `budget set --default`, else the setting."""
         row = _one(conn, "default_limit", {"fallback": self.settings.default_budget_usd})

@@ -20,6 +20,8 @@ from agentctl.store.records import Cycle, MemoryRow, Metrics
 if TYPE_CHECKING:
     import psycopg
 
+    from agentctl.settings import Settings
+
 _q = load("cycles")
 
 # pg_advisory_lock key of the tick: "agentctl" packed into a bigint.
@@ -251,3 +253,11 @@ def insert_trigger(
     params = {"reason": reason, "session_id": session_id, "context": _json(context), "agent_invoked": agent_invoked}
     params |= {"skip_reason": skip_reason, "used": used, "remaining": remaining}
     conn.execute(_q["insert_trigger"], params)
+
+
+def baseline_seed(conn: psycopg.Connection[Any], settings: Settings) -> int:
+    """The offline baseline's seed: AGENTCTL_BASELINE_SEED when given, else this installation's own."""
+    if "baseline_seed" in settings.model_fields_set:
+        return settings.baseline_seed
+    row = _one(conn, "installation_seed")
+    return int(row["baseline_seed"]) if row else settings.baseline_seed

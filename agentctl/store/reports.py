@@ -395,3 +395,17 @@ class ScheduledLimit(_Row):
 def scheduled_limits(conn: psycopg.Connection[Any]) -> list[ScheduledLimit]:
     """Days after today that already have a limit, soonest first."""
     return [ScheduledLimit.model_validate(r) for r in _rows(conn, "scheduled_limits")]
+
+
+class CycleChoice(_Row):
+    """A cycle as shell completion offers it."""
+
+    id: int
+    strategy_name: str | None = None
+    outcome: str | None = None
+    phase: str | None = None
+
+
+def cycle_choices(conn: psycopg.Connection[Any], limit: int = 50) -> list[CycleChoice]:
+    """The newest `limit` cycles, newest first (shell completion)."""
+    return [CycleChoice.model_validate(r) for r in _rows(conn, "cycle_choices", {"limit": limit})]

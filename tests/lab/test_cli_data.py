@@ -52,9 +52,9 @@ def test_bad_rows_give_one_line_and_exit_1(aapl_1h, tmp_path, monkeypatch):
     assert not (tmp_path / "home" / "datasets").exists() or not list((tmp_path / "home" / "datasets").iterdir())
 
 
-def test_usage_errors_exit_2(tmp_path, monkeypatch):
+def test_a_missing_file_exits_1_and_a_bad_timeframe_2(tmp_path, monkeypatch):
     out = invoke(["import", str(tmp_path / "nope.csv"), "--symbol", "X", "--timeframe", "1h"], tmp_path, monkeypatch)
-    assert out.exit_code == 2 and "no such file" in out.stderr
+    assert out.exit_code == 1 and "no such file" in out.stderr  # bad input, not bad usage
     (tmp_path / "x.csv").write_text("date,open,high,low,close\n")
     out = invoke(["import", str(tmp_path / "x.csv"), "--symbol", "X", "--timeframe", "1 hour"], tmp_path, monkeypatch)
     assert out.exit_code == 2 and "bad timeframe" in out.stderr

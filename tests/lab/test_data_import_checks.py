@@ -67,8 +67,8 @@ def test_remove_deletes_an_imported_dataset_only(aapl_1h, settings, conn, tmp_pa
     csv = write_csv(aapl_1h.iloc[:200], tmp_path / "mine.csv")
     assert invoke("import", str(csv), "--symbol", "MINE", "--timeframe", "1h").exit_code == 0
     bundled = invoke("remove", "AAPL/1h")
-    assert bundled.exit_code == 2 and "bundled with agentctl and cannot be removed" in bundled.stderr
-    assert invoke("remove", "NOPE/1h").exit_code == 2
+    assert bundled.exit_code == 1 and "bundled with agentctl and cannot be removed" in bundled.stderr
+    assert invoke("remove", "NOPE/1h").exit_code == 1  # names no dataset: bad input
     assert invoke("remove", "MINE").exit_code == 2
     # A cycle used it: removing needs --force, and says why.
     conn.execute(

@@ -137,9 +137,13 @@ def test_a_research_only_strategy_exports_its_training_artifact_and_compare_keep
         (["compare", "1", "1"], "a cycle is named twice"),
         (["compare", "998", "999"], "no cycle 998"),
         (["export", "999", "/tmp/never-written"], "no cycle 999"),
-        (["predict", "999", "/tmp/none.csv"], "no cycle 999"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(settings, conn, args, message):
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and message in res.output
+
+
+def test_predict_on_no_such_cycle_is_bad_input_exit_1(settings, conn):
+    res = CliRunner().invoke(app, ["predict", "999", "/tmp/none.csv"])
+    assert res.exit_code == 1 and "no cycle 999" in res.output

@@ -69,16 +69,21 @@ def test_status_of_a_finished_operation_says_only_how_it_ended(settings, conn):
     )
     conn.commit()
     out = run("status")
-    assert "operation op-done: completed  heartbeat" in out and "100%" not in out
+    assert "operation op-done: completed: waiting for the next tick  heartbeat" in out and "100%" not in out
+    assert out.splitlines()[0] == f"waiting for the next tick: cycle {sid}'s training completed"
 
 
 def test_status_json_keys(settings, seeded):
     st = run_json("status")
-    assert set(st) == {"now", "active_cycle", "budget", "last_trigger", "warnings"}
+    assert set(st) == {"headline", "now", "active_cycle", "budget", "last_trigger", "warnings"}
     assert set(st["active_cycle"]) == {
         "id",
         "phase",
+        "stage",
         "strategy",
+        "dataset",
+        "model",
+        "waiting_for_tick",
         "created_at",
         "phase_since",
         "seconds_in_phase",
@@ -106,7 +111,9 @@ def test_status_json_keys(settings, seeded):
 
 def test_status_empty_database_says_what_to_do(settings):
     out = run("status")
-    assert "no cycles yet: run `agentctl tick` or install the crontab line" in out
+    assert (
+        out.splitlines()[0] == "no cycles yet: run `agentctl tick`, or `agentctl cron --install` to tick every minute"
+    )
     assert "$0.0000 of $5.00 used" in out
     st = run_json("status")
     assert st["active_cycle"] is None and st["last_trigger"] is None
@@ -228,7 +235,7 @@ def test_cycles_json_and_outcome_filter(settings, seeded):
 
 
 def test_cycles_empty_and_bad_outcome(settings):
-    assert "no cycles yet: run `agentctl tick` or install the crontab line" in run("cycles")
+    assert "no cycles yet: run `agentctl tick`, or `agentctl cron --install`" in run("cycles")
     assert run_json("cycles") == []
     assert "no completed cycles with outcome success" in run("cycles", "--outcome", "success")
     run("cycles", "--outcome", "bogus", code=2)
@@ -326,10 +333,11 @@ def test_budget_report(settings, seeded):
     out = run("budget", "--days", "7")
     assert "$0.3700 of $5.00 used" in out
     lines = out.splitlines()
-    assert lines[1].split() == ["date", "limit", "used", "left", "invocations", "cycles", "spend"]
+    assert lines[1] == "default limit for new days $5.00: default"
+    assert lines[2].split() == ["date", "limit", "used", "left", "invocations", "cycles", "spend"]
     assert len([line for line in lines if re.match(r"\d{4}-\d\d-\d\d  ", line)]) == 3
     rep = run_json("budget", "--days", "2")
-    assert set(rep) == {"today", "default_limit_usd", "days", "scheduled"}
+    assert set(rep) == {"today", "default_limit_usd", "default_limit_source", "days", "scheduled"}
     assert rep["scheduled"] == []  # no day after today has a limit set ahead
     assert [d["used_usd"] for d in rep["days"]] == [0.37, 0.0]
     assert rep["today"]["invocations"] == 10 and rep["default_limit_usd"] == 5.0
@@ -448,7 +456,7 @@ def test_actions(settings, seeded):
     assert mine[0]["error_message"] == "bad config" and mine[1]["cost_usd"] == 0.02
     out = run("actions", str(seeded["failed_design"]))
     assert "error: bad config" in out and "$0.0200" in out
-    run("actions", "99999", code=2)
+    run("actions", "99999", code=1)  # a well-formed id naming no cycle: bad input
 
 
 def test_actions_and_triggers_empty(settings):
@@ -524,7 +532,7 @@ def test_doctor_needs_a_person(settings, conn, monkeypatch):
     get_settings.cache_clear()
     out = run("doctor", code=1)
     assert "FAIL  last_tick   no tick has run yet" in out
-    assert "fix: run `agentctl tick`, then install the crontab line" in out
+    assert "fix: run `agentctl tick`, then `agentctl cron --install`" in out
     assert "FAIL  operations  1 running without a heartbeat" in out and "op-dead (backtest)" in out
     assert "FAIL  agent" in out and "ANTHROPIC_API_KEY" in out
     assert "FAIL  prices      no price known for gpt-nothing" in out

@@ -163,3 +163,7 @@ FROM (
     ORDER BY MAX(id) DESC
     LIMIT %(window)s
 ) recent
+
+-- name: stored_default_limit
+-- `budget set --default`'s limit, when one was set: it wins over AGENTCTL_DEFAULT_BUDGET_USD.
+SELECT budget_limit_usd FROM agent_budget_default

@@ -182,3 +182,7 @@ WHERE strategy_hash IS NOT NULL
 SELECT count(*)::int AS n FROM agent_sessions
 WHERE strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
   AND strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s
+
+-- name: installation_seed
+-- The baseline's seed drawn once for this installation (migration 0011).
+SELECT baseline_seed FROM agent_installation

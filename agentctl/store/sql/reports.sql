@@ -286,3 +286,7 @@ SELECT date, budget_limit_usd AS limit_usd
 FROM agent_budget
 WHERE date > CURRENT_DATE
 ORDER BY date
+
+-- name: cycle_choices
+-- Shell completion of cycle ids: the newest cycles, with what a person recognises them by.
+SELECT id, strategy_name, outcome, phase FROM agent_sessions ORDER BY id DESC LIMIT %(limit)s
