@@ -27,6 +27,7 @@ import importlib
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -64,11 +65,12 @@ MAX_DRAWS = 200  # as baseline.design
 
 
 def shape_for(series: str) -> planted.Shape:
-    """The shape of a named series: a bundled dataset's ("SP500/1d") or the 20-year daily one."""
+    """The shape of a named series: a bundled dataset's ("SP500/1d") or N years of daily bars ("daily20y")."""
     from agentctl.lab.data import load_ohlcv
 
-    if series == DAILY:
-        return planted.daily_shape(shape_for("SP500/1d"), bars=5040, sigma=0.01)
+    daily = re.fullmatch(r"daily(\d+)y", series)
+    if daily:  # N years of business days at 1 % daily vol, SP500's gap split, wicks and volume
+        return planted.daily_shape(shape_for("SP500/1d"), bars=252 * int(daily[1]), sigma=0.01)
     symbol, timeframe = series.split("/")
     return planted.shape_of(load_ohlcv(symbol, timeframe, None), series, timeframe)
 
@@ -89,7 +91,9 @@ def oracle_signal(edge: planted.Edge, c: float, returns: np.ndarray, threshold: 
     return np.where(np.abs(d) > threshold, np.sign(d), 0.0)
 
 
-def _oracle_sharpes(edge: planted.Edge, c: float, shape: planted.Shape, per_year: float) -> list[float]:
+def _oracle_sharpes(
+    edge: planted.Edge, c: float, shape: planted.Shape, per_year: float, seed: int = CALIBRATION_SEED
+) -> list[float]:
     """The oracle's Sharpe after costs at each threshold, on one long series of the shape's vol and gap split.
 
     Traded in blocks of CALIBRATION_BLOCK bars (each from equity 1), whose per-bar returns are
@@ -97,7 +101,7 @@ def _oracle_sharpes(edge: planted.Edge, c: float, shape: planted.Shape, per_year
     """
     from agentctl.lab.backtest import annual_sharpe, bar_returns, simulate
 
-    gap, body, _ = planted.planted_returns(edge, c, CALIBRATION_BARS, shape.gap_share, shape.sigma, CALIBRATION_SEED)
+    gap, body, _ = planted.planted_returns(edge, c, CALIBRATION_BARS, shape.gap_share, shape.sigma, seed)
     log_close = np.cumsum(gap + body)
     close, open_ = np.exp(log_close), np.exp(log_close - body)
     out = []
@@ -324,6 +328,7 @@ def deploy(spec: Spec) -> dict[str, Any]:
     shape = shape_for(spec.series)
     series = make_series(spec, shape)
     home = Path(tempfile.mkdtemp(prefix="agentctl-power-"))
+    before = os.environ.get("AGENTCTL_HOME")
     os.environ["AGENTCTL_HOME"] = str(home)  # nothing should read it, but nothing may read another home
     try:
         csv = home / "series.csv"
@@ -340,6 +345,10 @@ def deploy(spec: Spec) -> dict[str, Any]:
             oracle = confirmation_gate(oracle_holdout(series, planted.EDGES[spec.kind], spec.cal)).passed
     finally:
         shutil.rmtree(home, ignore_errors=True)
+        if before is None:
+            os.environ.pop("AGENTCTL_HOME", None)
+        else:
+            os.environ["AGENTCTL_HOME"] = before
     return {
         "spec": asdict(spec),
         "cycles": [asdict(o) for o in dep.history],
@@ -382,7 +391,7 @@ def plan(args: argparse.Namespace) -> tuple[list[Spec], dict[str, dict]]:
     specs, cells = [], {}
     for series in args.series:
         shape = shape_for(series)
-        daily = series == DAILY
+        daily = series not in BUNDLED
         for kind in args.kinds:
             for strength in args.strengths if daily else args.bundled_strengths:
                 cal = calibration(kind, strength, shape)
@@ -433,7 +442,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.series = args.series or ([DAILY] if quick else [DAILY, *BUNDLED])
     args.noise_seeds = args.noise_seeds or (2 if quick else 8)
     unknown = [k for k in args.kinds if k not in planted.EDGES] + [k for k in args.noise if k not in planted.NOISE]
-    unknown += [s for s in args.series if s != DAILY and s not in BUNDLED]
+    unknown += [s for s in args.series if not re.fullmatch(r"daily\d+y", s) and s not in BUNDLED]
     if unknown:
         ap.error(f"unknown kind, universe or series: {', '.join(unknown)}")
     return args
