@@ -423,7 +423,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="Sharpe 1.0 and 1.5, 20-year series, 2 seeds, 25 cycles")
     ap.add_argument("--kinds", type=_names, default=list(planted.EDGES), help="planted edges (comma-separated)")
     ap.add_argument("--strengths", type=lambda s: [float(x) for x in _names(s)], help="oracle Sharpes, 20-year series")
-    ap.add_argument("--bundled-strengths", type=lambda s: [float(x) for x in _names(s)], default=[1.0, 2.0])
+    ap.add_argument(
+        "--bundled-strengths",
+        type=lambda s: [float(x) for x in _names(s)],
+        default=[1.0, 2.0],
+        help="oracle Sharpes on bundled-shaped series",
+    )
     ap.add_argument("--seeds", type=int, help="deployments per cell on the 20-year series (4; quick 2)")
     ap.add_argument("--bundled-seeds", type=int, default=2, help="deployments per cell on bundled-shaped series")
     ap.add_argument("--cycles", type=int, help="cycles per deployment (50; quick 25)")

@@ -157,6 +157,13 @@ with any success.
     .venv/bin/python bench/power.py --quick --write    # Sharpe 1.0 and 1.5, 2 seeds, 25 cycles
     .venv/bin/python bench/power.py --write            # the full matrix (hours)
 
+`--quick`: every kind at oracle Sharpe 1.0 and 1.5 on the 20-year series, 2 seeds x 25 cycles,
+and each noise universe 2 seeds x 25 cycles. The full matrix: every kind at 0.5, 1.0, 1.5 and 2.0
+on the 20-year series, 4 seeds x 50 cycles; every kind at 1.0 and 2.0 on series shaped like each
+bundled dataset (holdouts of 2.3 years for SP500/1d, 4.0 NASDAQ/1d, 9.1 AAPL/1d and 0.4 for
+AAPL/1h), 2 seeds x 50 cycles; each noise universe 8 seeds x 50 cycles (400 strategies).
+`--kinds`, `--strengths`, `--seeds`, `--cycles`, `--series` (e.g. `daily10y`) run a slice.
+
 {START}
 {END}
 """
