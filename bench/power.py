@@ -1,0 +1,487 @@
+"""Discovery power: when a series really holds an edge, does the research protocol find and confirm it?
+
+    .venv/bin/python bench/power.py [--quick] [--kinds K,..] [--strengths S,..] [--seeds N]
+        [--cycles K] [--series NAME,..] [--noise NAME,..|none] [--jobs J] [--write] [--json FILE]
+
+Edges of known strength (bench/planted.py: momentum, mean reversion over 5 bars, a 20-bar
+oscillator, 2-bar-lag momentum) are planted in the bodies of synthetic series shaped like
+the bundled datasets and like a 20-year daily series (5,040 business days, 1 % daily vol,
+a 4-year holdout). Each edge's coefficient is calibrated by bisection so that the ORACLE,
+which holds sign(true drift of the next bar) (flat when |drift| <= a threshold chosen to
+maximise its Sharpe after costs), earns the target Sharpe after the project's costs (fee
+1 bp + slippage 1 bp per fill, the engine `lab.backtest.simulate`, Sharpe as the lab
+annualises it) on one 300,000-bar series. The oracle's own probability of confirmation is
+measured over 400 independent series of the deployment's shape, by the same holdout score
+and `confirmation_gate` strategies are confirmed by: that is the limit any strategy faces.
+
+A deployment is one series (a planted edge or a noise universe), its own temporary
+AGENTCTL_HOME holding only that series, its own designer seed, K cycles in sequence with the
+trials growing as in the tick. `design` and `run_cycle` are the two seams the lab's search and
+gates change; everything else only measures. Deployments run in a process pool (--jobs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+nd = importlib.import_module("null_discovery")
+planted = importlib.import_module("planted")
+report_ = importlib.import_module("power_report")
+
+FEE = SLIPPAGE = 1e-4  # 1 bp each, per fill: what the baseline designer's strategies pay
+CALIBRATION = BENCH / "power_calibration.json"
+CALIBRATION_BARS = 300_000
+CALIBRATION_SEED = 20_261_207
+CALIBRATION_BLOCK = 5_000
+ORACLE_SERIES = 400
+# The oracle stays flat when |drift| <= threshold; candidates in units of one fill's cost (fee + slippage).
+THRESHOLDS = (0.0, 0.5, 1.0, 2.0, 4.0)
+STRENGTHS = (0.5, 1.0, 1.5, 2.0)
+DAILY = "daily20y"
+BUNDLED = tuple(f"{s}/{t}" for s, t in nd.DATASETS)
+MAX_DRAWS = 200  # as baseline.design
+
+
+# -- shapes ------------------------------------------------------------------------------------
+
+
+def shape_for(series: str) -> planted.Shape:
+    """The shape of a named series: a bundled dataset's ("SP500/1d") or N years of daily bars ("daily20y")."""
+    from agentctl.lab.data import load_ohlcv
+
+    daily = re.fullmatch(r"daily(\d+)y", series)
+    if daily:  # N years of business days at 1 % daily vol, SP500's gap split, wicks and volume
+        return planted.daily_shape(shape_for("SP500/1d"), bars=252 * int(daily[1]), sigma=0.01)
+    symbol, timeframe = series.split("/")
+    return planted.shape_of(load_ohlcv(symbol, timeframe, None), series, timeframe)
+
+
+def research_per_year(shape: planted.Shape, lookback: int) -> float:
+    """Bars per year over the research bars, as run_holdout annualises its holdout."""
+    from agentctl.lab.data import bars_per_year, periods
+
+    return bars_per_year(shape.index[: periods(shape.bars, 1, lookback).research_end])
+
+
+# -- the oracle --------------------------------------------------------------------------------
+
+
+def oracle_signal(edge: planted.Edge, c: float, returns: np.ndarray, threshold: float) -> np.ndarray:
+    """Position at each close: the sign of the next bar's true drift, flat when it is not above `threshold`."""
+    d = planted.next_drift(edge, c, returns)
+    return np.where(np.abs(d) > threshold, np.sign(d), 0.0)
+
+
+def _oracle_sharpes(
+    edge: planted.Edge, c: float, shape: planted.Shape, per_year: float, seed: int = CALIBRATION_SEED
+) -> list[float]:
+    """The oracle's Sharpe after costs at each threshold, on one long series of the shape's vol and gap split.
+
+    Traded in blocks of CALIBRATION_BLOCK bars (each from equity 1), whose per-bar returns are
+    pooled: one equity curve over 300,000 bars of a Sharpe-2 edge would overflow a float.
+    """
+    from agentctl.lab.backtest import annual_sharpe, bar_returns, simulate
+
+    gap, body, _ = planted.planted_returns(edge, c, CALIBRATION_BARS, shape.gap_share, shape.sigma, seed)
+    log_close = np.cumsum(gap + body)
+    close, open_ = np.exp(log_close), np.exp(log_close - body)
+    out = []
+    for k in THRESHOLDS:
+        signal = oracle_signal(edge, c, gap + body, k * (FEE + SLIPPAGE))
+        rets = []
+        for lo in range(0, CALIBRATION_BARS, CALIBRATION_BLOCK):
+            part = slice(lo, lo + CALIBRATION_BLOCK)
+            rets.append(bar_returns(simulate(open_[part], close[part], signal[part], FEE, SLIPPAGE).equity))
+        out.append(annual_sharpe(np.concatenate(rets), per_year))
+    return out
+
+
+def _stable(edge: planted.Edge, c: float) -> bool:
+    roots = np.roots(np.concatenate(([1.0], -c * np.asarray(edge.weights))))
+    return bool(np.all(np.abs(roots) < 0.98))
+
+
+def calibrate(edge: planted.Edge, target: float, shape: planted.Shape) -> dict[str, float]:
+    """Bisect the edge's coefficient c until the oracle's best Sharpe after costs is `target` (within 0.005)."""
+    per_year = research_per_year(shape, len(edge.weights))
+    lo, hi = 0.0, 0.01
+    while max(_oracle_sharpes(edge, hi, shape, per_year)) < target:
+        lo, hi = hi, hi * 2
+        if not _stable(edge, hi):
+            raise ValueError(f"{edge.name}: no stationary coefficient reaches oracle Sharpe {target}")
+    sharpes: list[float] = []
+    for _ in range(40):
+        c = (lo + hi) / 2
+        sharpes = _oracle_sharpes(edge, c, shape, per_year)
+        if abs(max(sharpes) - target) < 0.005:
+            break
+        lo, hi = (c, hi) if max(sharpes) < target else (lo, c)
+    best = int(np.argmax(sharpes))
+    return {"c": c, "sharpe": sharpes[best], "threshold": THRESHOLDS[best] * (FEE + SLIPPAGE), "per_year": per_year}
+
+
+def _calibration_key(kind: str, target: float, shape: planted.Shape) -> str:
+    return (
+        f"v{planted.GENERATOR_VERSION}:{kind}:{target:g}:{shape.name}:sigma={shape.sigma:.6g}:"
+        f"gap={shape.gap_share:.6g}:bars={shape.bars}:fee={FEE:g}:slip={SLIPPAGE:g}:n={CALIBRATION_BARS}"
+    )
+
+
+def calibration(kind: str, target: float, shape: planted.Shape, cache: Path | None = CALIBRATION) -> dict:
+    """The cached calibration of (kind, target Sharpe, shape), computed and stored when missing or stale."""
+    key = _calibration_key(kind, target, shape)
+    stored = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
+    if key not in stored:
+        started = time.perf_counter()
+        stored[key] = calibrate(planted.EDGES[kind], target, shape)
+        nd._log(
+            f"calibrated {kind} at oracle Sharpe {target:g} on {shape.name}: c = {stored[key]['c']:.5f} "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
+        if cache is not None:
+            cache.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
+    return stored[key]
+
+
+def oracle_holdout(series: planted.Series, edge: planted.Edge, cal: dict) -> Any:
+    """The oracle traded on the series' final holdout bars only, scored by the holdout's own `score`."""
+    from agentctl.lab.backtest import simulate
+    from agentctl.lab.data import holdout_index
+    from agentctl.lab.holdout import score
+
+    bars = series.bars
+    start = holdout_index(len(bars))
+    sig = oracle_signal(edge, cal["c"], planted.returns_of(bars), cal["threshold"])
+    hold = bars.iloc[start:]
+    sim = simulate(hold["open"].to_numpy(), hold["close"].to_numpy(), sig[start:], FEE, SLIPPAGE)
+    return score(sim, hold, cal["per_year"])
+
+
+def oracle_confirmation(kind: str, cal: dict, shape: planted.Shape, n: int = ORACLE_SERIES) -> dict[str, Any]:
+    """How often the oracle is confirmed on the holdout of `n` independent series: the limit of discovery."""
+    from agentctl.lab.gates import confirmation_gate
+
+    edge = planted.EDGES[kind]
+    confirmed, sharpes = 0, []
+    for i in range(n):
+        result = oracle_holdout(planted.planted(edge, cal["c"], shape, seed=10_000 + i), edge, cal)
+        confirmed += confirmation_gate(result).passed
+        sharpes.append(result.sharpe)
+    return {"confirmed": confirmed, "series": n, "median_holdout_sharpe": float(np.median(sharpes))}
+
+
+# -- one deployment ----------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class CycleOutcome(nd.Outcome):
+    """One cycle of a deployment: null_discovery's Outcome plus the stage reached and its gates' figures."""
+
+    cycle: int
+    stage: str = (
+        "failed_design"  # domain.Outcome's names; "not_confirmed" is the tick's failed_assessment after a holdout
+    )
+    strategy: str | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Deployment:
+    """One universe of one series: what the tick's database would hold, in memory."""
+
+    home: Path
+    datasets: list[tuple[str, str, int]]  # the designer's list: (symbol, timeframe, bars)
+    designer_seed: str
+    tried: set[str] = field(default_factory=set)  # hashes of every strategy saved (cycles.strategies_tried)
+    trial_sharpes: list[float] = field(default_factory=list)  # research Sharpes recorded (cycles.trial_sharpes)
+    history: list[CycleOutcome] = field(default_factory=list)  # earlier cycles, for a designer that learns
+
+
+def design(dep: Deployment, cycle: int) -> Any:
+    """The designer: today baseline.propose seeded by the cycle, validated, an already tried hash drawn again."""
+    from agentctl.agent.baseline import propose
+    from agentctl.lab.strategy import strategy_hash, validate_strategy
+
+    rng = random.Random(f"{dep.designer_seed}:{cycle}")  # as baseline.design seeds a session
+    for _ in range(MAX_DRAWS):
+        report = validate_strategy(propose(rng, dep.datasets, cycle), dep.home)
+        if report.config is not None and strategy_hash(report.config) not in dep.tried:
+            return report.config
+    return None
+
+
+def _verdict(out: CycleOutcome, verdict: Any, result: Any, names: Sequence[str]) -> bool:
+    out.reasons += verdict.reasons
+    for name in names:
+        value = getattr(result, name, None)
+        out.figures[f"{verdict.gate}.{name}"] = value if not isinstance(value, float) else round(value, 5)
+    return bool(verdict.passed)
+
+
+def run_cycle(dep: Deployment, cycle: int) -> CycleOutcome:
+    """One research cycle in the tick's order: design -> train -> gates -> backtest -> judge -> holdout -> confirm."""
+    from agentctl.agent.baseline import judge
+    from agentctl.lab.backtest import run_backtest
+    from agentctl.lab.features import LabError
+    from agentctl.lab.gates import GateThresholds, backtest_gate, confirmation_gate, training_gate
+    from agentctl.lab.holdout import run_holdout
+    from agentctl.lab.strategy import strategy_hash
+    from agentctl.lab.training import DEFAULT_FOLDS, train
+
+    gates = GateThresholds()
+    config = design(dep, cycle)
+    out = CycleOutcome(dataset=dep.datasets[0][0], cycle=cycle)
+    if config is None:
+        return out
+    dep.tried.add(strategy_hash(config))  # saved: it counts as a trial whatever becomes of it
+    out.strategy, model = config.name, dep.home / "models" / f"c{cycle}.joblib"
+    try:
+        tr = train(config, dep.home, model, folds=DEFAULT_FOLDS)
+        out.trained, out.stage = True, "failed_training_gate"
+        out.training_passed = _verdict(
+            out, training_gate(tr, gates), tr, ("accuracy", "constant_accuracy", "accuracy_p_value")
+        )
+        if not out.training_passed:
+            return out
+        out.stage = "failed_backtest"
+        bt = run_backtest(config, model, dep.home, n_trials=len(dep.tried), trial_sharpes=list(dep.trial_sharpes))
+        dep.trial_sharpes.append(bt.sharpe)
+        out.backtest_ran, out.sharpe, out.deflated_sharpe, out.n_trials = (
+            True,
+            bt.sharpe,
+            bt.deflated_sharpe,
+            bt.n_trials,
+        )
+        out.backtest_passed = _verdict(
+            out,
+            backtest_gate(bt, gates),
+            bt,
+            ("sharpe", "deflated_sharpe", "sr0", "n_trials", "max_drawdown", "total_trades"),
+        )
+        out.stage = "failed_backtest_gate" if not out.backtest_passed else "failed_assessment"
+        out.assessed_passed = out.backtest_passed and bool(judge(bt.model_dump(mode="json"), gates)["passed"])
+        if not out.assessed_passed:
+            return out
+        out.holdout_tested, out.stage = True, "not_confirmed"
+        h = run_holdout(config, dep.home)
+        out.holdout_sharpe, out.holdout_p = h.sharpe, h.sharpe_p_value
+        out.confirmed = _verdict(out, confirmation_gate(h, gates), h, ("sharpe", "sharpe_p_value", "total_trades"))
+        out.holdout_any = out.confirmed
+        out.stage = "success" if out.confirmed else out.stage
+    except LabError as exc:
+        out.error = f"{out.stage}: {exc}"
+        out.stage = "failed_training" if not out.trained else out.stage
+    finally:
+        model.unlink(missing_ok=True)
+    return out
+
+
+@dataclass
+class Spec:
+    """What one deployment runs: a planted edge (kind, strength) or a noise universe (strength None)."""
+
+    kind: str
+    strength: float | None
+    series: str
+    seed: int
+    cycles: int
+    cal: dict | None = None  # the edge's calibration (c, threshold, per_year)
+
+    @property
+    def cell(self) -> str:
+        return report_.cell_name(asdict(self))
+
+
+def make_series(spec: Spec, shape: planted.Shape) -> planted.Series:
+    seed = zlib.crc32(f"{spec.kind}:{spec.strength}:{spec.series}:{spec.seed}".encode())
+    if spec.strength is None:
+        return planted.noise(spec.kind, shape, seed, research_per_year(shape, 0))
+    return planted.planted(planted.EDGES[spec.kind], spec.cal["c"], shape, seed)
+
+
+def deploy(spec: Spec) -> dict[str, Any]:
+    """One deployment in its own temporary home; returns its cycles and the oracle on its own holdout."""
+    from agentctl.lab.data import import_dataset
+    from agentctl.lab.gates import confirmation_gate
+
+    started = time.perf_counter()
+    shape = shape_for(spec.series)
+    series = make_series(spec, shape)
+    home = Path(tempfile.mkdtemp(prefix="agentctl-power-"))
+    before = os.environ.get("AGENTCTL_HOME")
+    os.environ["AGENTCTL_HOME"] = str(home)  # nothing should read it, but nothing may read another home
+    try:
+        csv = home / "series.csv"
+        series.bars.rename_axis("timestamp").to_csv(csv)
+        symbol = "PL_" + "".join(ch for ch in spec.kind.upper() if ch.isalnum())[:20]
+        info = import_dataset(csv, symbol, shape.timeframe, home, allow_gaps=True, replace=True)
+        csv.unlink()
+        (home / "models").mkdir()
+        dep = Deployment(home, [(info.symbol, info.timeframe, info.bars)], f"{spec.seed}")
+        for cycle in range(1, spec.cycles + 1):
+            dep.history.append(run_cycle(dep, cycle))
+        oracle = None
+        if spec.strength is not None:
+            oracle = confirmation_gate(oracle_holdout(series, planted.EDGES[spec.kind], spec.cal)).passed
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        if before is None:
+            os.environ.pop("AGENTCTL_HOME", None)
+        else:
+            os.environ["AGENTCTL_HOME"] = before
+    return {
+        "spec": asdict(spec),
+        "cycles": [asdict(o) for o in dep.history],
+        "oracle_confirmed": oracle,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def run_all(specs: Sequence[Spec], processes: int) -> list[dict[str, Any]]:
+    """Every deployment, in a pool of `processes`, with progress and an ETA on stderr."""
+    started, out = time.perf_counter(), []
+    total = sum(s.cycles for s in specs)
+
+    def report(result: dict) -> None:
+        out.append(result)
+        done = sum(r["spec"]["cycles"] for r in out)
+        eta = (time.perf_counter() - started) / done * (total - done)
+        wins = sum(c["confirmed"] for c in result["cycles"])
+        cell = report_.cell_name(result["spec"])
+        nd._log(
+            f"[{len(out)}/{len(specs)}] {cell} seed {result['spec']['seed']}: {wins} confirmed, "
+            f"{result['seconds']:.0f} s; eta {eta / 60:.1f} min"
+        )
+
+    if processes <= 1:
+        for s in specs:
+            report(deploy(s))
+        return out
+    with ProcessPoolExecutor(processes) as pool:
+        for fut in as_completed([pool.submit(deploy, s) for s in specs]):
+            report(fut.result())
+    return out
+
+
+# -- the plan ----------------------------------------------------------------------------------
+
+
+def plan(args: argparse.Namespace) -> tuple[list[Spec], dict[str, dict]]:
+    """The deployments to run and, per planted cell, its calibration and the oracle's confirmation probability."""
+    specs, cells = [], {}
+    for series in args.series:
+        shape = shape_for(series)
+        daily = series not in BUNDLED
+        for kind in args.kinds:
+            for strength in args.strengths if daily else args.bundled_strengths:
+                cal = calibration(kind, strength, shape)
+                spec = Spec(kind, strength, series, 0, args.cycles, cal)
+                if args.oracle_series:
+                    started = time.perf_counter()
+                    cal = {**cal, **oracle_confirmation(kind, cal, shape, args.oracle_series)}
+                    nd._log(
+                        f"oracle {spec.cell}: confirmed on {cal['confirmed']} of {cal['series']} holdouts "
+                        f"({time.perf_counter() - started:.0f} s)"
+                    )
+                cells[spec.cell] = cal
+                seeds = args.seeds if daily else args.bundled_seeds
+                specs += [Spec(kind, strength, series, s, args.cycles, spec.cal) for s in range(1, seeds + 1)]
+    for kind in args.noise:
+        specs += [Spec(kind, None, DAILY, s, args.cycles) for s in range(1, args.noise_seeds + 1)]
+    return specs, cells
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def _names(text: str) -> list[str]:
+    return [x for x in (s.strip() for s in text.split(",")) if x and x != "none"]
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="Sharpe 1.0 and 1.5, 20-year series, 2 seeds, 25 cycles")
+    ap.add_argument("--kinds", type=_names, default=list(planted.EDGES), help="planted edges (comma-separated)")
+    ap.add_argument("--strengths", type=lambda s: [float(x) for x in _names(s)], help="oracle Sharpes, 20-year series")
+    ap.add_argument(
+        "--bundled-strengths",
+        type=lambda s: [float(x) for x in _names(s)],
+        default=[1.0, 2.0],
+        help="oracle Sharpes on bundled-shaped series",
+    )
+    ap.add_argument("--seeds", type=int, help="deployments per cell on the 20-year series (4; quick 2)")
+    ap.add_argument("--bundled-seeds", type=int, default=2, help="deployments per cell on bundled-shaped series")
+    ap.add_argument("--cycles", type=int, help="cycles per deployment (50; quick 25)")
+    ap.add_argument("--series", type=_names, help=f"{DAILY} and/or {', '.join(BUNDLED)} (quick: {DAILY})")
+    ap.add_argument("--noise", type=_names, default=list(planted.NOISE), help="noise universes, or none")
+    ap.add_argument("--noise-seeds", type=int, help="deployments per noise universe (8; quick 2)")
+    ap.add_argument("--oracle-series", type=int, default=ORACLE_SERIES, help="series for the oracle's limit")
+    ap.add_argument("--jobs", type=int, default=2, help="deployment processes (1 when the load is high)")
+    ap.add_argument("--write", action="store_true", help="replace the block in BENCHMARKS.md's ## Discovery power")
+    ap.add_argument("--json", type=Path, help="write every deployment, cycle and calibration to this file")
+    args = ap.parse_args(argv)
+    quick = args.quick
+    args.strengths = args.strengths or ([1.0, 1.5] if quick else list(STRENGTHS))
+    args.seeds = args.seeds or (2 if quick else 4)
+    args.cycles = args.cycles or (25 if quick else 50)
+    args.series = args.series or ([DAILY] if quick else [DAILY, *BUNDLED])
+    args.noise_seeds = args.noise_seeds or (2 if quick else 8)
+    unknown = [k for k in args.kinds if k not in planted.EDGES] + [k for k in args.noise if k not in planted.NOISE]
+    unknown += [s for s in args.series if not re.fullmatch(r"daily\d+y", s) and s not in BUNDLED]
+    if unknown:
+        ap.error(f"unknown kind, universe or series: {', '.join(unknown)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse(argv)
+    started, load_before = time.perf_counter(), os.getloadavg()
+    specs, cells = plan(args)
+    processes = nd._processes(args.jobs)
+    nd._log(f"{len(specs)} deployments, {sum(s.cycles for s in specs)} cycles, {processes} process(es)")
+    results = run_all(specs, processes)
+    wall = time.perf_counter() - started
+    cycles = [c for r in results for c in r["cycles"]]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    footer = (
+        f"{'--quick: ' if args.quick else ''}{len(results)} deployments, {len(cycles)} cycles; "
+        f"{wall / 60:.1f} min wall on {os.cpu_count()} cores, {processes} process(es), "
+        f"{sum(r['seconds'] for r in results) / max(1, len(cycles)):.1f} s per cycle; load average "
+        f"{load_before[0]:.1f} at the start, {load} (1, 5, 15 min) at the end."
+    )
+    text = report_.report(results, cells, footer)
+    print(text)
+    if args.write:
+        report_.write_block(text)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"args": vars(args) | {"json": str(args.json)}, "cells": cells, "deployments": results, "wall_s": wall},
+                indent=1,
+                default=str,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
