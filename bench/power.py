@@ -26,7 +26,6 @@ import argparse
 import importlib
 import json
 import os
-import random
 import re
 import shutil
 import sys
@@ -58,7 +57,6 @@ THRESHOLDS = (0.0, 0.5, 1.0, 2.0, 4.0)
 STRENGTHS = (0.5, 1.0, 1.5, 2.0)
 DAILY = "daily20y"
 BUNDLED = tuple(f"{s}/{t}" for s, t in nd.DATASETS)
-MAX_DRAWS = 200  # as baseline.design
 
 
 # -- shapes ------------------------------------------------------------------------------------
@@ -77,9 +75,10 @@ def shape_for(series: str) -> planted.Shape:
 
 def research_per_year(shape: planted.Shape, lookback: int) -> float:
     """Bars per year over the research bars, as run_holdout annualises its holdout."""
-    from agentctl.lab.data import bars_per_year, periods
+    from agentctl.lab.data import bars_per_year
+    from agentctl.lab.periods import periods
 
-    return bars_per_year(shape.index[: periods(shape.bars, 1, lookback).research_end])
+    return bars_per_year(shape.index[: periods(shape.bars, 1, lookback, shape.timeframe).research_end])
 
 
 # -- the oracle --------------------------------------------------------------------------------
@@ -162,18 +161,18 @@ def calibration(kind: str, target: float, shape: planted.Shape, cache: Path | No
     return stored[key]
 
 
-def oracle_holdout(series: planted.Series, edge: planted.Edge, cal: dict) -> Any:
+def oracle_holdout(series: planted.Series, edge: planted.Edge, cal: dict, timeframe: str) -> Any:
     """The oracle traded on the series' final holdout bars only, scored by the holdout's own `score`."""
     from agentctl.lab.backtest import simulate
-    from agentctl.lab.data import holdout_index
     from agentctl.lab.holdout import score
+    from agentctl.lab.periods import holdout_index
 
     bars = series.bars
-    start = holdout_index(len(bars))
+    start = holdout_index(len(bars), timeframe)  # the dataset's own holdout, as the import computes it
     sig = oracle_signal(edge, cal["c"], planted.returns_of(bars), cal["threshold"])
     hold = bars.iloc[start:]
     sim = simulate(hold["open"].to_numpy(), hold["close"].to_numpy(), sig[start:], FEE, SLIPPAGE)
-    return score(sim, hold, cal["per_year"])
+    return score(sim, hold, cal["per_year"], float(bars["close"].iloc[start - 1]))
 
 
 def oracle_confirmation(kind: str, cal: dict, shape: planted.Shape, n: int = ORACLE_SERIES) -> dict[str, Any]:
@@ -183,7 +182,7 @@ def oracle_confirmation(kind: str, cal: dict, shape: planted.Shape, n: int = ORA
     edge = planted.EDGES[kind]
     confirmed, sharpes = 0, []
     for i in range(n):
-        result = oracle_holdout(planted.planted(edge, cal["c"], shape, seed=10_000 + i), edge, cal)
+        result = oracle_holdout(planted.planted(edge, cal["c"], shape, seed=10_000 + i), edge, cal, shape.timeframe)
         confirmed += confirmation_gate(result).passed
         sharpes.append(result.sharpe)
     return {"confirmed": confirmed, "series": n, "median_holdout_sharpe": float(np.median(sharpes))}
@@ -214,20 +213,26 @@ class Deployment:
     designer_seed: str
     tried: set[str] = field(default_factory=set)  # hashes of every strategy saved (cycles.strategies_tried)
     trial_sharpes: list[float] = field(default_factory=list)  # research Sharpes recorded (cycles.trial_sharpes)
+    objectives: dict[str, float | None] = field(default_factory=dict)  # hash -> training's excess t (dataset_trials)
+    trial_paths: list[str] = field(default_factory=list)  # every trained strategy's excess returns: the family
     history: list[CycleOutcome] = field(default_factory=list)  # earlier cycles, for a designer that learns
 
 
 def design(dep: Deployment, cycle: int) -> Any:
-    """The designer: today baseline.propose seeded by the cycle, validated, an already tried hash drawn again."""
-    from agentctl.agent.baseline import propose
+    """The designer: the baseline's own search (`baseline.proposal`), fed this deployment's research results."""
+    from agentctl.agent import search
+    from agentctl.agent.baseline import proposal
     from agentctl.lab.strategy import strategy_hash, validate_strategy
 
-    rng = random.Random(f"{dep.designer_seed}:{cycle}")  # as baseline.design seeds a session
-    for _ in range(MAX_DRAWS):
-        report = validate_strategy(propose(rng, dep.datasets, cycle), dep.home)
-        if report.config is not None and strategy_hash(report.config) not in dep.tried:
-            return report.config
-    return None
+    datasets = [(symbol, timeframe, 1.0) for symbol, timeframe, _ in dep.datasets]
+    found = proposal(dep.home, datasets, f"{dep.designer_seed}:{cycle}", lambda s, t: dep.objectives, "tpe", cycle)
+    if isinstance(found, str):
+        return None
+    config = validate_strategy(found["config"], dep.home).config
+    if config is not None:
+        ds = config.dataset
+        search.remember(dep.home, ds.symbol, ds.timeframe, strategy_hash(config), found["params"])
+    return config
 
 
 def _verdict(out: CycleOutcome, verdict: Any, result: Any, names: Sequence[str]) -> bool:
@@ -238,62 +243,68 @@ def _verdict(out: CycleOutcome, verdict: Any, result: Any, names: Sequence[str])
     return bool(verdict.passed)
 
 
+TRAINING_FIGURES = ("excess_sharpe", "excess_t", "excess_p_value", "accuracy", "constant_accuracy")
+BACKTEST_FIGURES = ("sharpe", "excess_sharpe", "snooping_p_value", "snooping_trials", "effective_trials")
+BACKTEST_FIGURES += ("deflated_sharpe", "max_drawdown", "buy_and_hold_drawdown", "total_trades")
+HOLDOUT_FIGURES = ("excess_sharpe", "excess_p_value", "sharpe", "total_trades")
+
+
 def run_cycle(dep: Deployment, cycle: int) -> CycleOutcome:
     """One research cycle in the tick's order: design -> train -> gates -> backtest -> judge -> holdout -> confirm."""
-    from agentctl.agent.baseline import judge
-    from agentctl.lab.backtest import run_backtest
     from agentctl.lab.features import LabError
-    from agentctl.lab.gates import GateThresholds, backtest_gate, confirmation_gate, training_gate
-    from agentctl.lab.holdout import run_holdout
     from agentctl.lab.strategy import strategy_hash
     from agentctl.lab.training import DEFAULT_FOLDS, train
 
-    gates = GateThresholds()
     config = design(dep, cycle)
     out = CycleOutcome(dataset=dep.datasets[0][0], cycle=cycle)
     if config is None:
         return out
-    dep.tried.add(strategy_hash(config))  # saved: it counts as a trial whatever becomes of it
+    chash = strategy_hash(config)
+    dep.tried.add(chash)  # saved: it counts as a trial whatever becomes of it
+    dep.objectives[chash] = None  # until it trains
     out.strategy, model = config.name, dep.home / "models" / f"c{cycle}.joblib"
     try:
         tr = train(config, dep.home, model, folds=DEFAULT_FOLDS)
         out.trained, out.stage = True, "failed_training_gate"
-        out.training_passed = _verdict(
-            out, training_gate(tr, gates), tr, ("accuracy", "constant_accuracy", "accuracy_p_value")
-        )
-        if not out.training_passed:
-            return out
-        out.stage = "failed_backtest"
-        bt = run_backtest(config, model, dep.home, n_trials=len(dep.tried), trial_sharpes=list(dep.trial_sharpes))
-        dep.trial_sharpes.append(bt.sharpe)
-        out.backtest_ran, out.sharpe, out.deflated_sharpe, out.n_trials = (
-            True,
-            bt.sharpe,
-            bt.deflated_sharpe,
-            bt.n_trials,
-        )
-        out.backtest_passed = _verdict(
-            out,
-            backtest_gate(bt, gates),
-            bt,
-            ("sharpe", "deflated_sharpe", "sr0", "n_trials", "max_drawdown", "total_trades"),
-        )
-        out.stage = "failed_backtest_gate" if not out.backtest_passed else "failed_assessment"
-        out.assessed_passed = out.backtest_passed and bool(judge(bt.model_dump(mode="json"), gates)["passed"])
-        if not out.assessed_passed:
-            return out
-        out.holdout_tested, out.stage = True, "not_confirmed"
-        h = run_holdout(config, dep.home)
-        out.holdout_sharpe, out.holdout_p = h.sharpe, h.sharpe_p_value
-        out.confirmed = _verdict(out, confirmation_gate(h, gates), h, ("sharpe", "sharpe_p_value", "total_trades"))
-        out.holdout_any = out.confirmed
-        out.stage = "success" if out.confirmed else out.stage
+        dep.objectives[chash] = tr.excess_t
+        earlier = list(dep.trial_paths)
+        dep.trial_paths.append(str(tr.trial_path))
+        _research(dep, config, out, tr, model, earlier)
     except LabError as exc:
         out.error = f"{out.stage}: {exc}"
         out.stage = "failed_training" if not out.trained else out.stage
     finally:
         model.unlink(missing_ok=True)
     return out
+
+
+def _research(dep: Deployment, config: Any, out: CycleOutcome, tr: Any, model: Path, earlier: list[str]) -> None:
+    """The gates after training, as the tick runs them: backtest among the dataset's trials, judge, holdout."""
+    from agentctl.agent.baseline import judge
+    from agentctl.lab.backtest import run_backtest
+    from agentctl.lab.gates import GateThresholds, backtest_gate, confirmation_gate, training_gate
+    from agentctl.lab.holdout import run_holdout
+
+    gates = GateThresholds()
+    out.training_passed = _verdict(out, training_gate(tr, gates), tr, TRAINING_FIGURES)
+    if not out.training_passed:
+        return
+    out.stage = "failed_backtest"
+    bt = run_backtest(config, model, dep.home, len(dep.tried), list(dep.trial_sharpes), earlier)
+    dep.trial_sharpes.append(bt.sharpe)
+    out.backtest_ran, out.sharpe, out.deflated_sharpe, out.n_trials = True, bt.sharpe, bt.deflated_sharpe, bt.n_trials
+    out.snooping_trials = bt.snooping_trials
+    out.backtest_passed = _verdict(out, backtest_gate(bt, gates), bt, BACKTEST_FIGURES)
+    out.stage = "failed_backtest_gate" if not out.backtest_passed else "failed_assessment"
+    out.assessed_passed = out.backtest_passed and bool(judge(bt.model_dump(mode="json"), gates)["passed"])
+    if not out.assessed_passed:
+        return
+    out.holdout_tested, out.stage = True, "not_confirmed"
+    h = run_holdout(config, dep.home)
+    out.holdout_sharpe, out.holdout_p = h.excess_sharpe, h.excess_p_value
+    out.confirmed = _verdict(out, confirmation_gate(h, gates), h, HOLDOUT_FIGURES)
+    out.holdout_any = out.confirmed
+    out.stage = "success" if out.confirmed else out.stage
 
 
 @dataclass
@@ -342,7 +353,8 @@ def deploy(spec: Spec) -> dict[str, Any]:
             dep.history.append(run_cycle(dep, cycle))
         oracle = None
         if spec.strength is not None:
-            oracle = confirmation_gate(oracle_holdout(series, planted.EDGES[spec.kind], spec.cal)).passed
+            held = oracle_holdout(series, planted.EDGES[spec.kind], spec.cal, shape.timeframe)
+            oracle = confirmation_gate(held).passed
     finally:
         shutil.rmtree(home, ignore_errors=True)
         if before is None:

@@ -9,6 +9,7 @@ indicators, a small model.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,28 +126,46 @@ def _own_connection(conn_factory):
 
 def _propose(conn, settings, session_id: int) -> dict | str:
     """The next strategy (as the agent would write it) from the search, or why there is none."""
-    from agentctl.agent import search
-
     universe = tuple(settings.universe) if settings.universe is not None else None
     datasets = list(_datasets(Path(settings.home), universe, settings.gates.confirm_alpha))
+
+    def objectives(symbol: str, timeframe: str) -> dict[str, float | None]:
+        return {t.strategy_hash: t.excess_t for t in cycles.dataset_trials(conn, symbol, timeframe, session_id)}
+
+    seed = f"{cycles.baseline_seed(conn, settings)}:{session_id}"
+    return proposal(Path(settings.home), datasets, seed, objectives, settings.search, session_id)
+
+
+def proposal(
+    home: Path,
+    datasets: list[tuple[str, str, float]],
+    seed: str,
+    objectives: Callable[[str, str], dict[str, float | None]],
+    sampler: str,
+    n: int,
+) -> dict | str:
+    """The search's next strategy: a dataset drawn by its share, then the study of that dataset asked.
+
+    `objectives(symbol, timeframe)` gives every strategy hash tried there with its research
+    objective (None: it did not train). Returns {"config", "params"}, or why there is none.
+    """
+    from agentctl.agent import search
+
     if not datasets:
         return "no datasets available"
     # Seeded by the cycle: the same cycle always proposes on the same dataset from the same history.
-    seed = f"{cycles.baseline_seed(conn, settings)}:{session_id}"
     symbol, timeframe, _ = random.Random(seed).choices(datasets, weights=[d[2] for d in datasets])[0]
-    history = cycles.dataset_trials(conn, symbol, timeframe, session_id)
-    objectives = {t.strategy_hash: t.excess_t for t in history}
-    past = search.recall(Path(settings.home), symbol, timeframe, objectives)
+    tried = objectives(symbol, timeframe)
+    past = search.recall(home, symbol, timeframe, tried)
     try:
-        tried = set(objectives)
-        raw, params = search.propose(seed, past, (symbol, timeframe), Path(settings.home), tried, settings.search)
+        raw, params = search.propose(seed, past, (symbol, timeframe), home, set(tried), sampler)
     except LookupError as exc:
         return str(exc)
     names = "-".join(f["function"].lower().replace("_", "") for f in raw["features"][:3])
     model = raw["model"]["family"].replace("_", " ")
     label = raw["label"]
     raw = {
-        "name": f"baseline-{session_id}-{names}"[:64].rstrip("-"),
+        "name": f"baseline-{n}-{names}"[:64].rstrip("-"),
         "hypothesis": (
             f"Baseline search ({len(past)} earlier strategies on {symbol}/{timeframe}): "
             f"{', '.join(f['function'] for f in raw['features'])} predict the {label['horizon']}-bar direction "

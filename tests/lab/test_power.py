@@ -120,11 +120,6 @@ def test_the_strong_edge_is_confirmed_by_the_oracle(strong_deployment):
     assert all(c["n_trials"] == c["cycle"] for c in cycles if c["backtest_ran"])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 17: today's chain (accuracy training gate, blind baseline) misses a Sharpe-3 momentum edge "
-    "within 6 cycles; this is the test the rebuilt chain must pass",
-)
 def test_the_strong_edge_is_found_within_a_few_cycles(strong_deployment):
     stages = [c["stage"] for c in strong_deployment["cycles"]]
     assert "success" in stages, stages
