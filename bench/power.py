@@ -317,6 +317,7 @@ class Spec:
     seed: int
     cycles: int
     cal: dict | None = None  # the edge's calibration (c, threshold, per_year)
+    stop_at_first: bool = False  # an edge's deployment ends at its first confirmation (--stop-at-first)
 
     @property
     def cell(self) -> str:
@@ -351,6 +352,8 @@ def deploy(spec: Spec) -> dict[str, Any]:
         dep = Deployment(home, [(info.symbol, info.timeframe, info.bars)], f"{spec.seed}")
         for cycle in range(1, spec.cycles + 1):
             dep.history.append(run_cycle(dep, cycle))
+            if spec.stop_at_first and spec.strength is not None and dep.history[-1].confirmed:
+                break  # per-deployment power counts the first confirmation; later cycles change nothing
         oracle = None
         if spec.strength is not None:
             held = oracle_holdout(series, planted.EDGES[spec.kind], spec.cal, shape.timeframe)
@@ -376,7 +379,7 @@ def run_all(specs: Sequence[Spec], processes: int) -> list[dict[str, Any]]:
 
     def report(result: dict) -> None:
         out.append(result)
-        done = sum(r["spec"]["cycles"] for r in out)
+        done = sum(r["spec"]["cycles"] for r in out)  # a deployment stopped early counts whole
         eta = (time.perf_counter() - started) / done * (total - done)
         wins = sum(c["confirmed"] for c in result["cycles"])
         cell = report_.cell_name(result["spec"])
@@ -417,7 +420,10 @@ def plan(args: argparse.Namespace) -> tuple[list[Spec], dict[str, dict]]:
                     )
                 cells[spec.cell] = cal
                 seeds = args.seeds if daily else args.bundled_seeds
-                specs += [Spec(kind, strength, series, s, args.cycles, spec.cal) for s in range(1, seeds + 1)]
+                specs += [
+                    Spec(kind, strength, series, s, args.cycles, spec.cal, args.stop_at_first)
+                    for s in range(1, seeds + 1)
+                ]
     for kind in args.noise:
         specs += [Spec(kind, None, DAILY, s, args.cycles) for s in range(1, args.noise_seeds + 1)]
     return specs, cells
@@ -449,6 +455,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--noise-seeds", type=int, help="deployments per noise universe (8; quick 2)")
     ap.add_argument("--oracle-series", type=int, default=ORACLE_SERIES, help="series for the oracle's limit")
     ap.add_argument("--jobs", type=int, default=2, help="deployment processes (1 when the load is high)")
+    ap.add_argument("--stop-at-first", action="store_true", help="end an edge's deployment at its first confirmation")
     ap.add_argument("--write", action="store_true", help="replace the block in BENCHMARKS.md's ## Discovery power")
     ap.add_argument("--json", type=Path, help="write every deployment, cycle and calibration to this file")
     args = ap.parse_args(argv)
@@ -469,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
     started, load_before = time.perf_counter(), os.getloadavg()
     specs, cells = plan(args)
-    processes = nd._processes(args.jobs)
+    processes = max(1, args.jobs)  # power is not timed: other load slows it, it does not skew it
     nd._log(f"{len(specs)} deployments, {sum(s.cycles for s in specs)} cycles, {processes} process(es)")
     results = run_all(specs, processes)
     wall = time.perf_counter() - started
