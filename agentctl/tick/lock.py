@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from agentctl.store import connect, cycles
+from agentctl.store.budget import Fence, hold_fence
 from agentctl.store.migrate import ensure_schema
 
 if TYPE_CHECKING:
@@ -35,9 +36,13 @@ def held(
                 yield None
                 return
             sleep(POLL_S)
+        # From here every reservation (so every billed call) of this process first proves,
+        # in its own transaction, that this connection still holds the lock.
+        hold_fence(Fence(conn.info.backend_pid, cycles.TICK_LOCK_KEY))
         try:
             yield conn
         finally:
+            hold_fence(None)
             if not conn.closed and not conn.broken:
                 cycles.unlock(conn)
     finally:
