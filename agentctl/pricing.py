@@ -141,7 +141,7 @@ def price_for(model: str, day: date, overrides: Mapping[str, Any] | None = None)
         return raw if isinstance(raw, ModelPrice) else _override(raw)
     name = ALIASES.get(model, model)
     rows = [r for r in PRICE_TABLE if r.model == name and r.effective_from <= day]
-    if not rows and _DATED.match(name):
+    if not rows and _DATED.search(name):
         # A reply names the dated snapshot of the alias it was asked for: the alias's price.
         undated = _DATED.sub("", name)
         rows = [r for r in PRICE_TABLE if r.model == undated and r.effective_from <= day]

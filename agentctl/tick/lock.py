@@ -43,7 +43,18 @@ def held(
             yield conn
         finally:
             hold_fence(None)
-            if not conn.closed and not conn.broken:
-                cycles.unlock(conn)
+            _unlock(conn)
     finally:
         conn.close()
+
+
+def _unlock(conn: psycopg.Connection[Any]) -> None:
+    """Let the lock go; a lock connection that died took its lock with it (nothing to say)."""
+    import psycopg
+
+    if conn.closed or conn.broken:
+        return
+    try:
+        cycles.unlock(conn)
+    except psycopg.OperationalError:
+        pass  # killed under us (a restart, a takeover): the lock went with the connection
