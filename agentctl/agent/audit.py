@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("agentctl.agent")
 
 RECONNECT_POLL_S = 0.5  # how often a lost database is tried again
-RECONNECT_MARGIN_S = 5.0  # stop trying this long before the reservation expires (then a later tick charges it)
+RECONNECT_MARGIN_S = 2.0  # stop trying this long before the reservation expires (then a later tick charges it)
 
 
 class Audit:
