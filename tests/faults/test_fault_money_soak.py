@@ -67,8 +67,9 @@ _USAGE_FAULTS = {
 class Responder:
     """Answers every request on its own: a design saves a fresh strategy, an assessment saves; any may be broken."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, strike=None):
         self.rng = random.Random(seed)
+        self.strike = strike  # n -> an action to run mid-call (a takeover, a restart), or None
         self.n = 0
         self.served: Counter = Counter()
         self.lock = threading.Lock()
@@ -78,6 +79,15 @@ class Responder:
             self.n += 1
             n, kind = self.n, self.rng.choice(FAULTS)
             self.served[kind] += 1
+        reply = self._reply(n, body)
+        action = self.strike(n) if self.strike is not None else None
+        if action is not None:
+            from fake_anthropic import before
+
+            before(reply, action)  # after the request arrived, before its reply: mid-call
+        return self._break(reply, kind, body)
+
+    def _reply(self, n: int, body: dict):
         tools = {t.get("name") for t in body.get("tools") or []}
         if "save_assessment" in tools:
             from fake_anthropic import assessment_input
@@ -88,7 +98,7 @@ class Responder:
             cfg["features"] = [{"function": "RSI", "params": {"timeperiod": 2 + n % 40}}]
             cfg["label"] = {"horizon": 1 + n // 40}
             reply = message(tool_use("save_strategy", {"config": cfg}))
-        return self._break(reply, kind, body)
+        return reply
 
     def _break(self, reply, kind: str, body: dict):
         from fake_anthropic import broken_body, credit_exhausted
@@ -163,7 +173,7 @@ def _restart(pg_server) -> None:
     server.start()
 
 
-def _wave(env: dict, rng: random.Random, size: int, kill_p: float, fault=None) -> Counter:
+def _wave(env: dict, rng: random.Random, size: int, kill_p: float) -> Counter:
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "agentctl", "tick"],
@@ -175,9 +185,6 @@ def _wave(env: dict, rng: random.Random, size: int, kill_p: float, fault=None) -
         for _ in range(size)
     ]
     out: Counter = Counter()
-    if fault is not None:
-        time.sleep(rng.uniform(1.0, 3.0))
-        out.update(fault())
     if rng.random() < kill_p:
         time.sleep(rng.uniform(0.5, 4.0))
         victim = rng.choice(procs)
@@ -236,7 +243,19 @@ def soak(url: str, fake, pg_server, *, ticks: int, seed: int) -> dict:
     from agentctl.store.budget import Budget
 
     rng = random.Random(seed)
-    fake.responder = responder = Responder(seed)
+    struck: Counter = Counter()
+
+    def strike(n: int):
+        # Mid-call, in the fake's handler: the 6th request meets a database restart, one in
+        # eight others a takeover of the tick lock (its connection killed).
+        if n == 6:
+            return lambda: (_restart(pg_server), struck.update(["restarts_mid_call"]))
+        if rng_strike.random() < 0.125:
+            return lambda: struck.update(takeovers_mid_call=_take_lock_over(url))
+        return None
+
+    rng_strike = random.Random(seed + 1)
+    fake.responder = responder = Responder(seed, strike)
     env = _env(fake)
     budget = Budget(Settings())
     limit = Decimal("2.00")
@@ -253,17 +272,13 @@ def soak(url: str, fake, pg_server, *, ticks: int, seed: int) -> dict:
             if admission.state(c).needs_person_at is not None:
                 admission.resume(c)  # the person added credit
                 totals["resumed"] += 1
-        fault = None
-        if wave == waves // 2:
-            fault = lambda: (_restart(pg_server), Counter(restarts=1))[1]  # noqa: E731 (one use)
-        elif rng.random() < 0.3:
-            fault = lambda: Counter(takeovers=_take_lock_over(url))  # noqa: E731 (one use)
-        totals.update(_wave(env, rng, 10, kill_p=0.35, fault=fault))
+        totals.update(_wave(env, rng, 10, kill_p=0.35))
         spends.append(_spend(url))
     env["AGENTCTL_PAUSED"] = "1"  # the drain finishes cycles; it starts none
     _drain(env, url)
     subprocess.run([sys.executable, "-m", "agentctl", "tick"], env=env, capture_output=True, timeout=120)
     spends.append(_spend(url))
+    totals.update(struck)
     return {"totals": totals, "served": responder.served, "limit": limit, "spends": spends}
 
 
