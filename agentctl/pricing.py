@@ -10,10 +10,11 @@ before any call is made: never priced at 0.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -140,12 +141,19 @@ def price_for(model: str, day: date, overrides: Mapping[str, Any] | None = None)
         return raw if isinstance(raw, ModelPrice) else _override(raw)
     name = ALIASES.get(model, model)
     rows = [r for r in PRICE_TABLE if r.model == name and r.effective_from <= day]
+    if not rows and _DATED.search(name):
+        # A reply names the dated snapshot of the alias it was asked for: the alias's price.
+        undated = _DATED.sub("", name)
+        rows = [r for r in PRICE_TABLE if r.model == undated and r.effective_from <= day]
     if not rows:
         raise UnknownModel(
             f"no price known for model {model!r}: pick a model from agentctl.pricing.PRICE_TABLE "
             f'or set AGENTCTL_PRICE_OVERRIDES=\'{{"{model}": {{"input": ..., "output": ...}}}}\''
         )
     return max(rows, key=lambda r: r.effective_from).price
+
+
+_DATED = re.compile(r"-\d{8}$")
 
 
 def _override(raw: Mapping[str, Any]) -> ModelPrice:
@@ -223,8 +231,10 @@ def worst_case(price: ModelPrice, prompt_tokens_upper: int, max_tokens: int) -> 
 
 
 def to_ledger(amount: Decimal) -> Decimal:
-    """Round a cost up to the ledger's step (NUMERIC(10,4))."""
-    return amount.quantize(LEDGER_STEP, rounding=ROUND_CEILING)
+    """Round a cost up to the ledger's step (NUMERIC(10,4)); exact for any amount (no precision trap)."""
+    with localcontext() as ctx:
+        ctx.prec = max(28, amount.adjusted() + 10)
+        return amount.quantize(LEDGER_STEP, rounding=ROUND_CEILING)
 
 
 # ---- what a reply's usage block says, believed only when it makes sense ------------------
@@ -239,6 +249,10 @@ SERVICE_TIER_MULTIPLIER = {"standard": Decimal(1), "priority": Decimal(1), "batc
 DEAREST_MULTIPLIER = max(INFERENCE_GEO_MULTIPLIER.values()) * max(SERVICE_TIER_MULTIPLIER.values())
 
 _COUNT_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+# No reply is billed for more tokens than this in any one count: a larger figure is not a
+# count but a fault, and it must not reach an INT column or Decimal arithmetic (10^30 tokens
+# overflows the context's precision). The reply is then charged at its reservation.
+MAX_TOKEN_COUNT = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -265,6 +279,9 @@ def _count(u: Mapping[str, Any], key: str, flags: list[str]) -> int | None:
         return None
     if value < 0:
         flags.append(f"usage_negative:{key}")
+        return None
+    if value > MAX_TOKEN_COUNT:
+        flags.append(f"usage_out_of_range:{key}")
         return None
     return value
 

@@ -66,6 +66,12 @@ class Reply:
     error_type: str | None = None
     patch: dict | None = None  # top-level fields of the message replaced; OMIT removes one
     trickle_s: float = 0.0  # send the body a few bytes at a time, this long between pieces
+    # Faults of the body after the headers: "cut" (content-length, then half the body and a hang-up),
+    # "cut_chunked" (one chunk, then a hang-up), "bad_gzip" (content-encoding gzip, a body that is not),
+    # "stall" (half the body, then nothing for stall_s).
+    body_fault: str | None = None
+    stall_s: float = 30.0
+    before: Any = None  # called (with no argument) after the request is read and before the reply is sent
 
 
 OMIT = object()  # in Reply.patch: leave the field out of the message
@@ -137,6 +143,25 @@ def patched(reply: Reply, **fields: object) -> Reply:
 
 def with_request_id(reply: Reply, request_id: str) -> Reply:
     reply.headers = {**reply.headers, "request-id": request_id}
+    return reply
+
+
+def broken_body(reply: Reply, kind: str, stall_s: float = 30.0) -> Reply:
+    """A reply whose headers arrive and whose body is cut, stalls or cannot be decoded (see Reply.body_fault)."""
+    reply.body_fault, reply.stall_s = kind, stall_s
+    return reply
+
+
+def credit_exhausted() -> Reply:
+    """The API's answer when the account's credit has run out: a 400 no retry can fix."""
+    return fault(
+        400, message="Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing."
+    )
+
+
+def before(reply: Reply, action: Any) -> Reply:
+    """Run `action` after the request arrived and before its reply is sent (a fault elsewhere, mid-call)."""
+    reply.before = action
     return reply
 
 
@@ -234,10 +259,50 @@ class FakeAnthropic:
                     return
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
+                if reply.before is not None:
+                    reply.before()
+                if reply.body_fault is not None:
+                    self._send_broken(reply, json.dumps(fake._message(reply, body or {})).encode())
+                    return
                 if reply.raw_body is not None:
                     self._send_raw(reply.status, reply.raw_body, reply.headers, reply.trickle_s)
                     return
                 self._send(reply.status, fake._message(reply, body or {}), reply.headers, reply.trickle_s)
+
+            def _send_broken(self, reply: Reply, data: bytes) -> None:
+                """A 200 whose headers arrive (so it is billed) and whose body does not, whole."""
+                request_id = reply.headers.get("request-id") or _id("req")
+                half = data[: len(data) // 2]
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("request-id", request_id)
+                if reply.body_fault == "cut_chunked":
+                    self.send_header("transfer-encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.write(f"{len(half):x}\r\n".encode() + half + b"\r\n")
+                elif reply.body_fault == "bad_gzip":
+                    self.send_header("content-encoding", "gzip")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                else:
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(half)
+                with fake.lock:
+                    fake.log.append(("billed", request_id))
+                try:
+                    self.wfile.flush()
+                    if reply.body_fault == "stall":
+                        time.sleep(reply.stall_s)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
+                if reply.body_fault != "bad_gzip":
+                    try:
+                        self.connection.shutdown(2)  # the hang-up: the client sees the body end early
+                    except OSError:
+                        pass  # the client hung up first (a stall it stopped waiting for)
 
             def _send(
                 self, status: int, payload: dict, headers: dict[str, str] | None = None, trickle_s: float = 0.0

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agentctl.agent.errors import AgentMisconfigured, AgentUnavailable, BudgetExceeded
+from agentctl.agent.errors import AgentMisconfigured, AgentUnavailable, BudgetExceeded, FencedOut
 from agentctl.agent.outcomes import AgentName, AssessmentOutcome, DesignOutcome
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ __all__ = [
     "AssessmentOutcome",
     "BudgetExceeded",
     "DesignOutcome",
+    "FencedOut",
     "first_call_worst_case",
     "invocation_need",
     "run_assessment",

@@ -61,7 +61,7 @@ class AnthropicProvider:
             # the SDK's timeout bounds each read, and a trickled body never ends a read.
             with self._client.messages.with_streaming_response.create(**request, timeout=timeout) as raw:
                 request_id = raw.request_id
-                body = _read_until(raw, deadline, request_id)
+                body = _read_body(raw, deadline, request_id)
             data = json.loads(body)
         except (ValueError, RecursionError) as err:
             # A 200 with a body we cannot read (RecursionError: JSON nested too deep).
@@ -107,19 +107,30 @@ def _status_failure(err: Any, model: str) -> CallFailure:
     if status == 404:
         fix = f"model {model!r} not found (404): check the model setting"
         return CallFailure("misconfigured", detail, request_id=err.request_id, fix=fix)
+    if status == 402 or _needs_credit(err):
+        fix = f"the API account cannot pay ({status}: {_error_message(err)[:120]}): add credit or check the plan"
+        return CallFailure("misconfigured", detail, request_id=err.request_id, fix=fix)
     if status in RETRYABLE_STATUS or status >= 500:
         wait = retry_after_s(err.response.headers)
         return CallFailure("retry", detail, retry_after_s=wait, request_id=err.request_id)
     return CallFailure("rejected", detail, request_id=err.request_id)
 
 
-def _read_until(raw: Any, deadline: float, request_id: str | None) -> bytes:
+def _read_body(raw: Any, deadline: float, request_id: str | None) -> bytes:
+    """The whole body of a reply whose headers arrived: from here on, any failure is a billed one."""
     chunks = []
     started = time.monotonic()
-    for chunk in raw.iter_bytes():
-        chunks.append(chunk)
-        if time.monotonic() > deadline:
-            raise _DeadlinePassed(time.monotonic() - started, request_id)
+    try:
+        for chunk in raw.iter_bytes():
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise _DeadlinePassed(time.monotonic() - started, request_id)
+    except _DeadlinePassed:
+        raise
+    except Exception as err:
+        # Cut mid-body, a stalled read, a bad gzip stream, a reset: whatever the transport says,
+        # the request reached the API and may be billed (retried like a 5xx).
+        raise _Malformed(err, request_id) from err
     return b"".join(chunks)
 
 
@@ -142,7 +153,9 @@ def reply_of(data: Any, request_id: str | None) -> Reply:
         problems.append("stop_reason_unreadable")
         stop = str(stop)[:100]
     usage = data.get("usage")
+    model = data.get("model")
     return Reply(
+        model=str(model)[:100] if model is not None else None,
         content=blocks,
         stop_reason=stop,
         usage=pricing.read_usage(usage),
@@ -202,6 +215,17 @@ def retry_after_s(headers: Any) -> float | None:
 def _never_sent(err: BaseException) -> bool:
     cause = err.__cause__ or err.__context__
     return type(cause).__name__ in ("ConnectError", "ConnectTimeout")
+
+
+# What an error says when the account, not the request, is at fault (billing, credit, quota).
+_ACCOUNT_WORDS = ("credit balance", "billing", "insufficient credit", "payment", "quota exceeded", "plans & billing")
+
+
+def _needs_credit(err: Any) -> bool:
+    """A 400/403/429 that no retry fixes: the account's credit or billing (the message says so)."""
+    if err.status_code not in (400, 403, 429):
+        return False
+    return any(word in _error_message(err).lower() for word in _ACCOUNT_WORDS)
 
 
 def _error_message(err: Any) -> str:

@@ -11,6 +11,9 @@ open and the next tick charges it at its worst case.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agentctl.agent")
 
+RECONNECT_POLL_S = 0.5  # how often a lost database is tried again
+RECONNECT_MARGIN_S = 2.0  # stop trying this long before the reservation expires (then a later tick charges it)
+
 
 class Audit:
     """Writes one invocation's model-call rows."""
@@ -39,9 +45,13 @@ class Audit:
         session_id: int,
         invocation: str,
         model: str,
+        reconnect: Callable[[], psycopg.Connection[Any]] | None = None,
+        on_reconnect: Callable[[psycopg.Connection[Any]], None] | None = None,
     ):
         self.conn, self.budget, self.provider = conn, budget, provider
         self.session_id, self.invocation, self.model = session_id, invocation, model
+        self.reconnect, self.on_reconnect = reconnect, on_reconnect
+        self.gone = False  # the database stayed away for a whole grace: no further wait
 
     def _row(self, reservation: Reservation, args: dict[str, Any], **fields: Any) -> ActionRow:
         return ActionRow(
@@ -139,10 +149,49 @@ class Audit:
         log.warning("agent: %s call attempt %d failed: %s", self.invocation, attempt, redact(detail))
 
     def _write(self, reservation: Reservation, amount: Decimal, row: ActionRow) -> Decimal:
+        """Settle and insert in one transaction; a lost connection is replaced within the grace."""
+        import psycopg
+
+        while True:
+            try:
+                return self._write_once(reservation, amount, row)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+                if self.gone or self.reconnect is None or not (self.conn.closed or self.conn.broken):
+                    raise
+                self._reconnect(reservation, err)
+                log.warning("agent: the database connection was lost (%s); recorded on a new one", _line(err))
+
+    def _write_once(self, reservation: Reservation, amount: Decimal, row: ActionRow) -> Decimal:
         with self.conn.transaction():
             spent = self.budget.settle(self.conn, reservation, amount)
+            if spent < amount:
+                # Charged as an orphan meanwhile: that charge stands, this row adds the rest.
+                row = row.model_copy(update={"flags": [*row.flags, "after_orphan_charge"]})
             insert_action(self.conn, row.model_copy(update={"cost_usd": spent}))
+            self.budget.refresh_metrics(self.conn, [row.session_id])
         return spent
+
+    def _reconnect(self, reservation: Reservation, lost: BaseException) -> None:
+        """A new connection before the reservation's grace runs out, or raise `lost` again."""
+        import psycopg
+
+        assert self.reconnect is not None
+        log.info("agent: the database connection was lost (%s); reconnecting to record the call", _line(lost))
+        while True:
+            left = (reservation.expires_at - datetime.now(UTC)).total_seconds() - RECONNECT_MARGIN_S
+            if left <= 0:
+                self.gone = True
+                raise lost
+            try:
+                conn = self.reconnect()
+            except psycopg.OperationalError:
+                time.sleep(min(RECONNECT_POLL_S, left))
+                continue
+            self.conn.close()
+            self.conn = conn
+            if self.on_reconnect is not None:
+                self.on_reconnect(conn)
+            return
 
 
 def _log_usage(invocation: str, model: str, turn: int, charge: Charge, spent: Decimal, latency: int) -> None:

@@ -58,8 +58,12 @@ def design(conn_factory: ConnFactory, settings: Settings, session_id: int) -> De
             tools=design_tools(),
             ctx=ToolContext(conn, settings, session_id, provider.agent, "design"),
             finish_tool="save_strategy",
+            reconnect=lambda: _own_connection(conn_factory),
         )
-        result = loop.run(user)
+        try:
+            result = loop.run(user)
+        finally:
+            loop.conn.close()  # a new one if the database came back on another
         if result.value is not None:
             config, path = result.value
             return DesignOutcome(
@@ -98,8 +102,13 @@ def assess(
                 conn, settings, session_id, provider.agent, "assessment", backtest=full.get("backtest_results")
             ),
             finish_tool="save_assessment",
+            reconnect=lambda: _own_connection(conn_factory),
         )
-        result = loop.run(prompts.assessment_user(full, cycles.strategies_tried(conn)))
+        user = prompts.assessment_user(full, cycles.strategies_tried(conn))
+        try:
+            result = loop.run(user)
+        finally:
+            loop.conn.close()  # a new one if the database came back on another
         if result.value is not None:
             return AssessmentOutcome(saved=True, agent_name=provider.agent, assessment=result.value)
         return AssessmentOutcome(saved=False, agent_name=provider.agent, failure_reason=result.failure)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from agentctl.store.budget import BudgetExceeded
+from agentctl.store.budget import BudgetExceeded, FencedOut
 
-__all__ = ["AgentMisconfigured", "AgentUnavailable", "BudgetExceeded"]
+__all__ = ["AgentMisconfigured", "AgentUnavailable", "BudgetExceeded", "FencedOut"]
 
 
 class AgentMisconfigured(RuntimeError):
-    """A person must fix the configuration (no key, rejected key, unknown model): exit 1."""
+    """A person must fix what no retry can (no key, a revoked key, an unknown model, no credit): exit 1."""
 
 
 class AgentUnavailable(RuntimeError):

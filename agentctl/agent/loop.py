@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +28,11 @@ from agentctl.agent.errors import AgentMisconfigured, AgentUnavailable
 from agentctl.agent.provider import CallFailure
 from agentctl.agent.tools import Tool, ToolContext, call_tool
 from agentctl.store import actions, storable
-from agentctl.store.budget import Budget, BudgetExceeded, Reservation
+from agentctl.store.budget import Budget, BudgetExceeded, Reservation, check_fence
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import psycopg
 
     from agentctl.agent.provider import Provider, Reply
@@ -113,6 +115,7 @@ class ToolLoop:
         tools: list[Tool],
         ctx: ToolContext,
         finish_tool: str,
+        reconnect: Callable[[], psycopg.Connection[Any]] | None = None,
     ):
         self.conn, self.settings, self.provider = conn, settings, provider
         self.session_id, self.invocation, self.model, self.price = session_id, invocation, model, price
@@ -121,12 +124,25 @@ class ToolLoop:
         self.budget = Budget(settings)
         self.redact = Redactor(provider.secret)
         actions.hide(provider.secret)  # every action row, the tools' too, is searched for the key
-        self.audit = Audit(conn, self.budget, provider, session_id=session_id, invocation=invocation, model=model)
+        self.audit = Audit(
+            conn,
+            self.budget,
+            provider,
+            session_id=session_id,
+            invocation=invocation,
+            model=model,
+            reconnect=reconnect,
+            on_reconnect=self._reconnected,
+        )
         self.deadline = time.monotonic() + settings.invocation_timeout_s
         self.calls = 0  # attempts made (reserved), for "did this invocation start"
         self.turns = 0
         self.last_failure: tuple[str, str] | None = None
         self.same_failures = 0
+
+    def _reconnected(self, conn: psycopg.Connection[Any]) -> None:
+        """The database came back on a new connection: the loop and its tools use it from now on."""
+        self.conn = self.ctx.conn = conn
 
     # ---- the conversation -------------------------------------------------------
 
@@ -186,6 +202,7 @@ class ToolLoop:
                 raise _Stop(f"the model stopped with stop_reason {str(stop)[:60]!r}")
 
     def _run_tools(self, messages: list[dict[str, Any]], content: list[dict[str, Any]]) -> LoopResult | None:
+        check_fence(self.conn)  # a tick that lost its lock writes no strategy, no assessment
         results: list[dict[str, Any]] = []
         for block in content:
             if block.get("type") != "tool_use":
@@ -291,7 +308,8 @@ class ToolLoop:
         failure = self.provider.classify(err, request)
         if failure is not None:
             return failure
-        log.error("agent: %s call failed unexpectedly", self.invocation, exc_info=err)
+        # One line (cron mails stderr): the class and the message say what happened.
+        log.error("agent: %s call failed unexpectedly: %s: %s", self.invocation, type(err).__name__, str(err)[:300])
         return CallFailure("rejected", f"unexpected {type(err).__name__}: {str(err)[:300]}", billed=True)
 
     def _reserve(self, worst: Decimal, timeout: float) -> Reservation:
@@ -341,19 +359,38 @@ class ToolLoop:
         """Charge and record a reply that arrived; an overrun ends the invocation (new ones wait for a person)."""
         from agentctl.agent.charge import charge_for
 
+        served_price, served_flags = self._served_price(reply, reservation)
         charge = charge_for(
             self.price,
             reply.usage,
             reserved=reservation.amount,
             max_tokens=self.settings.max_tokens,
             prompt_upper=upper,
+            served_price=served_price,
         )
+        if served_flags:
+            charge = replace(charge, flags=(*charge.flags, *served_flags))
+            if served_price is None:  # no price for the model that served it: at least the reservation
+                charge = replace(charge, amount=max(charge.amount, reservation.amount), basis="reservation")
         spent = self.audit.reply(reservation, args, reply, charge, latency, attempt)
         if spent > reservation.amount:
             raise _Stop(
                 f"budget overrun: a call cost ${spent}, more than the ${reservation.amount} it reserved; "
                 "new invocations wait for `agentctl resume`"
             )
+
+    def _served_price(self, reply: Reply, reservation: Reservation) -> tuple[pricing.ModelPrice | None, list[str]]:
+        """A reply served by another model than the one asked for: its price (None: unknown) and the flags."""
+        served = reply.model
+        if not served or served == self.model:
+            return None, []
+        try:
+            price = pricing.price_for(served, reservation.date, self.settings.price_overrides)
+        except pricing.UnknownModel:
+            return None, ["model_substituted", f"served_by:{served[:100]}", "served_model_unpriced"]
+        if price == self.price:
+            return None, []  # the dated name of the same model (or another at the same price)
+        return price, ["model_substituted", f"served_by:{served[:100]}"]
 
 
 def _ms(started: float) -> int:

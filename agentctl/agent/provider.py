@@ -18,7 +18,8 @@ from agentctl.pricing import ModelPrice, UsageReading
 # What the loop does after a failed call:
 #   retry          worth another attempt (after retry_after_s, when the server said)
 #   rejected       the request itself was refused: the invocation fails, retrying will not help
-#   misconfigured  a person must fix the configuration (key, model): the tick reports it
+#   misconfigured  a person must fix something no retry can (key, model, credit): the tick exits
+#                  with the needs-a-person code and new invocations wait for `agentctl resume`
 FailureKind = Literal["retry", "rejected", "misconfigured"]
 
 
@@ -36,6 +37,7 @@ class Reply:
     usage: UsageReading
     usage_reported: Any = None  # as the provider sent it, for the audit row
     request_id: str | None = None
+    model: str | None = None  # the model the reply says served it (None: not said)
     problems: tuple[str, ...] = field(default=())  # what made the reply unusable: content_missing, ...
 
 

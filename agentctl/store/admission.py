@@ -28,6 +28,8 @@ class AdmissionState(BaseModel):
     overrun_date: date | None = None  # the latest day a call cost more than it reserved, since the last resume
     overrun_at: datetime | None = None
     overrun_usd: Decimal | None = None
+    needs_person_at: datetime | None = None  # an API failure no retry can fix, since the last resume
+    needs_person_reason: str | None = None
 
 
 class Ending(BaseModel):
@@ -61,6 +63,12 @@ def resume(conn: psycopg.Connection[Any]) -> datetime:
     assert row is not None, "an upsert with RETURNING returns its row"
     resumed_at: datetime = row["resumed_at"]
     return resumed_at
+
+
+def needs_person(conn: psycopg.Connection[Any], reason: str) -> None:
+    """Hold new invocations until `resume`: the API said something only a person can fix."""
+    with conn.transaction():
+        conn.execute(load("admission")["needs_person"], {"reason": reason[:500]})
 
 
 def recent_endings(conn: psycopg.Connection[Any], since: datetime | None, n: int) -> list[Ending]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -48,6 +48,46 @@ class BudgetExceeded(RuntimeError):
             f"budget exceeded for {day}: a call needs up to ${needed} and ${remaining} is left "
             f"(raise it with `agentctl budget set AMOUNT`)"
         )
+
+
+class FencedOut(RuntimeError):
+    """This process's tick no longer holds the tick lock: it makes no further call and writes no state."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """The proof a tick still owns the cycle: its lock connection's backend still holds the tick lock."""
+
+    pid: int  # the lock connection's backend pid
+    key: int  # the tick lock's advisory key
+
+    def check(self, conn: psycopg.Connection[Any]) -> None:
+        """Raise FencedOut unless the lock is still held (inside the caller's transaction)."""
+        row = conn.execute(_q()["fence_holds"], {"pid": self.pid, "key": self.key}).fetchone()
+        if row is None or not row["held"]:
+            raise FencedOut(
+                "this tick lost the tick lock (its lock connection is gone; another tick may own the cycle): "
+                "it stops without another call"
+            )
+
+
+# The fence of the tick this process runs (one tick per process), set by tick/lock.held().
+# Every reservation, and so every billed call, is made only after it passed, in the same
+# transaction; None (a library call, a test without a tick) checks nothing.
+_fence: Fence | None = None
+
+
+def hold_fence(fence: Fence | None) -> None:
+    """Set (or with None clear) the fence every later reservation of this process must pass."""
+    global _fence
+    _fence = fence
+
+
+def check_fence(conn: psycopg.Connection[Any]) -> None:
+    """Raise FencedOut if this process runs a tick that lost its lock (before a tool writes state)."""
+    if _fence is not None:
+        with conn.transaction():
+            _fence.check(conn)
 
 
 @dataclass(frozen=True)
@@ -155,8 +195,11 @@ class Budget:
         self.ensure_today(conn)  # its own step: a refusal below must not undo it
         if amount == 0:
             # A model priced at 0 (a price override) holds nothing; its call is still recorded.
-            return Reservation(None, _today(conn), amount, datetime.max, call_name)
+            check_fence(conn)
+            return Reservation(None, _today(conn), amount, datetime.max.replace(tzinfo=UTC), call_name)
         with conn.transaction():
+            if _fence is not None:
+                _fence.check(conn)  # no billed call from a tick that lost its lock
             row = _one(conn, "lock_today")
             limit = Decimal(row["budget_limit_usd"] or 0)
             used = Decimal(row["budget_used_usd"] or 0)
@@ -180,11 +223,12 @@ class Budget:
         )
 
     def settle(self, conn: psycopg.Connection[Any], reservation: Reservation, actual_usd: Decimal) -> Decimal:
-        """Replace the reservation by the actual cost (0 releases it); returns the ledger amount spent.
+        """Replace the reservation by the actual cost (0 releases it); returns the ledger amount charged.
 
         Call it in the same transaction as the insert of the call's action row. A cost above
         the reservation is recorded in full and marks the day overrun (see `overrun`).
-        The spend never goes negative: the only decrease is the recorded refund below.
+        A settlement that arrives after its reservation was charged as an orphan charges only
+        what the real cost adds to that charge: the day's spend never goes down.
         """
         spent = to_ledger(Decimal(actual_usd))
         if spent < 0:
@@ -196,25 +240,30 @@ class Budget:
             if reservation.id is not None:
                 taken = conn.execute(q["take_reservation"], {"id": reservation.id}).fetchone()
             released = Decimal(taken["amount_usd"]) if taken else Decimal(0)
+            charged = spent
             if taken is None and reservation.id is not None:
-                self._refund_expired_charge(conn, reservation)
-            conn.execute(q["apply_settlement"], {"date": reservation.date, "spent": spent, "released": released})
+                charged = max(Decimal(0), spent - self._orphan_charge(conn, reservation))
+            conn.execute(q["apply_settlement"], {"date": reservation.date, "spent": charged, "released": released})
             if spent > reservation.amount:
                 over = {"date": reservation.date, "over": spent - reservation.amount}
                 conn.execute(q["mark_overrun"], over)
-        return spent
+        return charged
 
-    def _refund_expired_charge(self, conn: psycopg.Connection[Any], reservation: Reservation) -> None:
-        """Expired and charged at its worst case meanwhile: undo that charge (the row says so)."""
+    def _orphan_charge(self, conn: psycopg.Connection[Any], reservation: Reservation) -> Decimal:
+        """Expired and charged as an orphan meanwhile: that charge stands (flagged), and says how much."""
         q = _q()
         found = {"id": reservation.id, "call_name": reservation.call_name}
         charge = conn.execute(q["expired_charge_amount"], found).fetchone()
-        if charge is not None:
-            conn.execute(q["zero_action_cost"], {"id": charge["id"]})
-            conn.execute(
-                q["apply_settlement"],
-                {"date": charge["budget_date"], "spent": -Decimal(charge["cost_usd"]), "released": 0},
-            )
+        if charge is None:
+            return Decimal(0)
+        conn.execute(q["mark_settled_late"], {"id": charge["id"]})
+        return Decimal(charge["cost_usd"])
+
+    def refresh_metrics(self, conn: psycopg.Connection[Any], session_ids: list[int | None]) -> None:
+        """A charge that reached a finished cycle: its metrics row again sums its actions."""
+        ids = [i for i in session_ids if i is not None]
+        if ids:
+            conn.execute(_q()["refresh_metrics"], {"ids": ids})
 
     def release(self, conn: psycopg.Connection[Any], reservation: Reservation) -> None:
         """Give the reservation back: the call billed nothing."""
@@ -231,7 +280,9 @@ class Budget:
         with conn.transaction():
             if not conn.execute(_q()["lock_days_with_expired"], {"before": before}).fetchall():
                 return 0
-            charged: int = _one(conn, "charge_expired", {"before": before})["charged"]
+            row = _one(conn, "charge_expired", {"before": before})
+            self.refresh_metrics(conn, list(row["sessions"] or []))
+            charged: int = row["charged"]
             return charged
 
     def count_invocation(self, conn: psycopg.Connection[Any]) -> None:

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 # How long new cycles wait once the breaker opens, then after each further failure.
 BACKOFF = (timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4), timedelta(days=1))
 AGENT_FAILURES = (Outcome.FAILED_DESIGN.value, Outcome.FAILED_ASSESSMENT.value)
-# A cycle ended by the budget is the budget's doing, not the agent's: it does not count.
-NOT_THE_AGENT = ("budget ",)
+# A cycle ended by the budget is the budget's doing, not the agent's; one whose tick was
+# killed (a signal, a lost lock) is the machine's: neither counts.
+NOT_THE_AGENT = ("budget ", "the tick designing this cycle died")
 RESUME = "run `agentctl resume` once you have looked"
 
 
@@ -46,6 +47,10 @@ def admit(
 ) -> Admission:
     """May this tick start `invocation` ('design' starts a cycle; 'assessment')?"""
     state = store.state(conn)
+    if state.needs_person_at is not None:
+        return Admission(
+            SkipReason.AGENT_MISCONFIGURED, {"admission": _needs_person(state), "error": _needs_person(state)}
+        )
     if invocation == "design" and state.paused_at is not None:
         return Admission(SkipReason.PAUSED, {"admission": _paused(state)})
     if state.overrun_at is not None:
@@ -68,6 +73,8 @@ def holds(conn: psycopg.Connection[Any], settings: Settings) -> list[tuple[SkipR
         out.append((SkipReason.PAUSED, _paused(state)))
     if state.overrun_at is not None:
         out.append((SkipReason.BUDGET_OVERRUN, _overrun(state)))
+    if state.needs_person_at is not None:
+        out.append((SkipReason.AGENT_MISCONFIGURED, _needs_person(state)))
     opened = circuit(conn, settings, state)
     if opened is not None:
         out.append((SkipReason.CIRCUIT_OPEN, str(opened.context["admission"])))
@@ -78,6 +85,12 @@ def _paused(state: store.AdmissionState) -> str:
     assert state.paused_at is not None
     note = f" ({state.pause_note})" if state.pause_note else ""
     return f"paused by `agentctl pause` at {state.paused_at.isoformat(timespec='seconds')}{note}; `agentctl resume` starts cycles again"
+
+
+def _needs_person(state: store.AdmissionState) -> str:
+    assert state.needs_person_at is not None
+    when = state.needs_person_at.isoformat(timespec="seconds")
+    return f"needs a person since {when}: {state.needs_person_reason}; fix it, then run `agentctl resume`"
 
 
 def _overrun(state: store.AdmissionState) -> str:

@@ -78,7 +78,8 @@ def assess(
 
 def _invoke(tick: Tick, conn: psycopg.Connection[Any], session_id: int, agent: str | None) -> TickResult:
     """Run the assessor; the cycle ends `success` once its assessment is saved (by the assessor's tool)."""
-    from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_assessment
+    from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, FencedOut, run_assessment
+    from agentctl.store import admission
 
     fresh = cycles.get(conn, session_id)
     if fresh is None:
@@ -86,10 +87,14 @@ def _invoke(tick: Tick, conn: psycopg.Connection[Any], session_id: int, agent: s
     result = TickResult(REASON, agent_invoked=True, session_id=session_id, phase=Phase.ASSESSING, agent=agent)
     try:
         outcome = run_assessment(tick.connect, tick.settings, session_id, assessment_context(fresh))
+    except FencedOut as err:  # another tick owns the cycle now: write nothing
+        result.exit_code, result.message = ExitCode.TEMPFAIL, str(err)
+        return result
     except AgentUnavailable as err:
         result.exit_code, result.message = ExitCode.TEMPFAIL, f"API unavailable: {err}; retried on a later tick"
         return result
     except AgentMisconfigured as err:
+        admission.needs_person(conn, str(err))  # new invocations wait for `agentctl resume`
         result.exit_code, result.message = ExitCode.NEEDS_PERSON, str(err)
         return result
     except BudgetExceeded as err:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agentctl.domain import ExitCode, Outcome, Phase, SkipReason, TriggerReason
-from agentctl.store import cycles
+from agentctl.store import admission, cycles
 from agentctl.store.budget import Budget
 from agentctl.tick.finish import Ending, finish
 from agentctl.tick.lock import held
@@ -100,6 +100,9 @@ class Tick:
                 )
         if skip is not None:
             Trigger(reason, skip, context).write(conn, None, snap)
+            if skip is SkipReason.AGENT_MISCONFIGURED:  # held for a person since an earlier tick
+                message = str(context.get("error", ""))
+                return TickResult(reason, skip, message=message, exit_code=ExitCode.NEEDS_PERSON)
             return TickResult(trigger_reason=reason, skip_reason=skip)
 
         assert agent is not None  # no skip: an agent was selected
@@ -111,10 +114,14 @@ class Tick:
         return self._design(conn, cycle, agent)
 
     def _design(self, conn: psycopg.Connection[Any], cycle: Cycle, agent: str) -> TickResult:
-        from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_design
+        from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, FencedOut, run_design
 
         try:
             design = run_design(self.connect, self.settings, cycle.id)
+        except FencedOut as err:  # another tick owns the cycle now: write nothing
+            return replace(
+                _designed(TickResult(session_id=cycle.id), agent), exit_code=ExitCode.TEMPFAIL, message=str(err)
+            )
         except AgentUnavailable as err:
             done = finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, f"API unavailable: {err}"), None)
             return replace(_designed(done, agent), exit_code=ExitCode.TEMPFAIL)
@@ -122,6 +129,7 @@ class Tick:
             done = finish(
                 conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, f"agent misconfigured: {err}"), None
             )
+            admission.needs_person(conn, str(err))  # new invocations wait for `agentctl resume`
             return replace(_designed(done, agent), exit_code=ExitCode.NEEDS_PERSON, message=str(err))
         except BudgetExceeded as err:
             return _designed(finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, str(err)), None), agent)

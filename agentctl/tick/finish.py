@@ -45,8 +45,10 @@ def finish(
             kept = {"training": ending.training, "backtest": ending.backtest, "holdout": ending.holdout}
             cycles.record_results(conn, cycle.id, cycle.phase, **kept)
         done = cycles.complete(conn, cycle.id, cycle.phase, ending.outcome, ending.reason)
-        cycles.insert_metrics(conn, metrics_row(done, cycles.costs(conn, cycle.id), ending))
+        # The day's row first: a late charge settles under the same row lock, so it lands either
+        # before the costs are summed here or after the metrics row exists (and then updates it).
         Budget(settings).count_cycle(conn, started=False)
+        cycles.insert_metrics(conn, metrics_row(done, cycles.costs(conn, cycle.id), ending))
         if ending.trigger is not None and snap is not None:
             ending.trigger.with_context(outcome=ending.outcome.value).write(conn, cycle.id, snap)
     trigger = ending.trigger

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from agentctl.store import connect, cycles
+from agentctl.store.budget import Fence, hold_fence
 from agentctl.store.migrate import ensure_schema
 
 if TYPE_CHECKING:
@@ -35,10 +36,25 @@ def held(
                 yield None
                 return
             sleep(POLL_S)
+        # From here every reservation (so every billed call) of this process first proves,
+        # in its own transaction, that this connection still holds the lock.
+        hold_fence(Fence(conn.info.backend_pid, cycles.TICK_LOCK_KEY))
         try:
             yield conn
         finally:
-            if not conn.closed and not conn.broken:
-                cycles.unlock(conn)
+            hold_fence(None)
+            _unlock(conn)
     finally:
         conn.close()
+
+
+def _unlock(conn: psycopg.Connection[Any]) -> None:
+    """Let the lock go; a lock connection that died took its lock with it (nothing to say)."""
+    import psycopg
+
+    if conn.closed or conn.broken:
+        return
+    try:
+        cycles.unlock(conn)
+    except psycopg.OperationalError:
+        pass  # killed under us (a restart, a takeover): the lock went with the connection

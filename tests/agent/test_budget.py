@@ -95,12 +95,22 @@ def test_expired_reservation_is_charged_at_worst_case(budget, conn):
     }
     assert conn.execute("SELECT agent FROM agent_actions").fetchone()["agent"] == "claude"
     conn.rollback()
-    # The process was alive after all: settling refunds the charge, records the real cost.
+    # The process was alive after all: the orphan charge stands (the day's spend never goes
+    # down), flagged; the late settlement adds only what the real cost exceeds it by.
     with conn.transaction():
-        budget.settle(conn, r, Decimal("0.01"))
+        assert budget.settle(conn, r, Decimal("0.01")) == 0
     snap = budget.snapshot(conn)
-    assert (snap.used, snap.reserved) == (Decimal("0.01"), 0)
-    assert budget.day_action_cost(conn, snap.date) == 0  # the caller inserts its own 0.01 action row
+    assert (snap.used, snap.reserved) == (Decimal("0.25"), 0)
+    assert budget.day_action_cost(conn, snap.date) == Decimal("0.25")
+    flags = conn.execute("SELECT flags FROM agent_actions").fetchone()["flags"]
+    assert flags == ["orphaned", "settled_late"]
+    conn.rollback()
+    # A real cost above the orphan charge adds the difference, once.
+    r2 = budget.reserve(conn, Decimal("0.10"), **CALL, model="claude-sonnet-5-5")
+    budget.ensure_today(conn, orphans=True)
+    with conn.transaction():
+        assert budget.settle(conn, r2, Decimal("0.30")) == Decimal("0.20")
+    assert budget.snapshot(conn).used == Decimal("0.25") + Decimal("0.30")
 
 
 def test_counters(budget, conn):

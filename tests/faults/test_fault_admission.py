@@ -11,6 +11,7 @@ from agent_helpers import good_config
 from fake_anthropic import fake_anthropic, message, patched, text, tool_use
 from tickutil import check_invariants, claude_env, tick, triggers
 
+from agentctl import pricing
 from agentctl.settings import Settings
 from agentctl.store.budget import Budget
 
@@ -34,18 +35,24 @@ def holds(conn) -> dict[str, str]:
 
 def test_an_overrun_is_recorded_in_full_and_pauses_invocations_until_resume(conn, fake_anthropic, claude_env, capsys):
     Budget(Settings()).set_limit(conn, Decimal("1.00"))
-    # A prompt far larger than the request could hold: the usage is flagged, and what it
-    # says it cost ($1.10 at the dearest rate) is more than the call reserved.
-    huge = {"input_tokens": 500_000, "output_tokens": 10}
-    fake_anthropic.enqueue(patched(message(tool_use("save_strategy", {"config": good_config()})), usage=huge))
+    # Served by a model five times dearer than the one asked for: charged at its price, which
+    # is more than the call reserved (a count beyond the request's bounds no longer can be).
+    s = Settings()
+    used = {"input_tokens": 1000, "output_tokens": s.max_tokens}
+    reply = message(tool_use("save_strategy", {"config": good_config()}))
+    fake_anthropic.enqueue(patched(reply, usage=used, model="claude-fable-5-1"))
     result = tick()
     assert result.outcome == "failed_design" and "budget overrun" in result.message
     conn.commit()
     [row] = conn.execute("SELECT * FROM agent_actions WHERE tool_name = 'messages.create'").fetchall()
-    assert row["cost_usd"] == Decimal("1.1002") > Decimal(row["tool_args"]["reserved_usd"])
-    assert {"overrun", "prompt_above_request_size"} <= set(row["flags"])
+    dearer = pricing.price_for("claude-fable-5-1", pricing.PRICE_TABLE_CHECKED)
+    expected = pricing.to_ledger(
+        pricing.cost(dearer, pricing.TokenUsage(input_tokens=1000, output_tokens=s.max_tokens))
+    )
+    assert row["cost_usd"] == expected > Decimal(row["tool_args"]["reserved_usd"])
+    assert {"overrun", "model_substituted"} <= set(row["flags"])
     day = conn.execute("SELECT * FROM agent_budget WHERE date = CURRENT_DATE").fetchone()
-    assert day["overrun_at"] is not None and day["budget_used_usd"] == Decimal("1.1002")
+    assert day["overrun_at"] is not None and day["budget_used_usd"] == expected
     assert day["overrun_usd"] == row["cost_usd"] - Decimal(row["tool_args"]["reserved_usd"])
     check_invariants(conn)
 

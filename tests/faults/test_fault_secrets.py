@@ -61,6 +61,7 @@ def test_sentinel_key_never_written_in_a_full_cycle_with_errors(
     # The key rejected (401, echoing it): exit 1.
     fake_anthropic.enqueue(fault(401, message=f"invalid x-api-key {SENTINEL_KEY}"))
     assert run("tick").returncode == 1
+    assert run("resume").returncode == 0  # the person fixed the key
     # A malformed reply then a full design, training, backtest, assessment.
     fake_anthropic.enqueue(malformed())
     script_design(fake_anthropic, bad_config(), good_config("secret-keeper"))

@@ -3,7 +3,11 @@
 
 -- name: admission_state
 SELECT NOW() AS now, a.paused_at, a.pause_note, a.resumed_at,
-       o.date AS overrun_date, o.overrun_at, o.overrun_usd
+       o.date AS overrun_date, o.overrun_at, o.overrun_usd,
+       CASE WHEN a.needs_person_at > COALESCE(a.resumed_at, '-infinity'::timestamptz)
+            THEN a.needs_person_at END AS needs_person_at,
+       CASE WHEN a.needs_person_at > COALESCE(a.resumed_at, '-infinity'::timestamptz)
+            THEN a.needs_person_reason END AS needs_person_reason
 FROM (SELECT 1) AS one
 LEFT JOIN agent_admission a ON TRUE
 LEFT JOIN LATERAL (
@@ -26,6 +30,12 @@ INSERT INTO agent_admission (singleton, resumed_at) VALUES (TRUE, NOW())
 ON CONFLICT (singleton) DO UPDATE
 SET paused_at = NULL, pause_note = NULL, resumed_at = NOW(), updated_at = NOW()
 RETURNING resumed_at
+
+-- name: needs_person
+-- An API failure no retry can fix: new invocations wait until a person runs `agentctl resume`.
+INSERT INTO agent_admission (singleton, needs_person_at, needs_person_reason) VALUES (TRUE, NOW(), %(reason)s)
+ON CONFLICT (singleton) DO UPDATE
+SET needs_person_at = NOW(), needs_person_reason = EXCLUDED.needs_person_reason, updated_at = NOW()
 
 -- name: recent_endings
 SELECT id, outcome, failure_reason, completed_at FROM agent_sessions

@@ -78,7 +78,7 @@ WITH gone AS (
     FROM gone
     RETURNING 1
 ), totals AS (
-    SELECT budget_date, SUM(amount_usd) AS amount, COUNT(*) AS n FROM gone GROUP BY budget_date
+    SELECT budget_date, SUM(amount_usd) AS amount, COUNT(*)::bigint AS n FROM gone GROUP BY budget_date
 ), updated AS (
     UPDATE agent_budget b
     SET budget_used_usd = b.budget_used_usd + t.amount,
@@ -88,20 +88,52 @@ WITH gone AS (
     WHERE b.date = t.budget_date
     RETURNING t.n
 )
-SELECT COALESCE(SUM(n), 0)::int AS charged, (SELECT COUNT(*) FROM logged)::int AS logged FROM updated
+SELECT COALESCE(SUM(n), 0)::int AS charged, (SELECT COUNT(*) FROM logged)::int AS logged,
+       (SELECT array_agg(DISTINCT session_id) FROM gone WHERE session_id IS NOT NULL) AS sessions
+FROM updated
 
 -- name: expired_charge_amount
--- The process was alive after all and settles with the real cost: find the charge to undo.
+-- The process was alive after all and settles with the real cost: find its orphan charge.
 SELECT id, budget_date, cost_usd FROM agent_actions
-WHERE tool_name = %(call_name)s AND success = FALSE AND cost_usd > 0
+WHERE tool_name = %(call_name)s AND success = FALSE
+  AND 'orphaned' = ANY(flags) AND NOT 'settled_late' = ANY(flags)
   AND tool_args ->> 'reservation_id' = %(id)s::text
 FOR UPDATE
 
--- name: zero_action_cost
+-- name: mark_settled_late
+-- The orphan charge stands (a day's spend never goes down); the late row adds only the rest.
 UPDATE agent_actions
-SET cost_usd = 0, error_message = error_message || '; refunded: settled late with the real cost',
-    flags = array_append(COALESCE(flags, '{}'), 'refunded')
+SET error_message = error_message || '; settled late: the call''s own row adds what its real cost exceeds this',
+    flags = array_append(COALESCE(flags, '{}'), 'settled_late')
 WHERE id = %(id)s
+
+-- name: refresh_metrics
+-- A charge recorded after its cycle finished (an orphan, a late settlement): the cycle's metrics
+-- row sums its actions again, in the same transaction. Sums in bigint, capped at the INT columns.
+UPDATE agent_metrics m
+SET estimated_cost_usd = a.cost,
+    total_tokens_input = LEAST(a.tokens_input, 2147483647)::int,
+    total_tokens_output = LEAST(a.tokens_output, 2147483647)::int,
+    total_tokens_cache_write = LEAST(a.cache_write, 2147483647)::int,
+    total_tokens_cache_read = LEAST(a.cache_read, 2147483647)::int
+FROM (
+    SELECT session_id, COALESCE(SUM(cost_usd), 0) AS cost,
+           COALESCE(SUM(tokens_input::bigint), 0) AS tokens_input,
+           COALESCE(SUM(tokens_output::bigint), 0) AS tokens_output,
+           COALESCE(SUM(tokens_cache_write::bigint), 0) AS cache_write,
+           COALESCE(SUM(tokens_cache_read::bigint), 0) AS cache_read
+    FROM agent_actions WHERE session_id = ANY(%(ids)s::int[]) GROUP BY session_id
+) a
+WHERE m.session_id = a.session_id
+
+-- name: fence_holds
+-- Does the tick's lock connection (its backend pid) still hold the tick's advisory lock?
+-- A bigint advisory key is stored as classid (high 32 bits) and objid (low 32 bits).
+SELECT EXISTS (
+    SELECT 1 FROM pg_locks
+    WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND pid = %(pid)s
+      AND ((classid::bigint << 32) | objid::bigint) = %(key)s
+) AS held
 
 -- name: count_invocation
 UPDATE agent_budget SET invocations_count = invocations_count + 1, updated_at = NOW()

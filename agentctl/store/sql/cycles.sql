@@ -62,8 +62,9 @@ WHERE id = %(id)s AND phase = %(phase)s
 RETURNING *
 
 -- name: session_costs
-SELECT COALESCE(SUM(tokens_input), 0)::int AS tokens_input,
-       COALESCE(SUM(tokens_output), 0)::int AS tokens_output,
+-- Summed in bigint and capped at the INT metrics columns: no count a reply can bring overflows.
+SELECT LEAST(COALESCE(SUM(tokens_input::bigint), 0), 2147483647)::int AS tokens_input,
+       LEAST(COALESCE(SUM(tokens_output::bigint), 0), 2147483647)::int AS tokens_output,
        COALESCE(SUM(cost_usd), 0) AS cost_usd
 FROM agent_actions WHERE session_id = %(id)s
 
@@ -83,8 +84,10 @@ VALUES (
     %(tokens_input)s, %(tokens_output)s, %(cost_usd)s, %(outcome)s, %(gate_failed)s,
     -- Cache tokens beside total_tokens_input (which counts uncached prompt tokens only), from
     -- the same action rows as the other totals, in the same transaction.
-    (SELECT COALESCE(SUM(tokens_cache_write), 0)::int FROM agent_actions WHERE session_id = %(id)s),
-    (SELECT COALESCE(SUM(tokens_cache_read), 0)::int FROM agent_actions WHERE session_id = %(id)s))
+    (SELECT LEAST(COALESCE(SUM(tokens_cache_write::bigint), 0), 2147483647)::int
+     FROM agent_actions WHERE session_id = %(id)s),
+    (SELECT LEAST(COALESCE(SUM(tokens_cache_read::bigint), 0), 2147483647)::int
+     FROM agent_actions WHERE session_id = %(id)s))
 
 -- name: metrics_by_session
 SELECT * FROM agent_metrics WHERE session_id = %(id)s
