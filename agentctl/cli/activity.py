@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render as r
 from agentctl.cli.common import JSON_HELP, report_db
 from agentctl.cli.errors import fail, handle_errors
@@ -97,7 +98,16 @@ def actions_table(rows: Sequence[ActionRow], *, with_cycle: bool = True) -> None
         body.append(
             [a.id, a.action_at]
             + ([a.session_id] if with_cycle else [])
-            + [a.tool_name, a.model, a.tokens_input, a.tokens_output, cache, r.usd(a.cost_usd), a.latency_ms, result]
+            + [
+                a.tool_name,
+                a.model,
+                a.tokens_input,
+                a.tokens_output,
+                cache,
+                fmt.money(a.cost_usd),
+                a.latency_ms,
+                result,
+            ]
         )
     r.table(headers, body)
 
@@ -124,8 +134,8 @@ def triggers_table(rows: Sequence[TriggerRow]) -> None:
                 t.session_id,
                 t.agent_invoked,
                 t.skip_reason,
-                r.usd(t.budget_used_today_usd),
-                r.usd(t.budget_remaining_usd),
+                fmt.money(t.budget_used_today_usd),
+                fmt.money(t.budget_remaining_usd),
             ]
             for t in rows
         ],

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render as r
 from agentctl.cli.common import JSON_HELP, report_db
 from agentctl.cli.errors import fail, handle_errors
@@ -44,7 +45,7 @@ def _holdout(s: Side) -> list[str]:
     if res is None:
         state = {"sealed": "sealed", "not_tested": "not tested"}.get(s.holdout.state, s.holdout.state)
         return [state, state, state]
-    return [r.fixed(res.get("sharpe")), r.pct(res.get("total_return")), _gate(s.holdout.gate)]
+    return [fmt.ratio(res.get("sharpe")), fmt.pct(res.get("total_return")), _gate(s.holdout.gate)]
 
 
 def _rows(cmp: Comparison) -> list[list[object]]:
@@ -52,11 +53,11 @@ def _rows(cmp: Comparison) -> list[list[object]]:
     rows: list[list[object]] = [["strategy", *[s.strategy for s in sides]]]
     rows += [[d.key, *d.values] for d in cmp.differences]
     figures = [
-        ("sharpe", lambda s: r.fixed(s.research.sharpe)),
-        ("deflated sharpe", lambda s: r.fixed(s.research.deflated_sharpe, 3)),
-        ("return", lambda s: r.pct(s.research.total_return)),
-        ("buy and hold", lambda s: r.pct(s.research.buy_and_hold_return)),
-        ("max drawdown", lambda s: r.pct(s.research.max_drawdown)),
+        ("sharpe", lambda s: fmt.ratio(s.research.sharpe)),
+        ("deflated sharpe", lambda s: fmt.ratio(s.research.deflated_sharpe)),
+        ("return", lambda s: fmt.pct(s.research.total_return)),
+        ("buy and hold", lambda s: fmt.pct(s.research.buy_and_hold_return)),
+        ("max drawdown", lambda s: fmt.pct(s.research.max_drawdown)),
         ("trades", lambda s: s.research.trades),
         (
             "folds profitable",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render
 from agentctl.cli.common import help_when_bare
 from agentctl.cli.errors import fail
@@ -32,7 +33,15 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         typer.echo(json.dumps([i.model_dump(mode="json") for i in infos], indent=2))
         return
     rows = [
-        (i.symbol, i.timeframe, _when(i.first_bar), _when(i.last_bar), str(i.bars), _when(i.holdout_start), i.source)
+        (
+            i.symbol,
+            i.timeframe,
+            fmt.day(i.first_bar),
+            fmt.day(i.last_bar),
+            str(i.bars),
+            fmt.day(i.holdout_start),
+            i.source,
+        )
         for i in infos
     ]
     C = render.Col
@@ -48,10 +57,6 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         ],
         rows,
     )
-
-
-def _when(dt) -> str:
-    return dt.strftime("%Y-%m-%d") if (dt.hour, dt.minute) == (0, 0) else dt.strftime("%Y-%m-%d %H:%M")
 
 
 @app.command("import")
@@ -79,8 +84,8 @@ def import_(
         typer.echo(info.model_dump_json(indent=2))
         return
     typer.echo(
-        f"imported {info.symbol}/{info.timeframe}: {info.bars} bars, {_when(info.first_bar)} to {_when(info.last_bar)}; "
-        f"the sealed final holdout starts at {_when(info.holdout_start)}"
+        f"imported {info.symbol}/{info.timeframe}: {info.bars} bars, {fmt.day(info.first_bar)} to {fmt.day(info.last_bar)}; "
+        f"the sealed final holdout starts at {fmt.day(info.holdout_start)}"
     )
 
 

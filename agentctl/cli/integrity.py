@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render as r
 from agentctl.cli.common import JSON_HELP, report_db
 from agentctl.cli.errors import handle_errors
@@ -72,7 +73,14 @@ def _designers(rep: IntegrityReport) -> None:
     r.table(
         ["designer", "cycles", "tried", "confirmed", "cost", "per confirmed"],
         [
-            [d.designer, d.cycles, d.trials, d.confirmations, r.usd(d.cost_usd), r.usd(d.cost_per_confirmation_usd)]
+            [
+                d.designer,
+                d.cycles,
+                d.trials,
+                d.confirmations,
+                fmt.money(d.cost_usd),
+                fmt.money(d.cost_per_confirmation_usd),
+            ]
             for d in rep.by_designer
         ],
         right=(1, 2, 3, 4, 5),

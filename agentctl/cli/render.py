@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,14 +17,63 @@ from typing import Any, TextIO
 
 import typer
 
+from agentctl import fmt
+
 
 def plain(stream: TextIO | None = None) -> bool:
     """Plain text on `stream` (stdout by default): NO_COLOR set, or not a terminal."""
     return "NO_COLOR" in os.environ or not (stream or sys.stdout).isatty()
 
 
-def echo(text: str = "") -> None:
-    typer.echo(text)
+def width(stream: TextIO | None = None) -> int | None:
+    """The terminal's width in columns, or None when `stream` (stdout by default) is not a terminal."""
+    if not (stream or sys.stdout).isatty():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """Prose to stdout (stderr with `err`), wrapped by us at the terminal's width, not mid-word by the terminal.
+
+    A pipe gets each line whole, for scripts. A wrapped line's continuation is indented two
+    spaces past the line's own indent, so a reader sees where one item ends.
+    """
+    cols = width(sys.stderr if err else sys.stdout)
+    if cols is not None:
+        text = "\n".join(wrap(line, cols) for line in text.split("\n"))
+    typer.echo(text, err=err)
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def visible(text: str) -> int:
+    """The columns `text` takes on a terminal (colour codes take none)."""
+    return len(ANSI.sub("", text))
+
+
+def wrap(line: str, cols: int) -> str:
+    """One line broken at spaces into lines of at most `cols` visible characters; a word longer is cut."""
+    if visible(line) <= cols:
+        return line
+    indent = len(line) - len(line.lstrip(" "))
+    hang = " " * min(indent + 2, cols // 2)
+    out: list[str] = []
+    cur = line[:indent]
+    for word in line[indent:].split(" "):
+        candidate = f"{cur} {word}" if cur.strip() else cur + word
+        if visible(candidate) <= cols or not cur.strip():
+            cur = candidate
+        else:
+            out.append(cur)
+            cur = hang + word
+        while visible(cur) > cols:  # a path or a long token: cut it rather than overflow
+            out.append(cur[:cols])
+            cur = hang + cur[cols:]
+    out.append(cur)
+    return "\n".join(out)
 
 
 def print_json(model: Any) -> None:
@@ -131,38 +181,10 @@ def cell(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, datetime):
-        return when(v)
+        return fmt.when(v)
+    if isinstance(v, float):
+        return fmt.number(v)
     return str(v)
-
-
-def when(t: datetime | None) -> str:
-    return t.strftime("%Y-%m-%d %H:%M:%S") if t else "-"
-
-
-def usd(v: float | None, places: int = 4) -> str:
-    return "-" if v is None else f"${v:,.{places}f}"
-
-
-def pct(v: float | None) -> str:
-    return "-" if v is None else f"{v * 100:.1f}%"
-
-
-def fixed(v: float | None, places: int = 2) -> str:
-    return "-" if v is None else f"{v:.{places}f}"
-
-
-def duration(seconds: float | None) -> str:
-    """4s, 3m05s, 2h05m, 1d03h."""
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
 def short(text: str | None, n: int) -> str | None:
