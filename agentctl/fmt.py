@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Any
 
@@ -27,15 +27,20 @@ def _float(v: Any) -> float | None:
 
 
 def money(v: Any) -> str:
-    """$1,234.50; $0.0042 below a cent (so a sub-cent call is not shown as free); -$0.25."""
-    x = _float(v)
-    if x is None:
+    """$1,234.50; $0.0042 below a cent (so a sub-cent call is not shown as free); -$0.25. Half a cent rounds up."""
+    if v is None or isinstance(v, bool):
+        return MISSING
+    try:
+        x = Decimal(str(v))
+    except ArithmeticError:
+        return MISSING
+    if not x.is_finite():
         return MISSING
     sign, x = ("-" if x < 0 else ""), abs(x)
-    if 0 < x < 0.01:
-        places = 4 if x >= 0.00005 else 6
-        return f"{sign}${x:.{places}f}"
-    return f"{sign}${x:,.2f}"
+    if 0 < x < Decimal("0.01"):
+        places = Decimal("0.0001") if x >= Decimal("0.00005") else Decimal("0.000001")
+        return f"{sign}${x.quantize(places, ROUND_HALF_UP)}"
+    return f"{sign}${x.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
 
 
 def ratio(v: Any) -> str:

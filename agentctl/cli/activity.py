@@ -119,10 +119,11 @@ def triggers_table(rows: Sequence[TriggerRow]) -> None:
         [
             C("id", right=True),
             C("time"),
-            C("reason", max_width=20),
+            # The reasons stay whole (they are what a reader looks for); the budget columns give way.
+            C("reason"),
             C("cycle", right=True),
             C("agent", drop=2),
-            C("skip reason", max_width=24),
+            C("skip reason"),
             C("used", right=True, drop=3),
             C("left", right=True, drop=1),
         ],

@@ -151,8 +151,8 @@ def fit(cols: Sequence[Col], cells: Sequence[Sequence[str]], total: int) -> tupl
         keep.remove(worst)
     widths = {i: natural[i] for i in keep}
     # Too wide: first cut cells beyond their column's max_width, then the widest truncatable column,
-    # one character at a time, until the row fits. A wide terminal shows whole names.
-    for floor in (capped, least):
+    # one character at a time, down to a readable width before any goes shorter, until the row fits. A wide terminal shows whole names.
+    for floor in (capped, readable, least):
         while sum(widths.values()) > room():
             shrinkable = [i for i in keep if widths[i] > floor[i]]
             if not shrinkable:

@@ -232,8 +232,9 @@ def cycle_trades(conn: psycopg.Connection[Any], cycle_id: int, home: Path) -> Cy
     from agentctl.reports.replay import cycle_replays, trades
 
     c = store.cycle(conn, cycle_id)
-    if c is None or c.backtest_results is None:
-        return CycleTrades(research=None, holdout=None, notes=[])
+    trained = c is not None and c.training_results is not None and c.training_results.model_path is not None
+    if c is None or not c.strategy_config or c.backtest_results is None or not trained:
+        return CycleTrades(research=None, holdout=None, notes=[])  # nothing was traded: nothing to recompute
     rep = cycle_replays(c, home, holdout_shown=research(conn, c).holdout.state == "shown")
 
     def rows(replay: Any) -> list[TradeRow] | None:

@@ -28,7 +28,7 @@ def test_terminal_chart_has_dates_buy_and_hold_and_drawdown():
 def test_plain_chart_is_a_dated_series_without_box_drawing():
     text = equity_text(CURVE, color=False, benchmark=BENCH)
     assert not BOX.search(text)
-    assert "  2024-01-04 00:00  0.9900  buy and hold 1.0600  drawdown -10.0%" in text
+    assert "  2024-01-04  0.990  buy and hold 1.060  drawdown -10.0%" in text
 
 
 def test_png_has_both_panels(tmp_path):
