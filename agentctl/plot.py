@@ -85,15 +85,14 @@ def equity_text(
     fig.subplots(2, 1)
     top, bottom = fig.subplot(1, 1), fig.subplot(2, 1)
     for panel in (top, bottom):
-        panel.date().activate()
-        panel.date().form = "Y-m-d"  # ISO dates on the axes, as everywhere else
+        panel.date().activate(form="%Y-%m-%d")  # ISO dates on the axes, as everywhere else
     top.draw(top.signal(xs, ys))
     if benchmark:
         top.draw(top.signal(xs, list(benchmark), marker="dot"))
     # plotext drops a title wider than the chart: the dates are on the axis, so the title stays short.
     top.title(f"equity from 1.0 ({len(ys)} points)" + (", dots: buy and hold" if benchmark else ""))
     if split is not None:
-        top.draw(top.vertical_line(xs[split]))
+        top.line(xs[split], orientation="vertical", style="dotted")
         top.title(f"equity from 1.0, final holdout from {fmt.day(xs[split])} (|)")
     bottom.draw(bottom.signal(xs, dd))
     bottom.title(f"drawdown (worst {fmt.pct(min(dd))})")

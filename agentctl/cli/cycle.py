@@ -91,9 +91,9 @@ def _cancel(as_json: bool) -> None:
         typer.echo(json.dumps(body, indent=2))
         return
     if result.session_id is None:
-        typer.echo("no active cycle: nothing to cancel")
+        render.echo("no active cycle: nothing to cancel")
         return
-    typer.echo(f"cycle {result.session_id} cancelled")
+    render.echo(f"cycle {result.session_id} cancelled")
 
 
 class _Display:

@@ -83,7 +83,7 @@ def import_(
     if as_json:
         typer.echo(info.model_dump_json(indent=2))
         return
-    typer.echo(
+    render.echo(
         f"imported {info.symbol}/{info.timeframe}: {info.bars} bars, {fmt.day(info.first_bar)} to {fmt.day(info.last_bar)}; "
         f"the sealed final holdout starts at {fmt.day(info.holdout_start)}"
     )
@@ -111,7 +111,7 @@ def remove(
         remove_dataset(symbol, timeframe, _home())
     except DatasetUsageError as err:
         fail(str(err), ExitCode.USAGE)
-    typer.echo(f"removed {name}")
+    render.echo(f"removed {name}")
 
 
 def _cycles_on(symbol: str, timeframe: str) -> int:

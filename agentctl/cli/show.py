@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 import typer
@@ -73,7 +72,7 @@ def _write_png(d: CycleDetail, png: str, chart: EquityChart) -> None:
         )
     except OSError as err:
         fail(f"cannot write {png}: {err.strerror or err}", ExitCode.NEEDS_PERSON)
-    print(f"agentctl: equity curve written to {png}", file=sys.stderr)
+    r.echo(f"agentctl: equity curve written to {png}", err=True)
 
 
 def _render(d: CycleDetail, chart: EquityChart) -> None:
