@@ -131,7 +131,7 @@ def test_every_command_fits_80_columns(settings, conn, tmp_path, monkeypatch):
     plan = _plan(ids, tmp_path, bars)
     assert {name for name, _, _ in plan} | {"run"} == _commands(), "a command has no entry in this test"
     failures = []
-    for name, args, codes in plan:
+    for _name, args, codes in plan:
         code, lines = terminal(args, env)
         wide = [line for line in lines if len(line) > COLUMNS and not line.startswith(CRONTAB_ENTRY)]
         if code not in codes or wide or "Traceback" in "\n".join(lines):
