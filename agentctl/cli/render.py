@@ -119,7 +119,25 @@ def table(
 
     console = Console(width=width) if width else Console()
     keep, widths = fit(cols, cells, console.width)
+    if sum(widths) + GAP * (len(keep) - 1) > console.width or len(keep) < len(cols):
+        # Too narrow for one-line headers: a header of several words takes two lines before any
+        # column is cut or dropped (`training gate` over `training` / `gate`).
+        cols = [stacked(c) for c in cols]
+        keep, widths = fit(cols, cells, console.width)
     _rich_table(console, [cols[i] for i in keep], [[r[i] for i in keep] for r in cells], widths)
+
+
+def stacked(c: Col) -> Col:
+    """The column with its header on two lines, split at the space nearest its middle."""
+    spaces = [i for i, ch in enumerate(c.header) if ch == " "]
+    if not spaces or "\n" in c.header:
+        return c
+    at = min(spaces, key=lambda i: abs(len(c.header) - 2 * i))
+    return Col(c.header[:at] + "\n" + c.header[at + 1 :], right=c.right, drop=c.drop, max_width=c.max_width)
+
+
+def _header_width(c: Col) -> int:
+    return max(len(part) for part in c.header.split("\n"))
 
 
 def _plain_table(cols: Sequence[Col], cells: Sequence[Sequence[str]]) -> None:
@@ -136,11 +154,17 @@ def _plain_table(cols: Sequence[Col], cells: Sequence[Sequence[str]]) -> None:
 
 def fit(cols: Sequence[Col], cells: Sequence[Sequence[str]], total: int) -> tuple[list[int], list[int]]:
     """Which columns to show and how wide, so one row fits in `total` characters."""
-    natural = [max([len(c.header), *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
-    capped = [min(n, max(c.max_width, len(c.header))) if c.max_width else n for n, c in zip(natural, cols, strict=True)]
-    least = [min(w, len(c.header)) if c.max_width else w for w, c in zip(capped, cols, strict=True)]
+    head = [_header_width(c) for c in cols]
+    natural = [max([head[i], *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
+    capped = [
+        min(n, max(c.max_width, head[i])) if c.max_width else n
+        for i, (n, c) in enumerate(zip(natural, cols, strict=True))
+    ]
+    least = [min(w, head[i]) if c.max_width else w for i, (w, c) in enumerate(zip(capped, cols, strict=True))]
     # A name cut to a few characters says nothing: drop optional columns before cutting below this.
-    readable = [min(w, max(len(c.header), READABLE)) if c.max_width else w for w, c in zip(capped, cols, strict=True)]
+    readable = [
+        min(w, max(head[i], READABLE)) if c.max_width else w for i, (w, c) in enumerate(zip(capped, cols, strict=True))
+    ]
     keep = list(range(len(cols)))
 
     def room() -> int:
@@ -193,6 +217,16 @@ def short(text: str | None, n: int) -> str | None:
         return None
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def name(strategy: str | None) -> str | None:
+    """A strategy's name in a table: on a terminal without a baseline's `baseline-N-` prefix (it fills
+    the room a name gets and says only who designed it); whole in a pipe, for scripts."""
+    if plain():
+        return strategy
+    from agentctl.reports.words import short_name
+
+    return short_name(strategy)
 
 
 def bold(text: str) -> str:

@@ -153,7 +153,7 @@ def _cycles_table(rows) -> None:
         [
             [
                 c.id,
-                c.strategy,
+                r.name(c.strategy),
                 c.dataset,
                 c.outcome,
                 fmt.ratio(c.sharpe),
@@ -217,7 +217,7 @@ def cost(
                 C("reason", max_width=50, drop=1),
             ],
             [
-                [f.id, f.strategy, f.outcome, fmt.money(f.cost_usd), r.short(f.failure_reason, 50)]
+                [f.id, r.name(f.strategy), f.outcome, fmt.money(f.cost_usd), r.short(f.failure_reason, 50)]
                 for f in rep.costliest_failures
             ],
         )

@@ -46,7 +46,7 @@ def show(
         if as_json and png is None:
             return r.print_json(d)
         trades = None if as_json else reports.cycle_trades(conn, cycle_id, settings.home)
-    chart = reports.equity_chart(d, settings.home)
+        chart = reports.equity_chart(conn, d, settings.home)
     if png is not None:
         _write_png(d, png, chart)
     if as_json or trades is None:

@@ -255,11 +255,14 @@ class EquityChart(BaseModel):
     holdout_from: str | None  # the first bar of the final holdout on the chart
 
 
-def equity_chart(d: CycleDetail, home: Path) -> EquityChart:
+def equity_chart(conn: psycopg.Connection[Any], d: CycleDetail, home: Path) -> EquityChart:
+    """The chart of `show`; the final holdout's curve only for a cycle whose holdout may be shown."""
     curve = list(d.equity_curve)
     holdout_from = None
-    shown = d.research.holdout.results if d.research.holdout.state == "shown" else None
-    tail = (shown or {}).get("equity_curve") or []
+    tail: list[Any] = []
+    if d.research.holdout.state == "shown":
+        c = store.cycle(conn, d.id)
+        tail = ((c.final_holdout_results if c else None) or {}).get("equity_curve") or []
     if curve and tail:
         # The holdout's curve starts again at 1.0: chained to the research curve's last value, one line reads on.
         last = curve[-1][1]
