@@ -36,7 +36,7 @@ def show(
     all_trades: bool = typer.Option(False, "--trades", help=f"Every trade, not only the last {TRADES_SHOWN}."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """One cycle in full: strategy, walk-forward results, deflated Sharpe then and now, gates, assessment, final holdout (once the assessment passed), actions, triggers, equity curve."""
+    """One cycle in full: parameters, walk-forward results, deflated Sharpe then and now, gates, assessment, final holdout (once the assessment passed), actions, triggers, equity curve, last trades."""
     from agentctl import reports
 
     with report_db() as (settings, conn):
