@@ -126,7 +126,7 @@ def _periods(d: CycleDetail) -> None:
     t = d.training
     if t is not None and t.research_start is not None:
         shown = d.research.holdout.results or {}
-        end = f" to {str(shown['end'])[:10]}" if shown.get("end") else ""
+        end = f" to {fmt.day(str(shown['end']))}" if shown.get("end") else ""
         r.echo(
             r.bold("periods:") + f" research {fmt.day(t.research_start)} to {fmt.day(t.research_end)} "
             f"({t.research_bars} bars), purge gap {t.purge_bars} bars, final holdout from {fmt.day(t.holdout_start)}{end}"
@@ -134,9 +134,9 @@ def _periods(d: CycleDetail) -> None:
     trading = (d.config or {}).get("trading") or {}
     if trading:
         r.echo(
-            r.bold("costs:") + f" fee {trading.get('fee_bps', '-')} bp and slippage "
-            f"{trading.get('slippage_bps', '-')} bp per side, {trading.get('direction', '-')}, "
-            f"confidence {trading.get('confidence', '-')}"
+            r.bold("costs:") + f" fee {fmt.text(trading.get('fee_bps'))} bp and slippage "
+            f"{fmt.text(trading.get('slippage_bps'))} bp per side, {fmt.text(trading.get('direction'))}, "
+            f"confidence {fmt.text(trading.get('confidence'))}"
         )
 
 
@@ -218,7 +218,7 @@ def _deflated(x: Deflated) -> None:
     if x.sr is not None:
         r.echo(
             f"  sharpe {fmt.number(x.sr)} per bar over {x.t} bars, skew {fmt.ratio(x.skew)}, kurtosis {fmt.ratio(x.kurtosis)}, "
-            f"variance of trials {x.var_trials} ({x.variance_source or 'source not recorded'})"
+            f"variance of trials {fmt.number(x.var_trials)} ({x.variance_source or 'source not recorded'})"
         )
 
 
