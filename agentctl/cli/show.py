@@ -53,6 +53,7 @@ def show(
         return r.print_json(d)
     _render(d, chart)
     _trades(trades, all_trades)
+    _audit(d)
 
 
 def _write_png(d: CycleDetail, png: str, chart: EquityChart) -> None:
@@ -101,7 +102,6 @@ def _render(d: CycleDetail, chart: EquityChart) -> None:
                 width=min(cols, 100) - 2,
             )
         )
-    _audit(d)
 
 
 def _head(d: CycleDetail) -> None:
