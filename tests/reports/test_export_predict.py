@@ -120,6 +120,9 @@ def test_a_research_only_strategy_exports_its_training_artifact_and_compare_keep
     s = run_cycle(conn, monkeypatch, SHUT_BACKTEST)
     assert s["outcome"] == "failed_backtest_gate" and s["final_holdout_results"] is None
     sid = str(s["id"])
+    # Its research trades are listed (the last 10), and no holdout is marked on its chart.
+    shown = cli("show", sid)
+    assert "in the research backtest" in shown and "final holdout starts" not in shown
     rep = json.loads(cli("export", sid, str(tmp_path / "x"), "--json"))
     assert rep["model"]["kind"] == "training" and rep["holdout"] == "sealed"
     assert [t["file"] for t in rep["trades"]] == ["trades.csv"] and rep["trades"][0]["matches_stored"]
