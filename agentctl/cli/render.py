@@ -119,9 +119,9 @@ def table(
 
     console = Console(width=width) if width else Console()
     keep, widths = fit(cols, cells, console.width)
-    if sum(widths) + GAP * (len(keep) - 1) > console.width or len(keep) < len(cols):
-        # Too narrow for one-line headers: a header of several words takes two lines before any
-        # column is cut or dropped (`training gate` over `training` / `gate`).
+    if sum(widths) + GAP * (len(keep) - 1) > console.width:
+        # Too narrow even with optional columns dropped and long cells cut: a header of several
+        # words takes two lines (`training gate` over `training` / `gate`) rather than be cut.
         cols = [stacked(c) for c in cols]
         keep, widths = fit(cols, cells, console.width)
     _rich_table(console, [cols[i] for i in keep], [[r[i] for i in keep] for r in cells], widths)

@@ -66,4 +66,4 @@ def test_compare_and_show_plain_have_no_box_drawing(settings, conn):
     assert not BOX.search(show.stdout)
     assert show.stdout.count("needs at least 10") == 1
     assert "failure: the backtest gate failed (its reasons below)" in show.stdout
-    assert "costs: fee 1.0 bp and slippage 1.0 bp per side" in show.stdout
+    assert "costs: fee 1 bp and slippage 1 bp per side" in show.stdout
