@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agentctl import fmt
+
 
 def points(curve: Sequence[tuple[Any, float]]) -> tuple[list[datetime], list[float]]:
     """A stored curve's times and values."""
@@ -57,19 +59,24 @@ def equity_text(
     height: int = 16,
     color: bool = False,
     benchmark: Sequence[float] | None = None,
+    holdout_from: str | None = None,
 ) -> str:
     """The equity curve for the terminal: a plotext chart when `color`, else a plain series.
 
     Drawn with buy and hold over the same bars (`benchmark`) on a date axis, and the
     drawdown below it. Plain (a pipe, NO_COLOR) means no box drawing: plotext frames
     its chart with box characters even without colour, so scripts get dates and values.
+    `holdout_from`: where the final holdout's bars begin (marked with a vertical line).
     """
     xs, ys = points(curve)
     dd = drawdown(ys)
     bh = " and buy and hold" if benchmark else ""
-    title = f"equity (starts at 1.0){bh}, {xs[0]:%Y-%m-%d} to {xs[-1]:%Y-%m-%d}, {len(ys)} points"
+    split = _index_of(xs, holdout_from)
+    title = f"equity (starts at 1.0){bh}, {fmt.day(xs[0])} to {fmt.day(xs[-1])}, {len(ys)} points"
+    if split is not None:
+        title += f"; final holdout from {fmt.day(xs[split])}"
     if not color:
-        return "\n".join([title, *plain_series(xs, ys, benchmark=benchmark, drawdowns=dd)])
+        return "\n".join([title, *plain_series(xs, ys, benchmark=benchmark, drawdowns=dd, split=split)])
     import plotext as plt
 
     fig = plt.figure
@@ -77,15 +84,18 @@ def equity_text(
     fig.plot_size(width, height + max(6, height // 2))
     fig.subplots(2, 1)
     top, bottom = fig.subplot(1, 1), fig.subplot(2, 1)
-    top.date().activate()
+    for panel in (top, bottom):
+        panel.date().activate(form="%Y-%m-%d")  # ISO dates on the axes, as everywhere else
     top.draw(top.signal(xs, ys))
     if benchmark:
         top.draw(top.signal(xs, list(benchmark), marker="dot"))
     # plotext drops a title wider than the chart: the dates are on the axis, so the title stays short.
     top.title(f"equity from 1.0 ({len(ys)} points)" + (", dots: buy and hold" if benchmark else ""))
-    bottom.date().activate()
+    if split is not None:
+        top.line(xs[split], orientation="vertical", style="dotted")
+        top.title(f"equity from 1.0, final holdout from {fmt.day(xs[split])} (|)")
     bottom.draw(bottom.signal(xs, dd))
-    bottom.title(f"drawdown (worst {min(dd) * 100:.1f}%)")
+    bottom.title(f"drawdown (worst {fmt.pct(min(dd))})")
     out = str(fig.build())
     fig.clear.all()
     return out
@@ -98,20 +108,40 @@ def plain_series(
     *,
     benchmark: Sequence[float] | None = None,
     drawdowns: Sequence[float] | None = None,
+    split: int | None = None,
 ) -> list[str]:
-    """At most `points` evenly spaced (time, equity[, buy and hold, drawdown]) lines, first and last included."""
+    """At most `points` evenly spaced (time, equity[, buy and hold, drawdown]) lines, first and last included.
+
+    `split`: the index of the final holdout's first bar, always listed and marked.
+    """
     n = len(ys)
-    picks = sorted({round(k * (n - 1) / (points - 1)) for k in range(points)}) if n > points else range(n)
+    picks = set(round(k * (n - 1) / (points - 1)) for k in range(points)) if n > points else set(range(n))
+    if split is not None:
+        picks.add(split)
     lines = []
-    for i in picks:
-        line = f"  {xs[i]:%Y-%m-%d %H:%M}  {ys[i]:.4f}"
+    for i in sorted(picks):
+        line = f"  {fmt.day(xs[i])}  {_equity(ys[i])}"
         if benchmark:
-            line += f"  buy and hold {benchmark[i]:.4f}"
+            line += f"  buy and hold {_equity(benchmark[i])}"
         if drawdowns:
-            line += f"  drawdown {drawdowns[i] * 100:.1f}%"
+            line += f"  drawdown {fmt.pct(drawdowns[i])}"
+        if i == split:
+            line += "  <- final holdout starts"
         lines.append(line)
-    lines.append(f"  min {min(ys):.4f}  max {max(ys):.4f}  last {ys[-1]:.4f}")
+    lines.append(f"  min {_equity(min(ys))}  max {_equity(max(ys))}  last {_equity(ys[-1])}")
     return lines
+
+
+def _equity(v: float) -> str:
+    """Equity from a start of 1.0: 3 decimals say a tenth of a percent."""
+    return f"{v:.3f}"
+
+
+def _index_of(xs: Sequence[datetime], at: str | None) -> int | None:
+    if at is None:
+        return None
+    t = datetime.fromisoformat(str(at))
+    return next((i for i, x in enumerate(xs) if x >= t), None)
 
 
 # Formats matplotlib writes without extra packages, by file suffix.
@@ -133,6 +163,7 @@ def equity_png(
     *,
     title: str = "equity",
     benchmark: Sequence[float] | None = None,
+    holdout_from: str | None = None,
 ) -> Path:
     """Write the equity curve (with buy and hold, and its drawdown below) in the format of the path's suffix."""
     fmt = image_format(path)
@@ -151,6 +182,11 @@ def equity_png(
             ax.plot(xs, list(benchmark), linewidth=1.0, color="grey", label="buy and hold")
             ax.legend(loc="upper left")
         ax.axhline(1.0, color="grey", linewidth=0.6, linestyle="--")
+        split = _index_of(xs, holdout_from)
+        if split is not None:
+            for a in (ax, dd_ax):
+                a.axvspan(xs[split], xs[-1], color="tab:orange", alpha=0.12, label=None)
+            ax.text(xs[split], ax.get_ylim()[1], " final holdout", va="top", fontsize=8)
         ax.set_title(title)
         ax.set_ylabel("equity (starts at 1.0)")
         ax.grid(alpha=0.3)
@@ -158,6 +194,9 @@ def equity_png(
         dd_ax.fill_between(xs, dd, 0, color="tab:red", alpha=0.4)
         dd_ax.set_ylabel("drawdown %")
         dd_ax.grid(alpha=0.3)
+        import matplotlib.dates as mdates
+
+        dd_ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # ISO dates, as in every report
         fig.autofmt_xdate()
         fig.tight_layout()
         path = Path(path)

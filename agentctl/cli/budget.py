@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render as r
 from agentctl.cli.common import JSON_HELP, report_db
 from agentctl.cli.errors import handle_errors
@@ -73,10 +74,10 @@ def budget(
         return r.print_json(rep)
     t = rep.today
     r.echo(
-        f"today {t.date}: {r.usd(t.used_usd)} of {r.usd(t.limit_usd, 2)} used, {r.usd(t.reserved_usd)} reserved, "
-        f"{r.usd(t.remaining_usd)} left"
+        f"today {t.date}: {fmt.money(t.used_usd)} of {fmt.money(t.limit_usd)} used, {fmt.money(t.reserved_usd)} reserved, "
+        f"{fmt.money(t.remaining_usd)} left"
     )
-    r.echo(f"default limit for new days {r.usd(rep.default_limit_usd, 2)}: {rep.default_limit_source}")
+    r.echo(f"default limit for new days {fmt.money(rep.default_limit_usd)}: {rep.default_limit_source}")
     if not t.exists:
         r.echo("no tick has opened today yet: " + reports.NO_TICK_HINT.split(": ", 1)[1])
     scale = max([d.limit_usd for d in rep.days] + [d.used_usd for d in rep.days] + [0.0])
@@ -94,9 +95,9 @@ def budget(
         [
             [
                 d.date,
-                r.usd(d.limit_usd, 2),
-                r.usd(d.used_usd),
-                r.usd(d.remaining_usd),
+                fmt.money(d.limit_usd),
+                fmt.money(d.used_usd),
+                fmt.money(d.remaining_usd),
                 d.invocations,
                 f"{d.cycles_completed}/{d.cycles_started}",
                 bar(d.used_usd, scale, 30 if r.plain() else 20, "#" if r.plain() else "█"),
@@ -107,7 +108,7 @@ def budget(
     r.echo("(cycles: completed/started; bars: spend against the largest limit shown)")
     if rep.scheduled:
         r.echo(r.bold("scheduled limits:") + " (set ahead with `agentctl budget set AMOUNT --date YYYY-MM-DD`)")
-        r.table([C("date"), C("limit", right=True)], [[s.date, r.usd(s.limit_usd, 2)] for s in rep.scheduled])
+        r.table([C("date"), C("limit", right=True)], [[s.date, fmt.money(s.limit_usd)] for s in rep.scheduled])
 
 
 def _amount(value: str) -> str:
@@ -151,14 +152,14 @@ def budget_set(
             raise typer.BadParameter(str(err), param_hint="'--date'") from None
     if as_json:
         return r.print_json(ch)
-    old = r.usd(ch.old_limit_usd, 2) if ch.old_limit_usd is not None else "the default"
+    old = fmt.money(ch.old_limit_usd) if ch.old_limit_usd is not None else "the default"
     if ch.scope == "default":
-        r.echo(f"default limit for new days: {old} -> {r.usd(ch.new_limit_usd, 2)}")
+        r.echo(f"default limit for new days: {old} -> {fmt.money(ch.new_limit_usd)}")
         from agentctl.settings import given_as, setting_sources
 
         if setting_sources().get("default_budget_usd", "default") != "default":
             r.echo(r.warn(f"{given_as('default_budget_usd')} is ignored from now on: the database's default wins"))
         return
-    r.echo(f"limit for {ch.date}: {old} -> {r.usd(ch.new_limit_usd, 2)} ({r.usd(ch.used_usd)} already used)")
+    r.echo(f"limit for {ch.date}: {old} -> {fmt.money(ch.new_limit_usd)} ({fmt.money(ch.used_usd)} already used)")
     if ch.used_usd is not None and ch.used_usd >= ch.new_limit_usd:
         r.echo(r.warn("already spent at least the new limit: no more model calls that day"))

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render as r
 from agentctl.cli.common import JSON_HELP, report_db
 from agentctl.cli.errors import fail, handle_errors
@@ -13,7 +14,7 @@ from agentctl.domain import ExitCode
 
 if TYPE_CHECKING:
     from agentctl.lab.gates import GateVerdict
-    from agentctl.reports.compare import Comparison, Side
+    from agentctl.reports.compare import Comparison, Difference, Side
 
 
 @handle_errors
@@ -44,19 +45,19 @@ def _holdout(s: Side) -> list[str]:
     if res is None:
         state = {"sealed": "sealed", "not_tested": "not tested"}.get(s.holdout.state, s.holdout.state)
         return [state, state, state]
-    return [r.fixed(res.get("sharpe")), r.pct(res.get("total_return")), _gate(s.holdout.gate)]
+    return [fmt.ratio(res.get("sharpe")), fmt.pct(res.get("total_return")), _gate(s.holdout.gate)]
 
 
 def _rows(cmp: Comparison) -> list[list[object]]:
     sides = cmp.cycles
-    rows: list[list[object]] = [["strategy", *[s.strategy for s in sides]]]
-    rows += [[d.key, *d.values] for d in cmp.differences]
+    rows: list[list[object]] = [["strategy", *[r.name(s.strategy) for s in sides]]]
+    rows += [[d.key, *d.values] for d in cmp.differences if _short(d)]
     figures = [
-        ("sharpe", lambda s: r.fixed(s.research.sharpe)),
-        ("deflated sharpe", lambda s: r.fixed(s.research.deflated_sharpe, 3)),
-        ("return", lambda s: r.pct(s.research.total_return)),
-        ("buy and hold", lambda s: r.pct(s.research.buy_and_hold_return)),
-        ("max drawdown", lambda s: r.pct(s.research.max_drawdown)),
+        ("sharpe", lambda s: fmt.ratio(s.research.sharpe)),
+        ("deflated sharpe", lambda s: fmt.ratio(s.research.deflated_sharpe)),
+        ("return", lambda s: fmt.pct(s.research.total_return)),
+        ("buy and hold", lambda s: fmt.pct(s.research.buy_and_hold_return)),
+        ("max drawdown", lambda s: fmt.pct(s.research.max_drawdown)),
         ("trades", lambda s: s.research.trades),
         (
             "folds profitable",
@@ -77,6 +78,13 @@ def _rows(cmp: Comparison) -> list[list[object]]:
     return rows
 
 
+SIDE_BY_SIDE = 16  # a difference whose every value is this short stays in the table
+
+
+def _short(d: Difference) -> bool:
+    return all(len(v or "-") <= SIDE_BY_SIDE for v in d.values)
+
+
 def _render(cmp: Comparison) -> None:
     from agentctl.reports.words import plain_reasons
 
@@ -84,6 +92,12 @@ def _render(cmp: Comparison) -> None:
     # The names of the rows stay whole; the cycles' cells give way on a narrow terminal.
     cols = [C(""), *[C(f"cycle {s.id}", max_width=24) for s in cmp.cycles]]
     r.table(cols, _rows(cmp))
+    # A difference too long for a column (a feature list) is listed in full, one cycle a line.
+    for d in cmp.differences:
+        if not _short(d):
+            r.echo(r.bold(f"{d.key}:"))
+            for s, value in zip(cmp.cycles, d.values, strict=True):
+                r.echo(f"  cycle {s.id}: {value or '-'}")
     if cmp.same:
         r.echo(f"same in every cycle: {', '.join(cmp.same)}")
     # Each failed gate's reasons once, under the table.

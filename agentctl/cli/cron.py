@@ -16,6 +16,7 @@ from pathlib import Path
 
 import typer
 
+from agentctl.cli import render
 from agentctl.cli.errors import fail, handle_errors
 from agentctl.domain import ExitCode
 
@@ -62,21 +63,21 @@ def _cron(install: bool, remove: bool, log: Path | None) -> None:
     current = _read_crontab()
     updated = put_block(current, block)
     if updated == current:
-        typer.echo("crontab already has these lines: nothing changed (`crontab -l` shows them)")
+        render.echo("crontab already has these lines: nothing changed (`crontab -l` shows them)")
         return
     _write_crontab(updated)
     verb = "updated" if BEGIN in current else "installed"
-    typer.echo(f"{verb}: `agentctl tick` runs every minute, output in {log_file}")
-    typer.echo("check in two minutes: `agentctl status` shows the last tick")
+    render.echo(f"{verb}: `agentctl tick` runs every minute, output in {log_file}")
+    render.echo("check in two minutes: `agentctl status` shows the last tick")
 
 
 def _remove() -> None:
     current = _read_crontab()
     if BEGIN not in current:
-        typer.echo("no agentctl lines in your crontab: nothing to remove")
+        render.echo("no agentctl lines in your crontab: nothing to remove")
         return
     _write_crontab(strip_block(current))
-    typer.echo("removed agentctl's lines from your crontab")
+    render.echo("removed agentctl's lines from your crontab")
 
 
 def executable() -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render
 from agentctl.cli.errors import fail, handle_errors
 from agentctl.domain import ExitCode
@@ -112,9 +113,9 @@ def _cancel(as_json: bool) -> None:
         typer.echo(json.dumps(body, indent=2))
         return
     if result.session_id is None:
-        typer.echo("no active cycle: nothing to cancel")
+        render.echo("no active cycle: nothing to cancel")
         return
-    typer.echo(f"cycle {result.session_id} cancelled")
+    render.echo(f"cycle {result.session_id} cancelled")
 
 
 class _Display:
@@ -141,13 +142,9 @@ class _Display:
     def update(self, state) -> None:
         self.last = state
         r = state.result
-        spend = f"${state.spent_usd:.4f} of ${state.limit_usd:.2f} today"
+        spend = f"{fmt.money(state.spent_usd)} of {fmt.money(state.limit_usd)} today"
         if self._progress is None:
-            print(
-                f"tick {state.tick}: {r.line()} · cycles {state.completed}/{state.target} · {spend}",
-                file=sys.stderr,
-                flush=True,
-            )
+            render.echo(f"tick {state.tick}: {r.line()} · cycles {state.completed}/{state.target} · {spend}", err=True)
             return
         pct = float(r.progress.get("progress_pct") or 0) if r.progress else (100.0 if r.outcome else 0.0)
         desc = f"cycle {r.session_id or '-'} {r.outcome or r.phase or r.trigger_reason or ''}"
@@ -180,28 +177,21 @@ def _print_summary(s: CycleSummary | None) -> None:
     if s.training:
         t = s.training
         lines.append(
-            f"  training    out-of-fold accuracy {_f(t['accuracy'])} vs best constant guess"
-            f" {_f(t['constant_accuracy'])} (p {_f(t['accuracy_p_value'])}) · log loss {_f(t['log_loss'])}"
+            f"  training    out-of-fold accuracy {fmt.pct(t['accuracy'])} vs best constant guess"
+            f" {fmt.pct(t['constant_accuracy'])} (p {fmt.p_value(t['accuracy_p_value'])})"
+            f" · log loss {fmt.number(t['log_loss'])}"
         )
     if s.backtest:
         b = s.backtest
         lines.append(
-            f"  backtest    Sharpe {_f(b['sharpe'])} · return {_pct(b['total_return'])}"
-            f" (buy & hold {_pct(b['buy_and_hold_return'])}) · max DD {_pct(b['max_drawdown'])}"
-            f" · win {_pct(b['win_rate'])} · trades {b['total_trades']}"
+            f"  backtest    Sharpe {fmt.ratio(b['sharpe'])} · return {fmt.pct(b['total_return'])}"
+            f" (buy & hold {fmt.pct(b['buy_and_hold_return'])}) · max DD {fmt.pct(b['max_drawdown'])}"
+            f" · win {fmt.pct(b['win_rate'])} · trades {fmt.count(b['total_trades'])}"
         )
     if s.verdict:
-        lines.append(f"  assessment  {s.verdict} (passed: {s.assessment_passed})")
+        lines.append(f"  assessment  {'passed' if s.assessment_passed else 'not passed'}: {s.verdict}")
     failure = failure_once(s.failure_reason, s.gates.values(), where="above")
     if failure:
         lines.append(f"  reason      {failure}")
-    lines.append(f"  cost        ${s.cost_usd or '0'} · {s.duration_s or 0}s")
-    typer.echo("\n".join(lines))
-
-
-def _f(x) -> str:
-    return "-" if x is None else f"{x:.4g}" if isinstance(x, (int, float)) else str(x)
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%" if isinstance(x, (int, float)) else str(x)
+    lines.append(f"  cost        {fmt.money(s.cost_usd or 0)} · {fmt.duration(s.duration_s or 0)}")
+    render.echo("\n".join(lines))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render
 from agentctl.cli.common import help_when_bare
 from agentctl.cli.errors import fail, handle_errors
@@ -45,10 +46,10 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         (
             i.symbol,
             i.timeframe,
-            _when(i.first_bar),
-            _when(i.last_bar),
+            fmt.day(i.first_bar),
+            fmt.day(i.last_bar),
             str(i.bars),
-            _when(i.holdout_start),
+            fmt.day(i.holdout_start),
             n.words(),
             i.source,
         )
@@ -68,10 +69,6 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         ],
         rows,
     )
-
-
-def _when(dt) -> str:
-    return dt.strftime("%Y-%m-%d") if (dt.hour, dt.minute) == (0, 0) else dt.strftime("%Y-%m-%d %H:%M")
 
 
 @app.command("import")
@@ -98,9 +95,9 @@ def import_(
     if as_json:
         typer.echo(info.model_dump_json(indent=2))
         return
-    typer.echo(
-        f"imported {info.symbol}/{info.timeframe}: {info.bars} bars, {_when(info.first_bar)} to {_when(info.last_bar)}; "
-        f"the sealed final holdout starts at {_when(info.holdout_start)}"
+    render.echo(
+        f"imported {info.symbol}/{info.timeframe}: {info.bars} bars, {fmt.day(info.first_bar)} to {fmt.day(info.last_bar)}; "
+        f"the sealed final holdout starts at {fmt.day(info.holdout_start)}"
     )
 
 
@@ -135,7 +132,7 @@ def remove(
         remove_dataset(symbol, timeframe, _home())
     except DatasetUsageError as err:
         fail(str(err), ExitCode.NEEDS_PERSON)
-    typer.echo(f"removed {symbol}/{timeframe}")
+    render.echo(f"removed {symbol}/{timeframe}")
 
 
 def _cycles_on(symbol: str, timeframe: str) -> int:

@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from agentctl.cli import render
 from agentctl.cli.common import help_when_bare
 from agentctl.cli.errors import fail, handle_errors
 from agentctl.domain import ExitCode
@@ -25,9 +26,9 @@ def upgrade() -> None:
     applied = do_upgrade(database_url(get_settings()))
     if applied:
         for mid in applied:
-            typer.echo(f"applied {mid}")
+            render.echo(f"applied {mid}")
     else:
-        typer.echo("schema is current: nothing to apply")
+        render.echo("schema is current: nothing to apply")
 
 
 @app.command("status")
@@ -59,12 +60,12 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
         )
         return
     where = f"embedded ({settings.home / 'pgdata'})" if settings.embedded else "AGENTCTL_DATABASE_URL"
-    typer.echo(f"database: {where}")
+    render.echo(f"database: {where}")
     for s in states:
         when = s.applied_at.strftime("%Y-%m-%d %H:%M:%S UTC") if s.applied_at else "pending"
-        typer.echo(f"  {s.id:<32} {when}")
+        render.echo(f"  {s.id:<32} {when}")
     n = sum(not s.applied for s in states)
-    typer.echo(f"{n} pending" if n else "schema is current")
+    render.echo(f"{n} pending" if n else "schema is current")
 
 
 def _embedded():
@@ -90,9 +91,9 @@ def stop() -> None:
     server = _embedded()
     stopped = server.stop()
     if stopped is None:
-        typer.echo(f"embedded PostgreSQL in {server.pgdata} is not running")
+        render.echo(f"embedded PostgreSQL in {server.pgdata} is not running")
         return
-    typer.echo(f"embedded PostgreSQL stopped (pid {stopped.pid}, {server.pgdata})")
+    render.echo(f"embedded PostgreSQL stopped (pid {stopped.pid}, {server.pgdata})")
 
 
 @app.command("start")
@@ -102,7 +103,7 @@ def start() -> None:
     server = _embedded()
     running = server.running()
     if running is not None:
-        typer.echo(f"embedded PostgreSQL is already running (pid {running.pid}, {server.pgdata})")
+        render.echo(f"embedded PostgreSQL is already running (pid {running.pid}, {server.pgdata})")
         return
     running = server.start()
-    typer.echo(f"embedded PostgreSQL started (pid {running.pid}, {server.pgdata}, log {server.logfile})")
+    render.echo(f"embedded PostgreSQL started (pid {running.pid}, {server.pgdata}, log {server.logfile})")

@@ -35,7 +35,9 @@ def fail(message: str, code: int) -> NoReturn:
     """Print one line to stderr and exit with `code`."""
     import typer
 
-    print(f"agentctl: {message}", file=sys.stderr)
+    from agentctl.cli import render
+
+    render.echo(f"agentctl: {message}", err=True)
     raise typer.Exit(code)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
@@ -40,10 +39,12 @@ def export(
         return r.print_json(out)
     r.echo(f"cycle {out.cycle}: {out.strategy} exported to {out.directory}")
     r.echo(f"  model: {out.model.why}")
+    for e in out.equity:
+        r.echo(f"  {e.file}: equity, drawdown and buy and hold, {e.holds} ({e.rows} rows)")
     for t in out.trades:
         same = "matches the stored figures" if t.matches_stored else "DIFFERS from the stored figures"
         r.echo(f"  {t.file}: {t.trades} trades of the {t.backtest}, {t.source}; {same}")
     r.echo(f"  final holdout: {out.holdout.replace('_', ' ')}")
     r.echo(f"  files: {', '.join(out.files)}")
     for note in out.notes:
-        print(f"agentctl: {note}", file=sys.stderr)
+        r.echo(f"agentctl: {note}", err=True)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render as r
 from agentctl.cli.common import JSON_HELP, report_db
 from agentctl.cli.errors import handle_errors
 
 if TYPE_CHECKING:
-    from agentctl.reports.integrity import IntegrityReport, PBOFigure, Tally
+    from agentctl.reports.integrity import DatasetIntegrity, IntegrityReport, PBOFigure, Tally
 
 TALLY_HEADERS = ["tried", "training gate", "backtest gate", "assessed", "on holdout", "confirmed", "by chance"]
 
@@ -41,12 +43,20 @@ def _tally(t: Tally) -> list[object]:
         t.assessments_passed,
         t.holdout_tested,
         t.confirmations,
-        f"{t.expected_by_chance:.2f}",
+        fmt.ratio(t.expected_by_chance),
     ]
 
 
 def _pbo(p: PBOFigure) -> str:
-    return "-" if p.pbo is None else f"{p.pbo:.2f} ({p.trials} tried)"
+    return "-" if p.pbo is None else fmt.ratio(p.pbo)
+
+
+# The per-dataset figures beside the funnel: one (header, cell) entry per column, so a new
+# figure (e.g. the Sharpe a dataset's holdout needs to confirm) is one more entry.
+DATASET_FIGURES: list[tuple[str, Callable[[DatasetIntegrity], str]]] = [
+    ("PBO", lambda d: _pbo(d.pbo)),
+    ("strategies in PBO", lambda d: fmt.count(d.pbo.trials)),
+]
 
 
 def _datasets(rep: IntegrityReport) -> None:
@@ -54,11 +64,20 @@ def _datasets(rep: IntegrityReport) -> None:
         return
     r.echo(
         r.bold("by dataset:") + f" confirmed = passed the sealed final holdout; by chance = strategies on the "
-        f"holdout x alpha {rep.confirm_alpha:g}"
+        f"holdout x alpha {fmt.number(rep.confirm_alpha)}"
     )
-    rows = [[d.dataset, *_tally(d), _pbo(d.pbo)] for d in rep.by_dataset]
-    rows.append(["all datasets", *_tally(rep.overall), "-"])
-    r.table(["dataset", *TALLY_HEADERS, "PBO"], rows, right=tuple(range(1, 9)))
+    rows = [[d.dataset, *_tally(d)] for d in rep.by_dataset]
+    rows.append(["all datasets", *_tally(rep.overall)])
+    r.table(["dataset", *TALLY_HEADERS], rows, right=tuple(range(1, 1 + len(TALLY_HEADERS))))
+    r.echo(
+        r.bold("overfitting by dataset:")
+        + " PBO = probability the best in-sample strategy is below median out of sample"
+    )
+    r.table(
+        ["dataset", *(h for h, _ in DATASET_FIGURES)],
+        [[d.dataset, *(cell(d) for _, cell in DATASET_FIGURES)] for d in rep.by_dataset],
+        right=tuple(range(1, 1 + len(DATASET_FIGURES))),
+    )
     for d in rep.by_dataset:
         if d.pbo.pbo is None or d.pbo.note:
             r.echo(f"  PBO {d.dataset}: {d.pbo.note or 'not computed'}")
@@ -72,7 +91,14 @@ def _designers(rep: IntegrityReport) -> None:
     r.table(
         ["designer", "cycles", "tried", "confirmed", "cost", "per confirmed"],
         [
-            [d.designer, d.cycles, d.trials, d.confirmations, r.usd(d.cost_usd), r.usd(d.cost_per_confirmation_usd)]
+            [
+                d.designer,
+                d.cycles,
+                d.trials,
+                d.confirmations,
+                fmt.money(d.cost_usd),
+                fmt.money(d.cost_per_confirmation_usd),
+            ]
             for d in rep.by_designer
         ],
         right=(1, 2, 3, 4, 5),

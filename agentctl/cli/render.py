@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,14 +17,63 @@ from typing import Any, TextIO
 
 import typer
 
+from agentctl import fmt
+
 
 def plain(stream: TextIO | None = None) -> bool:
     """Plain text on `stream` (stdout by default): NO_COLOR set, or not a terminal."""
     return "NO_COLOR" in os.environ or not (stream or sys.stdout).isatty()
 
 
-def echo(text: str = "") -> None:
-    typer.echo(text)
+def width(stream: TextIO | None = None) -> int | None:
+    """The terminal's width in columns, or None when `stream` (stdout by default) is not a terminal."""
+    if not (stream or sys.stdout).isatty():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """Prose to stdout (stderr with `err`), wrapped by us at the terminal's width, not mid-word by the terminal.
+
+    A pipe gets each line whole, for scripts. A wrapped line's continuation is indented two
+    spaces past the line's own indent, so a reader sees where one item ends.
+    """
+    cols = width(sys.stderr if err else sys.stdout)
+    if cols is not None:
+        text = "\n".join(wrap(line, cols) for line in text.split("\n"))
+    typer.echo(text, err=err)
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def visible(text: str) -> int:
+    """The columns `text` takes on a terminal (colour codes take none)."""
+    return len(ANSI.sub("", text))
+
+
+def wrap(line: str, cols: int) -> str:
+    """One line broken at spaces into lines of at most `cols` visible characters; a word longer is cut."""
+    if visible(line) <= cols:
+        return line
+    indent = len(line) - len(line.lstrip(" "))
+    hang = " " * min(indent + 2, cols // 2)
+    out: list[str] = []
+    cur = line[:indent]
+    for word in line[indent:].split(" "):
+        candidate = f"{cur} {word}" if cur.strip() else cur + word
+        if visible(candidate) <= cols or not cur.strip():
+            cur = candidate
+        else:
+            out.append(cur)
+            cur = hang + word
+        while visible(cur) > cols:  # a path or a long token: cut it rather than overflow
+            out.append(cur[:cols])
+            cur = hang + cur[cols:]
+    out.append(cur)
+    return "\n".join(out)
 
 
 def print_json(model: Any) -> None:
@@ -69,7 +119,25 @@ def table(
 
     console = Console(width=width) if width else Console()
     keep, widths = fit(cols, cells, console.width)
+    if sum(widths) + GAP * (len(keep) - 1) > console.width:
+        # Too narrow even with optional columns dropped and long cells cut: a header of several
+        # words takes two lines (`training gate` over `training` / `gate`) rather than be cut.
+        cols = [stacked(c) for c in cols]
+        keep, widths = fit(cols, cells, console.width)
     _rich_table(console, [cols[i] for i in keep], [[r[i] for i in keep] for r in cells], widths)
+
+
+def stacked(c: Col) -> Col:
+    """The column with its header on two lines, split at the space nearest its middle."""
+    spaces = [i for i, ch in enumerate(c.header) if ch == " "]
+    if not spaces or "\n" in c.header:
+        return c
+    at = min(spaces, key=lambda i: abs(len(c.header) - 2 * i))
+    return Col(c.header[:at] + "\n" + c.header[at + 1 :], right=c.right, drop=c.drop, max_width=c.max_width)
+
+
+def _header_width(c: Col) -> int:
+    return max(len(part) for part in c.header.split("\n"))
 
 
 def _plain_table(cols: Sequence[Col], cells: Sequence[Sequence[str]]) -> None:
@@ -86,11 +154,17 @@ def _plain_table(cols: Sequence[Col], cells: Sequence[Sequence[str]]) -> None:
 
 def fit(cols: Sequence[Col], cells: Sequence[Sequence[str]], total: int) -> tuple[list[int], list[int]]:
     """Which columns to show and how wide, so one row fits in `total` characters."""
-    natural = [max([len(c.header), *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
-    capped = [min(n, max(c.max_width, len(c.header))) if c.max_width else n for n, c in zip(natural, cols, strict=True)]
-    least = [min(w, len(c.header)) if c.max_width else w for w, c in zip(capped, cols, strict=True)]
+    head = [_header_width(c) for c in cols]
+    natural = [max([head[i], *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
+    capped = [
+        min(n, max(c.max_width, head[i])) if c.max_width else n
+        for i, (n, c) in enumerate(zip(natural, cols, strict=True))
+    ]
+    least = [min(w, head[i]) if c.max_width else w for i, (w, c) in enumerate(zip(capped, cols, strict=True))]
     # A name cut to a few characters says nothing: drop optional columns before cutting below this.
-    readable = [min(w, max(len(c.header), READABLE)) if c.max_width else w for w, c in zip(capped, cols, strict=True)]
+    readable = [
+        min(w, max(head[i], READABLE)) if c.max_width else w for i, (w, c) in enumerate(zip(capped, cols, strict=True))
+    ]
     keep = list(range(len(cols)))
 
     def room() -> int:
@@ -101,8 +175,8 @@ def fit(cols: Sequence[Col], cells: Sequence[Sequence[str]], total: int) -> tupl
         keep.remove(worst)
     widths = {i: natural[i] for i in keep}
     # Too wide: first cut cells beyond their column's max_width, then the widest truncatable column,
-    # one character at a time, until the row fits. A wide terminal shows whole names.
-    for floor in (capped, least):
+    # one character at a time, down to a readable width before any goes shorter, until the row fits. A wide terminal shows whole names.
+    for floor in (capped, readable, least):
         while sum(widths.values()) > room():
             shrinkable = [i for i in keep if widths[i] > floor[i]]
             if not shrinkable:
@@ -131,38 +205,10 @@ def cell(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, datetime):
-        return when(v)
+        return fmt.when(v)
+    if isinstance(v, float):
+        return fmt.number(v)
     return str(v)
-
-
-def when(t: datetime | None) -> str:
-    return t.strftime("%Y-%m-%d %H:%M:%S") if t else "-"
-
-
-def usd(v: float | None, places: int = 4) -> str:
-    return "-" if v is None else f"${v:,.{places}f}"
-
-
-def pct(v: float | None) -> str:
-    return "-" if v is None else f"{v * 100:.1f}%"
-
-
-def fixed(v: float | None, places: int = 2) -> str:
-    return "-" if v is None else f"{v:.{places}f}"
-
-
-def duration(seconds: float | None) -> str:
-    """4s, 3m05s, 2h05m, 1d03h."""
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
 def short(text: str | None, n: int) -> str | None:
@@ -171,6 +217,16 @@ def short(text: str | None, n: int) -> str | None:
         return None
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def name(strategy: str | None) -> str | None:
+    """A strategy's name in a table: on a terminal without a baseline's `baseline-N-` prefix (it fills
+    the room a name gets and says only who designed it); whole in a pipe, for scripts."""
+    if plain():
+        return strategy
+    from agentctl.reports.words import short_name
+
+    return short_name(strategy)
 
 
 def bold(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Report commands: status, cycles, show, budget, cost, actions, triggers, doctor, metrics.
+"""Report commands: status, summary, cycles, show, budget, cost, actions, triggers, doctor, metrics.
 
 Thin: open the database, call one function of agentctl.reports, render with
 agentctl.cli.render. `--json` prints the report's model as JSON (keys in README
@@ -13,6 +13,7 @@ from enum import StrEnum
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render as r
 from agentctl.cli.activity import actions, triggers
 from agentctl.cli.budget import budget_app
@@ -23,6 +24,7 @@ from agentctl.cli.export import export
 from agentctl.cli.integrity import integrity
 from agentctl.cli.predict import predict
 from agentctl.cli.show import show
+from agentctl.cli.summary import summary
 from agentctl.domain import ExitCode, Outcome
 
 SUCCESS_AVERAGE = "cost per confirmed strategy (its own cycle only)"
@@ -31,6 +33,7 @@ SUCCESS_AVERAGE = "cost per confirmed strategy (its own cycle only)"
 def register(app: typer.Typer) -> None:
     """Add the report commands and the `budget` sub-app to the top-level app."""
     app.command("status")(status)
+    app.command("summary")(summary)
     app.command("cycles")(cycles)
     app.command("show")(show)
     app.add_typer(budget_app, name="budget")
@@ -58,8 +61,8 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
     c = st.active_cycle
     if c is not None:
         r.echo(
-            f"{r.bold(f'cycle {c.id}')}  {c.stage} for {r.duration(c.seconds_in_phase)}"
-            f"  (started {r.duration(c.seconds_since_start)} ago)  strategy: {c.strategy or '-'}"
+            f"{r.bold(f'cycle {c.id}')}  {c.stage} for {fmt.duration(c.seconds_in_phase)}"
+            f"  (started {fmt.duration(c.seconds_since_start)} ago)  strategy: {c.strategy or '-'}"
         )
         r.echo(f"  dataset {c.dataset or '-'}  model {c.model or '-'}")
         op = c.operation
@@ -68,21 +71,21 @@ def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
             running = op.status in ("running", "pending")
             pct = "" if op.progress_pct is None or not running else f" {op.progress_pct:.0f}%"
             msg = f" {op.progress_message}" if op.progress_message and op.progress_message != op.status else ""
-            hb = f"  heartbeat {r.duration(op.heartbeat_age_s)} ago" if op.heartbeat_age_s is not None else ""
+            hb = f"  heartbeat {fmt.duration(op.heartbeat_age_s)} ago" if op.heartbeat_age_s is not None else ""
             seen = "" if op.source == "operations" else "  (as of the last tick)"
             wait = ": waiting for the next tick" if c.waiting_for_tick else ""
             r.echo(f"  operation {op.id}: {op.status or 'unknown'}{pct}{msg}{wait}{hb}{seen}")
     b = st.budget
     r.echo(
-        f"budget {b.date}: {r.usd(b.used_usd)} of {r.usd(b.limit_usd, 2)} used, {r.usd(b.reserved_usd)} reserved, "
-        f"{r.usd(b.remaining_usd)} left; {b.invocations} invocations, "
+        f"budget {b.date}: {fmt.money(b.used_usd)} of {fmt.money(b.limit_usd)} used, {fmt.money(b.reserved_usd)} reserved, "
+        f"{fmt.money(b.remaining_usd)} left; {b.invocations} invocations, "
         f"{b.cycles_started} cycles started, {b.cycles_completed} completed"
     )
     t = st.last_trigger
     if t is not None:
         why = f" ({t.skip_reason})" if t.skip_reason else (" (agent invoked)" if t.agent_invoked else "")
         cyc = f" cycle {t.session_id}" if t.session_id else ""
-        r.echo(f"last tick {r.duration(t.age_s)} ago ({r.when(t.triggered_at)}): {t.trigger_reason}{why}{cyc}")
+        r.echo(f"last tick {fmt.duration(t.age_s)} ago ({fmt.when(t.triggered_at)}): {t.trigger_reason}{why}{cyc}")
     for w in st.warnings:
         if w.message not in st.headline:  # the headline already said it
             r.echo(r.warn(w.message))
@@ -155,17 +158,17 @@ def _cycles_table(rows) -> None:
         [
             [
                 c.id,
-                c.strategy,
+                r.name(c.strategy),
                 c.dataset,
                 c.outcome,
-                r.fixed(c.sharpe),
-                r.fixed(c.deflated_sharpe, 3),
-                r.pct(c.total_return),
-                r.pct(c.buy_and_hold_return),
-                r.pct(c.max_drawdown),
+                fmt.ratio(c.sharpe),
+                fmt.ratio(c.deflated_sharpe),
+                fmt.pct(c.total_return),
+                fmt.pct(c.buy_and_hold_return),
+                fmt.pct(c.max_drawdown),
                 c.trades,
-                r.usd(c.cost_usd),
-                r.duration(c.duration_s),
+                fmt.money(c.cost_usd),
+                fmt.duration(c.duration_s),
                 r.short(c.verdict, 40),
             ]
             for c in rows
@@ -188,19 +191,25 @@ def cost(
     if rep.cycles_completed == 0 and rep.total_spend_usd == 0:
         r.echo(reports.NO_CYCLES_HINT)
         return
-    r.echo(f"{SUCCESS_AVERAGE}: {r.usd(rep.avg_cost_per_success_usd)} average over {rep.successes} confirmed cycles")
-    r.echo(f"all spend: {r.usd(rep.total_spend_usd)} over {rep.cycles_completed} completed cycles")
-    r.echo(f"  per confirmed strategy (failures included): {r.usd(rep.spend_per_success_usd)} ({rep.successes})")
-    r.echo(f"  per promising strategy (assessment passed): {r.usd(rep.spend_per_promising_usd)} ({rep.promising})")
+    r.echo(
+        f"{SUCCESS_AVERAGE}: {fmt.money(rep.avg_cost_per_success_usd)} average over {rep.successes} confirmed cycles"
+    )
+    r.echo(f"all spend: {fmt.money(rep.total_spend_usd)} over {rep.cycles_completed} completed cycles")
+    r.echo(f"  per confirmed strategy (failures included): {fmt.money(rep.spend_per_success_usd)} ({rep.successes})")
+    r.echo(f"  per promising strategy (assessment passed): {fmt.money(rep.spend_per_promising_usd)} ({rep.promising})")
     if rep.by_outcome:
         r.echo(r.bold("by outcome:"))
-        rows = [[o.outcome, o.cycles, r.usd(o.cost_usd)] for o in rep.by_outcome]
+        rows = [[o.outcome, o.cycles, fmt.money(o.cost_usd)] for o in rep.by_outcome]
         r.table(["outcome", "cycles", "cost"], rows, right=(1, 2))
     if rep.by_model:
         r.echo(r.bold("by model:"))
-        r.table(["model", "calls", "cost"], [[m.name, m.calls, r.usd(m.cost_usd)] for m in rep.by_model], right=(1, 2))
+        r.table(
+            ["model", "calls", "cost"], [[m.name, m.calls, fmt.money(m.cost_usd)] for m in rep.by_model], right=(1, 2)
+        )
         r.echo(r.bold("by phase:"))
-        r.table(["phase", "calls", "cost"], [[m.name, m.calls, r.usd(m.cost_usd)] for m in rep.by_phase], right=(1, 2))
+        r.table(
+            ["phase", "calls", "cost"], [[m.name, m.calls, fmt.money(m.cost_usd)] for m in rep.by_phase], right=(1, 2)
+        )
     if rep.costliest_failures:
         r.echo(r.bold("costliest failed cycles:"))
         C = r.Col
@@ -213,7 +222,7 @@ def cost(
                 C("reason", max_width=50, drop=1),
             ],
             [
-                [f.id, f.strategy, f.outcome, r.usd(f.cost_usd), r.short(f.failure_reason, 50)]
+                [f.id, r.name(f.strategy), f.outcome, fmt.money(f.cost_usd), r.short(f.failure_reason, 50)]
                 for f in rep.costliest_failures
             ],
         )

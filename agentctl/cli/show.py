@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import TYPE_CHECKING
 
 import typer
 
+from agentctl import fmt
 from agentctl.cli import render as r
 from agentctl.cli.activity import actions_table, triggers_table
 from agentctl.cli.common import JSON_HELP, image_path, report_db
@@ -15,9 +14,11 @@ from agentctl.cli.errors import fail, handle_errors
 from agentctl.domain import ExitCode
 from agentctl.reports.words import failure_once, plain_reasons
 
+TRADES_SHOWN = 10  # the last trades `show` lists without --trades
+
 if TYPE_CHECKING:
     from agentctl.lab.gates import GateVerdict
-    from agentctl.reports import CycleDetail
+    from agentctl.reports import CycleDetail, CycleTrades, EquityChart
     from agentctl.reports.research import Deflated, WalkForward
     from agentctl.store.records import AssessmentRecord, BacktestRecord, TrainingRecord
 
@@ -32,47 +33,50 @@ def show(
         callback=image_path,
         help="Also write the equity curve as an image: PATH ends in .png (or .svg, .pdf).",
     ),
+    all_trades: bool = typer.Option(False, "--trades", help=f"Every trade, not only the last {TRADES_SHOWN}."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """One cycle in full: strategy, walk-forward results, deflated Sharpe then and now, gates, assessment, final holdout (once the assessment passed), actions, triggers, equity curve."""
+    """One cycle in full: parameters, walk-forward results, deflated Sharpe then and now, gates, assessment, final holdout (once the assessment passed), actions, triggers, equity curve, last trades."""
     from agentctl import reports
 
     with report_db() as (settings, conn):
         d = reports.cycle_detail(conn, cycle_id)
-    if d is None:
-        fail(f"no cycle {cycle_id}: see `agentctl cycles --recent`", ExitCode.USAGE)
-    if as_json and png is None:
-        return r.print_json(d)
-    benchmark = _benchmark(d, settings.home)
+        if d is None:
+            fail(f"no cycle {cycle_id}: see `agentctl cycles --recent`", ExitCode.USAGE)
+        if as_json and png is None:
+            return r.print_json(d)
+        trades = None if as_json else reports.cycle_trades(conn, cycle_id, settings.home)
+        chart = reports.equity_chart(conn, d, settings.home)
     if png is not None:
-        _write_png(d, png, benchmark)
-    if as_json:
+        _write_png(d, png, chart)
+    if as_json or trades is None:
         return r.print_json(d)
-    _render(d, benchmark)
+    _render(d, chart)
+    _trades(trades, all_trades)
+    _audit(d)
 
 
-def _benchmark(d: CycleDetail, home) -> list[float] | None:
-    """Buy and hold over the equity curve's bars, from the dataset (None when it is not here or changed)."""
-    from agentctl.reports.cycles import buy_and_hold_curve
-
-    return buy_and_hold_curve(d.config, d.equity_curve, home)
-
-
-def _write_png(d: CycleDetail, png: str, benchmark: list[float] | None) -> None:
+def _write_png(d: CycleDetail, png: str, chart: EquityChart) -> None:
     from pathlib import Path
 
     from agentctl.plot import equity_png
 
-    if not d.equity_curve:
+    if not chart.curve:
         fail(f"cycle {d.id} has no equity curve (no backtest result)", ExitCode.NEEDS_PERSON)
     try:
-        equity_png(d.equity_curve, Path(png), title=f"cycle {d.id}: {d.strategy or ''}", benchmark=benchmark)
+        equity_png(
+            chart.curve,
+            Path(png),
+            title=f"cycle {d.id}: {d.strategy or ''}",
+            benchmark=chart.benchmark,
+            holdout_from=chart.holdout_from,
+        )
     except OSError as err:
         fail(f"cannot write {png}: {err.strerror or err}", ExitCode.NEEDS_PERSON)
-    print(f"agentctl: equity curve written to {png}", file=sys.stderr)
+    r.echo(f"agentctl: equity curve written to {png}", err=True)
 
 
-def _render(d: CycleDetail, benchmark: list[float] | None) -> None:
+def _render(d: CycleDetail, chart: EquityChart) -> None:
     _head(d)
     _periods(d)
     if d.training:
@@ -85,38 +89,36 @@ def _render(d: CycleDetail, benchmark: list[float] | None) -> None:
     if d.assessment:
         _assessment(d.assessment)
     _holdout(d)
-    if d.equity_curve:
+    if chart.curve:
         from agentctl.plot import equity_text
 
-        r.echo(equity_text(d.equity_curve, color=not r.plain(), benchmark=benchmark))
-    _audit(d)
+        cols = r.width() or 80
+        r.echo(
+            equity_text(
+                chart.curve,
+                color=not r.plain(),
+                benchmark=chart.benchmark,
+                holdout_from=chart.holdout_from,
+                width=min(cols, 100) - 2,
+            )
+        )
 
 
 def _head(d: CycleDetail) -> None:
     head = f"cycle {d.id}: {d.strategy or '(no strategy)'}"
     state = f"outcome {d.outcome}" if d.outcome else f"active, phase {d.phase}"
-    done = f", completed {r.when(d.completed_at)} (took {r.duration(d.duration_s)})" if d.completed_at else ""
-    r.echo(f"{r.bold(head)}  {state}  started {r.when(d.created_at)}{done}")
+    done = f", completed {fmt.when(d.completed_at)} (took {fmt.duration(d.duration_s)})" if d.completed_at else ""
+    r.echo(f"{r.bold(head)}  {state}  started {fmt.when(d.created_at)}{done}")
     failure = failure_once(d.failure_reason, [d.gates.training, d.gates.backtest, d.research.holdout.gate])
     if failure:
         r.echo(f"failure: {failure}")
     if d.hypothesis:
         r.echo(f"hypothesis: {d.hypothesis}")
     if d.config:
-        cfg = {k: v for k, v in d.config.items() if k != "hypothesis"}
-        r.echo("config:")
-        for line in json.dumps(cfg, indent=2, default=str).splitlines():
-            r.echo(f"  {line}")
+        from agentctl.reports.cycles import parameters
 
-
-def _day(t) -> str:
-    if t is None:
-        return "-"
-    return t.strftime("%Y-%m-%d") if (t.hour, t.minute) == (0, 0) else t.strftime("%Y-%m-%d %H:%M")
-
-
-def _signed_pct(v: float | None) -> str:
-    return "-" if v is None else f"{v * 100:+.2f}%"
+        r.echo(r.bold("parameters:"))
+        r.table([r.Col("parameter"), r.Col("value", max_width=60)], parameters(d.config))
 
 
 def _periods(d: CycleDetail) -> None:
@@ -124,43 +126,43 @@ def _periods(d: CycleDetail) -> None:
     t = d.training
     if t is not None and t.research_start is not None:
         shown = d.research.holdout.results or {}
-        end = f" to {str(shown['end'])[:10]}" if shown.get("end") else ""
+        end = f" to {fmt.day(str(shown['end']))}" if shown.get("end") else ""
         r.echo(
-            r.bold("periods:") + f" research {_day(t.research_start)} to {_day(t.research_end)} "
-            f"({t.research_bars} bars), purge gap {t.purge_bars} bars, final holdout from {_day(t.holdout_start)}{end}"
+            r.bold("periods:") + f" research {fmt.day(t.research_start)} to {fmt.day(t.research_end)} "
+            f"({t.research_bars} bars), purge gap {t.purge_bars} bars, final holdout from {fmt.day(t.holdout_start)}{end}"
         )
     trading = (d.config or {}).get("trading") or {}
     if trading:
         r.echo(
-            r.bold("costs:") + f" fee {trading.get('fee_bps', '-')} bp and slippage "
-            f"{trading.get('slippage_bps', '-')} bp per side, {trading.get('direction', '-')}, "
-            f"confidence {trading.get('confidence', '-')}"
+            r.bold("costs:") + f" fee {fmt.text(trading.get('fee_bps'))} bp and slippage "
+            f"{fmt.text(trading.get('slippage_bps'))} bp per side, {fmt.text(trading.get('direction'))}, "
+            f"confidence {fmt.text(trading.get('confidence'))}"
         )
 
 
 def _training(t: TrainingRecord) -> None:
-    iterations = "-" if t.iterations is None else t.iterations
+    iterations = fmt.plural(t.iterations, "iteration")
     # Walk-forward training compares with each fold's best constant guess; an older row with its majority baseline.
     label = "majority baseline" if t.folds is None else "best constant guess"
-    baseline = f"{label} {r.fixed(t.majority_baseline_accuracy, 4)}"
+    baseline = f"{label} {fmt.pct(t.majority_baseline_accuracy)}"
     r.echo(
-        r.bold("training:") + f" accuracy {r.fixed(t.accuracy, 4)} ({baseline}), log loss {r.fixed(t.log_loss, 4)}, "
-        f"{iterations} iterations{' (early stopped)' if t.early_stopped else ''}, "
-        f"{r.duration(t.duration_s)}"
+        r.bold("training:") + f" accuracy {fmt.pct(t.accuracy)} ({baseline}), log loss {fmt.number(t.log_loss)}, "
+        f"{iterations}{' (early stopped)' if t.early_stopped else ''}, "
+        f"{fmt.duration(t.duration_s)}"
     )
 
 
 def _backtest(b: BacktestRecord) -> None:
-    trades = "-" if b.total_trades is None else b.total_trades
+    trades = fmt.plural(b.total_trades, "trade")
     r.echo(
-        r.bold("backtest:") + f" sharpe {r.fixed(b.sharpe)}, sortino {r.fixed(b.sortino)}, "
-        f"return {r.pct(b.total_return)} (buy and hold {r.pct(b.buy_and_hold_return)}), "
-        f"max drawdown {r.pct(b.max_drawdown)}, win rate {r.pct(b.win_rate)}, "
-        f"{trades} trades, profit factor {r.fixed(b.profit_factor)}"
+        r.bold("backtest:") + f" sharpe {fmt.ratio(b.sharpe)}, sortino {fmt.ratio(b.sortino)}, "
+        f"return {fmt.pct(b.total_return)} (buy and hold {fmt.pct(b.buy_and_hold_return)}), "
+        f"max drawdown {fmt.pct(b.max_drawdown)}, win rate {fmt.pct(b.win_rate)}, "
+        f"{trades}, profit factor {fmt.ratio(b.profit_factor)}"
     )
     r.echo(
-        f"  CAGR {r.pct(b.cagr)}, Calmar {r.fixed(b.calmar)}, exposure {r.pct(b.exposure)} of bars, "
-        f"average trade {_signed_pct(b.avg_trade_return)}"
+        f"  CAGR {fmt.pct(b.cagr)}, Calmar {fmt.ratio(b.calmar)}, exposure {fmt.pct(b.exposure)} of bars, "
+        f"average trade {fmt.pct(b.avg_trade_return, signed=True, places=2)}"
     )
 
 
@@ -172,11 +174,12 @@ def _research(d: CycleDetail) -> None:
 
 
 def _walk_forward(w: WalkForward) -> None:
-    profitable = "-" if w.folds_profitable is None else w.folds_profitable
+    folds = fmt.plural(len(w.folds), "fold")
+    profitable = folds if w.folds_profitable is None else f"{w.folds_profitable} of {folds} profitable"
     r.echo(
-        r.bold("walk-forward:") + f" {profitable} of {len(w.folds)} folds profitable; out-of-fold accuracy "
-        f"{r.fixed(w.accuracy, 4)} against the best constant guess {r.fixed(w.constant_accuracy, 4)}, "
-        f"binomial p {r.fixed(w.binomial_p, 4)}"
+        r.bold("walk-forward:") + f" {profitable}; out-of-fold accuracy "
+        f"{fmt.pct(w.accuracy)} against the best constant guess {fmt.pct(w.constant_accuracy)}, "
+        f"binomial p {fmt.p_value(w.binomial_p)}"
         + (f" on {w.effective_bars} independent bars" if w.effective_bars is not None else "")
     )
     if w.folds:
@@ -185,10 +188,10 @@ def _walk_forward(w: WalkForward) -> None:
             [
                 [
                     f.fold,
-                    r.fixed(f.sharpe),
-                    r.pct(f.total_return),
-                    r.fixed(f.accuracy, 4),
-                    r.fixed(f.constant_accuracy, 4),
+                    fmt.ratio(f.sharpe),
+                    fmt.pct(f.total_return),
+                    fmt.pct(f.accuracy),
+                    fmt.pct(f.constant_accuracy),
                 ]
                 for f in w.folds
             ],
@@ -197,25 +200,25 @@ def _walk_forward(w: WalkForward) -> None:
 
 
 def _tried(n: int | None) -> str:
-    return f"{'-' if n is None else n} {'strategy' if n == 1 else 'strategies'} tried"
+    return f"{fmt.plural(n, 'strategy', 'strategies')} tried"
 
 
 def _deflated(x: Deflated) -> None:
     then = x.at_test
     line = (
-        r.bold("deflated sharpe:") + f" {r.fixed(then.deflated_sharpe, 3)} at the test ({_tried(then.n_trials)}, "
-        f"expected best by luck {r.fixed(then.sr0, 4)} per bar)"
+        r.bold("deflated sharpe:") + f" {fmt.ratio(then.deflated_sharpe)} at the test ({_tried(then.n_trials)}, "
+        f"expected best by luck {fmt.number(then.sr0)} per bar)"
     )
     if x.now is not None:
         line += (
-            f"; {r.fixed(x.now.deflated_sharpe, 3)} now ({_tried(x.now.n_trials)}, "
-            f"expected best by luck {r.fixed(x.now.sr0, 4)} per bar)"
+            f"; {fmt.ratio(x.now.deflated_sharpe)} now ({_tried(x.now.n_trials)}, "
+            f"expected best by luck {fmt.number(x.now.sr0)} per bar)"
         )
     r.echo(line)
     if x.sr is not None:
         r.echo(
-            f"  sharpe {r.fixed(x.sr, 4)} per bar over {x.t} bars, skew {r.fixed(x.skew)}, kurtosis {r.fixed(x.kurtosis)}, "
-            f"variance of trials {x.var_trials} ({x.variance_source or 'source not recorded'})"
+            f"  sharpe {fmt.number(x.sr)} per bar over {x.t} bars, skew {fmt.ratio(x.skew)}, kurtosis {fmt.ratio(x.kurtosis)}, "
+            f"variance of trials {fmt.number(x.var_trials)} ({x.variance_source or 'source not recorded'})"
         )
 
 
@@ -225,11 +228,12 @@ def _holdout(d: CycleDetail) -> None:
         r.echo(h.line)
         return
     res = h.results
-    trades = res.get("total_trades", "-")
+    trades = fmt.plural(res.get("total_trades"), "trade")
     r.echo(
-        r.bold("final holdout:") + f" sharpe {r.fixed(res.get('sharpe'))} (p {r.fixed(res.get('sharpe_p_value'), 4)}), "
-        f"return {r.pct(res.get('total_return'))} (buy and hold {r.pct(res.get('buy_and_hold_return'))}), "
-        f"max drawdown {r.pct(res.get('max_drawdown'))}, {trades} trades, {res.get('bars', '-')} bars"
+        r.bold("final holdout:")
+        + f" sharpe {fmt.ratio(res.get('sharpe'))} (p {fmt.p_value(res.get('sharpe_p_value'))}), "
+        f"return {fmt.pct(res.get('total_return'))} (buy and hold {fmt.pct(res.get('buy_and_hold_return'))}), "
+        f"max drawdown {fmt.pct(res.get('max_drawdown'))}, {trades}, {fmt.plural(res.get('bars'), 'bar')}"
     )
     _gate("final holdout", h.gate)
 
@@ -259,7 +263,7 @@ def _audit(d: CycleDetail) -> None:
     r.echo(
         r.bold("actions:") + f" {tot.actions} ({tot.model_calls} model calls), tokens in {tot.tokens_input:,} "
         f"out {tot.tokens_output:,} cache write {tot.tokens_cache_write:,} read {tot.tokens_cache_read:,}, "
-        f"cost {r.usd(tot.cost_usd)}"
+        f"cost {fmt.money(tot.cost_usd)}"
     )
     if d.actions:
         actions_table(d.actions, with_cycle=False)
@@ -268,3 +272,37 @@ def _audit(d: CycleDetail) -> None:
     r.echo(r.bold("triggers:") + f" {len(d.triggers)}")
     if d.triggers:
         triggers_table(d.triggers)
+
+
+def _trades(t: CycleTrades, every: bool) -> None:
+    """The last trades of each backtest recomputed (every one with --trades), or why there are none."""
+    for what, rows in (("research backtest", t.research), ("final holdout", t.holdout)):
+        if rows is None:
+            continue
+        shown = rows if every else rows[-TRADES_SHOWN:]
+        more = "" if len(shown) == len(rows) else f", the last {len(shown)} (all: --trades)"
+        r.echo(r.bold("trades:") + f" {fmt.plural(len(rows), 'trade')} in the {what}{more}")
+        if shown:
+            r.table(
+                [
+                    r.Col("#", right=True),
+                    r.Col("side"),
+                    r.Col("entry"),
+                    r.Col("exit"),
+                    r.Col("bars", right=True, drop=1),
+                    r.Col("return", right=True),
+                ],
+                [
+                    [
+                        x.trade,
+                        x.direction,
+                        fmt.day(x.entry_time),
+                        fmt.day(x.exit_time),
+                        x.bars_held,
+                        fmt.pct(x.net_return, signed=True, places=2),
+                    ]
+                    for x in shown
+                ],
+            )
+    for note in t.notes:
+        r.echo(note)

@@ -12,7 +12,17 @@ and function in a module here (re-exported below), its command in agentctl/cli/.
 from agentctl.reports.activity import TriggerReport, recent_actions, recent_triggers
 from agentctl.reports.common import NO_CYCLES_HINT, NO_TICK_HINT, ActionRow, BudgetDay, TriggerRow
 from agentctl.reports.costs import BudgetReport, CostReport, budget_report, cost_report, default_limit, today_budget
-from agentctl.reports.cycles import CycleDetail, CycleRow, cycle_detail, recent_cycles, session_exists
+from agentctl.reports.cycles import (
+    CycleDetail,
+    CycleRow,
+    CycleTrades,
+    EquityChart,
+    cycle_detail,
+    cycle_trades,
+    equity_chart,
+    recent_cycles,
+    session_exists,
+)
 from agentctl.reports.doctor import Check, DoctorReport, doctor
 from agentctl.reports.integrity import IntegrityReport, integrity
 from agentctl.reports.prometheus import MetricsReport, metrics, prometheus_text
@@ -28,7 +38,9 @@ __all__ = [
     "CostReport",
     "CycleDetail",
     "CycleRow",
+    "CycleTrades",
     "DoctorReport",
+    "EquityChart",
     "IntegrityReport",
     "MetricsReport",
     "OperationProgress",
@@ -38,8 +50,10 @@ __all__ = [
     "budget_report",
     "cost_report",
     "cycle_detail",
+    "cycle_trades",
     "default_limit",
     "doctor",
+    "equity_chart",
     "integrity",
     "metrics",
     "operation_progress",

@@ -66,7 +66,10 @@ class Comparison(BaseModel):
 
 
 def _text(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+    """A config value as a person writes it (37, not 37.0; yes, not True)."""
+    from agentctl import fmt
+
+    return fmt.text(v)
 
 
 def _feature(f: dict[str, Any]) -> str:

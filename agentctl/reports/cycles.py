@@ -185,3 +185,87 @@ def buy_and_hold_curve(config: dict[str, Any] | None, curve: list[tuple[str, flo
     except DatasetError:
         return None
     return buy_and_hold(points(curve)[0], df["close"])
+
+
+def parameters(config: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """A strategy's settings as (parameter, value) rows: one per feature, the rest by section (not a JSON dump)."""
+    from agentctl import fmt
+
+    rows: list[tuple[str, str]] = []
+    for section, value in (config or {}).items():
+        if section in ("hypothesis", "name"):
+            continue
+        if section == "dataset" and isinstance(value, dict):
+            rows.append(("dataset", f"{value.get('symbol')}/{value.get('timeframe')}"))
+        elif section == "features" and isinstance(value, list):
+            for i, f in enumerate(value, 1):
+                params = fmt.text(f.get("params") or {}) if isinstance(f, dict) else ""
+                name = f.get("function", "?") if isinstance(f, dict) else fmt.text(f)
+                rows.append((f"feature {i}", f"{name}({params})" if params else str(name)))
+        elif isinstance(value, dict):
+            rows += [(f"{section} {k.replace('_', ' ')}", fmt.text(v)) for k, v in value.items()]
+        else:
+            rows.append((section, fmt.text(value)))
+    return rows
+
+
+class TradeRow(BaseModel):
+    trade: int
+    direction: str  # long | short
+    entry_time: datetime
+    entry_price: float
+    exit_time: datetime
+    exit_price: float
+    bars_held: int
+    net_return: float  # after fees and slippage
+
+
+class CycleTrades(BaseModel):
+    """A cycle's trades, recomputed (backtests do not store them); None where they cannot be, with why in notes."""
+
+    research: list[TradeRow] | None
+    holdout: list[TradeRow] | None  # only for a cycle whose final holdout may be shown
+    notes: list[str]
+
+
+def cycle_trades(conn: psycopg.Connection[Any], cycle_id: int, home: Path) -> CycleTrades:
+    from agentctl.reports.replay import cycle_replays, trades
+
+    c = store.cycle(conn, cycle_id)
+    trained = c is not None and c.training_results is not None and c.training_results.model_path is not None
+    if c is None or not c.strategy_config or c.backtest_results is None or not trained:
+        return CycleTrades(research=None, holdout=None, notes=[])  # nothing was traded: nothing to recompute
+    rep = cycle_replays(c, home, holdout_shown=research(conn, c).holdout.state == "shown")
+
+    def rows(replay: Any) -> list[TradeRow] | None:
+        if replay is None:
+            return None
+        return [
+            TradeRow(**{k: v for k, v in t.items() if k != "return"}, net_return=t["return"]) for t in trades(replay)
+        ]
+
+    return CycleTrades(research=rows(rep.research), holdout=rows(rep.holdout), notes=rep.notes)
+
+
+class EquityChart(BaseModel):
+    """What `show` draws: the research curve, then the final holdout's (when it may be shown) from where it ended."""
+
+    curve: list[tuple[str, float]]
+    benchmark: list[float] | None  # buy and hold over the same bars
+    holdout_from: str | None  # the first bar of the final holdout on the chart
+
+
+def equity_chart(conn: psycopg.Connection[Any], d: CycleDetail, home: Path) -> EquityChart:
+    """The chart of `show`; the final holdout's curve only for a cycle whose holdout may be shown."""
+    curve = list(d.equity_curve)
+    holdout_from = None
+    tail: list[Any] = []
+    if d.research.holdout.state == "shown":
+        c = store.cycle(conn, d.id)
+        tail = ((c.final_holdout_results if c else None) or {}).get("equity_curve") or []
+    if curve and tail:
+        # The holdout's curve starts again at 1.0: chained to the research curve's last value, one line reads on.
+        last = curve[-1][1]
+        holdout_from = str(tail[0][0])
+        curve += [(str(t), last * float(v)) for t, v in tail]
+    return EquityChart(curve=curve, benchmark=buy_and_hold_curve(d.config, curve, home), holdout_from=holdout_from)

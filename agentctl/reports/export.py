@@ -2,8 +2,8 @@
 
 strategy.json (the strategy file), model.joblib (a copy of the model reports/replay.py
 chooses), metrics.json (training, research backtest, and the final holdout only for a
-cycle whose assessment passed), equity.csv, trades.csv (recomputed with the lab's
-`simulate()`: backtests do not store their trades), the same two for the final holdout
+cycle whose assessment passed), equity.csv (every bar) and trades.csv, both recomputed with
+the lab's `simulate()` (backtests store neither their trades nor more than 500 equity points), the same two for the final holdout
 when its figures may be shown, and summary.md (what was tried, how often, on which data).
 """
 
@@ -52,6 +52,12 @@ class TradesFile(BaseModel):
     matches_stored: bool  # the recomputed trades give the stored trade count and return
 
 
+class EquityFile(BaseModel):
+    file: str
+    rows: int
+    holds: str  # every bar, or the stored curve's points when the backtest could not be recomputed
+
+
 class Export(BaseModel):
     cycle: int
     strategy: str
@@ -59,6 +65,7 @@ class Export(BaseModel):
     files: list[str]
     model: ModelChoice
     trades: list[TradesFile]
+    equity: list[EquityFile] = []
     holdout: str  # shown | sealed | not_tested
     notes: list[str]
 
@@ -146,23 +153,24 @@ def _backtests(
         out.notes.append(f"no trades or buy and hold: {err}")
         df = None
     bt = cycle.backtest_results
-    if bt is not None and bt.equity_curve:
-        _equity(out, directory / "equity.csv", bt.equity_curve, df)
     training = art if out.model.kind == "training" else _training_artifact(cycle, out)
+    replay = None
     if df is not None and training is not None and bt is not None:
         replay = _replay(out, lambda: research_replay(config, training, df))
         if replay is not None:
             _trades(out, directory / "trades.csv", replay, bt.total_trades, bt.total_return, "out-of-fold predictions")
+    if bt is not None and (replay is not None or bt.equity_curve):
+        _equity(out, directory / "equity.csv", replay, bt.equity_curve, df)
     if out.holdout != "shown" or out.model.kind != "final" or df is None:
         return
     h = cycle.final_holdout_results or {}
-    if h.get("equity_curve"):
-        _equity(out, directory / "equity_holdout.csv", h["equity_curve"], df)
     replay = _replay(out, lambda: holdout_replay(config, art, df))
     if replay is not None:
         _trades(
             out, directory / "trades_holdout.csv", replay, h.get("total_trades"), h.get("total_return"), "final model"
         )
+    if replay is not None or h.get("equity_curve"):
+        _equity(out, directory / "equity_holdout.csv", replay, h.get("equity_curve") or [], df)
 
 
 def _training_artifact(cycle: Cycle, out: Export) -> dict[str, Any] | None:
@@ -187,10 +195,25 @@ def _replay(out: Export, make: Any) -> Replay | None:
     return replay
 
 
-def _equity(out: Export, path: Path, curve: list[Any], df: pd.DataFrame | None) -> None:
-    """time, equity, drawdown from its running peak, and buy and hold over the same bars (when the data is here)."""
+def full_curve(replay: Replay) -> list[tuple[Any, float]]:
+    """Every bar's equity of a recomputed backtest (the stored curve keeps at most a few hundred points)."""
+    return [(t.to_pydatetime(), float(v)) for t, v in zip(replay.bars.index, replay.sim.equity, strict=True)]
+
+
+def _equity(out: Export, path: Path, replay: Replay | None, stored: list[Any], df: pd.DataFrame | None) -> None:
+    """time, equity, drawdown from its running peak, and buy and hold over the same bars (when the data is here).
+
+    One row per bar from the recomputed backtest; only when it cannot be recomputed, the stored
+    (downsampled) curve, and a note says so.
+    """
     from agentctl.plot import buy_and_hold, drawdown, points
 
+    if replay is not None and len(replay.sim.equity) == len(replay.bars):
+        curve, rows = full_curve(replay), "every bar"
+    else:
+        curve, rows = stored, f"{len(stored)} points of the stored curve, not every bar"
+        out.notes.append(f"{path.name}: {rows} (the backtest could not be recomputed)")
+    out.equity.append(EquityFile(file=path.name, rows=len(curve), holds=rows))
     xs, ys = points(curve)
     dd = drawdown(ys)
     bh = buy_and_hold(xs, df["close"]) if df is not None else None

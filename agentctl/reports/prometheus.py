@@ -72,23 +72,23 @@ def _cycle_families(st: Status, by_outcome: dict[str, int]) -> list[MetricFamily
             "Completed cycles by outcome.",
             [({"outcome": o}, by_outcome.get(o, 0)) for o in outcomes],
         ),
-        _gauge("agentctl_last_tick_timestamp_seconds", "Unix time of the last tick (0: never).", last_tick),
+        _gauge("agentctl_last_tick_timestamp_seconds", "Last tick, Unix time (0: never).", last_tick),
         _family(
             "agentctl_active_phase",
             "gauge",
-            "1 for the phase of the active cycle (idle when none).",
+            "1 for the active cycle's phase (idle: none).",
             [({"phase": p.value}, 1.0 if p == phase else 0.0) for p in Phase],
         ),
         _gauge("agentctl_active_cycle_id", "Id of the active cycle (0: none).", active.id if active else 0),
         _family(
             "agentctl_admission_hold",
             "gauge",
-            "1 while new cycles are held back for this reason (agentctl resume lifts it).",
+            "1 while new cycles are held back for this reason.",
             [({"reason": h}, 1.0 if h in {w.code for w in st.warnings} else 0.0) for h in HOLDS],
         ),
         _gauge(
             "agentctl_operation_progress_ratio",
-            "Progress of the active cycle's operation (0..1).",
+            "The active operation's progress (0..1).",
             (op.progress_pct or 0.0) / 100.0 if op else 0.0,
         ),
     ]

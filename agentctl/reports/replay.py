@@ -166,3 +166,38 @@ def matches(replay: Replay, trades_stored: int | None, return_stored: float | No
     same_count = trades_stored is None or trades_stored == len(replay.sim.trade_return)
     same_return = return_stored is None or abs(total - return_stored) < 1e-6
     return same_count and same_return
+
+
+@dataclass
+class Replays:
+    """A cycle's backtests recomputed for `show`: each None with the reason in `notes` when it cannot be."""
+
+    research: Replay | None
+    holdout: Replay | None
+    notes: list[str]
+
+
+def cycle_replays(cycle: Cycle, home: Path, holdout_shown: bool) -> Replays:
+    """The research backtest (training artifact) and, when its figures may be shown, the final holdout (final model)."""
+    from agentctl.lab.data import DatasetError, load_ohlcv
+    from agentctl.lab.features import LabError
+
+    out = Replays(None, None, [])
+    try:
+        config = strategy_config(cycle)
+        df = load_ohlcv(config.dataset.symbol, config.dataset.timeframe, home)
+    except (ReplayError, DatasetError) as err:
+        out.notes.append(f"trades not recomputed: {err}")
+        return out
+    path = cycle.training_results.model_path if cycle.training_results else None
+    try:
+        if path is not None and cycle.backtest_results is not None:
+            out.research = research_replay(
+                config, load_artifact(ModelChoice(kind="training", location=path, why="")), df
+            )
+        choice = choose_model(cycle, config, home) if holdout_shown else None
+        if choice is not None and choice.kind == "final":
+            out.holdout = holdout_replay(config, load_artifact(choice), df)
+    except (ReplayError, LabError, KeyError) as err:
+        out.notes.append(f"trades not recomputed: {err}")
+    return out

@@ -6,10 +6,11 @@ deflated Sharpe's trial count), and a reader weighs its figures by that count.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agentctl import fmt
 from agentctl.reports.research import holdout
+from agentctl.reports.words import plain_reason
 from agentctl.store import reports as store
 
 if TYPE_CHECKING:
@@ -19,20 +20,6 @@ if TYPE_CHECKING:
     from agentctl.lab.strategy import StrategyConfig
     from agentctl.reports.export import Export
     from agentctl.store.records import Cycle
-
-
-def _day(t: datetime | None) -> str:
-    if t is None:
-        return "-"
-    return f"{t:%Y-%m-%d}" if (t.hour, t.minute) == (0, 0) else f"{t:%Y-%m-%d %H:%M}"
-
-
-def _pct(v: Any) -> str:
-    return "-" if v is None else f"{float(v) * 100:.1f}%"
-
-
-def _num(v: Any, places: int = 2) -> str:
-    return "-" if v is None else f"{float(v):.{places}f}"
 
 
 def tried_line(conn: psycopg.Connection[Any], cycle: Cycle, config: StrategyConfig) -> str:
@@ -55,31 +42,29 @@ def periods_line(cycle: Cycle) -> str:
     if tr is None or tr.research_start is None:
         return "not recorded (training did not complete)"
     h = cycle.final_holdout_results or {}
-    end = (
-        f" to {_day(datetime.fromisoformat(str(h['end'])))}" if holdout(cycle).state == "shown" and h.get("end") else ""
-    )
+    end = f" to {fmt.day(str(h['end']))}" if holdout(cycle).state == "shown" and h.get("end") else ""
     return (
-        f"research {_day(tr.research_start)} to {_day(tr.research_end)} ({tr.research_bars} bars), "
-        f"purge gap {tr.purge_bars} bars, sealed final holdout from {_day(tr.holdout_start)}{end}"
+        f"research {fmt.day(tr.research_start)} to {fmt.day(tr.research_end)} ({tr.research_bars} bars), "
+        f"purge gap {tr.purge_bars} bars, sealed final holdout from {fmt.day(tr.holdout_start)}{end}"
     )
 
 
 def _gate(name: str, g: GateVerdict | None) -> list[str]:
     if g is None:
         return []
-    return [f"- {name} gate: {'passed' if g.passed else 'FAILED'}", *[f"  - {r}" for r in g.reasons]]
+    return [f"- {name} gate: {'passed' if g.passed else 'FAILED'}", *[f"  - {plain_reason(r)}" for r in g.reasons]]
 
 
 def _strategy(config: StrategyConfig) -> list[str]:
     t, lab = config.trading, config.label
-    features = ", ".join(f"{f.function}({', '.join(f'{k}={v}' for k, v in f.params.items())})" for f in config.features)
-    model = ", ".join(f"{k}={v}" for k, v in config.model.model_dump().items())
+    features = ", ".join(f"{f.function}({fmt.text(f.params)})" for f in config.features)
+    model = fmt.text(config.model.model_dump())
     return [
         f"- features: {features}",
-        f"- label: {lab.classes}, {lab.horizon} bar(s) ahead, threshold {lab.threshold:g}",
+        f"- label: {fmt.text(lab.classes)}, {lab.horizon} bar(s) ahead, threshold {fmt.number(lab.threshold)}",
         f"- model: {model}",
-        f"- trading: {t.direction}, enter at confidence {t.confidence:g}, fee {t.fee_bps:g} bp and slippage "
-        f"{t.slippage_bps:g} bp per side",
+        f"- trading: {t.direction}, enter at confidence {fmt.number(t.confidence)}, fee {fmt.number(t.fee_bps)} bp and slippage "
+        f"{fmt.number(t.slippage_bps)} bp per side",
     ]
 
 
@@ -90,10 +75,10 @@ def _research(cycle: Cycle) -> list[str]:
         return [*lines, "no research backtest"]
     folds = f"{bt.folds_profitable} of {bt.folds}" if bt.folds else "-"
     lines += [
-        f"- sharpe {_num(bt.sharpe)}, deflated sharpe {_num(bt.deflated_sharpe, 3)}",
-        f"- return {_pct(bt.total_return)} (buy and hold {_pct(bt.buy_and_hold_return)}), "
-        f"max drawdown {_pct(bt.max_drawdown)}",
-        f"- {bt.total_trades} trades, win rate {_pct(bt.win_rate)}, folds profitable {folds}",
+        f"- sharpe {fmt.ratio(bt.sharpe)}, deflated sharpe {fmt.ratio(bt.deflated_sharpe)}",
+        f"- return {fmt.pct(bt.total_return)} (buy and hold {fmt.pct(bt.buy_and_hold_return)}), "
+        f"max drawdown {fmt.pct(bt.max_drawdown)}",
+        f"- {fmt.plural(bt.total_trades, 'trade')}, win rate {fmt.pct(bt.win_rate)}, folds profitable {folds}",
     ]
     lines += _gate("training", cycle.training_results.gate if cycle.training_results else None)
     lines += _gate("backtest", bt.gate)
@@ -110,9 +95,9 @@ def _holdout(cycle: Cycle) -> list[str]:
         return [*lines, h.line]
     res = h.results
     lines.append(
-        f"- sharpe {_num(res.get('sharpe'))} (p {_num(res.get('sharpe_p_value'), 4)}), return "
-        f"{_pct(res.get('total_return'))} (buy and hold {_pct(res.get('buy_and_hold_return'))}), "
-        f"max drawdown {_pct(res.get('max_drawdown'))}, {res.get('total_trades', '-')} trades"
+        f"- sharpe {fmt.ratio(res.get('sharpe'))} (p {fmt.p_value(res.get('sharpe_p_value'))}), return "
+        f"{fmt.pct(res.get('total_return'))} (buy and hold {fmt.pct(res.get('buy_and_hold_return'))}), "
+        f"max drawdown {fmt.pct(res.get('max_drawdown'))}, {fmt.plural(res.get('total_trades'), 'trade')}"
     )
     return lines + _gate("final holdout", h.gate)
 
@@ -135,6 +120,7 @@ def summary_markdown(conn: psycopg.Connection[Any], cycle: Cycle, config: Strate
         "## Files",
         "",
         f"- model.joblib: {out.model.why}",
+        *[f"- {e.file}: equity (from 1.0), drawdown and buy and hold, {e.holds} ({e.rows} rows)" for e in out.equity],
         *[f"- {t.file}: {t.trades} trades of the {t.backtest}, {t.source}" for t in out.trades],
         *[f"- note: {n}" for n in out.notes],
     ]

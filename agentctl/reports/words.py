@@ -8,6 +8,7 @@ report that prints the gate's reasons names the gate there instead of repeating 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from agentctl.lab.gates import GateVerdict
@@ -52,3 +53,12 @@ def failure_once(failure_reason: str | None, gates: Iterable[GateVerdict | None]
             gate = f"the {GATE_WORDS.get(g.gate, g.gate)} gate failed (its reasons {where})"
             return f"{head}: {gate}" if head else gate
     return failure_reason
+
+
+_BASELINE = re.compile(r"^baseline-\d+-(?=.)")
+
+
+def short_name(strategy: str | None) -> str | None:
+    """A strategy's name for a narrow table: a baseline's `baseline-N-` prefix says nothing there
+    (the designer column or `show` says who designed it)."""
+    return None if strategy is None else _BASELINE.sub("", strategy)

@@ -264,8 +264,8 @@ def recent_cycles(
     symbol, timeframe = dataset or (None, None)
     if sort not in CYCLE_SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(CYCLE_SORTS)}")
-    params = {"limit": limit, "outcome": outcome or None, "symbol": symbol, "timeframe": timeframe, "sort": sort}
-    name = "recent_cycles" if sort == "date" else "recent_cycles_sorted"
+    params = {"limit": limit, "outcome": outcome or None, "symbol": symbol, "timeframe": timeframe}
+    name = "recent_cycles" if sort == "date" else f"recent_cycles_by_{sort}"
     return [CycleLine.model_validate(r) for r in _rows(conn, name, params)]
 
 
@@ -409,3 +409,41 @@ class CycleChoice(_Row):
 def cycle_choices(conn: psycopg.Connection[Any], limit: int = 50) -> list[CycleChoice]:
     """The newest `limit` cycles, newest first (shell completion)."""
     return [CycleChoice.model_validate(r) for r in _rows(conn, "cycle_choices", {"limit": limit})]
+
+
+# -- the funnel (`agentctl summary`) --------------------------------------------------------------
+
+
+class FunnelCycle(_Row):
+    """One cycle started in the period: how far it got, its gates' verdicts and its results' figures."""
+
+    id: int
+    outcome: str | None = None
+    failure_reason: str | None = None
+    strategy_name: str | None = None
+    symbol: str | None = None
+    timeframe: str | None = None
+    training_gate: dict[str, Any] | None = None
+    backtest_gate: dict[str, Any] | None = None
+    holdout_gate: dict[str, Any] | None = None
+    assessed: bool = False
+    assessment_passed: bool | None = None
+    holdout_tested: bool = False
+    training_figures: dict[str, Any] | None = None
+    backtest_figures: dict[str, Any] | None = None
+    holdout_figures: dict[str, Any] | None = None
+
+
+class Spend(_Row):
+    spend_usd: Decimal
+    calls: int
+
+
+def funnel_cycles(conn: psycopg.Connection[Any], since: date) -> list[FunnelCycle]:
+    """Every cycle started on or after `since` (the budget's time zone), oldest first."""
+    return [FunnelCycle.model_validate(r) for r in _rows(conn, "funnel_cycles", {"since": since})]
+
+
+def funnel_spend(conn: psycopg.Connection[Any], since: date) -> Spend:
+    """The model spend of the budget days from `since` on."""
+    return Spend.model_validate(_always(conn, "funnel_spend", {"since": since}))

@@ -168,7 +168,7 @@ def test_show_in_plain_mode_prints_the_equity_as_a_series(settings, conn):
     p = _plain(["show", str(sid)])
     assert p.returncode == 0, p.stderr
     assert "equity (starts at 1.0), 2024-01-01 to 2024-01-30, 30 points" in p.stdout
-    assert "2024-01-30 00:00  1.3000" in p.stdout and "min 1.0100  max 1.3000  last 1.3000" in p.stdout
+    assert "2024-01-30  1.300" in p.stdout and "min 1.010  max 1.300  last 1.300" in p.stdout
     assert not BOX.search(p.stdout), p.stdout
     code, out = _on_terminal(["show", str(sid)])
     rows = [line for line in out.splitlines() if re.match(r"(id  time|\s*\d+  \d{4}-)", line)]

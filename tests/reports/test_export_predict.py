@@ -76,12 +76,31 @@ def test_a_confirmed_strategy_exports_its_final_model_and_predicts_its_holdout_p
     assert trades[0] == "trade,direction,entry_time,entry_price,exit_time,exit_price,bars_held,return"
     assert len(trades) - 1 == s["final_holdout_results"]["total_trades"]
 
+    # Every bar's equity, not the stored curve's 500 points, and the files say what they hold.
+    config = StrategyConfig.model_validate(s["strategy_config"])
+    df = load_ohlcv(config.dataset.symbol, config.dataset.timeframe, settings.home)
+    equity = (out / "equity_holdout.csv").read_text().splitlines()
+    assert equity[0] == "time,equity,drawdown,buy_and_hold"
+    assert len(equity) - 1 == s["final_holdout_results"]["bars"]
+    research_rows = len((out / "equity.csv").read_text().splitlines()) - 1
+    assert research_rows == s["training_results"]["oof_bars"] > len(s["backtest_results"]["equity_curve"])
+    assert {e["file"]: e["holds"] for e in rep["equity"]} == {
+        "equity.csv": "every bar",
+        "equity_holdout.csv": "every bar",
+    }
+    assert "- equity.csv: equity (from 1.0), drawdown and buy and hold, every bar" in summary
+
+    # show: the parameters, every trade with --trades, the holdout marked on the chart.
+    shown = cli("show", sid, "--trades")
+    assert "parameters:" in shown and "feature 1" in shown
+    n = s["final_holdout_results"]["total_trades"]
+    assert f"trades: {n} trade{'s' if n != 1 else ''} in the final holdout" in shown
+    assert "<- final holdout starts" in shown and "; final holdout from " in shown
+
     # A second export into the same directory is refused; --force writes over it.
     assert "is not empty" in CliRunner().invoke(app, ["export", sid, str(out)]).output
     cli("export", sid, str(out), "--force")
 
-    config = StrategyConfig.model_validate(s["strategy_config"])
-    df = load_ohlcv(config.dataset.symbol, config.dataset.timeframe, settings.home)
     import joblib
 
     replay = holdout_replay(config, joblib.load(out / "model.joblib"), df)
@@ -101,6 +120,9 @@ def test_a_research_only_strategy_exports_its_training_artifact_and_compare_keep
     s = run_cycle(conn, monkeypatch, SHUT_BACKTEST)
     assert s["outcome"] == "failed_backtest_gate" and s["final_holdout_results"] is None
     sid = str(s["id"])
+    # Its research trades are listed (the last 10), and no holdout is marked on its chart.
+    shown = cli("show", sid)
+    assert "in the research backtest" in shown and "final holdout starts" not in shown
     rep = json.loads(cli("export", sid, str(tmp_path / "x"), "--json"))
     assert rep["model"]["kind"] == "training" and rep["holdout"] == "sealed"
     assert [t["file"] for t in rep["trades"]] == ["trades.csv"] and rep["trades"][0]["matches_stored"]

@@ -99,7 +99,7 @@ def test_cli_plain_and_json(settings, research):
     assert "5 strategies tried on 2 datasets since 2026-03-01" in out
     assert "all datasets" in out and PBO_SCOPE_NOTE in out
     assert "PBO SPY 1h: needs at least 2 strategies" in out
-    assert f"claude {SONNET}" in out and "$0.5100" in out
+    assert f"claude {SONNET}" in out and "$0.51" in out
     assert "\x1b[" not in out
     rep = json.loads(run("--json"))
     assert set(rep) == {

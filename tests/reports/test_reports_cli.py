@@ -49,7 +49,7 @@ def test_status_shows_active_cycle_budget_and_last_tick(settings, seeded):
     assert f"cycle {seeded['active']}  training for 4m" in out
     assert "strategy: strat_active" in out
     assert "operation op-active: running 42% epoch 17/40" in out
-    assert "$0.3700 of $5.00 used" in out and "10 invocations, 9 cycles started, 8 completed" in out
+    assert "$0.37 of $5.00 used" in out and "10 invocations, 9 cycles started, 8 completed" in out
     assert "gate_check (operation_still_running)" in out
     assert "warning" not in out
     assert not ANSI.search(out)
@@ -114,7 +114,7 @@ def test_status_empty_database_says_what_to_do(settings):
     assert (
         out.splitlines()[0] == "no cycles yet: run `agentctl tick`, or `agentctl cron --install` to tick every minute"
     )
-    assert "$0.0000 of $5.00 used" in out
+    assert "$0.00 of $5.00 used" in out
     st = run_json("status")
     assert st["active_cycle"] is None and st["last_trigger"] is None
     assert st["budget"]["exists"] is False
@@ -182,12 +182,12 @@ def test_cycles_table_newest_first(settings, seeded):
         "AAPL/1d",
         "success",
         "1.23",
-        "0.610",
+        "0.61",
         "15.0%",
         "10.0%",
         "12.0%",
         "42",
-        "$0.0150",
+        "$0.02",
         "10m00s",
         "promising:",
     ]
@@ -248,14 +248,16 @@ def test_show_success_in_full(settings, seeded):
     out = run("show", str(seeded["success"]))
     assert f"cycle {seeded['success']}: strat_success  outcome success" in out
     assert "hypothesis: hypothesis for success" in out
-    assert '"symbol": "AAPL"' in out
-    assert "training: accuracy 0.5600 (majority baseline 0.5200)" in out
+    # The strategy's parameters as a table, not a JSON dump.
+    assert "parameters:" in out and re.search(r"^dataset\s+AAPL/1d$", out, re.M)
+    assert re.search(r"^model family\s+logistic$", out, re.M) and '"symbol"' not in out
+    assert "training: accuracy 56.0% (majority baseline 52.0%)" in out
     assert "training gate: passed" in out and "backtest gate: passed" in out
     assert "backtest: sharpe 1.23" in out and "42 trades" in out
     assert "assessment: passed: promising: beats buy and hold" in out
     assert "suggestion: try 4h bars" in out
     assert "equity (starts at 1.0), 2024-01-01 to 2024-01-09, 9 points" in out
-    assert "actions: 3 (2 model calls)" in out and "cost $0.0150" in out
+    assert "actions: 3 (2 model calls)" in out and "cost $0.02" in out
     assert "claude-haiku-4-5" in out and "validate_strategy" in out
     assert "triggers: 1" in out and "start_new_cycle" in out
     assert not ANSI.search(out)
@@ -331,7 +333,7 @@ def test_show_png_and_missing(settings, seeded, tmp_path):
 
 def test_budget_report(settings, seeded):
     out = run("budget", "--days", "7")
-    assert "$0.3700 of $5.00 used" in out
+    assert "$0.37 of $5.00 used" in out
     lines = out.splitlines()
     assert lines[1] == "default limit for new days $5.00: default"
     assert lines[2].split() == ["date", "limit", "used", "left", "invocations", "cycles", "spend"]
@@ -352,7 +354,7 @@ def test_budget_empty_day(settings):
 
 def test_budget_set_today_date_and_default(settings, seeded, conn):
     out = run("budget", "set", "10")
-    assert re.search(r"limit for \d{4}-\d\d-\d\d: \$5\.00 -> \$10\.00 \(\$0\.3700 already used\)", out)
+    assert re.search(r"limit for \d{4}-\d\d-\d\d: \$5\.00 -> \$10\.00 \(\$0\.37 already used\)", out)
     assert (
         conn.execute("SELECT budget_limit_usd FROM agent_budget WHERE date = CURRENT_DATE").fetchone()[
             "budget_limit_usd"
@@ -414,8 +416,8 @@ def test_cost_report(settings, seeded):
         seeded["failed_training_gate"],
     ]
     out = run("cost")
-    assert "cost per confirmed strategy (its own cycle only): $0.0150 average over 1 confirmed cycles" in out
-    assert "per confirmed strategy (failures included): $0.3700" in out
+    assert "cost per confirmed strategy (its own cycle only): $0.02 average over 1 confirmed cycles" in out
+    assert "per confirmed strategy (failures included): $0.37" in out
     assert "costliest failed cycles:" in out
 
 
@@ -455,7 +457,7 @@ def test_actions(settings, seeded):
     assert [a["tool_name"] for a in mine] == ["validate_strategy", "messages.create"]
     assert mine[0]["error_message"] == "bad config" and mine[1]["cost_usd"] == 0.02
     out = run("actions", str(seeded["failed_design"]))
-    assert "error: bad config" in out and "$0.0200" in out
+    assert "error: bad config" in out and "$0.02" in out
     run("actions", "99999", code=1)  # a well-formed id naming no cycle: bad input
 
 

@@ -97,7 +97,7 @@ def test_holdout_shown_when_the_assessment_passed(conn, settings, passed):
     h = cycle_detail(conn, passed).research.holdout
     assert h.state == "shown" and h.results["sharpe"] == 0.87 and "equity_curve" not in h.results
     out = run(str(passed))
-    assert "final holdout: sharpe 0.87 (p 0.0123), return 5.2% (buy and hold 3.1%)" in out
+    assert "final holdout: sharpe 0.87 (p 0.012), return 5.2% (buy and hold 3.1%)" in out
     assert "12 trades, 200 bars" in out and "final holdout gate: passed" in out and SEALED not in out
 
 
@@ -107,7 +107,7 @@ def test_holdout_sealed_when_the_assessment_did_not_pass(conn, settings):
     h = cycle_detail(conn, sid).research.holdout
     assert (h.state, h.results) == ("sealed", None)
     out = run(str(sid))
-    assert SEALED in out and "0.87" not in out and "0.0123" not in out
+    assert SEALED in out and "0.87" not in out and "0.012" not in out
     d = json.loads(run(str(sid), "--json"))
     assert d["research"]["holdout"] == {"state": "sealed", "line": SEALED, "gate": None, "results": None}
     assert "0.0123" not in json.dumps(d)
@@ -131,8 +131,8 @@ def test_walk_forward_figures(conn, settings, passed):
     }
     assert (w.accuracy, w.constant_accuracy, w.binomial_p, w.effective_bars) == (0.53, 0.51, 0.04, 400)
     out = run(str(passed))
-    assert "walk-forward: 2 of 3 folds profitable; out-of-fold accuracy 0.5300 against the best constant guess" in out
-    assert "binomial p 0.0400 on 400 independent bars" in out
+    assert "walk-forward: 2 of 3 folds profitable; out-of-fold accuracy 53.0% against the best constant guess" in out
+    assert "binomial p 0.040 on 400 independent bars" in out
 
 
 def test_deflated_sharpe_now_counts_the_strategies_tried_since(conn, settings):
@@ -159,4 +159,4 @@ def test_an_older_row_shows_what_it_has(settings, seeded, conn):
     assert d.deflated is not None and d.deflated.now is None and d.deflated.at_test.deflated_sharpe == 0.61
     assert d.holdout.line == NOT_TESTED
     out = run(str(seeded["success"]))
-    assert "deflated sharpe: 0.610 at the test (3 strategies tried" in out and "now (" not in out
+    assert "deflated sharpe: 0.61 at the test (3 strategies tried" in out and "now (" not in out

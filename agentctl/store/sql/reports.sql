@@ -40,9 +40,10 @@ WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
 ORDER BY s.completed_at DESC
 LIMIT %(limit)s
 
--- name: recent_cycles_sorted
--- Best first by one figure (the key is bound, never formatted in); then the newest.
--- Ordered by date, `recent_cycles` above keeps its index.
+-- name: recent_cycles_by_sharpe
+-- Best first by one figure, then the newest: one statement per key, each ordered by
+-- exactly the expression an index of migrations/0012_issue19b_cycle_sort_indexes.sql
+-- holds, so 100,000 cycles are read from the index's top, not sorted whole.
 SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
        m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
        m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
@@ -56,13 +57,58 @@ JOIN agent_metrics m ON s.id = m.session_id
 WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
   AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
                                     AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
-ORDER BY CASE %(sort)s
-             WHEN 'sharpe' THEN m.backtest_sharpe::float8
-             WHEN 'dsr' THEN (s.backtest_results ->> 'deflated_sharpe')::float8
-             WHEN 'return' THEN (s.backtest_results ->> 'total_return')::float8
-             WHEN 'cost' THEN m.estimated_cost_usd::float8
-         END DESC NULLS LAST,
-         s.completed_at DESC
+ORDER BY m.backtest_sharpe DESC NULLS LAST, m.session_id DESC
+LIMIT %(limit)s
+
+-- name: recent_cycles_by_dsr
+SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
+       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
+       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
+       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
+       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
+       (s.backtest_results ->> 'total_return')::float8 AS total_return,
+       (s.backtest_results ->> 'buy_and_hold_return')::float8 AS buy_and_hold_return,
+       (s.backtest_results ->> 'deflated_sharpe')::float8 AS deflated_sharpe
+FROM agent_sessions s
+JOIN agent_metrics m ON s.id = m.session_id
+WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
+  AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
+                                    AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
+ORDER BY (s.backtest_results ->> 'deflated_sharpe')::float8 DESC NULLS LAST, s.id DESC
+LIMIT %(limit)s
+
+-- name: recent_cycles_by_return
+SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
+       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
+       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
+       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
+       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
+       (s.backtest_results ->> 'total_return')::float8 AS total_return,
+       (s.backtest_results ->> 'buy_and_hold_return')::float8 AS buy_and_hold_return,
+       (s.backtest_results ->> 'deflated_sharpe')::float8 AS deflated_sharpe
+FROM agent_sessions s
+JOIN agent_metrics m ON s.id = m.session_id
+WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
+  AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
+                                    AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
+ORDER BY (s.backtest_results ->> 'total_return')::float8 DESC NULLS LAST, s.id DESC
+LIMIT %(limit)s
+
+-- name: recent_cycles_by_cost
+SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
+       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
+       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
+       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
+       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
+       (s.backtest_results ->> 'total_return')::float8 AS total_return,
+       (s.backtest_results ->> 'buy_and_hold_return')::float8 AS buy_and_hold_return,
+       (s.backtest_results ->> 'deflated_sharpe')::float8 AS deflated_sharpe
+FROM agent_sessions s
+JOIN agent_metrics m ON s.id = m.session_id
+WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
+  AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
+                                    AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
+ORDER BY m.estimated_cost_usd DESC NULLS LAST, m.session_id DESC
 LIMIT %(limit)s
 
 -- name: session
@@ -290,3 +336,32 @@ ORDER BY date
 -- name: cycle_choices
 -- Shell completion of cycle ids: the newest cycles, with what a person recognises them by.
 SELECT id, strategy_name, outcome, phase FROM agent_sessions ORDER BY id DESC LIMIT %(limit)s
+
+-- name: funnel_cycles
+-- Every cycle started since a day (00:00 in the budget's time zone): how far it got, the
+-- verdict of each gate it met, and each result's numeric figures (whatever the gates now
+-- decide on), without the curves and blocks a result also stores.
+SELECT s.id, s.outcome, s.failure_reason, s.strategy_name,
+       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
+       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
+       s.training_results -> 'gate' AS training_gate,
+       s.backtest_results -> 'gate' AS backtest_gate,
+       s.final_holdout_results -> 'gate' AS holdout_gate,
+       s.assessment IS NOT NULL AS assessed,
+       (s.assessment ->> 'passed')::boolean AS assessment_passed,
+       s.final_holdout_results IS NOT NULL AS holdout_tested,
+       (SELECT jsonb_object_agg(key, value) FROM jsonb_each(COALESCE(s.training_results, '{}'))
+        WHERE jsonb_typeof(value) = 'number') AS training_figures,
+       (SELECT jsonb_object_agg(key, value) FROM jsonb_each(COALESCE(s.backtest_results, '{}'))
+        WHERE jsonb_typeof(value) = 'number') AS backtest_figures,
+       (SELECT jsonb_object_agg(key, value) FROM jsonb_each(COALESCE(s.final_holdout_results, '{}'))
+        WHERE jsonb_typeof(value) = 'number') AS holdout_figures
+FROM agent_sessions s
+WHERE s.created_at >= %(since)s::date
+ORDER BY s.id
+
+-- name: funnel_spend
+-- The model spend of the budget days since a day (every billed call, cycles' and others').
+SELECT COALESCE(SUM(cost_usd), 0) AS spend_usd, COUNT(*)::int AS calls
+FROM agent_actions
+WHERE budget_date >= %(since)s::date AND cost_usd <> 0
