@@ -56,6 +56,8 @@ def _pbo(p: PBOFigure) -> str:
 DATASET_FIGURES: list[tuple[str, Callable[[DatasetIntegrity], str]]] = [
     ("PBO", lambda d: _pbo(d.pbo)),
     ("strategies in PBO", lambda d: fmt.count(d.pbo.trials)),
+    ("holdout years", lambda d: "-" if d.power is None else fmt.number(d.power.holdout_years)),
+    ("Sharpe for 50%/80%", lambda d: "-" if d.power is None else d.power.words()),
 ]
 
 
@@ -70,8 +72,10 @@ def _datasets(rep: IntegrityReport) -> None:
     rows.append(["all datasets", *_tally(rep.overall)])
     r.table(["dataset", *TALLY_HEADERS], rows, right=tuple(range(1, 1 + len(TALLY_HEADERS))))
     r.echo(
-        r.bold("overfitting by dataset:")
-        + " PBO = probability the best in-sample strategy is below median out of sample"
+        r.bold("overfitting and power by dataset:")
+        + " PBO = probability the best in-sample strategy is below median out of sample;"
+        + " Sharpe for 50%/80% = the excess Sharpe a strategy needs for that chance of confirmation"
+        + " on the holdout (* = cannot confirm Sharpe 2 at 80%)"
     )
     r.table(
         ["dataset", *(h for h, _ in DATASET_FIGURES)],

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 # The figures each gate is decided on, best first by the sign: -1 when lower is better (a p-value).
 # A figure the stored result does not carry is skipped, so renamed or new statistics only drop out.
 DECIDING = {
-    "training": (("accuracy_p_value", -1), ("accuracy_edge", 1), ("accuracy", 1)),
-    "backtest": (("deflated_sharpe", 1), ("sharpe_p_value", -1), ("sharpe", 1)),
-    "holdout": (("sharpe_p_value", -1), ("sharpe", 1)),
+    "training": (("excess_p_value", -1), ("accuracy_p_value", -1), ("accuracy", 1)),
+    "backtest": (("snooping_p_value", -1), ("deflated_sharpe", 1), ("sharpe", 1)),
+    "holdout": (("excess_p_value", -1), ("sharpe_p_value", -1), ("sharpe", 1)),
 }
 
 
@@ -165,28 +165,16 @@ def _nearest(rows: list[FunnelCycle]) -> list[NearMiss]:
 
 
 def _confirmable(settings: Settings) -> list[tuple[str, float]]:
-    """The Sharpe each dataset of the universe needs to confirm, when the lab can say (None otherwise).
+    """The excess Sharpe each dataset of the universe needs for an 80% chance of confirmation on its holdout."""
+    from agentctl.lab.data import list_datasets
+    from agentctl.lab.periods import confirmability
 
-    Hook: `agentctl.lab.data.confirmable_sharpe(symbol, timeframe, home)` comes from the work on
-    the final holdout's power; until it exists this returns nothing and the line is left out.
-    """
-    from agentctl.lab import data
-
-    fn = getattr(data, "confirmable_sharpe", None)
-    if fn is None:
-        return []
     universe = settings.universe
-    if universe is None:
-        universe = sorted(data.dataset_keys(settings.home))
-    out = []
-    for symbol, timeframe in universe:
-        try:
-            needed = fn(symbol, timeframe, settings.home)
-        except Exception:  # a hint, never a reason for the report to fail
-            continue
-        if isinstance(needed, int | float):
-            out.append((f"{symbol}/{timeframe}", float(needed)))
-    return out
+    return [
+        (f"{d.symbol}/{d.timeframe}", confirmability(d, settings.gates.confirm_alpha).sharpe_for_80)
+        for d in list_datasets(settings.home)
+        if universe is None or (d.symbol, d.timeframe) in universe
+    ]
 
 
 def _advice(stages: list[Stage], misses: list[NearMiss], active: int, settings: Settings) -> list[str]:
@@ -199,13 +187,13 @@ def _advice(stages: list[Stage], misses: list[NearMiss], active: int, settings: 
         tips.append(f"{share} stopped before '{worst.name}', most often: {worst.top_reason}")
     if any(m.gate == "training" for m in misses) and stages[1].cycles == 0 and ended > 0:
         tips.append(
-            "no strategy beat the best constant guess significantly: try a longer label horizon, "
-            "a daily timeframe, or fewer and steadier features"
+            "no strategy's out-of-fold trades beat their market exposure significantly: try another "
+            "feature family, a longer label horizon or a daily timeframe"
         )
     needed = _confirmable(settings)
     if needed:
         floor = min(v for _, v in needed)
-        tips.append(f"no dataset in your universe can confirm below Sharpe {floor:.1f}")
+        tips.append(f"no dataset in your universe can confirm (80% chance) below Sharpe {floor:.1f}")
     return tips
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from agentctl.lab.periods import Confirmability
 from agentctl.reports.common import num, usd
 from agentctl.store import reports as store
 
@@ -59,6 +60,7 @@ class DatasetIntegrity(Tally):
     timeframe: str | None
     first_at: datetime | None
     pbo: PBOFigure
+    power: Confirmability | None = None  # what its holdout can confirm; None: the dataset is gone
 
 
 class Overall(Tally):
@@ -142,6 +144,14 @@ def pbo(trial_blocks: list[list[list[float]]]) -> PBOFigure:
     )
 
 
+def _power(settings: Settings, alpha: float) -> dict[tuple[str | None, str | None], Confirmability]:
+    """Each installed dataset's holdout: the Sharpe a strategy needs there for a 50% and an 80% chance."""
+    from agentctl.lab.data import list_datasets
+    from agentctl.lab.periods import confirmability
+
+    return {(d.symbol, d.timeframe): confirmability(d, alpha) for d in list_datasets(settings.home)}
+
+
 def _designer(row: store.DesignerTally) -> DesignerIntegrity:
     name = f"{row.agent} {row.model}" if row.model else row.agent
     per = usd(row.cost_usd / row.confirmations) if row.confirmations else None
@@ -169,6 +179,7 @@ def integrity(conn: psycopg.Connection[Any], settings: Settings) -> IntegrityRep
     """Per dataset and overall: tried, passed, confirmed, expected by chance, PBO; per designer: cost per confirmation."""
     alpha = confirm_alpha(settings)
     blocks = _blocks_by_dataset(conn)
+    power = _power(settings, alpha)
     rows = [
         DatasetIntegrity(
             **t.model_dump(exclude={"first_at", "symbol", "timeframe"}),
@@ -178,6 +189,7 @@ def integrity(conn: psycopg.Connection[Any], settings: Settings) -> IntegrityRep
             timeframe=t.timeframe,
             first_at=t.first_at,
             pbo=pbo(blocks.get((t.symbol, t.timeframe), [])),
+            power=power.get((t.symbol, t.timeframe)),
         )
         for t in store.integrity_datasets(conn)
     ]

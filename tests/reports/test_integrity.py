@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from typer.testing import CliRunner
@@ -148,3 +149,16 @@ def test_pbo_compares_trials_over_the_same_bars_only(conn, settings, research):
     conn.commit()
     aapl = integrity(conn, settings).by_dataset[0]
     assert aapl.pbo.trials == 3  # the three trials over the usual span, not the fourth
+
+
+def test_power_per_dataset(settings, research):
+    """The Sharpe each dataset's holdout needs for a 50% and an 80% chance of confirmation."""
+    out, rep = run(), json.loads(run("--json"))
+    # AAPL/1d's 9-year holdout; SPY 1h is not installed here, so it has no figure.
+    aapl_power, spy_power = rep["by_dataset"][0]["power"], rep["by_dataset"][1]["power"]
+    assert spy_power is None
+    years = aapl_power["holdout_years"]
+    assert years > 9 and aapl_power["can_confirm"] is True
+    assert aapl_power["sharpe_for_80"] == pytest.approx((1.6449 + 0.8416) / math.sqrt(years), abs=0.01)
+    assert "50%/80%" in out
+    assert f"{aapl_power['sharpe_for_50']:.2f}/{aapl_power['sharpe_for_80']:.2f}" in out
