@@ -30,7 +30,8 @@ def compare(
         try:
             cmp = build(conn, cycle_ids)
         except CompareError as err:
-            fail(str(err), ExitCode.USAGE)
+            # A cycle id naming no cycle is bad input (1); a wrong count or a repeat is bad usage (2).
+            fail(str(err), ExitCode.NEEDS_PERSON if str(err).startswith("no cycle") else ExitCode.USAGE)
     if as_json:
         return r.print_json(cmp)
     _render(cmp)

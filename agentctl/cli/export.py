@@ -8,7 +8,7 @@ import typer
 
 from agentctl.cli import render as r
 from agentctl.cli.common import JSON_HELP, report_db
-from agentctl.cli.errors import fail, handle_errors
+from agentctl.cli.errors import fail, handle_errors, no_such_cycle
 from agentctl.domain import ExitCode
 
 
@@ -34,7 +34,7 @@ def export(
         except OSError as err:
             fail(f"cannot write {directory}: {err.strerror or err}", ExitCode.NEEDS_PERSON)
     if out is None:
-        fail(f"no cycle {cycle_id}: see `agentctl cycles --recent`", ExitCode.USAGE)
+        no_such_cycle(cycle_id)
     if as_json:
         return r.print_json(out)
     r.echo(f"cycle {out.cycle}: {out.strategy} exported to {out.directory}")

@@ -10,7 +10,7 @@ from agentctl import fmt
 from agentctl.cli import render as r
 from agentctl.cli.activity import actions_table, triggers_table
 from agentctl.cli.common import JSON_HELP, image_path, report_db
-from agentctl.cli.errors import fail, handle_errors
+from agentctl.cli.errors import fail, handle_errors, no_such_cycle
 from agentctl.domain import ExitCode
 from agentctl.reports.words import failure_once, plain_reasons
 
@@ -42,7 +42,7 @@ def show(
     with report_db() as (settings, conn):
         d = reports.cycle_detail(conn, cycle_id)
         if d is None:
-            fail(f"no cycle {cycle_id}: see `agentctl cycles --recent`", ExitCode.USAGE)
+            no_such_cycle(cycle_id)
         if as_json and png is None:
             return r.print_json(d)
         trades = None if as_json else reports.cycle_trades(conn, cycle_id, settings.home)

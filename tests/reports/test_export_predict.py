@@ -157,13 +157,24 @@ def test_a_research_only_strategy_exports_its_training_artifact_and_compare_keep
     [
         (["compare", "1"], "compare takes 2 to 6 cycles, got 1"),
         (["compare", "1", "1"], "a cycle is named twice"),
-        (["compare", "998", "999"], "no cycle 998"),
-        (["export", "999", "/tmp/never-written"], "no cycle 999"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(settings, conn, args, message):
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and message in res.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["compare", "998", "999"], "no cycle 998"),
+        (["export", "999", "/tmp/never-written"], "no cycle 999"),
+        (["show", "999"], "no cycle 999"),
+    ],
+)
+def test_a_cycle_id_naming_no_cycle_is_bad_input_exit_1(settings, conn, args, message):
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 1 and message in res.output
 
 
 def test_predict_on_no_such_cycle_is_bad_input_exit_1(settings, conn):

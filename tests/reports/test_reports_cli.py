@@ -325,7 +325,7 @@ def test_show_png_and_missing(settings, seeded, tmp_path):
     run("show", str(seeded["success"]), "--png", str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     run("show", str(seeded["failed_design"]), "--png", str(tmp_path / "x.png"), code=1)
-    run("show", "99999", code=2)
+    run("show", "99999", code=1)  # a well-formed id naming no cycle: bad input
 
 
 # -- budget ------------------------------------------------------------------------------------------
