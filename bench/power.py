@@ -425,7 +425,8 @@ def plan(args: argparse.Namespace) -> tuple[list[Spec], dict[str, dict]]:
                     for s in range(1, seeds + 1)
                 ]
     for kind in args.noise:
-        specs += [Spec(kind, None, DAILY, s, args.cycles) for s in range(1, args.noise_seeds + 1)]
+        first = args.first_noise_seed
+        specs += [Spec(kind, None, DAILY, s, args.cycles) for s in range(first, first + args.noise_seeds)]
     return specs, cells
 
 
@@ -453,6 +454,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--series", type=_names, help=f"{DAILY} and/or {', '.join(BUNDLED)} (quick: {DAILY})")
     ap.add_argument("--noise", type=_names, default=list(planted.NOISE), help="noise universes, or none")
     ap.add_argument("--noise-seeds", type=int, help="deployments per noise universe (8; quick 2)")
+    ap.add_argument("--first-noise-seed", type=int, default=1, help="to add noise deployments to an earlier run")
     ap.add_argument("--oracle-series", type=int, default=ORACLE_SERIES, help="series for the oracle's limit")
     ap.add_argument("--jobs", type=int, default=2, help="deployment processes (1 when the load is high)")
     ap.add_argument("--stop-at-first", action="store_true", help="end an edge's deployment at its first confirmation")
