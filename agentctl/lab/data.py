@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from agentctl.lab.periods import holdout_index
+from agentctl.lab.periods import holdout_index, policy_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -161,14 +161,14 @@ def dataset_has_volume(symbol: str, timeframe: str, home: Path | None) -> bool:
 
 def list_datasets(home: Path | None) -> list[DatasetInfo]:
     """Every available dataset, bundled first, with its span and holdout start."""
-    out = [_bundled_info(b) for b in BUNDLED if _bundled_path(b) is not None]
+    out = [_bundled_info(b, policy_key()) for b in BUNDLED if _bundled_path(b) is not None]
     out.extend(_imported_meta(home))
     return out
 
 
 @functools.cache
-def _bundled_info(b: BundledDataset) -> DatasetInfo:
-    # Bundled files never change while a process runs (the packages are pinned).
+def _bundled_info(b: BundledDataset, policy: tuple[str | None, str | None]) -> DatasetInfo:
+    # Bundled files never change while a process runs (the packages are pinned); the holdout policy may.
     return _info(load_ohlcv(b.symbol, b.timeframe, None), b.symbol, b.timeframe, b.source)
 
 

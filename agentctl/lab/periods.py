@@ -43,9 +43,14 @@ class Periods(NamedTuple):
 
 def holdout_policy() -> tuple[float, dict[str, int]]:
     """(share, minimum bars per timeframe) of every dataset's final holdout, from the settings."""
+    return _policy(*policy_key())
+
+
+def policy_key() -> tuple[str | None, str | None]:
+    """What the holdout policy is read from: a cache of anything derived from it is keyed by this."""
     import os
 
-    return _policy(os.environ.get("AGENTCTL_HOLDOUT_SHARE"), os.environ.get("AGENTCTL_MIN_HOLDOUT_BARS"))
+    return os.environ.get("AGENTCTL_HOLDOUT_SHARE"), os.environ.get("AGENTCTL_MIN_HOLDOUT_BARS")
 
 
 @functools.lru_cache(maxsize=8)

@@ -23,7 +23,7 @@ DATA_FIX = "reinstall agentctl, or `agentctl data import FILE`"
 
 
 class Check(BaseModel):
-    name: str  # database, migrations, data, universe, agent, prices, last_tick, operations
+    name: str  # database, migrations, data, universe, agent, prices, last_tick, operations, holdouts
     ok: bool
     detail: str
     fix: str | None  # what a person should do when not ok
@@ -67,6 +67,7 @@ def doctor(settings: Settings) -> DoctorReport:
             checks["last_tick"] = _check_last_tick(conn)
             checks["operations"] = _check_operations(conn, settings)
             checks["admission"] = _check_admission(conn, settings)
+            checks["holdouts"] = _check_holdouts(conn, settings)
             budget_source = _budget_source(conn, settings)
     finally:
         if conn is not None:
@@ -223,3 +224,27 @@ def _check_admission(conn: psycopg.Connection[Any], settings: Settings) -> Check
     if any(reason is not SkipReason.PAUSED for reason, _ in found):
         return _failed("admission", detail, "look at `agentctl status` and `agentctl cost`, then `agentctl resume`")
     return _ok("admission", detail)
+
+
+def _check_holdouts(conn: psycopg.Connection[Any], settings: Settings) -> Check:
+    """Every dataset's holdout starts where its strategies' research ended: a moved one is no longer sealed."""
+    from datetime import datetime
+
+    from agentctl.lab.data import list_datasets
+
+    now: dict[tuple[str | None, str | None], datetime] = {
+        (d.symbol, d.timeframe): d.holdout_start for d in list_datasets(settings.home)
+    }
+    for r in store.researched_holdouts(conn):
+        current = now.get((r.symbol, r.timeframe))
+        if current is None:
+            continue  # a dataset removed since: nothing to compare
+        then = datetime.fromisoformat(r.holdout_start)
+        if then.replace(tzinfo=None) != current.replace(tzinfo=None):
+            return _failed(
+                "holdouts",
+                f"{r.symbol}/{r.timeframe}: cycle {r.first_cycle} researched up to a holdout from {then:%Y-%m-%d %H:%M}, "
+                f"which now starts {current:%Y-%m-%d %H:%M}: strategies may have seen its bars",
+                "restore AGENTCTL_HOLDOUT_SHARE and AGENTCTL_MIN_HOLDOUT_BARS, or research in a new AGENTCTL_HOME",
+            )
+    return _ok("holdouts", "every dataset's holdout is where its strategies' research left it")

@@ -447,3 +447,16 @@ def funnel_cycles(conn: psycopg.Connection[Any], since: date) -> list[FunnelCycl
 def funnel_spend(conn: psycopg.Connection[Any], since: date) -> Spend:
     """The model spend of the budget days from `since` on."""
     return Spend.model_validate(_always(conn, "funnel_spend", {"since": since}))
+
+
+class ResearchedHoldout(_Row):
+    """A dataset's holdout start as a cycle's training recorded it, and the first cycle that did."""
+
+    symbol: str | None
+    timeframe: str | None
+    holdout_start: str
+    first_cycle: int
+
+
+def researched_holdouts(conn: psycopg.Connection[Any]) -> list[ResearchedHoldout]:
+    return [ResearchedHoldout.model_validate(r) for r in _rows(conn, "researched_holdouts")]

@@ -518,6 +518,7 @@ def test_doctor_all_good(settings, seeded):
         "last_tick",
         "operations",
         "admission",  # a pause, an overrun or an open circuit breaker would show here
+        "holdouts",  # every dataset's holdout where its strategies' research left it
     ]
 
 
@@ -595,3 +596,27 @@ def test_metrics_empty(settings):
     assert "agentctl_last_tick_timestamp_seconds 0\n" in out
     assert 'agentctl_active_phase{phase="idle"} 1\n' in out
     assert 'agentctl_cycles_total{outcome="success"} 0\n' in out
+
+
+def test_doctor_finds_a_holdout_moved_since_research(settings, conn, monkeypatch):
+    """A changed holdout share moves SP500/1d's holdout over bars an earlier cycle researched: doctor says so."""
+    from agentctl.lab.data import list_datasets
+
+    from .research import insert_cycle
+
+    sp500 = next(d for d in list_datasets(None) if (d.symbol, d.timeframe) == ("SP500", "1d"))
+    insert_cycle(
+        conn,
+        1,
+        strategy_hash="c" * 64,
+        strategy_config={"dataset": {"symbol": "SP500", "timeframe": "1d"}},
+        training_results={"holdout_start": sp500.holdout_start.isoformat()},
+        outcome="failed_training_gate",
+    )
+    conn.commit()
+    rep = run_json("doctor", code=1)  # no tick has run yet: that check fails, not this one
+    assert next(c for c in rep["checks"] if c["name"] == "holdouts")["ok"] is True
+    monkeypatch.setenv("AGENTCTL_HOLDOUT_SHARE", "0.3")
+    rep = run_json("doctor", code=1)
+    moved = next(c for c in rep["checks"] if c["name"] == "holdouts")
+    assert moved["ok"] is False and "SP500/1d: cycle" in moved["detail"] and "AGENTCTL_HOLDOUT_SHARE" in moved["fix"]

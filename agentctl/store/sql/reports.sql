@@ -365,3 +365,15 @@ ORDER BY s.id
 SELECT COALESCE(SUM(cost_usd), 0) AS spend_usd, COUNT(*)::int AS calls
 FROM agent_actions
 WHERE budget_date >= %(since)s::date AND cost_usd <> 0
+
+-- name: researched_holdouts
+-- Where each dataset's sealed holdout started when its strategies were researched: a holdout that
+-- has moved since (AGENTCTL_HOLDOUT_SHARE or AGENTCTL_MIN_HOLDOUT_BARS changed) may hold bars they saw.
+SELECT strategy_config -> 'dataset' ->> 'symbol' AS symbol,
+       strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
+       training_results ->> 'holdout_start' AS holdout_start,
+       min(id) AS first_cycle
+FROM agent_sessions
+WHERE jsonb_typeof(training_results -> 'holdout_start') = 'string'
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
