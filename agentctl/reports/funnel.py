@@ -85,8 +85,10 @@ def reason_key(reason: str) -> str:
     -> `accuracy: above it, but not significantly`; `total_trades 6: needs at least 10` -> `trades`.
     """
     head, _, tail = reason.partition(":")
-    metric = head.split(" ")[0] if head else reason
+    # The metric is the head up to its first figure: `total_trades 6`, `out-of-fold excess return (Sharpe 0.4)`.
+    metric = re.split(r"[(\d]", head, maxsplit=1)[0].strip() if head else reason
     words = METRIC_WORDS.get(metric, metric.replace("_", " "))
+    tail = re.sub(r"\b[tp] = -?[\d.e+-]+,?\s*", "", tail)  # a test's own statistics are figures too
     said = re.split(r"[(\d]", tail, maxsplit=1)[0].strip(" ,;")
     if not said or said.startswith(("needs", "at least", "at most", "missing")):
         return words

@@ -24,6 +24,8 @@ METRIC_WORDS = {
     "constant_accuracy": "best constant guess accuracy",
     "sharpe_p_value": "Sharpe p-value",
     "holdout sharpe": "holdout Sharpe",
+    "buy_and_hold_drawdown": "buy and hold's drawdown",
+    "excess return among": "excess return among the dataset's strategies",
 }
 GATE_WORDS = {"training": "training", "backtest": "backtest", "holdout": "final holdout"}
 

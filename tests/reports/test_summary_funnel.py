@@ -63,8 +63,20 @@ def test_a_bad_date_is_a_usage_error(settings):
 
 
 def test_reasons_are_grouped_by_what_they_say_not_their_figures():
-    a = training_gate({"accuracy": 0.53, "constant_accuracy": 0.52, "accuracy_p_value": 0.07, "log_loss": 0.69})
-    b = training_gate({"accuracy": 0.55, "constant_accuracy": 0.51, "accuracy_p_value": 0.2, "log_loss": 0.68})
-    assert reason_key(a.reasons[0]) == reason_key(b.reasons[0]) == "accuracy: above it, but not significantly"
-    bt = backtest_gate({"total_trades": 4, "sharpe": 0.3, "max_drawdown": 0.1, "deflated_sharpe": 0.2})
-    assert [reason_key(r) for r in bt.reasons if "(fails)" in r] == ["trades", "deflated Sharpe"]
+    a = training_gate({"excess_sharpe": 0.31, "excess_t": 1.42, "excess_p_value": 0.078})
+    b = training_gate({"excess_sharpe": -0.2, "excess_t": -0.9, "excess_p_value": 0.82})
+    assert reason_key(a.reasons[0]) == reason_key(b.reasons[0]) == "out-of-fold excess return"
+    bt = backtest_gate(
+        {
+            "total_trades": 4,
+            "sharpe": 0.3,
+            "max_drawdown": 0.1,
+            "buy_and_hold_drawdown": 0.3,
+            "snooping_p_value": 0.2,
+            "snooping_trials": 7,
+        }
+    )
+    assert [reason_key(r) for r in bt.reasons if "(fails)" in r] == [
+        "trades",
+        "excess return among the dataset's strategies",
+    ]
