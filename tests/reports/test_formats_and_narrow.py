@@ -79,7 +79,7 @@ def test_integrity_stacks_its_headers_at_80_columns(settings, conn):
     head = next(i for i, line in enumerate(lines) if line.lstrip().startswith("dataset"))
     assert "training" in lines[head - 1] and "backtest" in lines[head - 1]
     assert "gate" in lines[head] and "chance" in lines[head]
-    assert any(line.startswith("overfitting by dataset:") for line in lines)
+    assert any(line.startswith("overfitting and power by dataset:") for line in lines)
 
 
 def test_cycles_on_a_terminal_drop_the_baseline_prefix_a_pipe_keeps_it(settings, conn):
