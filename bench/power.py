@@ -214,6 +214,8 @@ class Deployment:
     tried: set[str] = field(default_factory=set)  # hashes of every strategy saved (cycles.strategies_tried)
     trial_sharpes: list[float] = field(default_factory=list)  # research Sharpes recorded (cycles.trial_sharpes)
     objectives: dict[str, float | None] = field(default_factory=dict)  # hash -> training's excess t (dataset_trials)
+    search: str = "tpe"  # the baseline's sampler (AGENTCTL_SEARCH); "random" is the ablation
+    gates: dict[str, Any] = field(default_factory=dict)  # GateThresholds overrides: the gates' ablations
     trial_paths: list[str] = field(default_factory=list)  # every trained strategy's excess returns: the family
     history: list[CycleOutcome] = field(default_factory=list)  # earlier cycles, for a designer that learns
 
@@ -225,7 +227,7 @@ def design(dep: Deployment, cycle: int) -> Any:
     from agentctl.lab.strategy import strategy_hash, validate_strategy
 
     datasets = [(symbol, timeframe, 1.0) for symbol, timeframe, _ in dep.datasets]
-    found = proposal(dep.home, datasets, f"{dep.designer_seed}:{cycle}", lambda s, t: dep.objectives, "tpe", cycle)
+    found = proposal(dep.home, datasets, f"{dep.designer_seed}:{cycle}", lambda s, t: dep.objectives, dep.search, cycle)
     if isinstance(found, str):
         return None
     config = validate_strategy(found["config"], dep.home).config
@@ -285,7 +287,7 @@ def _research(dep: Deployment, config: Any, out: CycleOutcome, tr: Any, model: P
     from agentctl.lab.gates import GateThresholds, backtest_gate, confirmation_gate, training_gate
     from agentctl.lab.holdout import run_holdout
 
-    gates = GateThresholds()
+    gates = GateThresholds(**dep.gates)
     out.training_passed = _verdict(out, training_gate(tr, gates), tr, TRAINING_FIGURES)
     if not out.training_passed:
         return
@@ -318,6 +320,8 @@ class Spec:
     cycles: int
     cal: dict | None = None  # the edge's calibration (c, threshold, per_year)
     stop_at_first: bool = False  # an edge's deployment ends at its first confirmation (--stop-at-first)
+    search: str = "tpe"
+    gates: dict[str, Any] = field(default_factory=dict)
 
     @property
     def cell(self) -> str:
@@ -349,7 +353,9 @@ def deploy(spec: Spec) -> dict[str, Any]:
         info = import_dataset(csv, symbol, shape.timeframe, home, allow_gaps=True, replace=True)
         csv.unlink()
         (home / "models").mkdir()
-        dep = Deployment(home, [(info.symbol, info.timeframe, info.bars)], f"{spec.seed}")
+        dep = Deployment(
+            home, [(info.symbol, info.timeframe, info.bars)], f"{spec.seed}", search=spec.search, gates=spec.gates
+        )
         for cycle in range(1, spec.cycles + 1):
             dep.history.append(run_cycle(dep, cycle))
             if spec.stop_at_first and spec.strength is not None and dep.history[-1].confirmed:
@@ -404,6 +410,7 @@ def run_all(specs: Sequence[Spec], processes: int) -> list[dict[str, Any]]:
 def plan(args: argparse.Namespace) -> tuple[list[Spec], dict[str, dict]]:
     """The deployments to run and, per planted cell, its calibration and the oracle's confirmation probability."""
     specs, cells = [], {}
+    ablation = (args.search, args.gates)
     for series in args.series:
         shape = shape_for(series)
         daily = series not in BUNDLED
@@ -421,12 +428,15 @@ def plan(args: argparse.Namespace) -> tuple[list[Spec], dict[str, dict]]:
                 cells[spec.cell] = cal
                 seeds = args.seeds if daily else args.bundled_seeds
                 specs += [
-                    Spec(kind, strength, series, s, args.cycles, spec.cal, args.stop_at_first)
-                    for s in range(1, seeds + 1)
+                    Spec(kind, strength, series, s, args.cycles, spec.cal, args.stop_at_first, *ablation)
+                    for s in range(args.first_seed, args.first_seed + seeds)
                 ]
     for kind in args.noise:
-        first = args.first_noise_seed
-        specs += [Spec(kind, None, DAILY, s, args.cycles) for s in range(first, first + args.noise_seeds)]
+        first = args.first_seed
+        specs += [
+            Spec(kind, None, DAILY, s, args.cycles, None, False, *ablation)
+            for s in range(first, first + args.noise_seeds)
+        ]
     return specs, cells
 
 
@@ -454,7 +464,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--series", type=_names, help=f"{DAILY} and/or {', '.join(BUNDLED)} (quick: {DAILY})")
     ap.add_argument("--noise", type=_names, default=list(planted.NOISE), help="noise universes, or none")
     ap.add_argument("--noise-seeds", type=int, help="deployments per noise universe (8; quick 2)")
-    ap.add_argument("--first-noise-seed", type=int, default=1, help="to add noise deployments to an earlier run")
+    ap.add_argument("--first-seed", type=int, default=1, help="to add deployments to an earlier run")
+    ap.add_argument("--search", choices=("tpe", "random"), default="tpe", help="the baseline's sampler (ablation)")
+    ap.add_argument("--gates", type=json.loads, default={}, help="GateThresholds overrides, JSON (ablation)")
     ap.add_argument("--oracle-series", type=int, default=ORACLE_SERIES, help="series for the oracle's limit")
     ap.add_argument("--jobs", type=int, default=2, help="deployment processes (1 when the load is high)")
     ap.add_argument("--stop-at-first", action="store_true", help="end an edge's deployment at its first confirmation")

@@ -12,11 +12,17 @@ sys.path.insert(0, str(BENCH))
 nd = importlib.import_module("null_discovery")
 
 
-def cell_name(spec: dict) -> str:
-    """A deployment's cell: kind, oracle Sharpe and series for an edge; universe and series for noise."""
-    if spec["strength"] is None:
-        return f"{spec['kind']} {spec['series']}"
-    return f"{spec['kind']} {spec['strength']:g} {spec['series']}"
+def cell_name(spec: dict, ablation: bool = True) -> str:
+    """A deployment's cell: kind, oracle Sharpe and series for an edge; universe and series for noise.
+
+    An ablation (another sampler, other gate thresholds) is a cell of its own, named after the change.
+    """
+    name = f"{spec['kind']} {spec['series']}"
+    if spec["strength"] is not None:
+        name = f"{spec['kind']} {spec['strength']:g} {spec['series']}"
+    changes = [f"search={spec['search']}"] if spec.get("search", "tpe") != "tpe" else []
+    changes += [f"{k}={v}" for k, v in sorted((spec.get("gates") or {}).items())]
+    return f"{name} [{', '.join(changes)}]" if ablation and changes else name
 
 
 # -- the tables --------------------------------------------------------------------------------
@@ -74,15 +80,16 @@ def power_table(results: Sequence[dict], cells: dict[str, dict]) -> str:
         spec = group[0]["spec"]
         if spec["strength"] is None:
             continue
-        cal = cells.get(cell, spec["cal"])
+        cal = cells.get(cell_name(spec, ablation=False), spec["cal"])
         wins = sum(first_success(r) != "-" for r in group)
         n = len(group)
         limit = cal["confirmed"] / cal["series"] if cal.get("series") else None
         limit_text = nd.rate(cal["confirmed"], cal["series"]) if limit is not None else "not measured"
         ratio = f"{wins / n / limit:.2f}" if limit else "n/a"
         own = sum(bool(r["oracle_confirmed"]) for r in group)
+        kind = spec["kind"] + cell[len(cell_name(spec, ablation=False)) :]
         rows.append(
-            f"| {spec['kind']} | {spec['strength']:g} (realised {cal['sharpe']:.3f}) | {spec['series']} "
+            f"| {kind} | {spec['strength']:g} (realised {cal['sharpe']:.3f}) | {spec['series']} "
             f"| {cal['c']:.4f} | {limit_text} | {own}/{n} | {nd.rate(wins, n)} | {ratio} "
             f"| {', '.join(first_success(r) for r in group)} |"
         )
@@ -176,3 +183,31 @@ def write_block(text: str, doc_path: Path = nd.BENCHMARKS) -> None:
         doc = doc.rstrip("\n") + "\n\n" + SECTION
     head, rest = doc.split(START, 1)
     doc_path.write_text(head + START + "\n" + text.strip() + "\n" + END + rest.split(END, 1)[1])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Report runs together (e.g. seeds 5-8 added to an earlier run of seeds 1-4): their JSON files."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("runs", nargs="+", type=Path, help="files written by bench/power.py --json")
+    ap.add_argument("--write", action="store_true", help="replace the block in BENCHMARKS.md's ## Discovery power")
+    args = ap.parse_args(argv)
+    runs = [json.loads(p.read_text()) for p in args.runs]
+    results = [d for run in runs for d in run["deployments"]]
+    cells = {name: cal for run in runs for name, cal in run["cells"].items()}
+    cycles = sum(len(r["cycles"]) for r in results)
+    footer = (
+        f"{len(results)} deployments, {cycles} cycles, from {len(runs)} runs: "
+        + "; ".join(f"{p.name}: {run['wall_s'] / 60:.1f} min wall" for p, run in zip(args.runs, runs, strict=True))
+        + "."
+    )
+    text = report(results, cells, footer)
+    print(text)
+    if args.write:
+        write_block(text)
+
+
+if __name__ == "__main__":
+    main()
