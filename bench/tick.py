@@ -1,8 +1,10 @@
 """Tick benchmarks: an idle tick against a bare psycopg script, and a new process reusing the embedded server.
 
-1. Idle tick (an operation still running): wall time and peak RSS of `agentctl tick`,
-   beside a bare `python -c` that connects with psycopg and runs one query, both
-   against the same server in the same run. Median of N runs each.
+1. Idle ticks: wall time and peak RSS of `agentctl tick` when paused (`agentctl pause`,
+   no active cycle) and when only polling (a cycle in training, its operation still
+   running), beside a bare `python -c` that connects with psycopg and runs one query,
+   all against the same server, interleaved in one run. Median of N runs each.
+   `python bench/tick.py --idle` runs only this part and prints it.
 2. Reuse of the embedded server: a new process connecting to the running server
    (what every cron tick does), beside the first start (initdb + start).
 3. One full cycle with the baseline designer on the hourly dataset with
@@ -56,9 +58,13 @@ def median_of(argv, env, runs=RUNS) -> tuple[float, int]:
 
 
 def idle_state(url: str) -> subprocess.Popen:
+    """A cycle in training whose operation is alive: its 'worker' sleeps under a worker's command line."""
     import psycopg
 
-    worker = subprocess.Popen(["sleep", "3600"], start_new_session=True)
+    worker = subprocess.Popen(
+        [PY, "-c", "import time; time.sleep(3600)", "-m", "agentctl.lab.worker", "op-bench"],
+        start_new_session=True,
+    )
     with psycopg.connect(url, autocommit=True) as c:
         sid = c.execute(
             "INSERT INTO agent_sessions (phase, strategy_name, training_operation_id) "
@@ -71,6 +77,68 @@ def idle_state(url: str) -> subprocess.Popen:
             (sid, worker.pid, socket.gethostname()),
         )
     return worker
+
+
+IDLE = {
+    "bare": "bare psycopg script",
+    "paused": "`agentctl tick` (paused)",
+    "polling": "`agentctl tick` (polling)",
+}
+WARM_ROUNDS = 3
+
+
+def idle_ticks(running, env0: dict, home: Path) -> dict[str, tuple[float, int]]:
+    """Median (wall, peak RSS) of the bare script and of both idle ticks, run in turn in each round."""
+    import psycopg
+
+    urls = {}
+    for kind in ("paused", "polling"):
+        with psycopg.connect(running.url("postgres"), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "idle_{kind}"')
+            c.execute(f'CREATE DATABASE "idle_{kind}"')
+        urls[kind] = running.url(f"idle_{kind}")
+        upgrade(urls[kind])
+    envs = {
+        k: dict(env0, AGENTCTL_DATABASE_URL=u, AGENTCTL_HOME=str(home), AGENTCTL_CONFIG=os.devnull)
+        for k, u in urls.items()
+    }
+    subprocess.run([AGENTCTL, "pause"], env=envs["paused"], check=True, capture_output=True)
+    worker = idle_state(urls["polling"])
+    bare = [PY, "-c", f"import psycopg; psycopg.connect({urls['polling']!r}).execute('SELECT 1').fetchone()"]
+    runs = {"bare": (bare, envs["polling"]), "paused": ([AGENTCTL, "tick"], envs["paused"])}
+    runs["polling"] = ([AGENTCTL, "tick"], envs["polling"])
+    samples: dict[str, list[tuple[float, int]]] = {k: [] for k in runs}
+    try:
+        for n in range(WARM_ROUNDS + RUNS):
+            with psycopg.connect(urls["polling"], autocommit=True) as c:  # the worker's heartbeat
+                c.execute("UPDATE lab_operations SET heartbeat_at = NOW() WHERE id = 'op-bench'")
+            order = list(runs)[n % 3 :] + list(runs)[: n % 3]  # each goes first in a third of the rounds
+            for kind in order:
+                wall, rss, code = timed(*runs[kind])
+                assert code == 0, (kind, code)
+                if n >= WARM_ROUNDS:
+                    samples[kind].append((wall, rss))
+        for kind, skip in (("paused", "paused"), ("polling", "operation_still_running")):
+            with psycopg.connect(urls[kind]) as c:
+                (count,) = c.execute("SELECT count(*) FROM agent_triggers WHERE skip_reason = %s", (skip,)).fetchone()
+            assert count == WARM_ROUNDS + RUNS, (kind, count)  # every tick was the idle one it claims
+    finally:
+        worker.kill()
+    return {
+        k: (statistics.median(w for w, _ in v), int(statistics.median(r for _, r in v))) for k, v in samples.items()
+    }
+
+
+def idle_rows(idle: dict[str, tuple[float, int]]) -> list[str]:
+    """The idle tick table: each kind's medians and its ratio to the bare script."""
+    bare_wall, bare_rss = idle["bare"]
+    rows = ["| command | wall (median) | peak RSS (median) | wall ratio | RSS ratio |", "|---|---|---|---|---|"]
+    for kind, label in IDLE.items():
+        wall, rss = idle[kind]
+        ratio = "" if kind == "bare" else f"{wall / bare_wall:.2f}x"
+        rss_ratio = "" if kind == "bare" else f"{rss / bare_rss:.2f}x"
+        rows.append(f"| {label} | {wall * 1000:.0f} ms | {rss / 1024:.1f} MB | {ratio} | {rss_ratio} |")
+    return rows
 
 
 def hourly_seed(home: Path) -> int:
@@ -114,18 +182,9 @@ def main() -> None:
             for _ in range(RUNS)
         )
 
-        # -- 1. idle tick vs bare psycopg, same server
+        # -- 1. idle ticks vs bare psycopg, same server, interleaved
         running = server.running()
-        url = running.url()
-        upgrade(url)
-        worker = idle_state(url)
-        env = dict(env0, AGENTCTL_DATABASE_URL=url, AGENTCTL_HOME=str(base / "home"), AGENTCTL_CONFIG=os.devnull)
-        bare = [PY, "-c", f"import psycopg; psycopg.connect({url!r}).execute('SELECT 1').fetchone()"]
-        median_of(bare, env, 3)  # warm the page cache for both
-        median_of([AGENTCTL, "tick"], env, 3)
-        bare_wall, bare_rss = median_of(bare, env)
-        tick_wall, tick_rss = median_of([AGENTCTL, "tick"], env)
-        worker.kill()
+        idle = idle_ticks(running, env0, base / "home")
 
         # -- 3. one full cycle on the hourly dataset, from nothing
         import psycopg
@@ -170,14 +229,14 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"shared and noisy; medians of {RUNS} runs (`make bench`, script `bench/tick.py`).",
         "",
-        "Idle tick (an operation still running: lock, budget row, one poll, one trigger row) beside a bare",
-        "`python -c` that imports psycopg, connects and runs one query, same server, same run:",
+        "Idle ticks beside a bare `python -c` that imports psycopg, connects and runs one query: paused",
+        "(`agentctl pause`, no active cycle: lock, budget row, admission, one trigger row) and polling (a",
+        "cycle in training, its operation still running: lock, budget row, one poll, one trigger row); the",
+        "three run in turn in each round (after 3 warm-up rounds), same server, same run:",
         "",
-        "| command | wall (median) | peak RSS (median) |",
-        "|---|---|---|",
-        f"| bare psycopg script | {bare_wall * 1000:.0f} ms | {bare_rss / 1024:.1f} MB |",
-        f"| `agentctl tick` (idle) | {tick_wall * 1000:.0f} ms | {tick_rss / 1024:.1f} MB |",
-        f"| ratio | {tick_wall / bare_wall:.2f}x (target <= 2x) | {tick_rss / bare_rss:.2f}x |",
+        *idle_rows(idle),
+        "",
+        "Target: each idle tick <= 1.5x the bare script's median wall.",
         "",
         "Embedded server: the first command on a fresh data directory runs initdb and starts the server;",
         "every later process finds it through postmaster.pid and connects:",
@@ -214,5 +273,20 @@ def write_section(heading: str, body: str) -> None:
     path.write_text(text)
 
 
+def idle_only() -> None:
+    """`--idle`: the idle ticks beside the bare script, printed (BENCHMARKS.md is left as it is)."""
+    base = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
+    os.chmod(base, 0o711)
+    server = EmbeddedServer(base / "server")
+    env0 = {k: v for k, v in os.environ.items() if not k.startswith("AGENTCTL_") and k != "ANTHROPIC_API_KEY"}
+    try:
+        idle = idle_ticks(server.start(), env0, base / "home")
+    finally:
+        server.stop("immediate")
+        shutil.rmtree(base, ignore_errors=True)
+    print(f"{RUNS} rounds, load average {os.getloadavg()[0]:.1f}")
+    print("\n".join(idle_rows(idle)))
+
+
 if __name__ == "__main__":
-    main()
+    idle_only() if sys.argv[1:] == ["--idle"] else main()

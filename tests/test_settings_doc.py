@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import AliasChoices, BaseModel
 
-from agentctl.settings import Settings
+from agentctl.settings import ENV_PREFIX, NESTED, Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ENV_NAME = re.compile(r"`((?:AGENTCTL_|ANTHROPIC_)[A-Z0-9_]+)`")
@@ -26,8 +26,7 @@ def _aliases(field) -> list[str] | None:
 
 def settings_env_names() -> set[str]:
     """Every environment variable the settings model reads, nested gate fields included."""
-    prefix = Settings.model_config["env_prefix"]
-    nested = Settings.model_config["env_nested_delimiter"]
+    prefix, nested = ENV_PREFIX, NESTED
     names: set[str] = set()
     for name, field in Settings.model_fields.items():
         aliases = _aliases(field)
