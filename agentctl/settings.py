@@ -157,7 +157,9 @@ def _from_environment(fields: dict[str, Any]) -> dict[str, Any]:
             *path, last = key.split(NESTED)[1:]
             table = value if isinstance(value, dict) else {}
             for part in path:
-                table = table.setdefault(part, {})
+                if not isinstance(table.get(part), dict):
+                    table[part] = {}
+                table = table[part]
             table[last] = _json(key, text) if text.startswith(("{", "[")) else text
         if given is not None or nested:
             out[name] = value

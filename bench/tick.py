@@ -39,6 +39,18 @@ PY = sys.executable
 AGENTCTL = str(Path(PY).parent / "agentctl")
 
 
+def clean_env() -> dict[str, str]:
+    """The environment cron gives a tick: no agentctl settings, no key, and bytecode as an installed copy has.
+
+    PYTHONDONTWRITEBYTECODE (set in some shells) would make every tick compile agentctl from source.
+    """
+    import compileall
+
+    compileall.compile_dir(REPO / "agentctl", quiet=1)
+    drop = ("ANTHROPIC_API_KEY", "PYTHONDONTWRITEBYTECODE")
+    return {k: v for k, v in os.environ.items() if not k.startswith("AGENTCTL_") and k not in drop}
+
+
 def timed(argv: list[str], env: dict) -> tuple[float, int, int]:
     """(wall seconds, peak RSS in KB, exit code) of one child process."""
     t0 = time.perf_counter()
@@ -81,10 +93,13 @@ def idle_state(url: str) -> subprocess.Popen:
 
 IDLE = {
     "bare": "bare psycopg script",
+    "floor": "bare script + pydantic (import, one model)",
     "paused": "`agentctl tick` (paused)",
     "polling": "`agentctl tick` (polling)",
 }
 WARM_ROUNDS = 3
+BEFORE = os.environ.get("BENCH_TICK_BEFORE")  # a source tree whose ticks are timed beside these
+BEFORE_NAME = os.environ.get("BENCH_TICK_BEFORE_NAME", str(BEFORE))  # what it is, for BENCHMARKS.md
 
 
 def idle_ticks(running, env0: dict, home: Path) -> dict[str, tuple[float, int]]:
@@ -105,23 +120,34 @@ def idle_ticks(running, env0: dict, home: Path) -> dict[str, tuple[float, int]]:
     subprocess.run([AGENTCTL, "pause"], env=envs["paused"], check=True, capture_output=True)
     worker = idle_state(urls["polling"])
     bare = [PY, "-c", f"import psycopg; psycopg.connect({urls['polling']!r}).execute('SELECT 1').fetchone()"]
-    runs = {"bare": (bare, envs["polling"]), "paused": ([AGENTCTL, "tick"], envs["paused"])}
+    # The bare script plus what any pydantic model costs (the import and one model): the floor for a tick
+    # whose settings and rows are pydantic models.
+    floor = [PY, "-c", "from pydantic import BaseModel\nclass One(BaseModel):\n    x: int = 0\n" + bare[2]]
+    runs = {"bare": (bare, envs["polling"]), "floor": (floor, envs["polling"])}
+    runs["paused"] = ([AGENTCTL, "tick"], envs["paused"])
     runs["polling"] = ([AGENTCTL, "tick"], envs["polling"])
+    if BEFORE:  # another checkout's tick (e.g. main's), same venv and server, for a before/after in one run
+        import compileall
+
+        compileall.compile_dir(Path(BEFORE) / "agentctl", quiet=1)
+        for kind in ("paused", "polling"):
+            runs[f"{kind} before"] = ([PY, "-m", "agentctl", "tick"], dict(envs[kind], PYTHONPATH=BEFORE))
     samples: dict[str, list[tuple[float, int]]] = {k: [] for k in runs}
     try:
         for n in range(WARM_ROUNDS + RUNS):
             with psycopg.connect(urls["polling"], autocommit=True) as c:  # the worker's heartbeat
                 c.execute("UPDATE lab_operations SET heartbeat_at = NOW() WHERE id = 'op-bench'")
-            order = list(runs)[n % 3 :] + list(runs)[: n % 3]  # each goes first in a third of the rounds
+            order = list(runs)[n % len(runs) :] + list(runs)[: n % len(runs)]  # each goes first in turn
             for kind in order:
                 wall, rss, code = timed(*runs[kind])
                 assert code == 0, (kind, code)
                 if n >= WARM_ROUNDS:
                     samples[kind].append((wall, rss))
+        ticks = (WARM_ROUNDS + RUNS) * (2 if BEFORE else 1)
         for kind, skip in (("paused", "paused"), ("polling", "operation_still_running")):
             with psycopg.connect(urls[kind]) as c:
                 (count,) = c.execute("SELECT count(*) FROM agent_triggers WHERE skip_reason = %s", (skip,)).fetchone()
-            assert count == WARM_ROUNDS + RUNS, (kind, count)  # every tick was the idle one it claims
+            assert count == ticks, (kind, count)  # every tick was the idle one it claims
     finally:
         worker.kill()
     return {
@@ -133,8 +159,9 @@ def idle_rows(idle: dict[str, tuple[float, int]]) -> list[str]:
     """The idle tick table: each kind's medians and its ratio to the bare script."""
     bare_wall, bare_rss = idle["bare"]
     rows = ["| command | wall (median) | peak RSS (median) | wall ratio | RSS ratio |", "|---|---|---|---|---|"]
-    for kind, label in IDLE.items():
-        wall, rss = idle[kind]
+    for kind, wall_rss in idle.items():
+        label = IDLE.get(kind) or f"`agentctl tick` ({kind.replace(' before', ', before')})"
+        wall, rss = wall_rss
         ratio = "" if kind == "bare" else f"{wall / bare_wall:.2f}x"
         rss_ratio = "" if kind == "bare" else f"{rss / bare_rss:.2f}x"
         rows.append(f"| {label} | {wall * 1000:.0f} ms | {rss / 1024:.1f} MB | {ratio} | {rss_ratio} |")
@@ -155,7 +182,7 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
     os.chmod(base, 0o711)
     server = EmbeddedServer(base / "server")
-    env0 = {k: v for k, v in os.environ.items() if not k.startswith("AGENTCTL_") and k != "ANTHROPIC_API_KEY"}
+    env0 = clean_env()
     rows: list[str] = []
     try:
         # -- 2. embedded server: first start, then reuse by new processes
@@ -236,6 +263,7 @@ def main() -> None:
         "",
         *idle_rows(idle),
         "",
+        *([f"Rows marked before: {BEFORE_NAME}, timed in the same rounds.", ""] if BEFORE else []),
         "Target: each idle tick <= 1.5x the bare script's median wall.",
         "",
         "Embedded server: the first command on a fresh data directory runs initdb and starts the server;",
@@ -278,7 +306,7 @@ def idle_only() -> None:
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
     os.chmod(base, 0o711)
     server = EmbeddedServer(base / "server")
-    env0 = {k: v for k, v in os.environ.items() if not k.startswith("AGENTCTL_") and k != "ANTHROPIC_API_KEY"}
+    env0 = clean_env()
     try:
         idle = idle_ticks(server.start(), env0, base / "home")
     finally:
