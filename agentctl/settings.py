@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from decimal import Decimal
@@ -10,12 +9,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    InitSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
 )
 
 from agentctl.lab.gates import GateThresholds
@@ -25,6 +27,9 @@ APP_NAME = "agentctl"
 # parent of its data directory; /var/lib is already world-traversable, so
 # nothing private (like /root) has to be opened up.
 ROOT_HOME = Path("/var/lib/agentctl")
+# Every setting is read from AGENTCTL_<NAME>; a key of a table setting from AGENTCTL_<NAME>__<KEY>.
+ENV_PREFIX = "AGENTCTL_"
+NESTED = "__"
 
 
 def config_file() -> Path:
@@ -74,13 +79,15 @@ def read_config_file() -> tuple[Path, dict[str, Any]] | None:
 
 def unknown_keys(data: dict[str, Any]) -> list[str]:
     """A warning for each key of the file no setting reads, with the closest valid name."""
+    from difflib import get_close_matches
+
     found: list[str] = []
 
     def check(keys: dict[str, Any], model: type[BaseModel], prefix: str) -> None:
         valid = list(model.model_fields)
         for key, value in keys.items():
             if key not in model.model_fields:
-                close = difflib.get_close_matches(key, valid, n=1)
+                close = get_close_matches(key, valid, n=1)
                 hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
                 found.append(f"unknown setting '{prefix}{key}' ignored{hint}")
                 continue
@@ -118,7 +125,63 @@ def setting_sources() -> dict[str, str]:
 def _env_names(name: str, alias: Any) -> list[str]:
     if isinstance(alias, AliasChoices):
         return [c.upper() for c in alias.choices if isinstance(c, str)]
-    return [f"AGENTCTL_{name.upper()}"]
+    return [f"{ENV_PREFIX}{name.upper()}"]
+
+
+def _is_table(annotation: Any) -> bool:
+    """A setting given as JSON (a table, a list or a group such as the gates), not as one value."""
+    from typing import get_origin
+
+    kind = get_origin(annotation) or annotation
+    return isinstance(kind, type) and issubclass(kind, (BaseModel, dict, list, set, tuple))
+
+
+def _from_environment(fields: dict[str, Any]) -> dict[str, Any]:
+    """The settings the environment gives, by field name.
+
+    Names match whatever their case; a table's value is JSON, and NAME__KEY sets one key of it
+    (the rules pydantic-settings has, without its import cost on every tick).
+    """
+    env = {k.lower(): v for k, v in os.environ.items()}
+    out: dict[str, Any] = {}
+    for name, field in fields.items():
+        names = [n.lower() for n in _env_names(name, field.validation_alias)]
+        given = next((n for n in names if n in env), None)
+        if not _is_table(field.annotation):
+            if given is not None:
+                out[name] = env[given]
+            continue
+        value = _json(given, env[given]) if given is not None else {}
+        nested = [(k, v) for k, v in env.items() if any(k.startswith(n + NESTED) for n in names)]
+        for key, text in nested:
+            *path, last = key.split(NESTED)[1:]
+            table = value if isinstance(value, dict) else {}
+            for part in path:
+                if not isinstance(table.get(part), dict):
+                    table[part] = {}
+                table = table[part]
+            table[last] = _json(key, text) if text.startswith(("{", "[")) else text
+        if given is not None or nested:
+            out[name] = value
+    return out
+
+
+def _json(name: str, text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise ConfigError(f"{name.upper()} is not valid JSON ({err}): write the table as a JSON object") from None
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`; tables are merged key by key (a file's [gates] and one AGENTCTL_GATES__X)."""
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        out[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
 
 
 def default_home() -> Path:
@@ -130,15 +193,24 @@ def default_home() -> Path:
     return platformdirs.user_data_path(APP_NAME)
 
 
-class Settings(BaseSettings):
-    """Everything agentctl can be told; see README "Configuration"."""
+class Settings(BaseModel):
+    """Everything agentctl can be told; see README "Configuration".
 
-    model_config = SettingsConfigDict(
-        env_prefix="AGENTCTL_",
-        extra="ignore",
-        populate_by_name=True,
-        env_nested_delimiter="__",
-    )
+    Arguments win over the environment, which wins over the config file; defaults are validated too.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, validate_default=True)
+
+    def __init__(self, **given: Any) -> None:
+        sources: dict[str, Any] = {}
+        loaded = read_config_file()
+        if loaded is not None:
+            path, data = loaded
+            for warning in unknown_keys(data):
+                print(f"agentctl: warning: {path}: {warning}", file=sys.stderr)
+            sources = data
+        sources = _merged(_merged(sources, _from_environment(type(self).model_fields)), given)
+        super().__init__(**sources)
 
     # Storage
     database_url: str | None = None
@@ -276,24 +348,6 @@ class Settings(BaseSettings):
         """Why AGENTCTL_ANTHROPIC_API_KEY_FILE gave no key, when it is set and did not."""
         return self._key_file_problem
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        loaded = read_config_file()
-        if loaded is not None:
-            path, data = loaded
-            for warning in unknown_keys(data):
-                print(f"agentctl: warning: {path}: {warning}", file=sys.stderr)
-            sources.append(InitSettingsSource(settings_cls, init_kwargs=data))
-        return tuple(sources)
-
     @property
     def embedded(self) -> bool:
         """True when agentctl runs its own PostgreSQL server."""
@@ -335,8 +389,10 @@ def match_dataset(name: str, home: Path) -> tuple[str, str] | None:
 
 def closest_dataset(name: str, home: Path) -> str:
     """' (did you mean X?)' for the nearest installed name, else the list of them."""
+    from difflib import get_close_matches
+
     known = installed_datasets(home)
-    close = difflib.get_close_matches(name.strip().lower(), list(known), n=1, cutoff=0.5)
+    close = get_close_matches(name.strip().lower(), list(known), n=1, cutoff=0.5)
     if close:
         s, t = known[close[0]]
         return f" (did you mean {s}/{t}?)"
@@ -363,6 +419,7 @@ def check_models(settings: Settings) -> None:
     if settings.agent == "baseline" or (settings.agent is None and settings.anthropic_api_key is None):
         return  # the offline baseline calls no model
     from datetime import date
+    from difflib import get_close_matches
 
     from agentctl.pricing import ALIASES, PRICE_TABLE, UnknownModel, price_for
 
@@ -372,7 +429,7 @@ def check_models(settings: Settings) -> None:
         try:
             price_for(model, date.today(), settings.price_overrides)
         except UnknownModel:
-            close = difflib.get_close_matches(model, known, n=1, cutoff=0.5)
+            close = get_close_matches(model, known, n=1, cutoff=0.5)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ConfigError(
                 f"{given_as(field)}: no price known for model {model!r}{hint}: "

@@ -1,8 +1,10 @@
 """Tick benchmarks: an idle tick against a bare psycopg script, and a new process reusing the embedded server.
 
-1. Idle tick (an operation still running): wall time and peak RSS of `agentctl tick`,
-   beside a bare `python -c` that connects with psycopg and runs one query, both
-   against the same server in the same run. Median of N runs each.
+1. Idle ticks: wall time and peak RSS of `agentctl tick` when paused (`agentctl pause`,
+   no active cycle) and when only polling (a cycle in training, its operation still
+   running), beside a bare `python -c` that connects with psycopg and runs one query,
+   all against the same server, interleaved in one run. Median of N runs each.
+   `python bench/tick.py --idle` runs only this part and prints it.
 2. Reuse of the embedded server: a new process connecting to the running server
    (what every cron tick does), beside the first start (initdb + start).
 3. One full cycle with the baseline designer on the hourly dataset with
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import os
 import platform
-import random
 import shutil
 import socket
 import statistics
@@ -37,12 +38,36 @@ PY = sys.executable
 AGENTCTL = str(Path(PY).parent / "agentctl")
 
 
+def clean_env() -> dict[str, str]:
+    """The environment cron gives a tick: no agentctl settings, no key, and bytecode as an installed copy has.
+
+    PYTHONDONTWRITEBYTECODE (set in some shells) would make every tick compile agentctl from source.
+    """
+    import compileall
+
+    compileall.compile_dir(REPO / "agentctl", quiet=1)
+    drop = ("ANTHROPIC_API_KEY", "PYTHONDONTWRITEBYTECODE")
+    return {k: v for k, v in os.environ.items() if not k.startswith("AGENTCTL_") and k not in drop}
+
+
 def timed(argv: list[str], env: dict) -> tuple[float, int, int]:
     """(wall seconds, peak RSS in KB, exit code) of one child process."""
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(p.pid, 0)
     return time.perf_counter() - t0, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def timed_cpu(argv: list[str], env: dict) -> tuple[float, int, float]:
+    """(wall seconds, peak RSS in KB, CPU seconds) of one child process that must exit 0.
+
+    CPU time (user + system) is the steadier figure on a shared machine: waiting for a core is not in it.
+    """
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, argv
+    return time.perf_counter() - t0, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def median_of(argv, env, runs=RUNS) -> tuple[float, int]:
@@ -56,9 +81,13 @@ def median_of(argv, env, runs=RUNS) -> tuple[float, int]:
 
 
 def idle_state(url: str) -> subprocess.Popen:
+    """A cycle in training whose operation is alive: its 'worker' sleeps under a worker's command line."""
     import psycopg
 
-    worker = subprocess.Popen(["sleep", "3600"], start_new_session=True)
+    worker = subprocess.Popen(
+        [PY, "-c", "import time; time.sleep(3600)", "-m", "agentctl.lab.worker", "op-bench"],
+        start_new_session=True,
+    )
     with psycopg.connect(url, autocommit=True) as c:
         sid = c.execute(
             "INSERT INTO agent_sessions (phase, strategy_name, training_operation_id) "
@@ -73,21 +102,98 @@ def idle_state(url: str) -> subprocess.Popen:
     return worker
 
 
-def hourly_seed(home: Path) -> int:
-    from agentctl.agent.baseline import _datasets, propose
+IDLE = {
+    "bare": "bare psycopg script",
+    "floor": "bare script + pydantic (import, one model)",
+    "paused": "`agentctl tick` (paused)",
+    "polling": "`agentctl tick` (polling)",
+}
+WARM_ROUNDS = 3
+BEFORE = os.environ.get("BENCH_TICK_BEFORE")  # a source tree whose ticks are timed beside these
+BEFORE_NAME = os.environ.get("BENCH_TICK_BEFORE_NAME", str(BEFORE))  # what it is, for BENCHMARKS.md
 
-    datasets = list(_datasets(home, None))
-    for seed in range(200):
-        if propose(random.Random(f"{seed}:1"), datasets, 1)["dataset"]["timeframe"] == "1h":
-            return seed
-    raise SystemExit("no seed picks the hourly dataset")
+
+def idle_ticks(running, env0: dict, home: Path) -> dict[str, tuple[float, ...]]:
+    """Median (wall, peak RSS, CPU) of the bare script, the floor and both idle ticks, run in turn each round."""
+    import psycopg
+
+    urls = {}
+    for kind in ("paused", "polling"):
+        with psycopg.connect(running.url("postgres"), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "idle_{kind}"')
+            c.execute(f'CREATE DATABASE "idle_{kind}"')
+        urls[kind] = running.url(f"idle_{kind}")
+        upgrade(urls[kind])
+    envs = {
+        k: dict(env0, AGENTCTL_DATABASE_URL=u, AGENTCTL_HOME=str(home), AGENTCTL_CONFIG=os.devnull)
+        for k, u in urls.items()
+    }
+    subprocess.run([AGENTCTL, "pause"], env=envs["paused"], check=True, capture_output=True)
+    worker = idle_state(urls["polling"])
+    bare = [PY, "-c", f"import psycopg; psycopg.connect({urls['polling']!r}).execute('SELECT 1').fetchone()"]
+    # The bare script plus what any pydantic model costs (the import and one model): the floor for a tick
+    # whose settings and rows are pydantic models.
+    floor = [PY, "-c", "from pydantic import BaseModel\nclass One(BaseModel):\n    x: int = 0\n" + bare[2]]
+    runs = {"bare": (bare, envs["polling"]), "floor": (floor, envs["polling"])}
+    runs["paused"] = ([AGENTCTL, "tick"], envs["paused"])
+    runs["polling"] = ([AGENTCTL, "tick"], envs["polling"])
+    if BEFORE:  # another checkout's tick (e.g. main's), same venv and server, for a before/after in one run
+        import compileall
+
+        compileall.compile_dir(Path(BEFORE) / "agentctl", quiet=1)
+        # The venv's editable finder would import this checkout's agentctl: drop it, put the other tree first.
+        other = (
+            "import sys; sys.meta_path[:] = [f for f in sys.meta_path if not "
+            f"getattr(f, '__module__', '').startswith('__editable__')]; sys.path.insert(0, {BEFORE!r}); "
+            "sys.argv = ['agentctl', 'tick']; from agentctl.cli.entry import main; main()"
+        )
+        for kind in ("paused", "polling"):
+            runs[f"{kind} before"] = ([PY, "-c", other], envs[kind])
+    samples: dict[str, list[tuple[float, int, float]]] = {k: [] for k in runs}
+    try:
+        heartbeat = psycopg.connect(urls["polling"], autocommit=True)
+        for n in range(WARM_ROUNDS + RUNS):
+            order = list(runs)[n % len(runs) :] + list(runs)[: n % len(runs)]  # each goes first in turn
+            for kind in order:
+                # The worker's heartbeat, fresh before every poll as a live worker keeps it (a slow round
+                # on a loaded machine must not make the tick judge the worker silent).
+                heartbeat.execute("UPDATE lab_operations SET heartbeat_at = NOW() WHERE id = 'op-bench'")
+                sample = timed_cpu(*runs[kind])
+                if n >= WARM_ROUNDS:
+                    samples[kind].append(sample)
+        ticks = (WARM_ROUNDS + RUNS) * (2 if BEFORE else 1)
+        for kind, skip in (("paused", "paused"), ("polling", "operation_still_running")):
+            with psycopg.connect(urls[kind]) as c:
+                (count,) = c.execute("SELECT count(*) FROM agent_triggers WHERE skip_reason = %s", (skip,)).fetchone()
+            assert count == ticks, (kind, count)  # every tick was the idle one it claims
+        heartbeat.close()
+    finally:
+        worker.kill()
+    return {k: tuple(statistics.median(column) for column in zip(*v, strict=True)) for k, v in samples.items()}
+
+
+def idle_rows(idle: dict) -> list[str]:
+    """The idle tick table: each command's medians and their ratios to the bare script's."""
+    bare_wall, _, bare_cpu = idle["bare"]
+    rows = [
+        "| command | wall (median) | wall ratio | CPU (median) | CPU ratio | peak RSS (median) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for kind, (wall, rss, cpu) in idle.items():
+        label = IDLE.get(kind) or f"`agentctl tick` ({kind.replace(' before', ', before')})"
+        wall_ratio = "" if kind == "bare" else f"{wall / bare_wall:.2f}x"
+        cpu_ratio = "" if kind == "bare" else f"{cpu / bare_cpu:.2f}x"
+        rows.append(
+            f"| {label} | {wall * 1000:.0f} ms | {wall_ratio} | {cpu * 1000:.0f} ms | {cpu_ratio} | {rss / 1024:.1f} MB |"
+        )
+    return rows
 
 
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
     os.chmod(base, 0o711)
     server = EmbeddedServer(base / "server")
-    env0 = {k: v for k, v in os.environ.items() if not k.startswith("AGENTCTL_") and k != "ANTHROPIC_API_KEY"}
+    env0 = clean_env()
     rows: list[str] = []
     try:
         # -- 2. embedded server: first start, then reuse by new processes
@@ -114,23 +220,13 @@ def main() -> None:
             for _ in range(RUNS)
         )
 
-        # -- 1. idle tick vs bare psycopg, same server
+        # -- 1. idle ticks vs bare psycopg, same server, interleaved
         running = server.running()
-        url = running.url()
-        upgrade(url)
-        worker = idle_state(url)
-        env = dict(env0, AGENTCTL_DATABASE_URL=url, AGENTCTL_HOME=str(base / "home"), AGENTCTL_CONFIG=os.devnull)
-        bare = [PY, "-c", f"import psycopg; psycopg.connect({url!r}).execute('SELECT 1').fetchone()"]
-        median_of(bare, env, 3)  # warm the page cache for both
-        median_of([AGENTCTL, "tick"], env, 3)
-        bare_wall, bare_rss = median_of(bare, env)
-        tick_wall, tick_rss = median_of([AGENTCTL, "tick"], env)
-        worker.kill()
+        idle = idle_ticks(running, env0, base / "home")
 
         # -- 3. one full cycle on the hourly dataset, from nothing
         import psycopg
 
-        seed = hourly_seed(base / "home")
         cycles = []
         for i in range(CYCLE_RUNS):
             db = f"cycle_{i}"
@@ -143,7 +239,7 @@ def main() -> None:
                 AGENTCTL_HOME=str(base / f"home{i}"),
                 AGENTCTL_CONFIG=os.devnull,
                 AGENTCTL_AGENT="baseline",
-                AGENTCTL_BASELINE_SEED=str(seed),
+                AGENTCTL_DATASETS="AAPL/1h",  # the universe holds the hourly dataset only
             )
             t0 = time.perf_counter()
             p = subprocess.run(
@@ -170,14 +266,17 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"shared and noisy; medians of {RUNS} runs (`make bench`, script `bench/tick.py`).",
         "",
-        "Idle tick (an operation still running: lock, budget row, one poll, one trigger row) beside a bare",
-        "`python -c` that imports psycopg, connects and runs one query, same server, same run:",
+        "Idle ticks beside a bare `python -c` that imports psycopg, connects and runs one query: paused",
+        "(`agentctl pause`, no active cycle: lock, budget row, admission, one trigger row) and polling (a",
+        "cycle in training, its operation still running: lock, budget row, one poll, one trigger row); each",
+        "command runs once a round in rotating order (after 3 warm-up rounds), same server, same run. The",
+        "floor row is the bare script that also imports pydantic and builds one model: what any tick whose",
+        "settings and rows are pydantic models pays before its own work.",
         "",
-        "| command | wall (median) | peak RSS (median) |",
-        "|---|---|---|",
-        f"| bare psycopg script | {bare_wall * 1000:.0f} ms | {bare_rss / 1024:.1f} MB |",
-        f"| `agentctl tick` (idle) | {tick_wall * 1000:.0f} ms | {tick_rss / 1024:.1f} MB |",
-        f"| ratio | {tick_wall / bare_wall:.2f}x (target <= 2x) | {tick_rss / bare_rss:.2f}x |",
+        *idle_rows(idle),
+        "",
+        *([f"Rows marked before: {BEFORE_NAME}, timed in the same rounds.", ""] if BEFORE else []),
+        "Target: each idle tick <= 1.5x the bare script's median wall.",
         "",
         "Embedded server: the first command on a fresh data directory runs initdb and starts the server;",
         "every later process finds it through postmaster.pid and connects:",
@@ -214,5 +313,20 @@ def write_section(heading: str, body: str) -> None:
     path.write_text(text)
 
 
+def idle_only() -> None:
+    """`--idle`: the idle ticks beside the bare script, printed (BENCHMARKS.md is left as it is)."""
+    base = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
+    os.chmod(base, 0o711)
+    server = EmbeddedServer(base / "server")
+    env0 = clean_env()
+    try:
+        idle = idle_ticks(server.start(), env0, base / "home")
+    finally:
+        server.stop("immediate")
+        shutil.rmtree(base, ignore_errors=True)
+    print(f"{RUNS} rounds, load average {os.getloadavg()[0]:.1f}")
+    print("\n".join(idle_rows(idle)))
+
+
 if __name__ == "__main__":
-    main()
+    idle_only() if sys.argv[1:] == ["--idle"] else main()

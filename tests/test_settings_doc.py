@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from pydantic import AliasChoices, BaseModel
 
-from agentctl.settings import Settings
+from agentctl.settings import ENV_PREFIX, NESTED, ConfigError, Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ENV_NAME = re.compile(r"`((?:AGENTCTL_|ANTHROPIC_)[A-Z0-9_]+)`")
@@ -26,8 +27,7 @@ def _aliases(field) -> list[str] | None:
 
 def settings_env_names() -> set[str]:
     """Every environment variable the settings model reads, nested gate fields included."""
-    prefix = Settings.model_config["env_prefix"]
-    nested = Settings.model_config["env_nested_delimiter"]
+    prefix, nested = ENV_PREFIX, NESTED
     names: set[str] = set()
     for name, field in Settings.model_fields.items():
         aliases = _aliases(field)
@@ -87,3 +87,21 @@ def test_the_readme_configuration_table_lists_every_setting():
 
 def test_every_variable_in_a_readme_table_exists():
     assert sorted(_table_names(README.read_text()) - settings_env_names()) == []
+
+
+def test_the_file_the_environment_and_arguments_merge_key_by_key(monkeypatch, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("default_budget_usd = 7\ndaily_cycle_limit = 9\n[gates]\nmin_trades = 5\nmin_sharpe = 0.5\n")
+    monkeypatch.setenv("AGENTCTL_CONFIG", str(config))
+    monkeypatch.setenv("AGENTCTL_GATES__MIN_SHARPE", "1.5")  # one key of the file's table
+    monkeypatch.setenv("agentctl_min_holdout_bars__1D", "700")  # names match whatever their case
+    s = Settings(daily_cycle_limit=3)
+    assert (s.gates.min_trades, s.gates.min_sharpe, s.min_holdout_bars) == (5, 1.5, {"1d": 700})
+    assert (s.default_budget_usd, s.daily_cycle_limit) == (Decimal(7), 3)
+
+
+def test_a_table_setting_that_is_not_json_names_its_variable(monkeypatch):
+    monkeypatch.setenv("AGENTCTL_CONFIG", os.devnull)
+    monkeypatch.setenv("AGENTCTL_GATES", "min_trades=5")
+    with pytest.raises(ConfigError, match=r"^AGENTCTL_GATES is not valid JSON"):
+        Settings()

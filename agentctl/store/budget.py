@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from agentctl.pricing import to_ledger
 from agentctl.store.queries import Queries, load
 
 if TYPE_CHECKING:
@@ -188,6 +187,8 @@ class Budget:
         `agent` and `call_name` are the names the call's action row is logged under:
         should the reservation be orphaned, its charge is logged under them too.
         """
+        from agentctl.pricing import to_ledger  # the price table: not on a tick that only polls
+
         amount = to_ledger(Decimal(worst_case_usd))
         if amount < 0:
             raise ValueError("a reservation cannot be negative")
@@ -230,6 +231,8 @@ class Budget:
         A settlement that arrives after its reservation was charged as an orphan charges only
         what the real cost adds to that charge: the day's spend never goes down.
         """
+        from agentctl.pricing import to_ledger
+
         spent = to_ledger(Decimal(actual_usd))
         if spent < 0:
             raise ValueError(f"a call cannot cost less than nothing (${spent})")

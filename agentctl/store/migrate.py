@@ -127,9 +127,22 @@ def _applied_on(conn: psycopg.Connection[Any]) -> dict[str, datetime]:
 
 
 def pending(conn: psycopg.Connection[Any], directory: Path | None = None) -> list[str]:
-    """Ids not applied yet, read cheaply (no yoyo import) on an open connection."""
-    applied = _applied_on(conn)
-    return [i for i in migration_ids(directory) if i not in applied]
+    """Ids not applied yet, in one query on an open connection (no yoyo import)."""
+    from psycopg.errors import UndefinedTable
+
+    from agentctl.store.queries import load
+
+    ids = migration_ids(directory)
+    query = load("server")["unapplied_migrations"]
+    try:
+        if conn.autocommit:  # a failed statement leaves nothing behind: no transaction needed
+            rows = conn.execute(query, {"ids": ids}).fetchall()
+        else:  # a savepoint, so the caller's transaction survives a database yoyo never ran on
+            with conn.transaction():
+                rows = conn.execute(query, {"ids": ids}).fetchall()
+    except UndefinedTable:
+        return ids  # yoyo's log does not exist yet: nothing is applied
+    return [row["id"] if isinstance(row, dict) else row[0] for row in rows]
 
 
 def ensure_schema(conn: psycopg.Connection[Any], url: str) -> list[str]:

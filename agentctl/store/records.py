@@ -22,7 +22,8 @@ from agentctl.lab.gates import GateVerdict
 
 
 class _Stored(BaseModel):
-    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+    # Each record's validator is built when it first reads a row: a tick that polls reads only a Cycle.
+    model_config = ConfigDict(extra="ignore", protected_namespaces=(), defer_build=True)
 
 
 class TrainingRecord(_Stored):

@@ -10,9 +10,22 @@ Polling imports nothing heavy: the agent (anthropic) and the lab's training code
 (pandas, scikit-learn, TA-Lib) are imported only on the paths that use them.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from agentctl.store.cycles import TICK_LOCK_KEY
-from agentctl.tick.cancel import cancel_active
 from agentctl.tick.core import Tick
 from agentctl.tick.result import TickResult
 
+if TYPE_CHECKING:
+    from agentctl.tick.cancel import cancel_active
+
 __all__ = ["TICK_LOCK_KEY", "Tick", "TickResult", "cancel_active"]
+
+
+def __getattr__(name: str) -> Any:
+    # `cancel` is its own command: a tick does not load it.
+    if name == "cancel_active":
+        from agentctl.tick.cancel import cancel_active
+
+        return cancel_active
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,3 +14,15 @@ def test_agent_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_tick_path_loads_no_cli_framework_and_no_migration_tool():
+    """What `agentctl tick` imports before it knows what to do: no typer, rich, yoyo, settings library or prices."""
+    code = (
+        "import sys, agentctl.cli.entry, agentctl.cli.errors, agentctl.settings, agentctl.tick\n"
+        "import agentctl.store.migrate, agentctl.tick.lock, agentctl.lab.operations\n"
+        "names = {'typer', 'rich', 'yoyo', 'pydantic_settings', 'agentctl.pricing', 'agentctl.tick.cancel'}\n"
+        "print(sorted(m for m in sys.modules if m in names or m.split('.')[0] in names))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

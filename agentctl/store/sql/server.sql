@@ -12,3 +12,10 @@ SELECT to_regclass('_yoyo_migration') IS NOT NULL AS found
 
 -- name: applied_migrations
 SELECT migration_id, applied_at_utc FROM _yoyo_migration
+
+-- name: unapplied_migrations
+-- This version's migration ids (bound, in order) that yoyo's log does not hold: a tick's whole schema
+-- check. It fails with undefined_table before yoyo's first run, when every id is pending.
+SELECT m.id FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS m(id, n)
+WHERE m.id NOT IN (SELECT migration_id FROM _yoyo_migration)
+ORDER BY m.n
