@@ -5,7 +5,7 @@ fake_anthropic.py) on a private embedded PostgreSQL, and measures the bodies the
 server received: system + tools + messages, as sent. Target: <= 32 KB for the
 first call. Usage:
 
-    .venv/bin/python bench/agent_request_size.py [--write]   # --write updates BENCHMARKS.md "## Agent"
+    .venv/bin/python -m bench.agent_request_size [--write]   # --write updates BENCHMARKS.md "## Agent"
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO))
 
 MEMORY_CYCLES = 20
 TARGET_FIRST_CALL = 32 * 1024
@@ -101,7 +99,6 @@ def seed_memory(conn, home: Path) -> None:
 
 
 def measure() -> dict:
-    from fake_anthropic import FakeAnthropic, script_design
     from pydantic import SecretStr
 
     from agentctl.agent import run_design
@@ -109,6 +106,7 @@ def measure() -> dict:
     from agentctl.store import connect
     from agentctl.store.embedded import EmbeddedServer
     from agentctl.store.migrate import upgrade
+    from tests.fake_anthropic import FakeAnthropic, script_design
 
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
     base.chmod(0o711)

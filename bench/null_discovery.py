@@ -1,6 +1,6 @@
 """Null discovery: does noise pass the research protocol? Baseline strategies on random walks and on real data.
 
-    .venv/bin/python bench/null_discovery.py [--strategies N] [--seed S] [--jobs J] [--write]
+    .venv/bin/python -m bench.null_discovery [--strategies N] [--seed S] [--jobs J] [--write]
 
 Several hundred strategies from the baseline designer (`agent.baseline.propose`, seeded,
 each validated with `lab.strategy.validate_strategy`, a hash already drawn drawn again as

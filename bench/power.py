@@ -1,6 +1,6 @@
 """Discovery power: when a series really holds an edge, does the research protocol find and confirm it?
 
-    .venv/bin/python bench/power.py [--quick] [--kinds K,..] [--strengths S,..] [--seeds N]
+    .venv/bin/python -m bench.power [--quick] [--kinds K,..] [--strengths S,..] [--seeds N]
         [--cycles K] [--series NAME,..] [--noise NAME,..|none] [--jobs J] [--write] [--json FILE]
 
 Edges of known strength (bench/planted.py: momentum, mean reversion over 5 bars, a 20-bar
@@ -23,12 +23,10 @@ gates change; everything else only measures. Deployments run in a process pool (
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 import zlib
@@ -40,11 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from bench import null_discovery as nd
+from bench import planted
+from bench import power_report as report_
+
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
-nd = importlib.import_module("null_discovery")
-planted = importlib.import_module("planted")
-report_ = importlib.import_module("power_report")
 
 FEE = SLIPPAGE = 1e-4  # 1 bp each, per fill: what the baseline designer's strategies pay
 CALIBRATION = BENCH / "power_calibration.json"

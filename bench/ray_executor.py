@@ -22,8 +22,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests" / "ray"))
 
 N = int(os.environ.get("BENCH_RAY_OPS", "8"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -79,11 +77,10 @@ def main() -> None:
     except ImportError:
         print("skipped: the ray executor benchmark needs pip install -e '.[ray]'")
         return
-    from ray_cluster import Cluster
-
     from agentctl.settings import Settings
     from agentctl.store.embedded import EmbeddedServer
     from agentctl.store.migrate import upgrade
+    from tests.ray.ray_cluster import Cluster
 
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-ray-", dir="/tmp"))
     os.chmod(base, 0o711)

@@ -7,7 +7,7 @@ seconds), then for every report:
 - times the command's wall time (`python -m agentctl ...`, median of CMD_RUNS) beside
   a bare psycopg script (connect, one query, print) measured in the same run.
 
-    .venv/bin/python bench/reports_large.py [--write]   # --write: update BENCHMARKS.md "## Reports"
+    .venv/bin/python -m bench.reports_large [--write]   # --write: update BENCHMARKS.md "## Reports"
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 SESSIONS = 100_000
 ACTIONS = 2_000_000

@@ -8,7 +8,8 @@
 3. One full cycle with the baseline designer on the hourly dataset with
    `agentctl run --interval 1`, from nothing (fresh database and data directory).
 
-Writes the "## Tick" section of BENCHMARKS.md.
+Writes the "## Tick" section of BENCHMARKS.md. Run from the checkout as `python -m bench.tick`, so the
+checkout's agentctl is the one timed.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from agentctl.store.embedded import EmbeddedServer
+from agentctl.store.migrate import upgrade
 
-from agentctl.store.embedded import EmbeddedServer  # noqa: E402 (after sys.path: the checkout's agentctl is timed)
-from agentctl.store.migrate import upgrade  # noqa: E402 (after sys.path, as above)
+REPO = Path(__file__).resolve().parents[1]
 
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 CYCLE_RUNS = int(os.environ.get("BENCH_CYCLE_RUNS", "3"))

@@ -10,19 +10,12 @@ and the oracle's positions read only the past.
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-power = importlib.import_module("power")
-planted = importlib.import_module("planted")
-power_report = importlib.import_module("power_report")
+from bench import planted, power, power_report
 
 SERIES = "daily10y"  # 2,520 business days: a 2-year holdout
 STRONG = 3.0  # oracle Sharpe of the strong edge
