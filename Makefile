@@ -58,8 +58,10 @@ $(RAY): pyproject.toml $(STAMP)
 test-all: $(RAY)
 	$(BIN)/python -m pytest
 
+# Each script runs as a module of the checkout's bench package (so it finds agentctl and the tests' fake API).
 bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*.py; do n=$$(basename $$b .py); [ $$n = __init__ ] && continue; \
+	  echo "== $$b"; $(BIN)/python -m bench.$$n || exit 1; done
 
 clean:
 	rm -rf $(VENV) *.egg-info

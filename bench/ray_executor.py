@@ -77,6 +77,14 @@ def main() -> None:
     except ImportError:
         print("skipped: the ray executor benchmark needs pip install -e '.[ray]'")
         return
+    results, cluster_start, load = _measure()
+    rows = _section(results, cluster_start, load)
+    write_section("## Ray executor", "\n".join(rows))
+    print("\n".join(rows))
+
+
+def _measure() -> tuple[dict[str, list[dict]], float, float]:
+    """RUNS batches on each executor, alternating; returns them, the cluster's start time and the load after."""
     from agentctl.settings import Settings
     from agentctl.store.embedded import EmbeddedServer
     from agentctl.store.migrate import upgrade
@@ -117,6 +125,11 @@ def main() -> None:
             cluster.stop()
         server.stop("immediate")
         shutil.rmtree(base, ignore_errors=True)
+    return results, cluster_start, load
+
+
+def _section(results: dict[str, list[dict]], cluster_start: float, load: float) -> list[str]:
+    """The section's lines: the table of medians and what they say."""
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[key] for r in results[name])
@@ -154,8 +167,7 @@ def main() -> None:
         "instead of oversubscription: throughput grows with nodes (k 2-CPU nodes run 2k at a time), which "
         "one machine cannot show. For one machine the local executor stays the default.",
     ]
-    write_section("## Ray executor", "\n".join(rows))
-    print("\n".join(rows))
+    return rows
 
 
 def write_section(heading: str, body: str) -> None:

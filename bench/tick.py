@@ -83,6 +83,82 @@ def hourly_seed(home: Path) -> int:
     raise SystemExit("no seed picks the hourly dataset")
 
 
+def server_reuse(home_env: dict) -> tuple[float, float, float]:
+    """The first use of a fresh data directory, and the median of a new process finding the server and connecting."""
+    first, _, code = timed([AGENTCTL, "db", "upgrade"], home_env)
+    assert code == 0
+    connect_probe = [
+        PY,
+        "-c",
+        "from agentctl.store import connect; from agentctl.settings import Settings;"
+        "connect(Settings()).execute('SELECT 1').fetchone()",
+    ]
+    reuse_wall, _reuse_rss = median_of(connect_probe, home_env)
+    # The connect itself, in a new process, after imports: finding the server and connecting.
+    inner = [
+        PY,
+        "-c",
+        "import time; from agentctl.store import connect; from agentctl.settings import Settings;"
+        "import psycopg; s = Settings(); t = time.perf_counter(); c = connect(s); c.execute('SELECT 1');"
+        "print(time.perf_counter() - t)",
+    ]
+    connect_only = statistics.median(
+        float(subprocess.run(inner, env=home_env, capture_output=True, text=True, check=True).stdout)
+        for _ in range(RUNS)
+    )
+    return first, reuse_wall, connect_only
+
+
+def full_cycles(running, base: Path, env0: dict) -> list[tuple[float, str, int]]:
+    """CYCLE_RUNS full baseline cycles, each on a fresh database: (wall, outcome, ticks)."""
+    import psycopg
+
+    seed = hourly_seed(base / "home")
+    cycles = []
+    for i in range(CYCLE_RUNS):
+        db = f"cycle_{i}"
+        with psycopg.connect(running.url("postgres"), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{db}"')
+            c.execute(f'CREATE DATABASE "{db}"')
+        cenv = dict(
+            env0,
+            AGENTCTL_DATABASE_URL=running.url(db),
+            AGENTCTL_HOME=str(base / f"home{i}"),
+            AGENTCTL_CONFIG=os.devnull,
+            AGENTCTL_AGENT="baseline",
+            AGENTCTL_BASELINE_SEED=str(seed),
+        )
+        t0 = time.perf_counter()
+        p = subprocess.run(
+            [AGENTCTL, "run", "--cycles", "1", "--interval", "1", "--json"],
+            env=cenv,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - t0
+        assert p.returncode == 0, p.stderr
+        import json
+
+        (summary,) = json.loads(p.stdout)
+        assert summary["dataset"]["timeframe"] == "1h", summary
+        cycles.append((wall, summary["outcome"], len(p.stderr.strip().splitlines())))
+    return cycles
+
+
+def idle_tick(url: str, home: Path, env0: dict) -> tuple[tuple[float, int], tuple[float, int]]:
+    """Median (wall, peak RSS) of the bare psycopg script and of an idle tick, on the same server."""
+    upgrade(url)
+    worker = idle_state(url)
+    env = dict(env0, AGENTCTL_DATABASE_URL=url, AGENTCTL_HOME=str(home), AGENTCTL_CONFIG=os.devnull)
+    bare = [PY, "-c", f"import psycopg; psycopg.connect({url!r}).execute('SELECT 1').fetchone()"]
+    median_of(bare, env, 3)  # warm the page cache for both
+    median_of([AGENTCTL, "tick"], env, 3)
+    bare_wall, bare_rss = median_of(bare, env)
+    tick_wall, tick_rss = median_of([AGENTCTL, "tick"], env)
+    worker.kill()
+    return (bare_wall, bare_rss), (tick_wall, tick_rss)
+
+
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
     os.chmod(base, 0o711)
@@ -92,73 +168,14 @@ def main() -> None:
     try:
         # -- 2. embedded server: first start, then reuse by new processes
         home_env = dict(env0, AGENTCTL_HOME=str(base / "server"), AGENTCTL_CONFIG=os.devnull)
-        first, _, code = timed([AGENTCTL, "db", "upgrade"], home_env)
-        assert code == 0
-        connect_probe = [
-            PY,
-            "-c",
-            "from agentctl.store import connect; from agentctl.settings import Settings;"
-            "connect(Settings()).execute('SELECT 1').fetchone()",
-        ]
-        reuse_wall, _reuse_rss = median_of(connect_probe, home_env)
-        # The connect itself, in a new process, after imports: finding the server and connecting.
-        inner = [
-            PY,
-            "-c",
-            "import time; from agentctl.store import connect; from agentctl.settings import Settings;"
-            "import psycopg; s = Settings(); t = time.perf_counter(); c = connect(s); c.execute('SELECT 1');"
-            "print(time.perf_counter() - t)",
-        ]
-        connect_only = statistics.median(
-            float(subprocess.run(inner, env=home_env, capture_output=True, text=True, check=True).stdout)
-            for _ in range(RUNS)
-        )
+        first, reuse_wall, connect_only = server_reuse(home_env)
 
         # -- 1. idle tick vs bare psycopg, same server
         running = server.running()
-        url = running.url()
-        upgrade(url)
-        worker = idle_state(url)
-        env = dict(env0, AGENTCTL_DATABASE_URL=url, AGENTCTL_HOME=str(base / "home"), AGENTCTL_CONFIG=os.devnull)
-        bare = [PY, "-c", f"import psycopg; psycopg.connect({url!r}).execute('SELECT 1').fetchone()"]
-        median_of(bare, env, 3)  # warm the page cache for both
-        median_of([AGENTCTL, "tick"], env, 3)
-        bare_wall, bare_rss = median_of(bare, env)
-        tick_wall, tick_rss = median_of([AGENTCTL, "tick"], env)
-        worker.kill()
+        (bare_wall, bare_rss), (tick_wall, tick_rss) = idle_tick(running.url(), base / "home", env0)
 
         # -- 3. one full cycle on the hourly dataset, from nothing
-        import psycopg
-
-        seed = hourly_seed(base / "home")
-        cycles = []
-        for i in range(CYCLE_RUNS):
-            db = f"cycle_{i}"
-            with psycopg.connect(running.url("postgres"), autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{db}"')
-                c.execute(f'CREATE DATABASE "{db}"')
-            cenv = dict(
-                env0,
-                AGENTCTL_DATABASE_URL=running.url(db),
-                AGENTCTL_HOME=str(base / f"home{i}"),
-                AGENTCTL_CONFIG=os.devnull,
-                AGENTCTL_AGENT="baseline",
-                AGENTCTL_BASELINE_SEED=str(seed),
-            )
-            t0 = time.perf_counter()
-            p = subprocess.run(
-                [AGENTCTL, "run", "--cycles", "1", "--interval", "1", "--json"],
-                env=cenv,
-                capture_output=True,
-                text=True,
-            )
-            wall = time.perf_counter() - t0
-            assert p.returncode == 0, p.stderr
-            import json
-
-            (summary,) = json.loads(p.stdout)
-            assert summary["dataset"]["timeframe"] == "1h", summary
-            cycles.append((wall, summary["outcome"], len(p.stderr.strip().splitlines())))
+        cycles = full_cycles(running, base, env0)
     finally:
         server.stop("immediate")
         shutil.rmtree(base, ignore_errors=True)
