@@ -52,13 +52,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.option.postgresql_dbname = "agentctl_test"
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    server = _SERVER.get("server")
+def _stop_server() -> None:
+    server = _SERVER.pop("server", None)
     if server is not None:
         try:
             server.stop("immediate")
         finally:
             shutil.rmtree(_SERVER["base"], ignore_errors=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _stop_server()  # when the session did not finish (an error before it began)
 
 
 def url_for(dbname: str) -> str:
@@ -126,8 +130,13 @@ def pytest_testnodedown(node, error) -> None:
     _LEAKS.extend(getattr(node, "workeroutput", {}).get("leaks", []))
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if a test API key reached a database, a file under the test directories, or output."""
+    """Fail the run if a test API key reached a database, a file under the test directories, or output.
+
+    Last, after the session's fixtures are torn down; the server stops here, not at unconfigure: an xdist
+    controller ends its workers once they report, and a worker's unconfigure may never run.
+    """
     from secrets_scan import files_with_secret
 
     running = _SERVER.get("running")
@@ -157,6 +166,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         else:
             print("\n".join(lines), file=sys.stderr)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    _stop_server()
 
 
 @pytest.fixture
