@@ -41,8 +41,11 @@ install: $(RUNTIME)
 	  *) echo "$(PREFIX)/bin is not on your PATH: add  export PATH=\"$(PREFIX)/bin:\$$PATH\"  to ~/.profile";; esac
 	@echo "next: agentctl cron --install (the tick every minute), agentctl --install-completion (tab completion)"
 
+# pytest-xdist: one worker per core (TEST_JOBS=0 runs in one process), each with its own embedded server;
+# a module's tests stay on one worker, so its module-scoped fixtures (a calibration, a private server) run once.
+TEST_JOBS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_JOBS) --dist loadscope
 
 # ruff (lint and format) over the code, tests and benchmarks; mypy over the package.
 lint: $(STAMP)
@@ -58,8 +61,10 @@ $(RAY): pyproject.toml $(STAMP)
 test-all: $(RAY)
 	$(BIN)/python -m pytest
 
+# Each script runs as a module of the checkout's bench package (so it finds agentctl and the tests' fake API).
 bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*.py; do n=$$(basename $$b .py); [ $$n = __init__ ] && continue; \
+	  echo "== $$b"; $(BIN)/python -m bench.$$n || exit 1; done
 
 clean:
 	rm -rf $(VENV) *.egg-info

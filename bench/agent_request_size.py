@@ -5,7 +5,7 @@ fake_anthropic.py) on a private embedded PostgreSQL, and measures the bodies the
 server received: system + tools + messages, as sent. Target: <= 32 KB for the
 first call. Usage:
 
-    .venv/bin/python bench/agent_request_size.py [--write]   # --write updates BENCHMARKS.md "## Agent"
+    .venv/bin/python -m bench.agent_request_size [--write]   # --write updates BENCHMARKS.md "## Agent"
 """
 
 from __future__ import annotations
@@ -18,12 +18,38 @@ from decimal import Decimal
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO))
 
 MEMORY_CYCLES = 20
 TARGET_FIRST_CALL = 32 * 1024
 OUTCOMES = ["success", "failed_backtest_gate", "failed_training_gate", "success", "failed_backtest"]
+
+
+def _figures(rng: random.Random) -> tuple[dict, dict]:
+    """A finished cycle's training and backtest results, drawn as a lab run would leave them."""
+    training = {
+        "accuracy": round(rng.uniform(0.49, 0.57), 4),
+        "majority_baseline_accuracy": 0.52,
+        "train_accuracy": round(rng.uniform(0.52, 0.66), 4),
+        "log_loss": 0.69,
+        "iterations": 80,
+        "early_stopped": True,
+    }
+    backtest = {
+        "sharpe": round(rng.uniform(-1, 2), 3),
+        "sortino": 1.1,
+        "calmar": 0.8,
+        "total_return": round(rng.uniform(-0.2, 0.4), 4),
+        "cagr": 0.05,
+        "max_drawdown": round(rng.uniform(0.03, 0.35), 4),
+        "win_rate": 0.52,
+        "total_trades": rng.randint(5, 120),
+        "profit_factor": 1.1,
+        "exposure": 0.4,
+        "buy_and_hold_return": 0.12,
+        "deflated_sharpe": round(rng.uniform(0, 1), 3),
+        "equity_curve": [["2026-01-01T00:00:00", 1.0 + i / 1000] for i in range(500)],
+    }
+    return training, backtest
 
 
 def seed_memory(conn, home: Path) -> None:
@@ -42,29 +68,7 @@ def seed_memory(conn, home: Path) -> None:
             if report.ok:
                 break
         cfg = report.config.model_dump(mode="json")
-        training = {
-            "accuracy": round(rng.uniform(0.49, 0.57), 4),
-            "majority_baseline_accuracy": 0.52,
-            "train_accuracy": round(rng.uniform(0.52, 0.66), 4),
-            "log_loss": 0.69,
-            "iterations": 80,
-            "early_stopped": True,
-        }
-        backtest = {
-            "sharpe": round(rng.uniform(-1, 2), 3),
-            "sortino": 1.1,
-            "calmar": 0.8,
-            "total_return": round(rng.uniform(-0.2, 0.4), 4),
-            "cagr": 0.05,
-            "max_drawdown": round(rng.uniform(0.03, 0.35), 4),
-            "win_rate": 0.52,
-            "total_trades": rng.randint(5, 120),
-            "profit_factor": 1.1,
-            "exposure": 0.4,
-            "buy_and_hold_return": 0.12,
-            "deflated_sharpe": round(rng.uniform(0, 1), 3),
-            "equity_curve": [["2026-01-01T00:00:00", 1.0 + i / 1000] for i in range(500)],
-        }
+        training, backtest = _figures(rng)
         outcome = OUTCOMES[n % len(OUTCOMES)]
         assessment = None
         if outcome == "success":
@@ -100,8 +104,33 @@ def seed_memory(conn, home: Path) -> None:
             )
 
 
+# The design the fake's scripted replies end on (after one invalid feature name).
+GOOD = {
+    "name": "bench-rsi-macd",
+    "hypothesis": "Momentum confirmed by RSI persists for a few hours.",
+    "dataset": {"symbol": "AAPL", "timeframe": "1h"},
+    "features": [
+        {"function": "RSI", "params": {"timeperiod": 9}},
+        {"function": "MACD", "params": {"fastperiod": 8, "slowperiod": 21, "signalperiod": 5}},
+        {"function": "NATR", "params": {"timeperiod": 14}},
+    ],
+    "label": {"horizon": 3, "classes": "up_down", "threshold": 0.0},
+    "model": {"family": "hist_gradient_boosting", "max_iter": 80},
+    "trading": {"confidence": 0.55, "direction": "long_only", "fee_bps": 1, "slippage_bps": 1},
+}
+
+
+def _request_sizes(fake) -> list[dict]:
+    """Bytes of each request the fake received: whole, and its system prompt, tools and messages."""
+    calls = []
+    for r in fake.message_requests:
+        body = r.body
+        part = {k: len(json.dumps(body[k], separators=(",", ":")).encode()) for k in ("system", "tools", "messages")}
+        calls.append({"bytes": len(r.raw), **part})
+    return calls
+
+
 def measure() -> dict:
-    from fake_anthropic import FakeAnthropic, script_design
     from pydantic import SecretStr
 
     from agentctl.agent import run_design
@@ -109,6 +138,7 @@ def measure() -> dict:
     from agentctl.store import connect
     from agentctl.store.embedded import EmbeddedServer
     from agentctl.store.migrate import upgrade
+    from tests.fake_anthropic import FakeAnthropic, script_design
 
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
     base.chmod(0o711)
@@ -131,31 +161,13 @@ def measure() -> dict:
         seed_memory(conn, home)
         with conn.transaction():
             sid = conn.execute("INSERT INTO agent_sessions (phase) VALUES ('designing') RETURNING id").fetchone()["id"]
-        good = {
-            "name": "bench-rsi-macd",
-            "hypothesis": "Momentum confirmed by RSI persists for a few hours.",
-            "dataset": {"symbol": "AAPL", "timeframe": "1h"},
-            "features": [
-                {"function": "RSI", "params": {"timeperiod": 9}},
-                {"function": "MACD", "params": {"fastperiod": 8, "slowperiod": 21, "signalperiod": 5}},
-                {"function": "NATR", "params": {"timeperiod": 14}},
-            ],
-            "label": {"horizon": 3, "classes": "up_down", "threshold": 0.0},
-            "model": {"family": "hist_gradient_boosting", "max_iter": 80},
-            "trading": {"confidence": 0.55, "direction": "long_only", "fee_bps": 1, "slippage_bps": 1},
-        }
-        bad = json.loads(json.dumps(good))
+        good = dict(GOOD)
+        bad = json.loads(json.dumps(GOOD))
         bad["features"][0]["function"] = "RSX"
         script_design(fake, bad, good)
         out = run_design(lambda: connect(settings), settings, sid)
         assert out.saved, out.failure_reason
-        calls = []
-        for r in fake.message_requests:
-            body = r.body
-            part = {
-                k: len(json.dumps(body[k], separators=(",", ":")).encode()) for k in ("system", "tools", "messages")
-            }
-            calls.append({"bytes": len(r.raw), **part})
+        calls = _request_sizes(fake)
         with conn.transaction():
             usage = conn.execute(
                 "SELECT tokens_input, tokens_cache_write, tokens_cache_read, tokens_output, cost_usd FROM agent_actions"

@@ -1,6 +1,6 @@
 """Backtest throughput: our vectorized engine vs backtesting.py on the same signals and data.
 
-    .venv/bin/python bench/lab_backtest.py [--write]
+    .venv/bin/python -m bench.lab_backtest [--write]
 
 Signals: an SMA(10)/SMA(30) long-only crossover. Data: the bundled NASDAQ daily bars
 for the side-by-side run, and a 1,000,000-bar series built by resampling real
@@ -14,17 +14,14 @@ import statistics
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import talib
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab_report import machine, write_subsection
-
 from agentctl.lab.backtest import metrics, simulate
 from agentctl.lab.data import load_ohlcv
+from bench.lab_report import machine, write_subsection
 
 FEE = 0.001
 

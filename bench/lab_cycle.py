@@ -1,6 +1,6 @@
 """A whole research cycle's wall time under the walk-forward protocol.
 
-    .venv/bin/python bench/lab_cycle.py [--write]
+    .venv/bin/python -m bench.lab_cycle [--write]
 
 `agentctl run --cycles 1 --interval 1 --json` with the offline baseline designer,
 each run on an empty database of one embedded server and an empty data directory:
@@ -23,11 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lab_report import machine, write_subsection
-
 from agentctl.store.embedded import EmbeddedServer
+from bench.lab_report import machine, write_subsection
 
 AGENTCTL = str(Path(sys.executable).parent / "agentctl")
 OPEN_GATES = {

@@ -1,6 +1,6 @@
 """Training time and worker memory: the default model, 10 features, ~5,000 bars, 5 walk-forward folds.
 
-    .venv/bin/python bench/lab_training.py [--write]
+    .venv/bin/python -m bench.lab_training [--write]
 
 Each run is a fresh process doing what a worker does for a training operation
 (imports, load, features, one fit per fold, out-of-fold scores, save), so wall time
@@ -19,8 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab_report import machine, write_subsection
+from bench.lab_report import machine, write_subsection
 
 FEATURES = ["RSI", "NATR", "ROC", "ADX", "CCI", "WILLR", "MFI", "STOCH", "MACD", "BBANDS"]
 RUNS = 5

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
-nd = importlib.import_module("null_discovery")
+from bench import null_discovery as nd
 
 
 def cell_name(spec: dict, ablation: bool = True) -> str:
@@ -161,8 +157,8 @@ universes (driftless, +8 % and +15 % a year, GARCH(1,1) with Student-t(4) shocks
 way: the target is per-strategy success <= 1 % (Wilson upper bound) and <= 5 % of deployments
 with any success.
 
-    .venv/bin/python bench/power.py --quick --write    # Sharpe 1.0 and 1.5, 2 seeds, 25 cycles
-    .venv/bin/python bench/power.py --write            # the full matrix (hours)
+    .venv/bin/python -m bench.power --quick --write    # Sharpe 1.0 and 1.5, 2 seeds, 25 cycles
+    .venv/bin/python -m bench.power --write            # the full matrix (hours)
 
 `--quick`: every kind at oracle Sharpe 1.0 and 1.5 on the 20-year series, 2 seeds x 25 cycles,
 and each noise universe 2 seeds x 25 cycles. The full matrix: every kind at 0.5, 1.0, 1.5 and 2.0

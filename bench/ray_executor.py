@@ -22,8 +22,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests" / "ray"))
 
 N = int(os.environ.get("BENCH_RAY_OPS", "8"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -79,11 +77,18 @@ def main() -> None:
     except ImportError:
         print("skipped: the ray executor benchmark needs pip install -e '.[ray]'")
         return
-    from ray_cluster import Cluster
+    results, cluster_start, load = _measure()
+    rows = _section(results, cluster_start, load)
+    write_section("## Ray executor", "\n".join(rows))
+    print("\n".join(rows))
 
+
+def _measure() -> tuple[dict[str, list[dict]], float, float]:
+    """RUNS batches on each executor, alternating; returns them, the cluster's start time and the load after."""
     from agentctl.settings import Settings
     from agentctl.store.embedded import EmbeddedServer
     from agentctl.store.migrate import upgrade
+    from tests.ray.ray_cluster import Cluster
 
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-ray-", dir="/tmp"))
     os.chmod(base, 0o711)
@@ -120,6 +125,11 @@ def main() -> None:
             cluster.stop()
         server.stop("immediate")
         shutil.rmtree(base, ignore_errors=True)
+    return results, cluster_start, load
+
+
+def _section(results: dict[str, list[dict]], cluster_start: float, load: float) -> list[str]:
+    """The section's lines: the table of medians and what they say."""
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[key] for r in results[name])
@@ -157,8 +167,7 @@ def main() -> None:
         "instead of oversubscription: throughput grows with nodes (k 2-CPU nodes run 2k at a time), which "
         "one machine cannot show. For one machine the local executor stays the default.",
     ]
-    write_section("## Ray executor", "\n".join(rows))
-    print("\n".join(rows))
+    return rows
 
 
 def write_section(heading: str, body: str) -> None:

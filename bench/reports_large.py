@@ -7,7 +7,7 @@ seconds), then for every report:
 - times the command's wall time (`python -m agentctl ...`, median of CMD_RUNS) beside
   a bare psycopg script (connect, one query, print) measured in the same run.
 
-    .venv/bin/python bench/reports_large.py [--write]   # --write: update BENCHMARKS.md "## Reports"
+    .venv/bin/python -m bench.reports_large [--write]   # --write: update BENCHMARKS.md "## Reports"
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 SESSIONS = 100_000
 ACTIONS = 2_000_000
@@ -291,6 +290,51 @@ COMMANDS = [
 ]
 
 
+def _query_table(conn, reports: dict, q: dict, out: list[str]) -> tuple[float, list[str]]:
+    """Each report's statements timed and planned, as table rows; returns the slowest time and those over target."""
+    out.append("| report | query | median ms | plan (scans) |")
+    out.append("|---|---|---:|---|")
+    worst = 0.0
+    bad = []
+    for report, items in reports.items():
+        for name, params in items:
+            ms = time_query(conn, q[name], params)
+            plan, _seq = plan_summary(conn, q[name], params)
+            worst = max(worst, ms)
+            flag = "" if ms <= TARGET_MS else " **!**"
+            if flag:
+                bad.append(f"{report}/{name}")
+            out.append(f"| {report} | `{name}` | {ms:.2f}{flag} | {plan} |")
+            print(f"{report:38} {name:28} {ms:8.2f} ms  {plan}", file=sys.stderr)
+    return worst, bad
+
+
+def _command_table(url: str, home: Path, out: list[str]) -> None:
+    """Each command's wall time beside the bare psycopg script's, as table rows."""
+    env = {
+        **os.environ,
+        "AGENTCTL_DATABASE_URL": url,
+        "AGENTCTL_HOME": str(home),
+        "AGENTCTL_CONFIG": os.devnull,
+        "NO_COLOR": "1",
+    }
+    env.pop("ANTHROPIC_API_KEY", None)
+    bare = time_command([sys.executable, "-c", BARE, url], env)
+    out.append("")
+    out.append(
+        f"Command wall time (`python -m agentctl ...`, plain output to a pipe), median of {CMD_RUNS} "
+        f"runs, beside a bare psycopg script (import psycopg, connect, run the seed's \"current cycle "
+        f'status" query, print) measured in the same run: **{bare:.0f} ms**.'
+    )
+    out.append("")
+    out.append("| command | median ms | x bare |")
+    out.append("|---|---:|---:|")
+    for args in COMMANDS:
+        ms = time_command([sys.executable, "-m", "agentctl", *args], env)
+        out.append(f"| `agentctl {' '.join(args)}` | {ms:.0f} | {ms / bare:.1f} |")
+        print(f"agentctl {' '.join(args):30} {ms:8.0f} ms ({ms / bare:.1f}x bare)", file=sys.stderr)
+
+
 def main() -> int:
     write = "--write" in sys.argv
     from agentctl.store.embedded import EmbeddedServer
@@ -323,42 +367,8 @@ def main() -> int:
                 f"<= {TARGET_MS:.0f} ms per query."
             )
             out.append("")
-            out.append("| report | query | median ms | plan (scans) |")
-            out.append("|---|---|---:|---|")
-            worst = 0.0
-            bad = []
-            for report, items in reports.items():
-                for name, params in items:
-                    ms = time_query(conn, q[name], params)
-                    plan, _seq = plan_summary(conn, q[name], params)
-                    worst = max(worst, ms)
-                    flag = "" if ms <= TARGET_MS else " **!**"
-                    if flag:
-                        bad.append(f"{report}/{name}")
-                    out.append(f"| {report} | `{name}` | {ms:.2f}{flag} | {plan} |")
-                    print(f"{report:38} {name:28} {ms:8.2f} ms  {plan}", file=sys.stderr)
-        env = {
-            **os.environ,
-            "AGENTCTL_DATABASE_URL": url,
-            "AGENTCTL_HOME": str(base / "home"),
-            "AGENTCTL_CONFIG": os.devnull,
-            "NO_COLOR": "1",
-        }
-        env.pop("ANTHROPIC_API_KEY", None)
-        bare = time_command([sys.executable, "-c", BARE, url], env)
-        out.append("")
-        out.append(
-            f"Command wall time (`python -m agentctl ...`, plain output to a pipe), median of {CMD_RUNS} "
-            f"runs, beside a bare psycopg script (import psycopg, connect, run the seed's \"current cycle "
-            f'status" query, print) measured in the same run: **{bare:.0f} ms**.'
-        )
-        out.append("")
-        out.append("| command | median ms | x bare |")
-        out.append("|---|---:|---:|")
-        for args in COMMANDS:
-            ms = time_command([sys.executable, "-m", "agentctl", *args], env)
-            out.append(f"| `agentctl {' '.join(args)}` | {ms:.0f} | {ms / bare:.1f} |")
-            print(f"agentctl {' '.join(args):30} {ms:8.0f} ms ({ms / bare:.1f}x bare)", file=sys.stderr)
+            worst, bad = _query_table(conn, reports, q, out)
+        _command_table(url, base / "home", out)
         out.append("")
         out.append(
             f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "

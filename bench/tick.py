@@ -26,11 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from agentctl.store.embedded import EmbeddedServer
+from agentctl.store.migrate import upgrade
 
-from agentctl.store.embedded import EmbeddedServer  # noqa: E402 (after sys.path: the checkout's agentctl is timed)
-from agentctl.store.migrate import upgrade  # noqa: E402 (after sys.path, as above)
+REPO = Path(__file__).resolve().parents[1]
 
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 CYCLE_RUNS = int(os.environ.get("BENCH_CYCLE_RUNS", "3"))
@@ -189,76 +188,85 @@ def idle_rows(idle: dict) -> list[str]:
     return rows
 
 
+def server_reuse(home_env: dict) -> tuple[float, float, float]:
+    """The first use of a fresh data directory, and the median of a new process finding the server and connecting."""
+    first, _, code = timed([AGENTCTL, "db", "upgrade"], home_env)
+    assert code == 0
+    connect_probe = [
+        PY,
+        "-c",
+        "from agentctl.store import connect; from agentctl.settings import Settings;"
+        "connect(Settings()).execute('SELECT 1').fetchone()",
+    ]
+    reuse_wall, _reuse_rss = median_of(connect_probe, home_env)
+    # The connect itself, in a new process, after imports: finding the server and connecting.
+    inner = [
+        PY,
+        "-c",
+        "import time; from agentctl.store import connect; from agentctl.settings import Settings;"
+        "import psycopg; s = Settings(); t = time.perf_counter(); c = connect(s); c.execute('SELECT 1');"
+        "print(time.perf_counter() - t)",
+    ]
+    connect_only = statistics.median(
+        float(subprocess.run(inner, env=home_env, capture_output=True, text=True, check=True).stdout)
+        for _ in range(RUNS)
+    )
+    return first, reuse_wall, connect_only
+
+
+def full_cycles(running, base: Path, env0: dict) -> list[tuple[float, str, int]]:
+    """CYCLE_RUNS full baseline cycles on the hourly dataset, each on a fresh database: (wall, outcome, ticks)."""
+    import json
+
+    import psycopg
+
+    cycles = []
+    for i in range(CYCLE_RUNS):
+        db = f"cycle_{i}"
+        with psycopg.connect(running.url("postgres"), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{db}"')
+            c.execute(f'CREATE DATABASE "{db}"')
+        cenv = dict(
+            env0,
+            AGENTCTL_DATABASE_URL=running.url(db),
+            AGENTCTL_HOME=str(base / f"home{i}"),
+            AGENTCTL_CONFIG=os.devnull,
+            AGENTCTL_AGENT="baseline",
+            AGENTCTL_DATASETS="AAPL/1h",  # the universe holds the hourly dataset only
+        )
+        t0 = time.perf_counter()
+        p = subprocess.run(
+            [AGENTCTL, "run", "--cycles", "1", "--interval", "1", "--json"], env=cenv, capture_output=True, text=True
+        )
+        wall = time.perf_counter() - t0
+        assert p.returncode == 0, p.stderr
+        (summary,) = json.loads(p.stdout)
+        assert summary["dataset"]["timeframe"] == "1h", summary
+        cycles.append((wall, summary["outcome"], len(p.stderr.strip().splitlines())))
+    return cycles
+
+
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="agentctl-bench-"))
     os.chmod(base, 0o711)
     server = EmbeddedServer(base / "server")
     env0 = clean_env()
-    rows: list[str] = []
     try:
         # -- 2. embedded server: first start, then reuse by new processes
         home_env = dict(env0, AGENTCTL_HOME=str(base / "server"), AGENTCTL_CONFIG=os.devnull)
-        first, _, code = timed([AGENTCTL, "db", "upgrade"], home_env)
-        assert code == 0
-        connect_probe = [
-            PY,
-            "-c",
-            "from agentctl.store import connect; from agentctl.settings import Settings;"
-            "connect(Settings()).execute('SELECT 1').fetchone()",
-        ]
-        reuse_wall, _reuse_rss = median_of(connect_probe, home_env)
-        # The connect itself, in a new process, after imports: finding the server and connecting.
-        inner = [
-            PY,
-            "-c",
-            "import time; from agentctl.store import connect; from agentctl.settings import Settings;"
-            "import psycopg; s = Settings(); t = time.perf_counter(); c = connect(s); c.execute('SELECT 1');"
-            "print(time.perf_counter() - t)",
-        ]
-        connect_only = statistics.median(
-            float(subprocess.run(inner, env=home_env, capture_output=True, text=True, check=True).stdout)
-            for _ in range(RUNS)
-        )
-
+        first, reuse_wall, connect_only = server_reuse(home_env)
         # -- 1. idle ticks vs bare psycopg, same server, interleaved
         running = server.running()
         idle = idle_ticks(running, env0, base / "home")
-
         # -- 3. one full cycle on the hourly dataset, from nothing
-        import psycopg
-
-        cycles = []
-        for i in range(CYCLE_RUNS):
-            db = f"cycle_{i}"
-            with psycopg.connect(running.url("postgres"), autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{db}"')
-                c.execute(f'CREATE DATABASE "{db}"')
-            cenv = dict(
-                env0,
-                AGENTCTL_DATABASE_URL=running.url(db),
-                AGENTCTL_HOME=str(base / f"home{i}"),
-                AGENTCTL_CONFIG=os.devnull,
-                AGENTCTL_AGENT="baseline",
-                AGENTCTL_DATASETS="AAPL/1h",  # the universe holds the hourly dataset only
-            )
-            t0 = time.perf_counter()
-            p = subprocess.run(
-                [AGENTCTL, "run", "--cycles", "1", "--interval", "1", "--json"],
-                env=cenv,
-                capture_output=True,
-                text=True,
-            )
-            wall = time.perf_counter() - t0
-            assert p.returncode == 0, p.stderr
-            import json
-
-            (summary,) = json.loads(p.stdout)
-            assert summary["dataset"]["timeframe"] == "1h", summary
-            cycles.append((wall, summary["outcome"], len(p.stderr.strip().splitlines())))
+        cycles = full_cycles(running, base, env0)
     finally:
         server.stop("immediate")
         shutil.rmtree(base, ignore_errors=True)
+    write_report(first, reuse_wall, connect_only, idle, cycles)
 
+
+def write_report(first: float, reuse_wall: float, connect_only: float, idle: dict, cycles: list) -> None:
     cycle_wall = statistics.median(c[0] for c in cycles)
     rows = [
         "## Tick",

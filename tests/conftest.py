@@ -1,9 +1,10 @@
 """Test fixtures on a real PostgreSQL.
 
-One embedded server per test session (our own `EmbeddedServer`, the same code
+One embedded server per test process (our own `EmbeddedServer`, the same code
 users run), driven by pytest-postgresql's noproc mode: the migrations are applied
 once to a template database and every test gets a fresh `CREATE DATABASE ...
-TEMPLATE` clone of it.
+TEMPLATE` clone of it. Under pytest-xdist each worker is such a process, with its
+own server and temporary directory; the controller runs no test and starts none.
 """
 
 from __future__ import annotations
@@ -19,18 +20,27 @@ import pytest
 from pytest_postgresql import factories
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-# The agent's helpers serve tests in other folders too, so a file run on its own still finds them.
-sys.path.insert(0, str(Path(__file__).resolve().parent / "agent"))
 
 _SERVER: dict = {}
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    """True in pytest-xdist's controller process, which hands tests to its workers and runs none."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Start the session's embedded server before pytest-postgresql reads its options."""
+    """Start this process's embedded server before pytest-postgresql reads its options."""
     from agentctl.store.embedded import EmbeddedServer
 
-    base = Path(tempfile.mkdtemp(prefix="agentctl-tests-"))
+    # Settings from the developer's own environment must not leak into tests.
+    for key in list(os.environ):
+        if key.startswith("AGENTCTL_") or key == "ANTHROPIC_API_KEY":
+            del os.environ[key]
+    if _xdist_controller(config):
+        return
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    base = Path(tempfile.mkdtemp(prefix=f"agentctl-tests-{worker}-"))
     os.chmod(base, 0o711)
     # Durability is worth nothing to a throwaway test cluster; speed is.
     server = EmbeddedServer(base / "home", "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
@@ -40,19 +50,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.option.postgresql_port = str(running.port)
     config.option.postgresql_user = "postgres"
     config.option.postgresql_dbname = "agentctl_test"
-    # Settings from the developer's own environment must not leak into tests.
-    for key in list(os.environ):
-        if key.startswith("AGENTCTL_") or key == "ANTHROPIC_API_KEY":
-            del os.environ[key]
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    server = _SERVER.get("server")
+def _stop_server() -> None:
+    server = _SERVER.pop("server", None)
     if server is not None:
         try:
             server.stop("immediate")
         finally:
             shutil.rmtree(_SERVER["base"], ignore_errors=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _stop_server()  # when the session did not finish (an error before it began)
 
 
 def url_for(dbname: str) -> str:
@@ -114,8 +124,19 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             _LEAKS.append(f"{report.nodeid}: {name}")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """In the xdist controller: a worker's sweep found leaks; the run fails on them here too."""
+    _LEAKS.extend(getattr(node, "workeroutput", {}).get("leaks", []))
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if a test API key reached a database, a file under the test directories, or output."""
+    """Fail the run if a test API key reached a database, a file under the test directories, or output.
+
+    Last, after the session's fixtures are torn down; the server stops here, not at unconfigure: an xdist
+    controller ends its workers once they report, and a worker's unconfigure may never run.
+    """
     from secrets_scan import files_with_secret
 
     running = _SERVER.get("running")
@@ -135,6 +156,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         roots.append(factory.getbasetemp())
     for root in roots:
         _LEAKS.extend(f"file {p}" for p in files_with_secret(root))
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["leaks"] = sorted(set(_LEAKS))
     if _LEAKS:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         lines = ["a test API key leaked to:", *sorted(set(_LEAKS))]
@@ -143,6 +166,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         else:
             print("\n".join(lines), file=sys.stderr)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    _stop_server()
 
 
 @pytest.fixture

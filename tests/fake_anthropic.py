@@ -204,6 +204,123 @@ def _prefix_bytes(body: dict) -> bytes:
     return json.dumps(cut, sort_keys=True, separators=(",", ":")).encode()
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """Serves one FakeAnthropic's scripted replies; a subclass per server names it in `fake`."""
+
+    fake: FakeAnthropic
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def do_POST(self) -> None:
+        n = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(n)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        with self.fake.lock:
+            self.fake.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body))
+            self.fake.log.append(("received", str(len(self.fake.requests))))
+            reply = self.fake.queue.popleft() if self.fake.queue else None
+        if reply is None and self.fake.responder is not None:
+            reply = self.fake.responder(body or {})
+        if not self.path.startswith("/v1/messages"):
+            self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
+            return
+        if reply is None:
+            self._send(
+                400,
+                {
+                    "type": "error",
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "fake_anthropic: no scripted reply left",
+                    },
+                },
+                {"x-should-retry": "false"},
+            )
+            return
+        if reply.delay_s:
+            time.sleep(reply.delay_s)
+        if reply.before is not None:
+            reply.before()
+        if reply.body_fault is not None:
+            self._send_broken(reply, json.dumps(self.fake._message(reply, body or {})).encode())
+            return
+        if reply.raw_body is not None:
+            self._send_raw(reply.status, reply.raw_body, reply.headers, reply.trickle_s)
+            return
+        self._send(reply.status, self.fake._message(reply, body or {}), reply.headers, reply.trickle_s)
+
+    def _send_broken(self, reply: Reply, data: bytes) -> None:
+        """A 200 whose headers arrive (so it is billed) and whose body does not, whole."""
+        request_id = reply.headers.get("request-id") or _id("req")
+        half = data[: len(data) // 2]
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("request-id", request_id)
+        if reply.body_fault == "cut_chunked":
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(f"{len(half):x}\r\n".encode() + half + b"\r\n")
+        elif reply.body_fault == "bad_gzip":
+            self.send_header("content-encoding", "gzip")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        else:
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(half)
+        with self.fake.lock:
+            self.fake.log.append(("billed", request_id))
+        try:
+            self.wfile.flush()
+            if reply.body_fault == "stall":
+                time.sleep(reply.stall_s)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+        if reply.body_fault != "bad_gzip":
+            try:
+                self.connection.shutdown(2)  # the hang-up: the client sees the body end early
+            except OSError:
+                pass  # the client hung up first (a stall it stopped waiting for)
+
+    def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None, trickle_s: float = 0.0) -> None:
+        self._send_raw(status, json.dumps(payload).encode(), headers or {}, trickle_s)
+
+    def _send_raw(self, status: int, data: bytes, headers: dict[str, str], trickle_s: float = 0.0) -> None:
+        headers = dict(headers)
+        request_id = headers.pop("request-id", None) or _id("req")
+        try:
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.send_header("request-id", request_id)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            if trickle_s:
+                step = max(1, len(data) // 16)
+                for i in range(0, len(data), step):
+                    self.wfile.write(data[i : i + step])
+                    self.wfile.flush()
+                    time.sleep(trickle_s)
+            else:
+                self.wfile.write(data)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            with self.fake.lock:
+                self.fake.log.append(("cut", request_id))
+            return  # the client gave up (timeout test)
+        if status == 200:
+            with self.fake.lock:
+                self.fake.log.append(("billed", request_id))
+
+
 class FakeAnthropic:
     """The server object: `.url`, `.enqueue(...)`, `.requests`, `.close()`."""
 
@@ -218,126 +335,8 @@ class FakeAnthropic:
         self.default_model = "claude-sonnet-5-5"
         # Answers a request when the queue is empty (a soak's ticks in other processes): body -> Reply.
         self.responder: Any = None
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-            def do_POST(self) -> None:
-                n = int(self.headers.get("content-length") or 0)
-                raw = self.rfile.read(n)
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = None
-                with fake.lock:
-                    fake.requests.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body)
-                    )
-                    fake.log.append(("received", str(len(fake.requests))))
-                    reply = fake.queue.popleft() if fake.queue else None
-                if reply is None and fake.responder is not None:
-                    reply = fake.responder(body or {})
-                if not self.path.startswith("/v1/messages"):
-                    self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
-                    return
-                if reply is None:
-                    self._send(
-                        400,
-                        {
-                            "type": "error",
-                            "error": {
-                                "type": "invalid_request_error",
-                                "message": "fake_anthropic: no scripted reply left",
-                            },
-                        },
-                        {"x-should-retry": "false"},
-                    )
-                    return
-                if reply.delay_s:
-                    time.sleep(reply.delay_s)
-                if reply.before is not None:
-                    reply.before()
-                if reply.body_fault is not None:
-                    self._send_broken(reply, json.dumps(fake._message(reply, body or {})).encode())
-                    return
-                if reply.raw_body is not None:
-                    self._send_raw(reply.status, reply.raw_body, reply.headers, reply.trickle_s)
-                    return
-                self._send(reply.status, fake._message(reply, body or {}), reply.headers, reply.trickle_s)
-
-            def _send_broken(self, reply: Reply, data: bytes) -> None:
-                """A 200 whose headers arrive (so it is billed) and whose body does not, whole."""
-                request_id = reply.headers.get("request-id") or _id("req")
-                half = data[: len(data) // 2]
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("request-id", request_id)
-                if reply.body_fault == "cut_chunked":
-                    self.send_header("transfer-encoding", "chunked")
-                    self.end_headers()
-                    self.wfile.write(f"{len(half):x}\r\n".encode() + half + b"\r\n")
-                elif reply.body_fault == "bad_gzip":
-                    self.send_header("content-encoding", "gzip")
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                else:
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(half)
-                with fake.lock:
-                    fake.log.append(("billed", request_id))
-                try:
-                    self.wfile.flush()
-                    if reply.body_fault == "stall":
-                        time.sleep(reply.stall_s)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-                self.close_connection = True
-                if reply.body_fault != "bad_gzip":
-                    try:
-                        self.connection.shutdown(2)  # the hang-up: the client sees the body end early
-                    except OSError:
-                        pass  # the client hung up first (a stall it stopped waiting for)
-
-            def _send(
-                self, status: int, payload: dict, headers: dict[str, str] | None = None, trickle_s: float = 0.0
-            ) -> None:
-                self._send_raw(status, json.dumps(payload).encode(), headers or {}, trickle_s)
-
-            def _send_raw(self, status: int, data: bytes, headers: dict[str, str], trickle_s: float = 0.0) -> None:
-                headers = dict(headers)
-                request_id = headers.pop("request-id", None) or _id("req")
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.send_header("request-id", request_id)
-                    for k, v in headers.items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    if trickle_s:
-                        step = max(1, len(data) // 16)
-                        for i in range(0, len(data), step):
-                            self.wfile.write(data[i : i + step])
-                            self.wfile.flush()
-                            time.sleep(trickle_s)
-                    else:
-                        self.wfile.write(data)
-                    self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
-                    with fake.lock:
-                        fake.log.append(("cut", request_id))
-                    return  # the client gave up (timeout test)
-                if status == 200:
-                    with fake.lock:
-                        fake.log.append(("billed", request_id))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-anthropic", daemon=True)
         self.thread.start()

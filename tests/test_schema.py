@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from catalog import snapshot
 from conftest import url_for
-from seed import schema_blocks
+from schema_contract import schema_blocks
 
 from agentctl.store.migrate import migrations_dir, upgrade
 

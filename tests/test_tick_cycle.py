@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from unittest.mock import ANY
 
-from seed import useful_queries
+from schema_contract import useful_queries
 from tickutil import (
     OPEN_GATES,
     check_invariants,

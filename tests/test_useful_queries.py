@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from seed import useful_queries
+from schema_contract import useful_queries
 
 
 def _seed_rows(conn) -> dict[str, int]:

@@ -7,15 +7,11 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from agentctl.settings import Settings
 from agentctl.tick import Tick, TickResult
-
-# The agent's test helpers (sentinel key, configs) live beside its tests.
-sys.path.insert(0, str(Path(__file__).resolve().parent / "agent"))
 
 # Gates wide open / shut, so a real cycle on real data reaches the row under test.
 OPEN_GATES = {

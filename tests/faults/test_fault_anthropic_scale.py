@@ -7,18 +7,14 @@ The RNG is seeded: a failure reproduces with the same node id.
 
 from __future__ import annotations
 
-import os
 import random
-import sys
 import time
 from collections import Counter, deque
 
 import pytest
+from agent_helpers import SENTINEL_KEY, bad_config, good_config
 from fake_anthropic import assessment_input, fake_anthropic, fault, malformed, message, slow, text, thinking, tool_use
 from tickutil import OPEN_GATES, check_invariants, session, tick
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
-from agent_helpers import SENTINEL_KEY, bad_config, good_config
 
 CALL_TIMEOUT_S = 1.0
 SHUT_TRAINING_GATE = {"AGENTCTL_GATES__TRAINING_ALPHA": "1e-300"}  # no out-of-fold p-value is that small

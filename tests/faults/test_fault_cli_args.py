@@ -160,7 +160,7 @@ def test_bad_arguments_exit_2_with_one_line(no_db, monkeypatch, capsys, argv, sa
     _assert_one_usage_line(*run_main(monkeypatch, capsys, argv), says)
 
 
-# `budget set`: tests/reports/test_reports_cli.py covers -1, 0, abc, 1e309, 0.001, nan, 2026-02-30,
+# `budget set`: tests/reports/test_reports_cli_budget_and_doctor.py covers -1, 0, abc, 1e309, 0.001, nan, 2026-02-30,
 # 'tomorrow', a past date and --date with --default; these are the ones it does not.
 @pytest.mark.parametrize(
     "args, says",

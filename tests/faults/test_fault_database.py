@@ -16,13 +16,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, tool_use
-from tickutil import OPEN_GATES, check_invariants, completed, session
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
 from agent_helpers import SENTINEL_KEY, bad_config, good_config
 from catalog import snapshot
 from conftest import url_for
+from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, tool_use
+from tickutil import OPEN_GATES, check_invariants, completed, session
 
 
 @pytest.fixture(scope="module")

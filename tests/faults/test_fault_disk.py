@@ -6,15 +6,10 @@ test_a_deleted_model_artifact_ends_failed_backtest (not repeated here).
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
+from agent_helpers import SENTINEL_KEY, good_config
 from fake_anthropic import fake_anthropic, message, text, tool_use
 from tickutil import check_invariants, session, tick, trigger_rows
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
-from agent_helpers import SENTINEL_KEY, good_config
 
 
 def _block_strategies_dir(settings, how: str) -> None:

@@ -282,9 +282,8 @@ def soak(url: str, fake, pg_server, *, ticks: int, seed: int) -> dict:
     return {"totals": totals, "served": responder.served, "limit": limit, "spends": spends}
 
 
-def check_ledger(url: str, fake, spends: list[dict]) -> dict:
-    conn = _connect(url)
-    q = conn.execute
+def _check_days(q, spends: list[dict]) -> list[dict]:
+    """Each day's budget and each cycle's metrics equal their actions; returns the budget days."""
     # budget_used never goes down within a day (sampled after every wave).
     for before, after in itertools.pairwise(spends):
         for day, used in before.items():
@@ -303,6 +302,13 @@ def check_ledger(url: str, fake, spends: list[dict]) -> dict:
         assert d["budget_used_usd"] == spent.fetchone()["s"], d
         assert d["overrun_at"] is None and d["budget_used_usd"] <= d["budget_limit_usd"], d
         assert d["budget_reserved_usd"] == 0, d
+    return days
+
+
+def check_ledger(url: str, fake, spends: list[dict]) -> dict:
+    conn = _connect(url)
+    q = conn.execute
+    days = _check_days(q, spends)
     assert q("SELECT count(*) AS n FROM agent_actions WHERE cost_usd < 0").fetchone()["n"] == 0
     assert q("SELECT count(*) AS n FROM agent_budget_reservations").fetchone()["n"] == 0
     assert q("SELECT count(*) AS n FROM agent_sessions WHERE phase <> 'idle'").fetchone()["n"] == 0

@@ -17,13 +17,11 @@ import time
 from pathlib import Path
 
 import psycopg
+from agent_helpers import SENTINEL_KEY, bad_config, good_config
+from conftest import url_for
 from fake_anthropic import fake_anthropic, fault, malformed, script_assessment, script_design
 from secrets_scan import SECRETS, files_with_secret, rows_with_secret
 from tickutil import OPEN_GATES, check_invariants, session, tick
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
-from agent_helpers import SENTINEL_KEY, bad_config, good_config
-from conftest import url_for
 
 
 def _agentctl(*args: str) -> subprocess.CompletedProcess:
@@ -32,19 +30,37 @@ def _agentctl(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_sentinel_key_never_written_in_a_full_cycle_with_errors(
-    settings, conn, db_url, fake_anthropic, monkeypatch, capsys, caplog
-):
+def _claude_with_the_sentinel_key(monkeypatch, url: str) -> None:
     for k, v in {
         "AGENTCTL_AGENT": "claude",
         "ANTHROPIC_API_KEY": SENTINEL_KEY,
-        "AGENTCTL_ANTHROPIC_BASE_URL": fake_anthropic.url,
+        "AGENTCTL_ANTHROPIC_BASE_URL": url,
         "AGENTCTL_API_CALL_TIMEOUT_S": "10",
         "AGENTCTL_API_RETRY_CAP_S": "2",
         "AGENTCTL_API_MAX_ATTEMPTS": "2",
         **OPEN_GATES,
     }.items():
         monkeypatch.setenv(k, v)
+
+
+# Every report command, as a person would read the cycle afterwards.
+REPORTS = (
+    ["status"],
+    ["cycles", "--json"],
+    ["show", "{id}", "--json"],
+    ["actions", "--json"],
+    ["triggers", "--json"],
+    ["cost", "--json"],
+    ["budget", "--json"],
+    ["doctor"],
+    ["metrics"],
+)
+
+
+def test_sentinel_key_never_written_in_a_full_cycle_with_errors(
+    settings, conn, db_url, fake_anthropic, monkeypatch, capsys, caplog
+):
+    _claude_with_the_sentinel_key(monkeypatch, fake_anthropic.url)
     outputs: list[str] = []
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -77,18 +93,8 @@ def test_sentinel_key_never_written_in_a_full_cycle_with_errors(
         time.sleep(0.1)
     assert s["outcome"] == "success", s["failure_reason"]
     check_invariants(conn)
-    for cmd in (
-        ["status"],
-        ["cycles", "--json"],
-        ["show", str(s["id"]), "--json"],
-        ["actions", "--json"],
-        ["triggers", "--json"],
-        ["cost", "--json"],
-        ["budget", "--json"],
-        ["doctor"],
-        ["metrics"],
-    ):
-        run(*cmd)
+    for cmd in REPORTS:
+        run(*(a.format(id=s["id"]) for a in cmd))
 
     assert any(SENTINEL_KEY in str(r.headers) for r in fake_anthropic.requests)  # it was really used
     assert rows_with_secret(db_url) == []  # every table, every column, as text

@@ -11,17 +11,14 @@ import json
 import math
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from agent_helpers import claude_settings, conn_factory, good_config, new_session
+from fake_anthropic import fake_anthropic, message, text, tool_use
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "agent"))
-from agent_helpers import claude_settings, conn_factory, good_config, new_session
-from fake_anthropic import fake_anthropic, message, text, tool_use
 
 from agentctl.agent.tools import ToolContext, assessment_tools, call_tool, design_tools
 

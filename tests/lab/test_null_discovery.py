@@ -10,16 +10,11 @@ benchmark's own (one copy, in bench/).
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
-from pathlib import Path
 
 from lab_helpers import sp500
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-nd = importlib.import_module("null_discovery")
+from bench import null_discovery as nd
 
 N = 16
 WALK_SEED = 3

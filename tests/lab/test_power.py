@@ -10,19 +10,12 @@ and the oracle's positions read only the past.
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-power = importlib.import_module("power")
-planted = importlib.import_module("planted")
-power_report = importlib.import_module("power_report")
+from bench import oracle, planted, power, power_report
 
 SERIES = "daily10y"  # 2,520 business days: a 2-year holdout
 STRONG = 3.0  # oracle Sharpe of the strong edge
@@ -55,11 +48,11 @@ def test_the_oracle_earns_its_calibrated_sharpe_on_an_independent_path(strong, s
     edge = planted.EDGES["momentum"]
     assert abs(strong["sharpe"] - STRONG) < 0.005
     # 300,000 bars on another seed: the Sharpe's standard error is about 0.03 a year.
-    again = power._oracle_sharpes(edge, strong["c"], shape, strong["per_year"], seed=SEED)
-    best = again[power.THRESHOLDS.index(strong["threshold"] / (power.FEE + power.SLIPPAGE))]
+    again = oracle._oracle_sharpes(edge, strong["c"], shape, strong["per_year"], seed=SEED)
+    best = again[oracle.THRESHOLDS.index(strong["threshold"] / (oracle.FEE + oracle.SLIPPAGE))]
     assert abs(best - STRONG) < 0.15
     # Without the edge the oracle has nothing to trade on: its Sharpe is about 0 (costs make it <= 0).
-    assert max(power._oracle_sharpes(edge, 0.0, shape, strong["per_year"], seed=SEED)) < 0.15
+    assert max(oracle._oracle_sharpes(edge, 0.0, shape, strong["per_year"], seed=SEED)) < 0.15
 
 
 def test_a_planted_series_has_the_shape_and_the_edge_it_is_given(shape):
@@ -84,8 +77,8 @@ def test_the_oracle_reads_only_the_past(kind, shape):
     shuffled = bars.copy()
     rows = np.random.default_rng(0).permutation(np.arange(t + 1, len(bars)))
     shuffled.iloc[t + 1 :] = bars.iloc[rows].to_numpy()
-    before = power.oracle_signal(edge, 0.05, planted.returns_of(bars), 4e-4)
-    after = power.oracle_signal(edge, 0.05, planted.returns_of(shuffled), 4e-4)
+    before = oracle.oracle_signal(edge, 0.05, planted.returns_of(bars), 4e-4)
+    after = oracle.oracle_signal(edge, 0.05, planted.returns_of(shuffled), 4e-4)
     assert np.array_equal(before[: t + 1], after[: t + 1])
     assert not np.array_equal(before[t + 1 :], after[t + 1 :])  # the future did change
 
