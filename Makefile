@@ -14,7 +14,7 @@ RUNTIME := $(VENV)/.installed-runtime
 STAMP   := $(VENV)/.installed-dev
 RAY     := $(VENV)/.installed-ray
 
-.PHONY: run install test test-all lint bench clean
+.PHONY: run install test test-ray test-all lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,7 @@ install: $(RUNTIME)
 	@echo "next: agentctl cron --install (the tick every minute), agentctl --install-completion (tab completion)"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not ray"
 
 # ruff (lint and format) over the code, tests and benchmarks; mypy over the package.
 lint: $(STAMP)
@@ -50,10 +50,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check agentctl tests bench
 	$(BIN)/mypy
 
-# The slow tests include the ray executor's, on a local Ray cluster: they need the `ray` extra.
+# The ray executor's tests start a Ray cluster on this machine: they need the `ray` extra.
 $(RAY): pyproject.toml $(STAMP)
 	$(PIP) -e '.[dev,ray]'
 	@touch $(RAY)
+
+test-ray: $(RAY)
+	$(BIN)/python -m pytest -m ray tests/ray
 
 test-all: $(RAY)
 	$(BIN)/python -m pytest

@@ -13,7 +13,7 @@ from tickutil import process_gone, wait_for_operation
 from agentctl.lab.operations import Trials, cancel_operation, check_operation, start_backtest, start_training
 from agentctl.lab.strategy import validate_strategy
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.ray
 
 SLOW_MODEL = {"family": "mlp", "hidden_units": 256, "hidden_layers": 3, "max_epochs": 500, "early_stopping": False}
 
