@@ -92,6 +92,8 @@ class RayExecutor:
         try:
             _client(address).stop_job(op.id)
         except Exception as exc:  # the row has ended already; say why its job may still run, and go on
+            if _is_unknown_job(exc):
+                return  # Ray has no such job: nothing runs to stop
             log.warning("could not stop ray job %s at %s: %s: %s", op.id, _where(address), type(exc).__name__, exc)
 
     def node_of(self, op: Operation) -> str | None:
