@@ -14,7 +14,7 @@ RUNTIME := $(VENV)/.installed-runtime
 STAMP   := $(VENV)/.installed-dev
 RAY     := $(VENV)/.installed-ray
 
-.PHONY: run install test test-all lint bench clean
+.PHONY: run install test test-ray test-all lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ install: $(RUNTIME)
 # a module's tests stay on one worker, so its module-scoped fixtures (a calibration, a private server) run once.
 TEST_JOBS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -n $(TEST_JOBS) --dist loadscope
+	$(BIN)/python -m pytest -m "not slow and not ray" -n $(TEST_JOBS) --dist loadscope
 
 # ruff (lint and format) over the code, tests and benchmarks; mypy over the package.
 lint: $(STAMP)
@@ -53,10 +53,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check agentctl tests bench
 	$(BIN)/mypy
 
-# The slow tests include the ray executor's, on a local Ray cluster: they need the `ray` extra.
+# The ray executor's tests start a Ray cluster on this machine: they need the `ray` extra.
 $(RAY): pyproject.toml $(STAMP)
 	$(PIP) -e '.[dev,ray]'
 	@touch $(RAY)
+
+test-ray: $(RAY)
+	$(BIN)/python -m pytest -m ray tests/ray
 
 test-all: $(RAY)
 	$(BIN)/python -m pytest

@@ -47,6 +47,7 @@ class SkipReason(StrEnum):
     AGENT_UNAVAILABLE = "agent_unavailable"
     BUDGET_OVERRUN = "budget_overrun"  # a call cost more than it reserved: invocations wait for `agentctl resume`
     CIRCUIT_OPEN = "circuit_open"  # the agent failed several cycles in a row: new cycles back off
+    EXECUTOR_UNAVAILABLE = "executor_unavailable"  # the Ray cluster does not answer: no cycle starts (exit 75)
 
 
 class ExitCode(IntEnum):

@@ -255,6 +255,9 @@ class Settings(BaseModel):
     executor: Literal["local", "ray"] = "local"
     # The Ray dashboard (Jobs API) address, e.g. http://head:8265; unset: Ray's own RAY_ADDRESS or local cluster.
     ray_address: str | None = None
+    # Custom Ray resources every operation asks for, e.g. {"lab": 1}: only nodes started with them run operations.
+    # Custom Ray resources every operation asks for (JSON, e.g. {"lab": 1}): placed on the nodes that hold them.
+    ray_resources: dict[str, float] = Field(default_factory=dict)
     # Where trained models go: a path every worker node can reach, or an fsspec URL (s3://bucket/models).
     # Unset: <home>/models, which is enough for the local executor only.
     artifact_dir: str | None = None
@@ -288,6 +291,11 @@ class Settings(BaseModel):
             if not (slash and symbol and timeframe):
                 raise ValueError(f"{name!r} is not SYMBOL/TIMEFRAME (for example AAPL/1h)")
         return ",".join(names) or None
+
+    @field_validator("ray_resources", mode="before")
+    @classmethod
+    def _ray_resources(cls, v: Any) -> Any:
+        return ray_resources(v)
 
     @field_validator("min_holdout_bars", mode="after")
     @classmethod
@@ -352,6 +360,28 @@ class Settings(BaseModel):
     def embedded(self) -> bool:
         """True when agentctl runs its own PostgreSQL server."""
         return not self.database_url
+
+
+def ray_resources(v: Any) -> dict[str, float]:
+    """AGENTCTL_RAY_RESOURCES as {name: amount}: a JSON object (or a TOML table) of custom resources above 0."""
+    import json
+    import math
+
+    if isinstance(v, str):
+        try:
+            v = json.loads(v) if v.strip() else {}
+        except json.JSONDecodeError as err:
+            raise ValueError(f'not JSON ({err.msg}): write an object such as {{"lab": 1}}') from None
+    if not isinstance(v, dict):
+        raise ValueError('not a JSON object: write one such as {"lab": 1}')
+    out: dict[str, float] = {}
+    for name, amount in v.items():
+        if name in ("CPU", "GPU", "memory") or not name:
+            raise ValueError(f"{name!r} is not a custom resource (operations take one CPU each): name your own")
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 < amount < math.inf:
+            raise ValueError(f"{name}: {amount!r} is not an amount above 0")
+        out[str(name)] = float(amount)
+    return out
 
 
 @lru_cache(maxsize=1)

@@ -22,6 +22,7 @@ from agentctl.domain import ExitCode
 if TYPE_CHECKING:
     from agentctl.lab.models import Progress
     from agentctl.settings import Settings
+    from agentctl.store.operations import Operation
 
 
 def _log(message: str) -> None:
@@ -65,6 +66,22 @@ class _Heartbeat(threading.Thread):
             conn.close()
 
 
+def _record_node(settings: Settings, op: Operation) -> None:
+    """Where this worker runs, when its executor can say (a Ray node); the work goes on without it."""
+    from agentctl.lab import executors
+    from agentctl.store import connect
+    from agentctl.store import operations as store
+
+    try:
+        node = executors.for_operation(op).node_of(op)
+        if node:
+            with connect(settings, autocommit=True) as conn:
+                store.set_node(conn, op.id, node)
+            _log(f"{op.id}: running on node {node}")
+    except Exception as exc:
+        _log(f"{op.id}: could not record this worker's node: {type(exc).__name__}: {exc}")
+
+
 def run(op_id: str) -> int:
     """Run one operation to completion or failure."""
     from agentctl.settings import Settings
@@ -80,6 +97,9 @@ def run(op_id: str) -> int:
     _log(f"{op_id}: running {op.kind} as pid {os.getpid()}")
     beat = _Heartbeat(settings, op_id)
     beat.start()
+    # Asking Ray takes seconds (it imports ray): beside the work, not before it.
+    where = threading.Thread(target=_record_node, args=(settings, op), daemon=True)
+    where.start()
 
     last = [0.0]
 
@@ -102,6 +122,7 @@ def run(op_id: str) -> int:
         return ExitCode.NEEDS_PERSON
     finally:
         beat.stopped.set()
+        where.join(timeout=30)  # the row says where it ran before it says how it ended
     done = store.complete(conn, op_id, result)
     _log(f"{op_id}: {'completed' if done else 'finished, but was no longer running (cancelled?)'}")
     conn.close()

@@ -44,6 +44,7 @@ class Operation(BaseModel):
     error: str | None = None
     pid: int | None = None
     host: str | None = None
+    node_id: str | None = None  # the Ray node that ran it (ray executor only)
     log_path: str | None = None
     dataset: str | None = None
     strategy_hash: str | None = None
@@ -101,6 +102,11 @@ def get(conn: psycopg.Connection[Any], op_id: str) -> Operation | None:
 def claim(conn: psycopg.Connection[Any], op_id: str, pid: int, host: str) -> Operation | None:
     """The worker takes its pending operation; None if it was cancelled or already claimed."""
     return _operation(_one(conn, "claim_operation", {"id": op_id, "pid": pid, "host": host}))
+
+
+def set_node(conn: psycopg.Connection[Any], op_id: str, node_id: str) -> None:
+    """Record the cluster node the operation's worker runs on."""
+    _one(conn, "set_node", {"id": op_id, "node_id": node_id})
 
 
 def heartbeat(conn: psycopg.Connection[Any], op_id: str) -> bool:

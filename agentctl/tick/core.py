@@ -98,6 +98,10 @@ class Tick:
                     message=str(err),
                     exit_code=ExitCode.NEEDS_PERSON,
                 )
+        if skip is None and (down := self._executor_unavailable()):
+            context["error"] = down  # the cluster may come back: exit 75, nothing started
+            Trigger(reason, SkipReason.EXECUTOR_UNAVAILABLE, context).write(conn, None, snap)
+            return TickResult(reason, SkipReason.EXECUTOR_UNAVAILABLE, message=down, exit_code=ExitCode.TEMPFAIL)
         if skip is not None:
             Trigger(reason, skip, context).write(conn, None, snap)
             if skip is SkipReason.AGENT_MISCONFIGURED:  # held for a person since an earlier tick
@@ -239,6 +243,12 @@ class Tick:
         from agentctl.tick.assess import assess
 
         return assess(self, conn, cycle, snap, arriving)
+
+    def _executor_unavailable(self) -> str | None:
+        """Why the lab's executor cannot take an operation now (a Ray cluster that does not answer), or None."""
+        from agentctl.lab import executors
+
+        return executors.get(self.settings.executor).unavailable(self.settings)
 
     def _cannot_afford(self, snap: BudgetSnapshot, invocation: str, context: dict[str, Any]) -> bool:
         """True when what is left today cannot cover the invocation's first call (0 for the baseline)."""

@@ -40,6 +40,14 @@ class Executor(Protocol):
         """Stop the worker if it still runs (it also exits at its next heartbeat)."""
         ...
 
+    def node_of(self, op: Operation) -> str | None:
+        """The cluster node the operation's worker runs on (asked by the worker itself), or None."""
+        ...
+
+    def unavailable(self, settings: Settings) -> str | None:
+        """Why no operation can be started now (a cluster that does not answer), or None."""
+        ...
+
 
 def _local() -> Executor:
     from agentctl.lab.executors.local import LocalExecutor
@@ -73,5 +81,13 @@ def silence_reason(op: Operation, settings: Settings) -> str | None:
     """A worker that never started, or stopped heartbeating, for longer than the heartbeat timeout."""
     if op.silent_s > settings.heartbeat_timeout_s:
         what = "never started" if op.status == "pending" else f"sent no heartbeat for {op.silent_s:.0f}s"
-        return f"worker {what} (limit {settings.heartbeat_timeout_s:.0f}s; see {op.log_path})"
+        return f"{worker_name(op)} {what} (limit {settings.heartbeat_timeout_s:.0f}s; see {op.log_path})"
     return None
+
+
+def worker_name(op: Operation) -> str:
+    """The worker as a person can find it: its pid, host and (on Ray) node."""
+    if op.pid is None:
+        return "worker"
+    node = f", ray node {op.node_id}" if op.node_id else ""
+    return f"worker (pid {op.pid} on {op.host}{node})"

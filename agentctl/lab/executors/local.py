@@ -53,6 +53,12 @@ class LocalExecutor:
         except (ProcessLookupError, PermissionError):
             pass
 
+    def node_of(self, op: Operation) -> str | None:
+        return None  # the row's host says where
+
+    def unavailable(self, settings: Settings) -> str | None:
+        return None  # this machine is always there
+
 
 def worker_env(settings: Settings) -> dict[str, str]:
     """The caller's environment, pinned to the caller's database and home, without the API key."""

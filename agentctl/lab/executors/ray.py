@@ -9,12 +9,13 @@ imported inside the functions that talk to the cluster (it takes ~2 s).
 
 from __future__ import annotations
 
+import logging
 import shlex
 import time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from agentctl.lab.executors import silence_reason
+from agentctl.lab.executors import silence_reason, worker_name
 
 if TYPE_CHECKING:
     from ray.job_submission import JobSubmissionClient
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 _FORWARDED = ("home", "timezone", "heartbeat_timeout_s")
 _MAX_ERROR = 2000
 _SUBMIT_ATTEMPTS = 5
+
+log = logging.getLogger("agentctl.lab")
 
 
 class RayExecutor:
@@ -46,8 +49,10 @@ class RayExecutor:
                     entrypoint=f"python -m agentctl.lab.worker {shlex.quote(op_id)}",
                     submission_id=op_id,
                     runtime_env={"env_vars": worker_env(settings)},
-                    # One CPU each: Ray places jobs on any node with a free CPU and queues the rest.
+                    # One CPU each, on a node with the custom resources asked for (AGENTCTL_RAY_RESOURCES);
+                    # Ray queues the job until one is free.
                     entrypoint_num_cpus=1,
+                    entrypoint_resources=dict(settings.ray_resources) or None,
                     metadata={"agentctl_kind": kind},
                 )
                 return None
@@ -72,19 +77,40 @@ class RayExecutor:
             return silence_reason(op, settings)  # cluster unreachable: the heartbeat decides
         status = str(getattr(info.status, "value", info.status))
         if status in ("FAILED", "STOPPED"):
-            return _clip(f"ray job {op.id} {status}: {info.message or 'no message'}")
+            return _clip(f"ray job {op.id} {status} ({worker_name(op)}): {info.message or 'no message'}")
         if status == "SUCCEEDED":
             return f"ray job {op.id} SUCCEEDED but its worker never recorded a result"
-        if status == "PENDING":
-            return None  # queued for a free CPU: not silent, just waiting (the operation timeout still applies)
+        if status == "PENDING" or op.status == "pending":
+            # Queued for a free node, or its worker still starting: Ray's word decides until the worker
+            # claims its row (a job that dies first is FAILED); then its heartbeat (the operation timeout holds).
+            return None
         return silence_reason(op, settings)
 
     def stop(self, op: Operation) -> None:
         """Stop the job; the worker also exits at its next heartbeat once its row is no longer running."""
+        address = op.params.get("ray_address")
         try:
-            _client(op.params.get("ray_address")).stop_job(op.id)
-        except Exception:
-            pass
+            _client(address).stop_job(op.id)
+        except Exception as exc:  # the row has ended already; say why its job may still run, and go on
+            if _is_unknown_job(exc):
+                return  # Ray has no such job: nothing runs to stop
+            log.warning("could not stop ray job %s at %s: %s: %s", op.id, _where(address), type(exc).__name__, exc)
+
+    def node_of(self, op: Operation) -> str | None:
+        """The Ray node running the job: Ray records it before it starts the job's entrypoint (this worker)."""
+        return _client(op.params.get("ray_address")).get_job_info(op.id).driver_node_id
+
+    def unavailable(self, settings: Settings) -> str | None:
+        """The cluster's Jobs API does not answer: the reason (the tick exits 75 and starts no cycle)."""
+        from agentctl.settings import ConfigError
+
+        try:
+            _connect(settings.ray_address)  # not the cached client: the cluster may have gone since
+        except ConfigError:
+            raise  # ray is not installed: a person must act, waiting will not help
+        except Exception as exc:
+            return _clip(f"the Ray cluster at {_where(settings.ray_address)} does not answer: {_line(exc)}")
+        return None
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
@@ -97,18 +123,28 @@ def worker_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-@lru_cache(maxsize=4)
-def _client(address: str | None) -> JobSubmissionClient:
+def _connect(address: str | None) -> JobSubmissionClient:
+    """A Jobs API client; constructing it asks the cluster for its version, so it raises if none answers."""
+    from agentctl.settings import ConfigError
+
     try:
         from ray.job_submission import JobSubmissionClient
     except ImportError:
-        raise RuntimeError("the ray executor needs Ray's Jobs API: pip install 'agentctl[ray]'") from None
+        raise ConfigError("AGENTCTL_EXECUTOR=ray needs Ray's Jobs API: pip install 'agentctl[ray]'") from None
     return JobSubmissionClient(address)
+
+
+_client = lru_cache(maxsize=4)(_connect)
 
 
 def _is_unknown_job(exc: Exception) -> bool:
     text = str(exc)
     return isinstance(exc, RuntimeError) and ("does not exist" in text or "404" in text)
+
+
+def _line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else 'no message'}"
 
 
 def _where(address: str | None) -> str:

@@ -19,6 +19,12 @@ SET status = 'running', pid = %(pid)s, host = %(host)s, started_at = NOW(), hear
 WHERE id = %(id)s AND status = 'pending'
 RETURNING *
 
+-- name: set_node
+-- The cluster node the worker runs on, as its executor reports it (Ray: the job's node).
+UPDATE lab_operations SET node_id = %(node_id)s
+WHERE id = %(id)s
+RETURNING id
+
 -- name: heartbeat
 UPDATE lab_operations SET heartbeat_at = NOW()
 WHERE id = %(id)s AND status = 'running'

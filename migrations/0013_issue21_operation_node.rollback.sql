@@ -1,0 +1,1 @@
+ALTER TABLE lab_operations DROP COLUMN IF EXISTS node_id;
