@@ -1,9 +1,13 @@
 """The lab stages a cycle polls, as a table: training, the research backtest, the final holdout.
 
-Each stage names its lab operation, its gate and its outcomes and trigger reasons;
-`core.Tick._poll` runs the same routine for every row. The final holdout's test runs
-while the cycle is still `assessing` (its assessment passed): the phase list is the
-schema's, so the stage is told apart by its operation.
+Each stage names the phase it runs in, its gate, its outcomes and trigger reasons, and
+what follows a passed gate: the next phase, or the cycle's ending. `core.Tick._poll`
+runs the same routine for every row. The final holdout's test runs while the cycle is
+still `assessing` (its assessment passed): the phase list is the schema's, so that
+stage is told apart by its operation having started.
+
+    designing --(strategy saved)--> TRAINING --(gate)--> backtesting
+    BACKTEST --(gate)--> assessing: the assessor --(passed)--> HOLDOUT --(gate)--> success
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ def _gate(name: GateName) -> Callable[[dict[str, Any], GateThresholds], GateVerd
 
 @dataclass(frozen=True)
 class Stage:
+    phase: Phase  # the cycle's phase while it waits on this stage's operation
+    passed: Phase | Outcome  # what follows a passed gate: the next phase, or the cycle's ending
     gate: GateName
     check: Callable[[dict[str, Any], GateThresholds], GateVerdict]
     failed: Outcome  # the operation failed, was cancelled or vanished
@@ -46,6 +52,8 @@ class Stage:
 
 
 TRAINING = Stage(
+    phase=Phase.TRAINING,
+    passed=Phase.BACKTESTING,
     gate="training",
     check=_gate("training"),
     failed=Outcome.FAILED_TRAINING,
@@ -54,6 +62,8 @@ TRAINING = Stage(
     completed_reason=TriggerReason.TRAINING_COMPLETED,
 )
 BACKTEST = Stage(
+    phase=Phase.BACKTESTING,
+    passed=Phase.ASSESSING,
     gate="backtest",
     check=_gate("backtest"),
     failed=Outcome.FAILED_BACKTEST,
@@ -61,8 +71,11 @@ BACKTEST = Stage(
     gate_failed=Outcome.FAILED_BACKTEST_GATE,
     completed_reason=TriggerReason.BACKTEST_COMPLETED,
 )
-# Not confirmed on the final holdout: the assessment's claim failed (outcome failed_assessment).
+# Started once the assessment passed (phase still assessing). Not confirmed on the final
+# holdout: the assessment's claim failed (outcome failed_assessment); confirmed: success.
 HOLDOUT = Stage(
+    phase=Phase.ASSESSING,
+    passed=Outcome.SUCCESS,
     gate="holdout",
     check=_gate("holdout"),
     failed=Outcome.FAILED_ASSESSMENT,
@@ -73,12 +86,12 @@ HOLDOUT = Stage(
 )
 
 
+STAGES = (TRAINING, BACKTEST, HOLDOUT)
+
+
 def stage_of(cycle: Cycle) -> Stage | None:
-    """The stage whose lab operation the cycle waits on, if any."""
-    if cycle.phase is Phase.TRAINING:
-        return TRAINING
-    if cycle.phase is Phase.BACKTESTING:
-        return BACKTEST
-    if cycle.phase is Phase.ASSESSING and cycle.holdout_operation_id is not None:
-        return HOLDOUT
+    """The stage whose lab operation the cycle waits on, if any (assessing: only once its holdout test started)."""
+    for stage in STAGES:
+        if cycle.phase is stage.phase and (stage.phase is not Phase.ASSESSING or cycle.holdout_operation_id):
+            return stage
     return None
