@@ -126,7 +126,7 @@ class Tick:
     # -- polling the lab ---------------------------------------------------------------------
 
     def _poll(self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, stage: Stage) -> TickResult:
-        """One routine for every stage: failed, still running, gate failed, or on to the next phase."""
+        """One routine for every stage: failed, still running, gate failed, or what its row says follows a pass."""
         op_id = cycle.operation_id
         op, context = self._operation(conn, op_id)
         if op is None or op.status in ("failed", "cancelled"):

@@ -46,6 +46,8 @@ class Stage:
     gate_failed: Outcome  # the operation completed and its gate said no
     completed_reason: TriggerReason
     prefix: str = ""  # how a failure reason names the stage
+    # The phase has other work first (the assessor): the stage holds only once its operation started.
+    once_started: bool = False
 
     def describe(self, reason: str) -> str:
         return f"{self.prefix}{reason}"
@@ -83,6 +85,7 @@ HOLDOUT = Stage(
     gate_failed=Outcome.FAILED_ASSESSMENT,
     completed_reason=TriggerReason.GATE_CHECK,
     prefix="not confirmed on the sealed final holdout: ",
+    once_started=True,
 )
 
 
@@ -92,6 +95,6 @@ STAGES = (TRAINING, BACKTEST, HOLDOUT)
 def stage_of(cycle: Cycle) -> Stage | None:
     """The stage whose lab operation the cycle waits on, if any (assessing: only once its holdout test started)."""
     for stage in STAGES:
-        if cycle.phase is stage.phase and (stage.phase is not Phase.ASSESSING or cycle.holdout_operation_id):
+        if cycle.phase is stage.phase and (cycle.operation_id is not None or not stage.once_started):
             return stage
     return None
