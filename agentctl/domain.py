@@ -44,10 +44,17 @@ class SkipReason(StrEnum):
     SESSION_INTERRUPTED = "session_interrupted"
     ASSESSMENT_FAILED = "assessment_failed"
     AGENT_MISCONFIGURED = "agent_misconfigured"
-    AGENT_UNAVAILABLE = "agent_unavailable"
     BUDGET_OVERRUN = "budget_overrun"  # a call cost more than it reserved: invocations wait for `agentctl resume`
     CIRCUIT_OPEN = "circuit_open"  # the agent failed several cycles in a row: new cycles back off
     EXECUTOR_UNAVAILABLE = "executor_unavailable"  # the Ray cluster does not answer: no cycle starts (exit 75)
+
+
+class Blame(StrEnum):
+    """Whose doing a failed cycle's end was: only the agent's own failures open the circuit breaker."""
+
+    AGENT = "agent"  # the designer or the assessor failed (or the lab or a gate said no)
+    BUDGET = "budget"  # the day's budget ran out, or a call cost more than it reserved
+    INTERRUPTED = "interrupted"  # the tick that ran the cycle was killed (a signal, a lost lock)
 
 
 class ExitCode(IntEnum):

@@ -192,23 +192,6 @@ class TokenUsage(BaseModel):
     def prompt_tokens(self) -> int:
         return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
 
-    @classmethod
-    def from_api(cls, usage: Any) -> TokenUsage:
-        """From the SDK's `Usage` (or its dict form)."""
-        u = usage if isinstance(usage, Mapping) else usage.model_dump()
-        written = u.get("cache_creation_input_tokens") or 0
-        split = u.get("cache_creation") or {}
-        w1h = split.get("ephemeral_1h_input_tokens") or 0
-        # Without the TTL breakdown every cache write is the default 5-minute kind.
-        w5 = split.get("ephemeral_5m_input_tokens", written - w1h) if split else written
-        return cls(
-            input_tokens=u.get("input_tokens") or 0,
-            output_tokens=u.get("output_tokens") or 0,
-            cache_write_5m_tokens=w5 or 0,
-            cache_write_1h_tokens=w1h,
-            cache_read_tokens=u.get("cache_read_input_tokens") or 0,
-        )
-
 
 def cost(price: ModelPrice, usage: TokenUsage, multiplier: Decimal = Decimal(1)) -> Decimal:
     """Exact USD cost of one response; `multiplier` is the reply's geography and tier (UsageReading)."""

@@ -178,8 +178,21 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
     """Each report's queries with the parameters the command uses."""
     from agentctl.store.queries import load as load_queries
 
-    # The reports' statements, and the budget's default limit that `budget` reads through the budget.
-    q = {**load_queries("reports"), "default_limit": load_queries("budget")["default_limit"]}
+    # The reports' statements (each sort of `cycles` under a name of its own), the cycles' that
+    # the reports read, and the budget's default limit that `budget` reads through the budget.
+    reports, cycles = load_queries("reports"), load_queries("cycles")
+    q = {name: reports[name] for name in reports.names()}
+    q |= {
+        f"recent_cycles_by_{k}": reports.sql("recent_cycles", order=f"cycle_order_{k}")
+        for k in ("sharpe", "dsr", "return", "cost")
+    }
+    q["recent_cycles"] = reports.sql("recent_cycles", order="cycle_order_date")
+    q |= {
+        "current_cycle": cycles["active_cycle"],
+        "session": cycles["cycle_by_id"],
+        "session_metrics": cycles["metrics_by_cycle"],
+    }
+    q["default_limit"] = load_queries("budget")["default_limit"]
     mid = SESSIONS // 2 + 1  # a success cycle with a backtest (g % 20 == 1)
     today = conn.execute("SELECT CURRENT_DATE AS d").fetchone()["d"]
     sid = {"id": mid}

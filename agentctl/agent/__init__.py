@@ -121,12 +121,12 @@ def run_design(conn_factory: ConnFactory, settings: Settings, session_id: int) -
     return design(conn_factory, settings, session_id)
 
 
-def run_assessment(
-    conn_factory: ConnFactory, settings: Settings, session_id: int, context: dict[str, Any]
-) -> AssessmentOutcome:
-    """Assess the session's results (phase assessing); the assessment is saved onto the session."""
+def run_assessment(conn_factory: ConnFactory, settings: Settings, session_id: int) -> AssessmentOutcome:
+    """Assess the session's results (phase assessing); the assessment is saved onto the session.
+
+    The assessor's context is built from the cycle's record (`prompts.assessment_context`)."""
     if select_agent(settings) == "claude":
         from agentctl.agent.claude import assess
     else:
         from agentctl.agent.baseline import assess
-    return assess(conn_factory, settings, session_id, context)
+    return assess(conn_factory, settings, session_id)

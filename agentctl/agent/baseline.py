@@ -281,7 +281,7 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3g}"
 
 
-def assess(conn_factory, settings, session_id: int, context: dict) -> AssessmentOutcome:
+def assess(conn_factory, settings, session_id: int) -> AssessmentOutcome:
     conn = _own_connection(conn_factory)
     try:
         cycle = cycles.get(conn, session_id)
@@ -290,7 +290,7 @@ def assess(conn_factory, settings, session_id: int, context: dict) -> Assessment
                 saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase assessing"
             )
         Budget(settings).count_invocation(conn)
-        backtest = prompts.assessment_context(cycle, context).get("backtest_results")
+        backtest = prompts.assessment_context(cycle).get("backtest_results")
         ctx = ToolContext(conn, settings, session_id, "baseline", "assessment", backtest=backtest)
         tools = {t.name: t for t in assessment_tools()}
         saved = call_tool(ctx, tools, "save_assessment", judge(backtest, settings.gates))

@@ -69,14 +69,14 @@ def design(conn_factory: ConnFactory, settings: Settings, session_id: int) -> De
             return DesignOutcome(
                 saved=True, agent_name=provider.agent, config=config, strategy_name=config.name, strategy_path=str(path)
             )
-        return DesignOutcome(saved=False, agent_name=provider.agent, failure_reason=result.failure)
+        return DesignOutcome(
+            saved=False, agent_name=provider.agent, failure_reason=result.failure, failure_blame=result.blame
+        )
     finally:
         conn.close()
 
 
-def assess(
-    conn_factory: ConnFactory, settings: Settings, session_id: int, context: dict[str, Any]
-) -> AssessmentOutcome:
+def assess(conn_factory: ConnFactory, settings: Settings, session_id: int) -> AssessmentOutcome:
     """Claude assesses a session in phase assessing; save_assessment stores the assessment."""
     provider = AnthropicProvider(settings)
     conn = _own_connection(conn_factory)
@@ -87,7 +87,7 @@ def assess(
         if cycle is None or cycle.phase is not Phase.ASSESSING:
             reason = f"session {session_id} is not in phase assessing"
             return AssessmentOutcome(saved=False, agent_name=provider.agent, failure_reason=reason)
-        full = prompts.assessment_context(cycle, context)
+        full = prompts.assessment_context(cycle)
         loop = ToolLoop(
             conn,
             settings,

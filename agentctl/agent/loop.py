@@ -27,6 +27,7 @@ from agentctl.agent.audit import Audit
 from agentctl.agent.errors import AgentMisconfigured, AgentUnavailable
 from agentctl.agent.provider import CallFailure
 from agentctl.agent.tools import Tool, ToolContext, call_tool
+from agentctl.domain import Blame
 from agentctl.store import actions, storable
 from agentctl.store.budget import Budget, BudgetExceeded, Reservation, check_fence
 
@@ -55,10 +56,15 @@ MAX_TOKENS_NOTE = (
 class LoopResult:
     value: Any = None
     failure: str | None = None
+    blame: Blame = Blame.AGENT  # a failure's: the budget's ends no run of the agent's own failures
 
 
 class _Stop(Exception):
-    """Ends the loop with a failure reason (not an outage, not a misconfiguration)."""
+    """Ends the loop with a failure reason (not an outage, not a misconfiguration) and whose doing it was."""
+
+    def __init__(self, reason: str, blame: Blame = Blame.AGENT):
+        super().__init__(reason)
+        self.blame = blame
 
 
 class _CallDeadline(Exception):
@@ -153,11 +159,11 @@ class ToolLoop:
         try:
             return self._converse([{"role": "user", "content": first_user}])
         except _Stop as stop:
-            return LoopResult(failure=self.redact(str(stop)))
+            return LoopResult(failure=self.redact(str(stop)), blame=stop.blame)
         except BudgetExceeded as err:
             if self.calls == 0:
                 raise  # nothing happened yet: the tick records a budget skip
-            return LoopResult(failure=f"budget exceeded midway: {err}")
+            return LoopResult(failure=f"budget exceeded midway: {err}", blame=Blame.BUDGET)
         except AgentUnavailable as err:
             raise AgentUnavailable(self.redact(str(err))) from None
         finally:
@@ -376,7 +382,8 @@ class ToolLoop:
         if spent > reservation.amount:
             raise _Stop(
                 f"budget overrun: a call cost ${spent}, more than the ${reservation.amount} it reserved; "
-                "new invocations wait for `agentctl resume`"
+                "new invocations wait for `agentctl resume`",
+                Blame.BUDGET,
             )
 
     def _served_price(self, reply: Reply, reservation: Reservation) -> tuple[pricing.ModelPrice | None, list[str]]:

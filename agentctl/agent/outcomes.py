@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentctl.domain import Blame
+
 if TYPE_CHECKING:
     from agentctl.lab.strategy import StrategyConfig
 
@@ -19,6 +21,7 @@ class DesignOutcome:
     strategy_name: str | None = None
     strategy_path: str | None = None
     failure_reason: str | None = None
+    failure_blame: Blame = Blame.AGENT
 
 
 @dataclass(frozen=True)

@@ -235,20 +235,25 @@ def assessment_user(context: dict, tried: int) -> str:
 HYPOTHESIS_CHARS = 300  # the designer's claim reaches its judge capped and labelled, never as advocacy
 
 
-def assessment_context(cycle: Cycle, context: dict) -> dict:
-    """What the assessor sees: the tick's context, completed from the cycle's stored record.
+def assessment_context(cycle: Cycle) -> dict[str, Any]:
+    """What the assessor sees, built from the cycle's stored record (the one place it is built).
 
-    The designer's hypothesis is cut to a few hundred characters and labelled as its claim.
+    Config, results and gate verdicts; the equity curve stays in the results (the save tool
+    checks claims against it) and `assessment_user` drops it from the prompt (tokens). The
+    designer's hypothesis is cut to a few hundred characters and labelled as its claim.
     """
-    full = dict(context or {})
+    tr, bt = cycle.training_results, cycle.backtest_results
+    training = tr.model_dump(mode="json", exclude_unset=True) if tr is not None else None
+    backtest = bt.model_dump(mode="json", exclude_unset=True) if bt is not None else {}
     config = dict(cycle.strategy_config or {})
     claim = str(config.pop("hypothesis", "") or "")
-    full["config"] = config
-    full.pop("strategy", None)
-    full["designer_claim_unverified"] = claim[:HYPOTHESIS_CHARS] + ("…" if len(claim) > HYPOTHESIS_CHARS else "")
-    # The database is the record; the context may be a summary.
-    if cycle.training_results is not None:
-        full["training_results"] = cycle.training_results.model_dump(mode="json", exclude_unset=True)
-    if cycle.backtest_results is not None:
-        full["backtest_results"] = cycle.backtest_results.model_dump(mode="json", exclude_unset=True)
-    return full
+    return {
+        "cycle": cycle.id,
+        "config": config,
+        "designer_claim_unverified": claim[:HYPOTHESIS_CHARS] + ("…" if len(claim) > HYPOTHESIS_CHARS else ""),
+        "training_results": training,
+        "backtest_results": backtest,
+        "gates": {"training": (training or {}).get("gate"), "backtest": backtest.get("gate")},
+        "deflated_sharpe": backtest.get("deflated_sharpe"),
+        "buy_and_hold_return": backtest.get("buy_and_hold_return"),
+    }

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
+import traceback
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from agentctl.lab.catalog import CATALOG, Indicator, catalog_text
 from agentctl.lab.models import FAMILIES, ModelSpec, default_model
+
+_log = logging.getLogger(__name__)
 
 MAX_FEATURES = 20
 MAX_FEATURE_COLUMNS = 40
@@ -212,6 +216,11 @@ def validate_strategy(raw: Any, home: Path | None = None) -> ValidationReport:
     try:
         return _validate(raw, home)
     except Exception as exc:
+        if not isinstance(exc, ValueError):  # pydantic's and the validators' refusals are ValueErrors
+            # Our bug, not the input's fault: the agent still gets its answer; the log gets where it broke
+            # (frames only: the message may quote the untrusted input).
+            where = "".join(traceback.format_tb(exc.__traceback__))
+            _log.error("validate_strategy failed unexpectedly (%s):\n%s", type(exc).__name__, where)
         return ValidationReport(ok=False, errors=[f"config could not be validated ({type(exc).__name__})"])
 
 

@@ -216,8 +216,8 @@ def _check_operations(conn: psycopg.Connection[Any], settings: Settings) -> Chec
 
 def _check_admission(conn: psycopg.Connection[Any], settings: Settings) -> Check:
     """A pause is a person's choice (ok); a budget overrun or an open circuit breaker needs one."""
+    from agentctl.agent.admission import holds
     from agentctl.domain import SkipReason
-    from agentctl.tick.admission import holds
 
     found = holds(conn, settings)
     detail = "; ".join(why for _, why in found) or "new cycles may start (not paused, no overrun, circuit closed)"

@@ -179,7 +179,7 @@ def status(conn: psycopg.Connection[Any], settings: Settings) -> Status:
 
 def _holds(conn: psycopg.Connection[Any], settings: Settings) -> list[Warning_]:
     """A pause, a budget overrun or an open circuit breaker: what stops new cycles (codes: their skip reasons)."""
-    from agentctl.tick.admission import holds
+    from agentctl.agent.admission import holds
 
     return [Warning_(code=reason.value, message=why) for reason, why in holds(conn, settings)]
 

@@ -14,6 +14,8 @@ from agentctl.store.queries import load
 if TYPE_CHECKING:
     import psycopg
 
+_sql = load("budget")
+
 MAX_TEXT = 4000  # error messages and logged text are cut to this
 # The audit columns' widths (migration 0009): a longer value is cut and the row flagged,
 # never allowed to fail the settlement it is written with.
@@ -106,9 +108,7 @@ def insert_action(conn: psycopg.Connection[Any], row: ActionRow) -> int:
         params["error_message"] = storable.text(redact(row.error_message)[:MAX_TEXT])
     params["flags"] = [str(storable.text(redact(f)))[:200] for f in flags] or None
     with conn.transaction():
-        inserted = conn.execute(load("budget")["insert_action"], params).fetchone()
-    assert inserted is not None, "INSERT ... RETURNING always returns the new row"
-    action_id: int = inserted["id"]
+        action_id: int = _sql.one(conn, "insert_action", params)["id"]
     return action_id
 
 
@@ -118,7 +118,7 @@ def invocation_cost(
     """How many recent invocations of this kind there are (at most `window`) and the `quantile` of their full cost."""
     params = {"invocation": invocation, "agent": agent, "call_name": call_name, "quantile": quantile, "window": window}
     with conn.transaction():
-        row = conn.execute(load("budget")["invocation_cost_percentile"], params).fetchone()
+        row = _sql.maybe(conn, "invocation_cost_percentile", params)
     if row is None:
         return 0, Decimal(0)
     return int(row["n"]), Decimal(str(row["cost"]))

@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from agentctl.store.queries import load
+from agentctl.domain import Blame
+from agentctl.store.queries import atomic, load
 
 if TYPE_CHECKING:
     import psycopg
+
+_sql = load("admission")
 
 
 class AdmissionState(BaseModel):
@@ -36,43 +39,37 @@ class Ending(BaseModel):
     id: int
     outcome: str | None
     failure_reason: str | None
+    blame: Blame
     completed_at: datetime
 
 
+@atomic
 def state(conn: psycopg.Connection[Any]) -> AdmissionState:
-    """The pause, the last resume and any overrun since it."""
-    with conn.transaction():
-        row = conn.execute(load("admission")["admission_state"]).fetchone()
-    assert row is not None, "a LEFT JOIN from one row always returns one"
-    return AdmissionState.model_validate(dict(row))
+    """The pause, the last resume and any overrun since it (a LEFT JOIN from one row: always a row)."""
+    return AdmissionState.model_validate(_sql.one(conn, "admission_state"))
 
 
+@atomic
 def pause(conn: psycopg.Connection[Any], note: str | None) -> datetime:
     """Stop new cycles until `resume`; returns when."""
-    with conn.transaction():
-        row = conn.execute(load("admission")["pause"], {"note": note}).fetchone()
-    assert row is not None, "an upsert with RETURNING returns its row"
-    paused_at: datetime = row["paused_at"]
+    paused_at: datetime = _sql.one(conn, "pause", {"note": note})["paused_at"]
     return paused_at
 
 
+@atomic
 def resume(conn: psycopg.Connection[Any]) -> datetime:
     """Clear the pause, close the circuit breaker and lift an overrun's pause; returns when."""
-    with conn.transaction():
-        row = conn.execute(load("admission")["resume"]).fetchone()
-    assert row is not None, "an upsert with RETURNING returns its row"
-    resumed_at: datetime = row["resumed_at"]
+    resumed_at: datetime = _sql.one(conn, "resume")["resumed_at"]
     return resumed_at
 
 
+@atomic
 def needs_person(conn: psycopg.Connection[Any], reason: str) -> None:
     """Hold new invocations until `resume`: the API said something only a person can fix."""
-    with conn.transaction():
-        conn.execute(load("admission")["needs_person"], {"reason": reason[:500]})
+    _sql.run(conn, "needs_person", {"reason": reason[:500]})
 
 
+@atomic
 def recent_endings(conn: psycopg.Connection[Any], since: datetime | None, n: int) -> list[Ending]:
     """The last `n` cycles that ended after `since`, newest first."""
-    with conn.transaction():
-        rows = conn.execute(load("admission")["recent_endings"], {"since": since, "n": n}).fetchall()
-    return [Ending.model_validate(dict(r)) for r in rows]
+    return [Ending.model_validate(r) for r in _sql.all(conn, "recent_endings", {"since": since, "n": n})]

@@ -30,12 +30,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from agentctl.store.queries import Queries, load
+from agentctl.pricing import to_ledger
+from agentctl.store.queries import load
 
 if TYPE_CHECKING:
     import psycopg
 
     from agentctl.settings import Settings
+
+_sql = load("budget")
 
 
 class BudgetExceeded(RuntimeError):
@@ -62,7 +65,7 @@ class Fence:
 
     def check(self, conn: psycopg.Connection[Any]) -> None:
         """Raise FencedOut unless the lock is still held (inside the caller's transaction)."""
-        row = conn.execute(_q()["fence_holds"], {"pid": self.pid, "key": self.key}).fetchone()
+        row = _sql.maybe(conn, "fence_holds", {"pid": self.pid, "key": self.key})
         if row is None or not row["held"]:
             raise FencedOut(
                 "this tick lost the tick lock (its lock connection is gone; another tick may own the cycle): "
@@ -127,10 +130,6 @@ class BudgetChange(BaseModel):
     used_usd: float | None = None  # spend already charged to that day
 
 
-def _q() -> Queries:
-    return load("budget")
-
-
 class Budget:
     """Operations on the agent_budget rows; one method per database operation.
 
@@ -150,7 +149,7 @@ class Budget:
     def snapshot(self, conn: psycopg.Connection[Any], day: date | None = None) -> BudgetSnapshot:
         """Today's (or `day`'s) figures; a day without a row reads as untouched at the default limit."""
         with conn.transaction():
-            row = conn.execute(_q()["snapshot"], {"date": day}).fetchone()
+            row = _sql.maybe(conn, "snapshot", {"date": day})
             if row is None:
                 limit = self.default_limit(conn)
                 zero = Decimal(0)
@@ -192,7 +191,6 @@ class Budget:
         amount = to_ledger(Decimal(worst_case_usd))
         if amount < 0:
             raise ValueError("a reservation cannot be negative")
-        q = _q()
         self.ensure_today(conn)  # its own step: a refusal below must not undo it
         if amount == 0:
             # A model priced at 0 (a price override) holds nothing; its call is still recorded.
@@ -201,7 +199,7 @@ class Budget:
         with conn.transaction():
             if _fence is not None:
                 _fence.check(conn)  # no billed call from a tick that lost its lock
-            row = _one(conn, "lock_today")
+            row = _sql.one(conn, "lock_today")
             limit = Decimal(row["budget_limit_usd"] or 0)
             used = Decimal(row["budget_used_usd"] or 0)
             reserved = Decimal(row["budget_reserved_usd"] or 0)
@@ -217,8 +215,8 @@ class Budget:
                 "pid": os.getpid(),
                 "ttl_s": ttl_s + self.settings.reservation_grace_s,
             }
-            res = _one(conn, "insert_reservation", params)
-            conn.execute(q["add_reserved"], {"date": row["date"], "amount": amount})
+            res = _sql.one(conn, "insert_reservation", params)
+            _sql.run(conn, "add_reserved", {"date": row["date"], "amount": amount})
         return Reservation(
             res["id"], res["budget_date"], Decimal(res["amount_usd"]), res["expires_at"], res["call_name"]
         )
@@ -236,41 +234,35 @@ class Budget:
         spent = to_ledger(Decimal(actual_usd))
         if spent < 0:
             raise ValueError(f"a call cannot cost less than nothing (${spent})")
-        q = _q()
         with conn.transaction():
-            conn.execute(q["lock_day"], {"date": reservation.date})
+            _sql.run(conn, "lock_day", {"date": reservation.date})
             taken = None
             if reservation.id is not None:
-                taken = conn.execute(q["take_reservation"], {"id": reservation.id}).fetchone()
+                taken = _sql.maybe(conn, "take_reservation", {"id": reservation.id})
             released = Decimal(taken["amount_usd"]) if taken else Decimal(0)
             charged = spent
             if taken is None and reservation.id is not None:
                 charged = max(Decimal(0), spent - self._orphan_charge(conn, reservation))
-            conn.execute(q["apply_settlement"], {"date": reservation.date, "spent": charged, "released": released})
+            settlement = {"date": reservation.date, "spent": charged, "released": released}
+            _sql.run(conn, "apply_settlement", settlement)
             if spent > reservation.amount:
-                over = {"date": reservation.date, "over": spent - reservation.amount}
-                conn.execute(q["mark_overrun"], over)
+                _sql.run(conn, "mark_overrun", {"date": reservation.date, "over": spent - reservation.amount})
         return charged
 
     def _orphan_charge(self, conn: psycopg.Connection[Any], reservation: Reservation) -> Decimal:
         """Expired and charged as an orphan meanwhile: that charge stands (flagged), and says how much."""
-        q = _q()
         found = {"id": reservation.id, "call_name": reservation.call_name}
-        charge = conn.execute(q["expired_charge_amount"], found).fetchone()
+        charge = _sql.maybe(conn, "expired_charge_amount", found)
         if charge is None:
             return Decimal(0)
-        conn.execute(q["mark_settled_late"], {"id": charge["id"]})
+        _sql.run(conn, "mark_settled_late", {"id": charge["id"]})
         return Decimal(charge["cost_usd"])
 
     def refresh_metrics(self, conn: psycopg.Connection[Any], session_ids: list[int | None]) -> None:
         """A charge that reached a finished cycle: its metrics row again sums its actions."""
         ids = [i for i in session_ids if i is not None]
         if ids:
-            conn.execute(_q()["refresh_metrics"], {"ids": ids})
-
-    def release(self, conn: psycopg.Connection[Any], reservation: Reservation) -> None:
-        """Give the reservation back: the call billed nothing."""
-        self.settle(conn, reservation, Decimal(0))
+            _sql.run(conn, "refresh_metrics", {"ids": ids})
 
     def charge_expired(self, conn: psycopg.Connection[Any], *, orphans: bool = False) -> int:
         """Charge reservations whose process died before settling (see module doc).
@@ -281,9 +273,9 @@ class Budget:
         """
         before = "infinity" if orphans else None
         with conn.transaction():
-            if not conn.execute(_q()["lock_days_with_expired"], {"before": before}).fetchall():
+            if not _sql.all(conn, "lock_days_with_expired", {"before": before}):
                 return 0
-            row = _one(conn, "charge_expired", {"before": before})
+            row = _sql.one(conn, "charge_expired", {"before": before})
             self.refresh_metrics(conn, list(row["sessions"] or []))
             charged: int = row["charged"]
             return charged
@@ -292,7 +284,7 @@ class Budget:
         """invocations_count + 1 on today's row (one per agent invocation)."""
         with conn.transaction():
             self._ensure_row(conn)
-            conn.execute(_q()["count_invocation"])
+            _sql.run(conn, "count_invocation")
 
     def count_cycle(self, conn: psycopg.Connection[Any], *, started: bool) -> None:
         """cycles_started (or, with started=False, cycles_completed) + 1 on today's row.
@@ -301,27 +293,27 @@ class Budget:
         """
         with conn.transaction():
             self._ensure_row(conn)
-            conn.execute(_q()["count_cycle_started" if started else "count_cycle_completed"])
+            _sql.run(conn, "count_cycle_started" if started else "count_cycle_completed")
 
     def set_limit(self, conn: psycopg.Connection[Any], limit_usd: Decimal, day: date | None = None) -> date:
         """Set the limit of today (or `day`); returns the day set."""
         with conn.transaction():
-            set_day: date = _one(conn, "set_limit", {"date": day, "limit": Decimal(limit_usd)})["date"]
+            set_day: date = _sql.one(conn, "set_limit", {"date": day, "limit": Decimal(limit_usd)})["date"]
             return set_day
 
     def set_default_limit(self, conn: psycopg.Connection[Any], limit_usd: Decimal) -> None:
         """The limit given to days that have no row yet (overrides settings.default_budget_usd)."""
         with conn.transaction():
-            conn.execute(_q()["set_default_limit"], {"limit": Decimal(limit_usd)})
+            _sql.run(conn, "set_default_limit", {"limit": Decimal(limit_usd)})
 
     def stored_default_limit(self, conn: psycopg.Connection[Any]) -> Decimal | None:
         """`budget set --default`'s limit; None when none was set (the setting gives the default)."""
-        row = conn.execute(_q()["stored_default_limit"]).fetchone()
+        row = _sql.maybe(conn, "stored_default_limit")
         return None if row is None else Decimal(row["budget_limit_usd"])
 
     def default_limit(self, conn: psycopg.Connection[Any]) -> Decimal:
         """The limit a day without a row gets: `budget set --default`, else the setting."""
-        row = _one(conn, "default_limit", {"fallback": self.settings.default_budget_usd})
+        row = _sql.one(conn, "default_limit", {"fallback": self.settings.default_budget_usd})
         return Decimal(row["budget_limit_usd"])
 
     def change(
@@ -350,22 +342,14 @@ class Budget:
     def day_action_cost(self, conn: psycopg.Connection[Any], day: date) -> Decimal:
         """Sum of the action costs charged to `day` (equals its budget_used_usd)."""
         with conn.transaction():
-            return Decimal(_one(conn, "day_action_cost", {"date": day})["total"])
+            return Decimal(_sql.one(conn, "day_action_cost", {"date": day})["total"])
 
     def _ensure_row(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute(_q()["ensure_today"], {"default_limit": self.settings.default_budget_usd})
-
-
-def _one(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The row a statement always returns (an aggregate, a RETURNING, a row ensure_today made)."""
-    row = conn.execute(_q()[name], params).fetchone()
-    if row is None:
-        raise RuntimeError(f"budget query {name} returned no row")
-    return dict(row)
+        _sql.run(conn, "ensure_today", {"default_limit": self.settings.default_budget_usd})
 
 
 def _today(conn: psycopg.Connection[Any]) -> date:
-    today: date = _one(conn, "today")["today"]
+    today: date = _sql.one(conn, "today")["today"]
     return today
 
 

@@ -2,7 +2,8 @@
 
 One function per statement. Every phase change is guarded by the phase it expects
 and raises `StateMoved` when the row was not there to move: never guess.
-Each function joins the caller's transaction when there is one.
+Each function joins the caller's transaction when there is one; one marked `@atomic`
+opens its own block otherwise (a tick's read must not leave a transaction open).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from agentctl.domain import Outcome, Phase, StateMoved
+from agentctl.domain import Blame, Outcome, Phase, StateMoved
 from agentctl.store import storable
-from agentctl.store.queries import load
+from agentctl.store.queries import atomic, load
 from agentctl.store.records import Cycle, MemoryRow, Metrics
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from agentctl.settings import Settings
 
-_q = load("cycles")
+_sql = load("cycles")
 
 # pg_advisory_lock key of the tick: "agentctl" packed into a bigint.
 TICK_LOCK_KEY = int.from_bytes(b"agentctl", "big") & 0x7FFFFFFFFFFFFFFF
@@ -37,12 +38,8 @@ def _json(value: Any) -> Any:
     return None if cleaned is None else Jsonb(cleaned, dumps=storable.dumps)
 
 
-def _one(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    with conn.transaction():
-        return conn.execute(_q[name], params or {}).fetchone()
-
-
-def _must(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+def _moved(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    """The row a guarded move returned; none means the cycle was not in the phase it expected."""
     if row is None:
         raise StateMoved(what)
     return row
@@ -51,54 +48,60 @@ def _must(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
 # -- the tick's lock ------------------------------------------------------------------
 
 
+@atomic
 def try_lock(conn: psycopg.Connection[Any]) -> bool:
     """Take the tick's session-level advisory lock if free (it dies with the connection)."""
-    return bool(_must(_one(conn, "try_tick_lock", {"key": TICK_LOCK_KEY}), "no lock answer")["locked"])
+    return bool(_sql.one(conn, "try_tick_lock", {"key": TICK_LOCK_KEY})["locked"])
 
 
 def unlock(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(_q["tick_unlock"], {"key": TICK_LOCK_KEY})
+    _sql.run(conn, "tick_unlock", {"key": TICK_LOCK_KEY})
 
 
 # -- reading cycles -----------------------------------------------------------------------
 
 
+@atomic
 def active(conn: psycopg.Connection[Any]) -> Cycle | None:
-    """The cycle in progress (phase other than idle), if any."""
-    row = _one(conn, "active_session")
+    """The cycle in progress (phase other than idle), if any: the tick's and `status`'s "current cycle"."""
+    row = _sql.maybe(conn, "active_cycle")
     return None if row is None else Cycle.model_validate(row)
 
 
+@atomic
 def get(conn: psycopg.Connection[Any], session_id: int) -> Cycle | None:
-    row = _one(conn, "cycle_by_id", {"id": session_id})
+    row = _sql.maybe(conn, "cycle_by_id", {"id": session_id})
     return None if row is None else Cycle.model_validate(row)
 
 
+@atomic
 def metrics(conn: psycopg.Connection[Any], session_id: int) -> Metrics | None:
-    row = _one(conn, "metrics_by_session", {"id": session_id})
+    row = _sql.maybe(conn, "metrics_by_cycle", {"id": session_id})
     return None if row is None else Metrics.model_validate(row)
 
 
+@atomic
 def completed_since(conn: psycopg.Connection[Any], after_id: int) -> list[int]:
     """Ids of the cycles newer than `after_id` that have completed, oldest first."""
-    with conn.transaction():
-        return [r["id"] for r in conn.execute(_q["completed_since"], {"after_id": after_id})]
+    return [r["id"] for r in _sql.all(conn, "completed_since", {"after_id": after_id})]
 
 
+@atomic
 def max_id(conn: psycopg.Connection[Any]) -> int:
     """The newest cycle id (0 when none)."""
-    return int(_must(_one(conn, "max_session_id"), "no answer")["id"])
+    return int(_sql.one(conn, "max_session_id")["id"])
 
 
+@atomic
 def assessment_attempts(conn: psycopg.Connection[Any], session_id: int) -> int:
     """How many ticks invoked the assessor on this cycle."""
-    return int(_must(_one(conn, "assessment_attempts", {"id": session_id}), "no answer")["n"])
+    return int(_sql.one(conn, "assessment_attempts", {"id": session_id})["n"])
 
 
-def strategies_tried(conn: psycopg.Connection[Any], symbol: str | None = None, timeframe: str | None = None) -> int:
-    """Distinct strategies saved so far, on one dataset when given (the one definition of "tried")."""
-    row = _one(conn, "strategies_tried", {"symbol": symbol, "timeframe": timeframe})
-    return int(_must(row, "no answer")["n"])
+@atomic
+def strategies_tried(conn: psycopg.Connection[Any]) -> int:
+    """Distinct strategies saved so far by any cycle, on every dataset (the one definition of "tried")."""
+    return int(_sql.one(conn, "strategies_tried")["n"])
 
 
 class Trial(BaseModel):
@@ -110,17 +113,17 @@ class Trial(BaseModel):
     excess_t: float | None
 
 
+@atomic
 def dataset_trials(conn: psycopg.Connection[Any], symbol: str, timeframe: str, before: int) -> list[Trial]:
     """Strategies saved on symbol/timeframe by cycles before `before`, oldest first."""
     params = {"symbol": symbol, "timeframe": timeframe, "before": before}
-    with conn.transaction():
-        return [Trial.model_validate(r) for r in conn.execute(_q["dataset_trials"], params)]
+    return [Trial.model_validate(r) for r in _sql.all(conn, "dataset_trials", params)]
 
 
+@atomic
 def trial_sharpes(conn: psycopg.Connection[Any]) -> list[float]:
     """The recorded research Sharpe (annualised) of every trial that reached a backtest."""
-    with conn.transaction():
-        return [float(r["sharpe"]) for r in conn.execute(_q["trial_sharpes"])]
+    return [float(r["sharpe"]) for r in _sql.all(conn, "trial_sharpes")]
 
 
 def research_memory(conn: psycopg.Connection[Any], session_id: int, limit: int) -> list[MemoryRow]:
@@ -128,68 +131,79 @@ def research_memory(conn: psycopg.Connection[Any], session_id: int, limit: int) 
     if limit <= 0:
         return []
     with conn.transaction():
-        rows = conn.execute(_q["research_memory"], {"session_id": session_id, "limit": limit}).fetchall()
+        rows = _sql.all(conn, "research_memory", {"session_id": session_id, "limit": limit})
     return [MemoryRow.model_validate(r) for r in rows]
 
 
+@atomic
 def cycles_on_dataset(conn: psycopg.Connection[Any], symbol: str, timeframe: str) -> int:
     """How many cycles' strategies used this dataset."""
-    return int(_must(_one(conn, "cycles_on_dataset", {"symbol": symbol, "timeframe": timeframe}), "no answer")["n"])
+    return int(_sql.one(conn, "cycles_on_dataset", {"symbol": symbol, "timeframe": timeframe})["n"])
 
 
+@atomic
 def without_research_result(conn: psycopg.Connection[Any]) -> int:
     """Finished cycles that saved no strategy or were cancelled (outages, killed ticks)."""
-    return int(_must(_one(conn, "without_research_result"), "no answer")["n"])
+    return int(_sql.one(conn, "without_research_result")["n"])
 
 
+@atomic
 def hash_tried_by(conn: psycopg.Connection[Any], strategy_hash: str, session_id: int) -> dict[str, Any] | None:
     """Which other cycle already tried a strategy with this content hash (id, name, outcome)."""
-    return _one(conn, "hash_tried_by", {"hash": strategy_hash, "session_id": session_id})
+    return _sql.maybe(conn, "hash_tried_by", {"hash": strategy_hash, "session_id": session_id})
 
 
 # -- moving a cycle ----------------------------------------------------------------------------
 
 
+@atomic
 def create(conn: psycopg.Connection[Any]) -> Cycle:
     """A new cycle, designing."""
-    return Cycle.model_validate(_must(_one(conn, "create_session"), "no session created"))
+    return Cycle.model_validate(_sql.one(conn, "create_session"))
 
 
+@atomic
 def record_strategy(
     conn: psycopg.Connection[Any], session_id: int, *, name: str, config: dict, path: str, strategy_hash: str
 ) -> bool:
     """Store the saved strategy on a cycle still designing; False if it moved on."""
     params = {"id": session_id, "name": name, "config": _json(config), "path": path, "hash": strategy_hash}
-    return _one(conn, "record_strategy", params) is not None
+    return _sql.maybe(conn, "record_strategy", params) is not None
 
 
+@atomic
 def record_assessment(conn: psycopg.Connection[Any], session_id: int, assessment: dict) -> bool:
     """Store the assessment on a cycle still assessing; False if it moved on. The one place it is written."""
-    return _one(conn, "record_assessment", {"id": session_id, "assessment": _json(assessment)}) is not None
+    return _sql.maybe(conn, "record_assessment", {"id": session_id, "assessment": _json(assessment)}) is not None
 
 
+@atomic
 def start_training(conn: psycopg.Connection[Any], session_id: int, operation_id: str) -> None:
     """designing -> training."""
-    row = _one(conn, "start_training", {"id": session_id, "operation_id": operation_id})
-    _must(row, f"cycle {session_id} left 'designing' while its strategy was being saved")
+    row = _sql.maybe(conn, "start_training", {"id": session_id, "operation_id": operation_id})
+    _moved(row, f"cycle {session_id} left 'designing' while its strategy was being saved")
 
 
+@atomic
 def start_backtest(conn: psycopg.Connection[Any], session_id: int, operation_id: str, training_results: Any) -> None:
     """training -> backtesting, keeping the training results."""
     params = {"id": session_id, "operation_id": operation_id, "training_results": _json(training_results)}
-    _must(_one(conn, "start_backtest", params), f"cycle {session_id} left 'training' while its backtest was starting")
+    row = _sql.maybe(conn, "start_backtest", params)
+    _moved(row, f"cycle {session_id} left 'training' while its backtest was starting")
 
 
+@atomic
 def start_assessing(conn: psycopg.Connection[Any], session_id: int, backtest_results: Any) -> None:
     """backtesting -> assessing, keeping the backtest results."""
-    row = _one(conn, "start_assessing", {"id": session_id, "backtest_results": _json(backtest_results)})
-    _must(row, f"cycle {session_id} left 'backtesting' before its assessment")
+    row = _sql.maybe(conn, "start_assessing", {"id": session_id, "backtest_results": _json(backtest_results)})
+    _moved(row, f"cycle {session_id} left 'backtesting' before its assessment")
 
 
+@atomic
 def start_holdout(conn: psycopg.Connection[Any], session_id: int, operation_id: str) -> None:
     """assessing, assessment passed -> its one test on the sealed final holdout (phase stays assessing)."""
-    row = _one(conn, "start_holdout", {"id": session_id, "operation_id": operation_id})
-    _must(row, f"cycle {session_id} left 'assessing' (or already started its final holdout test)")
+    row = _sql.maybe(conn, "start_holdout", {"id": session_id, "operation_id": operation_id})
+    _moved(row, f"cycle {session_id} left 'assessing' (or already started its final holdout test)")
 
 
 def record_results(
@@ -204,17 +218,24 @@ def record_results(
     """Results a cycle keeps when it ends (a failing gate's explain the failure)."""
     params = {"id": session_id, "phase": phase.value, "training_results": _json(training)}
     params |= {"backtest_results": _json(backtest), "final_holdout_results": _json(holdout)}
-    conn.execute(_q["record_results"], params)
+    _sql.run(conn, "record_results", params)
 
 
+@atomic
 def complete(
-    conn: psycopg.Connection[Any], session_id: int, phase: Phase, outcome: Outcome, failure_reason: str | None
+    conn: psycopg.Connection[Any],
+    session_id: int,
+    phase: Phase,
+    outcome: Outcome,
+    failure_reason: str | None,
+    blame: Blame | None = None,
 ) -> Cycle:
-    """Any phase -> idle with its outcome."""
+    """Any phase -> idle with its outcome (and, for a failure, whose doing it was)."""
     reason = storable.text(failure_reason)
     params = {"id": session_id, "phase": phase.value, "outcome": outcome.value, "failure_reason": reason}
-    row = _one(conn, "complete_session", params)
-    return Cycle.model_validate(_must(row, f"cycle {session_id} left {phase.value!r} while it was being completed"))
+    params["failure_blame"] = None if blame is None else blame.value
+    row = _sql.maybe(conn, "complete_session", params)
+    return Cycle.model_validate(_moved(row, f"cycle {session_id} left {phase.value!r} while it was being completed"))
 
 
 # -- what a cycle cost and came to ---------------------------------------------------------
@@ -226,13 +247,14 @@ class CycleCosts(BaseModel):
     cost_usd: Decimal
 
 
+@atomic
 def costs(conn: psycopg.Connection[Any], session_id: int) -> CycleCosts:
     """Tokens and dollars of every action of the cycle."""
-    return CycleCosts.model_validate(_must(_one(conn, "session_costs", {"id": session_id}), "no answer"))
+    return CycleCosts.model_validate(_sql.one(conn, "session_costs", {"id": session_id}))
 
 
 def insert_metrics(conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
-    conn.execute(_q["insert_metrics"], row)
+    _sql.run(conn, "insert_metrics", row)
 
 
 # -- triggers ----------------------------------------------------------------------------------
@@ -252,12 +274,13 @@ def insert_trigger(
     """One agent_triggers row: why this tick did what it did."""
     params = {"reason": reason, "session_id": session_id, "context": _json(context), "agent_invoked": agent_invoked}
     params |= {"skip_reason": skip_reason, "used": used, "remaining": remaining}
-    conn.execute(_q["insert_trigger"], params)
+    _sql.run(conn, "insert_trigger", params)
 
 
 def baseline_seed(conn: psycopg.Connection[Any], settings: Settings) -> int:
     """The offline baseline's seed: AGENTCTL_BASELINE_SEED when given, else this installation's own."""
     if "baseline_seed" in settings.model_fields_set:
         return settings.baseline_seed
-    row = _one(conn, "installation_seed")
+    with conn.transaction():
+        row = _sql.maybe(conn, "installation_seed")
     return int(row["baseline_seed"]) if row else settings.baseline_seed

@@ -270,9 +270,9 @@ class EmbeddedServer:
 
         q = load("server")
         with psycopg.connect(server.url("postgres"), autocommit=True, connect_timeout=10) as conn:
-            if not conn.execute(q["database_exists"], {"name": DB_NAME}).fetchone():
+            if q.maybe(conn, "database_exists", {"name": DB_NAME}) is None:
                 try:
-                    conn.execute(sql.SQL(q["create_database"]).format(name=sql.Identifier(DB_NAME)))
+                    conn.execute(sql.SQL(q.sql("create_database")).format(name=sql.Identifier(DB_NAME)))
                 except psycopg.errors.DuplicateDatabase:
                     pass
 

@@ -2,8 +2,8 @@
 
 One function per statement. Every state change is guarded by the status it
 expects; None (or False) means the row was not there to move. Each function
-runs in a transaction block, so a connection that is not in autocommit mode is
-left idle, not mid-transaction.
+runs in a transaction block (`@atomic`), so a connection that is not in
+autocommit mode is left idle, not mid-transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from agentctl.store.queries import load
+from agentctl.store.queries import atomic, load
 
 if TYPE_CHECKING:
     import psycopg
@@ -23,7 +23,7 @@ Status = Literal["pending", "running", "completed", "failed", "cancelled"]
 ACTIVE = ("pending", "running")
 MAX_ERROR = 2000
 
-_q = load("operations")
+_sql = load("operations")
 
 
 class Operation(BaseModel):
@@ -57,17 +57,11 @@ class Operation(BaseModel):
         return self.status in ACTIVE
 
 
-def _one(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    from psycopg.rows import dict_row
-
-    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(_q[name], params).fetchone()
-
-
 def _operation(row: dict[str, Any] | None) -> Operation | None:
     return None if row is None else Operation.model_validate(row)
 
 
+@atomic
 def insert(
     conn: psycopg.Connection[Any],
     *,
@@ -91,47 +85,55 @@ def insert(
         "strategy_hash": strategy_hash,
         "log_path": log_path,
     }
-    _one(conn, "insert_operation", row)
+    _sql.run(conn, "insert_operation", row)
 
 
+@atomic
 def get(conn: psycopg.Connection[Any], op_id: str) -> Operation | None:
     """The operation as recorded, with its age and silence, or None."""
-    return _operation(_one(conn, "get_operation", {"id": op_id}))
+    return _operation(_sql.maybe(conn, "get_operation", {"id": op_id}))
 
 
+@atomic
 def claim(conn: psycopg.Connection[Any], op_id: str, pid: int, host: str) -> Operation | None:
     """The worker takes its pending operation; None if it was cancelled or already claimed."""
-    return _operation(_one(conn, "claim_operation", {"id": op_id, "pid": pid, "host": host}))
+    return _operation(_sql.maybe(conn, "claim_operation", {"id": op_id, "pid": pid, "host": host}))
 
 
+@atomic
 def set_node(conn: psycopg.Connection[Any], op_id: str, node_id: str) -> None:
     """Record the cluster node the operation's worker runs on."""
-    _one(conn, "set_node", {"id": op_id, "node_id": node_id})
+    _sql.run(conn, "set_node", {"id": op_id, "node_id": node_id})
 
 
+@atomic
 def heartbeat(conn: psycopg.Connection[Any], op_id: str) -> bool:
     """Mark the running operation alive; False if it is no longer running."""
-    return _one(conn, "heartbeat", {"id": op_id}) is not None
+    return _sql.maybe(conn, "heartbeat", {"id": op_id}) is not None
 
 
+@atomic
 def set_progress(conn: psycopg.Connection[Any], op_id: str, pct: float, message: str) -> bool:
     """Record progress (clamped to 0-100, message cut to 200 characters); False if no longer running."""
     params = {"id": op_id, "pct": max(0.0, min(100.0, pct)), "message": message[:200]}
-    return _one(conn, "set_progress", params) is not None
+    return _sql.maybe(conn, "set_progress", params) is not None
 
 
+@atomic
 def complete(conn: psycopg.Connection[Any], op_id: str, result: dict[str, Any]) -> bool:
     """Store the result of a running operation; False if it was no longer running (cancelled?)."""
     from psycopg.types.json import Jsonb
 
-    return _one(conn, "complete_operation", {"id": op_id, "result": Jsonb(result)}) is not None
+    return _sql.maybe(conn, "complete_operation", {"id": op_id, "result": Jsonb(result)}) is not None
 
 
+@atomic
 def fail(conn: psycopg.Connection[Any], op_id: str, error: str) -> Operation | None:
     """Fail a pending or running operation with its reason; None if it had already ended."""
-    return _operation(_one(conn, "fail_operation", {"id": op_id, "error": error[:MAX_ERROR]}))
+    return _operation(_sql.maybe(conn, "fail_operation", {"id": op_id, "error": error[:MAX_ERROR]}))
 
 
+@atomic
 def cancel(conn: psycopg.Connection[Any], op_id: str) -> Operation | None:
     """Cancel a pending or running operation; None if it had already ended."""
-    return _operation(_one(conn, "cancel_operation", {"id": op_id, "error": "cancelled"}))
+    return _operation(_sql.maybe(conn, "cancel_operation", {"id": op_id, "error": "cancelled"}))

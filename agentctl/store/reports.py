@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from agentctl.store.cycles import active as current_cycle  # noqa: F401 (re-exported: one statement, in cycles.sql)
+from agentctl.store.cycles import get as cycle  # noqa: F401 (re-exported: one statement, in cycles.sql)
+from agentctl.store.cycles import metrics as cycle_metrics  # noqa: F401 (re-exported: one statement, in cycles.sql)
 from agentctl.store.queries import load
-from agentctl.store.records import Cycle, Metrics
 
 if TYPE_CHECKING:
     import psycopg
 
-_q = load("reports")
+_sql = load("reports")
 
 
 class _Row(BaseModel):
@@ -207,48 +209,14 @@ class DesignerTally(_Row):
     cost_usd: Decimal
 
 
-def _rows(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = conn.execute(_q[name], params or {}).fetchall()
-    return rows
-
-
-def _row(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    row: dict[str, Any] | None = conn.execute(_q[name], params or {}).fetchone()
-    return row
-
-
-def _always(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The row of a statement that always returns one (an aggregate, NOW())."""
-    row = _row(conn, name, params)
-    if row is None:
-        raise RuntimeError(f"report query {name} returned no row")
-    return row
-
-
 # -- time, cycles ------------------------------------------------------------------------------
 
 
 def clock(conn: psycopg.Connection[Any]) -> Clock:
-    return Clock.model_validate(_always(conn, "now"))
+    return Clock.model_validate(_sql.one(conn, "now"))
 
 
-def current_cycle(conn: psycopg.Connection[Any]) -> Cycle | None:
-    """The newest cycle not idle."""
-    row = _row(conn, "current_cycle")
-    return None if row is None else Cycle.model_validate(row)
-
-
-def cycle(conn: psycopg.Connection[Any], cycle_id: int) -> Cycle | None:
-    row = _row(conn, "session", {"id": cycle_id})
-    return None if row is None else Cycle.model_validate(row)
-
-
-def cycle_metrics(conn: psycopg.Connection[Any], cycle_id: int) -> Metrics | None:
-    row = _row(conn, "session_metrics", {"id": cycle_id})
-    return None if row is None else Metrics.model_validate(row)
-
-
-# `cycles --sort`: each order is its own statement, so no input ever reaches the SQL text.
+# `cycles --sort`: each order is a fragment of reports.sql, so no input ever reaches the SQL text.
 CYCLE_SORTS = ("date", "sharpe", "dsr", "return", "cost")
 
 
@@ -265,68 +233,73 @@ def recent_cycles(
     if sort not in CYCLE_SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(CYCLE_SORTS)}")
     params = {"limit": limit, "outcome": outcome or None, "symbol": symbol, "timeframe": timeframe}
-    name = "recent_cycles" if sort == "date" else f"recent_cycles_by_{sort}"
-    return [CycleLine.model_validate(r) for r in _rows(conn, name, params)]
+    rows = _sql.all(conn, "recent_cycles", params, order=f"cycle_order_{sort}")
+    return [CycleLine.model_validate(r) for r in rows]
 
 
 def cycles_by_outcome(conn: psycopg.Connection[Any]) -> dict[str, int]:
     """Completed cycles counted by outcome."""
-    return {r["outcome"]: r["n"] for r in _rows(conn, "cycles_by_outcome")}
+    return {r["outcome"]: r["n"] for r in _sql.all(conn, "cycles_by_outcome")}
 
 
 # -- actions, triggers ----------------------------------------------------------------------------
 
 
 def cycle_action_totals(conn: psycopg.Connection[Any], cycle_id: int) -> ActionTotals:
-    return ActionTotals.model_validate(_always(conn, "session_action_totals", {"id": cycle_id}))
+    return ActionTotals.model_validate(_sql.one(conn, "session_action_totals", {"id": cycle_id}))
 
 
 def cycle_actions(conn: psycopg.Connection[Any], cycle_id: int, limit: int) -> list[ActionLine]:
     """A cycle's actions, oldest first."""
-    return [ActionLine.model_validate(r) for r in _rows(conn, "session_actions", {"id": cycle_id, "limit": limit})]
+    rows = _sql.all(conn, "session_actions", {"id": cycle_id, "limit": limit})
+    return [ActionLine.model_validate(r) for r in rows]
 
 
 def recent_actions(conn: psycopg.Connection[Any], cycle_id: int | None, limit: int) -> list[ActionLine]:
     """The newest actions first, of one cycle or of all."""
     if cycle_id is None:
-        rows = _rows(conn, "recent_actions", {"limit": limit})
+        rows = _sql.all(conn, "recent_actions", {"limit": limit})
     else:
-        rows = _rows(conn, "recent_session_actions", {"id": cycle_id, "limit": limit})
+        params = {"id": cycle_id, "limit": limit}
+        rows = _sql.all(conn, "recent_session_actions", params)
     return [ActionLine.model_validate(r) for r in rows]
 
 
 def last_trigger(conn: psycopg.Connection[Any]) -> LastTrigger | None:
-    row = _row(conn, "last_trigger")
+    row = _sql.maybe(conn, "last_trigger")
     return None if row is None else LastTrigger.model_validate(row)
 
 
 def cycle_triggers(conn: psycopg.Connection[Any], cycle_id: int, limit: int) -> list[TriggerLine]:
     """A cycle's triggers, oldest first."""
-    return [TriggerLine.model_validate(r) for r in _rows(conn, "session_triggers", {"id": cycle_id, "limit": limit})]
+    rows = _sql.all(conn, "session_triggers", {"id": cycle_id, "limit": limit})
+    return [TriggerLine.model_validate(r) for r in rows]
 
 
 def recent_triggers(conn: psycopg.Connection[Any], limit: int, *, today: bool = False) -> list[TriggerLine]:
     """The newest triggers first; only today's (budget day) with `today`."""
-    rows = _rows(conn, "recent_triggers_today" if today else "recent_triggers", {"limit": limit})
+    name = "recent_triggers_today" if today else "recent_triggers"
+    rows = _sql.all(conn, name, {"limit": limit})
     return [TriggerLine.model_validate(r) for r in rows]
 
 
 def trigger_counts_today(conn: psycopg.Connection[Any]) -> list[TriggerCount]:
     """Today's triggers counted by decision, most frequent first."""
-    return [TriggerCount.model_validate(r) for r in _rows(conn, "triggers_today_counts")]
+    return [TriggerCount.model_validate(r) for r in _sql.all(conn, "triggers_today_counts")]
 
 
 # -- operations -----------------------------------------------------------------------------------
 
 
 def operation(conn: psycopg.Connection[Any], operation_id: str) -> OperationLine | None:
-    row = _row(conn, "operation", {"id": operation_id})
+    row = _sql.maybe(conn, "operation", {"id": operation_id})
     return None if row is None else OperationLine.model_validate(row)
 
 
 def stuck_operations(conn: psycopg.Connection[Any], timeout_s: float) -> list[OperationLine]:
     """Pending or running operations with no sign of life for `timeout_s`."""
-    return [OperationLine.model_validate(r) for r in _rows(conn, "stuck_operations", {"timeout_s": timeout_s})]
+    rows = _sql.all(conn, "stuck_operations", {"timeout_s": timeout_s})
+    return [OperationLine.model_validate(r) for r in rows]
 
 
 # -- budget, cost ---------------------------------------------------------------------------------
@@ -334,27 +307,27 @@ def stuck_operations(conn: psycopg.Connection[Any], timeout_s: float) -> list[Op
 
 def budget_dates(conn: psycopg.Connection[Any], days: int) -> list[date]:
     """Today and the `days` - 1 days before it that have a budget row, newest first."""
-    return [r["date"] for r in _rows(conn, "budget_dates", {"days": days})]
+    return [r["date"] for r in _sql.all(conn, "budget_dates", {"days": days})]
 
 
 def cost_per_success(conn: psycopg.Connection[Any]) -> CostPerSuccess:
-    return CostPerSuccess.model_validate(_always(conn, "cost_per_success"))
+    return CostPerSuccess.model_validate(_sql.one(conn, "cost_per_success"))
 
 
 def cost_totals(conn: psycopg.Connection[Any]) -> CostTotals:
-    return CostTotals.model_validate(_always(conn, "cost_totals"))
+    return CostTotals.model_validate(_sql.one(conn, "cost_totals"))
 
 
 def cost_by_outcome(conn: psycopg.Connection[Any]) -> list[OutcomeCost]:
-    return [OutcomeCost.model_validate(r) for r in _rows(conn, "cost_by_outcome")]
+    return [OutcomeCost.model_validate(r) for r in _sql.all(conn, "cost_by_outcome")]
 
 
 def cost_by_model(conn: psycopg.Connection[Any]) -> list[ModelCost]:
-    return [ModelCost.model_validate(r) for r in _rows(conn, "cost_by_model")]
+    return [ModelCost.model_validate(r) for r in _sql.all(conn, "cost_by_model")]
 
 
 def costliest_failures(conn: psycopg.Connection[Any], limit: int) -> list[CostlyFailure]:
-    return [CostlyFailure.model_validate(r) for r in _rows(conn, "costliest_failures", {"limit": limit})]
+    return [CostlyFailure.model_validate(r) for r in _sql.all(conn, "costliest_failures", {"limit": limit})]
 
 
 # -- integrity ------------------------------------------------------------------------------------
@@ -362,24 +335,24 @@ def costliest_failures(conn: psycopg.Connection[Any], limit: int) -> list[Costly
 
 def integrity_datasets(conn: psycopg.Connection[Any]) -> list[DatasetTally]:
     """Per dataset: strategies tried, gate and assessment passes, holdout tests, confirmations."""
-    return [DatasetTally.model_validate(r) for r in _rows(conn, "integrity_datasets")]
+    return [DatasetTally.model_validate(r) for r in _sql.all(conn, "integrity_datasets")]
 
 
 def integrity_blocks(conn: psycopg.Connection[Any]) -> list[TrialBlocks]:
     """Every tried strategy whose backtest stored its returns in blocks, oldest first."""
-    return [TrialBlocks.model_validate(r) for r in _rows(conn, "integrity_blocks")]
+    return [TrialBlocks.model_validate(r) for r in _sql.all(conn, "integrity_blocks")]
 
 
 def integrity_designers(conn: psycopg.Connection[Any]) -> list[DesignerTally]:
     """Per designer (agent and model): cycles, strategies tried, confirmations, cost."""
-    return [DesignerTally.model_validate(r) for r in _rows(conn, "integrity_designers")]
+    return [DesignerTally.model_validate(r) for r in _sql.all(conn, "integrity_designers")]
 
 
 # -- the server -----------------------------------------------------------------------------------
 
 
 def server_version(conn: psycopg.Connection[Any]) -> str:
-    return str(_always(conn, "server_version")["server_version"])
+    return str(_sql.one(conn, "server_version")["server_version"])
 
 
 # -- limits set ahead -----------------------------------------------------------------------------
@@ -394,7 +367,7 @@ class ScheduledLimit(_Row):
 
 def scheduled_limits(conn: psycopg.Connection[Any]) -> list[ScheduledLimit]:
     """Days after today that already have a limit, soonest first."""
-    return [ScheduledLimit.model_validate(r) for r in _rows(conn, "scheduled_limits")]
+    return [ScheduledLimit.model_validate(r) for r in _sql.all(conn, "scheduled_limits")]
 
 
 class CycleChoice(_Row):
@@ -408,7 +381,7 @@ class CycleChoice(_Row):
 
 def cycle_choices(conn: psycopg.Connection[Any], limit: int = 50) -> list[CycleChoice]:
     """The newest `limit` cycles, newest first (shell completion)."""
-    return [CycleChoice.model_validate(r) for r in _rows(conn, "cycle_choices", {"limit": limit})]
+    return [CycleChoice.model_validate(r) for r in _sql.all(conn, "cycle_choices", {"limit": limit})]
 
 
 # -- the funnel (`agentctl summary`) --------------------------------------------------------------
@@ -441,12 +414,12 @@ class Spend(_Row):
 
 def funnel_cycles(conn: psycopg.Connection[Any], since: date) -> list[FunnelCycle]:
     """Every cycle started on or after `since` (the budget's time zone), oldest first."""
-    return [FunnelCycle.model_validate(r) for r in _rows(conn, "funnel_cycles", {"since": since})]
+    return [FunnelCycle.model_validate(r) for r in _sql.all(conn, "funnel_cycles", {"since": since})]
 
 
 def funnel_spend(conn: psycopg.Connection[Any], since: date) -> Spend:
     """The model spend of the budget days from `since` on."""
-    return Spend.model_validate(_always(conn, "funnel_spend", {"since": since}))
+    return Spend.model_validate(_sql.one(conn, "funnel_spend", {"since": since}))
 
 
 class ResearchedHoldout(_Row):
@@ -459,4 +432,4 @@ class ResearchedHoldout(_Row):
 
 
 def researched_holdouts(conn: psycopg.Connection[Any]) -> list[ResearchedHoldout]:
-    return [ResearchedHoldout.model_validate(r) for r in _rows(conn, "researched_holdouts")]
+    return [ResearchedHoldout.model_validate(r) for r in _sql.all(conn, "researched_holdouts")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from agentctl.domain import ExitCode, Outcome, Phase, SkipReason, TriggerReason
+from agentctl.domain import ExitCode, Outcome, Phase, SkipReason, StateMoved, TriggerReason
 from agentctl.store import cycles
 from agentctl.tick.finish import Ending, finish
 from agentctl.tick.result import TickResult
@@ -30,8 +30,7 @@ def assess(
     tick: Tick, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: dict | None
 ) -> TickResult:
     """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
-    from agentctl.agent import AgentMisconfigured, select_agent
-    from agentctl.tick.admission import admit
+    from agentctl.agent.admission import admit
 
     settings = tick.settings
     if cycle.assessment is not None:
@@ -47,31 +46,22 @@ def assess(
         trigger = Trigger(REASON, SkipReason.ASSESSMENT_FAILED, context)
         return finish(conn, tick.settings, cycle, Ending(Outcome.FAILED_ASSESSMENT, why, trigger), snap)
 
-    skip, agent = None, None
-    admission = admit(conn, settings, snap, "assessment")  # an overrun's pause, the invocation's full cost
+    admission = admit(conn, settings, snap, "assessment")  # a person needed, an overrun, the agent, its full cost
     context.update(admission.context)
-    try:
-        agent = select_agent(settings)
-        if admission.skip is not None:
-            skip = admission.skip
-        elif tick._cannot_afford(snap, "assessment", context):
-            skip = SkipReason.BUDGET_EXCEEDED
-    except AgentMisconfigured as err:
-        skip, context["error"] = SkipReason.AGENT_MISCONFIGURED, str(err)
+    skip, agent = admission.skip, admission.agent
     context["agent"] = agent
     with conn.transaction():
         if arriving is not None:
             cycles.start_assessing(conn, cycle.id, arriving)
         Trigger(REASON, skip, context, invoked=skip is None).write(conn, cycle.id, snap)
     if skip is not None:
-        misconfigured = skip is SkipReason.AGENT_MISCONFIGURED
         return TickResult(
             trigger_reason=REASON,
             skip_reason=skip,
             session_id=cycle.id,
             phase=Phase.ASSESSING,
-            message=context.get("error", ""),
-            exit_code=ExitCode.NEEDS_PERSON if misconfigured else ExitCode.OK,
+            message=admission.message,
+            exit_code=ExitCode.NEEDS_PERSON if admission.needs_person else ExitCode.OK,
         )
     return _invoke(tick, conn, cycle.id, agent)
 
@@ -81,12 +71,10 @@ def _invoke(tick: Tick, conn: psycopg.Connection[Any], session_id: int, agent: s
     from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, FencedOut, run_assessment
     from agentctl.store import admission
 
-    fresh = cycles.get(conn, session_id)
-    if fresh is None:
-        raise RuntimeError(f"cycle {session_id} vanished while being assessed")
+    _still_there(conn, session_id)  # gone: raise before a billed call
     result = TickResult(REASON, agent_invoked=True, session_id=session_id, phase=Phase.ASSESSING, agent=agent)
     try:
-        outcome = run_assessment(tick.connect, tick.settings, session_id, assessment_context(fresh))
+        outcome = run_assessment(tick.connect, tick.settings, session_id)
     except FencedOut as err:  # another tick owns the cycle now: write nothing
         result.exit_code, result.message = ExitCode.TEMPFAIL, str(err)
         return result
@@ -103,11 +91,16 @@ def _invoke(tick: Tick, conn: psycopg.Connection[Any], session_id: int, agent: s
     if not outcome.saved or outcome.assessment is None:
         result.message = f"no assessment saved ({outcome.failure_reason}); retried on a later tick"
         return result
-    assessed = cycles.get(conn, session_id)
-    if assessed is None:
-        raise RuntimeError(f"cycle {session_id} vanished while being assessed")
-    done = after_assessment(tick, conn, assessed, None, None)
+    done = after_assessment(tick, conn, _still_there(conn, session_id), None, None)
     return replace(done, trigger_reason=REASON, agent_invoked=True, agent=agent)
+
+
+def _still_there(conn: psycopg.Connection[Any], session_id: int) -> Cycle:
+    """The cycle being assessed, read again; gone means someone else moved it (exit 1, no guess)."""
+    cycle = cycles.get(conn, session_id)
+    if cycle is None:
+        raise StateMoved(f"cycle {session_id} vanished while being assessed")
+    return cycle
 
 
 def after_assessment(
@@ -136,23 +129,3 @@ def after_assessment(
         phase=Phase.ASSESSING,
         message=f"assessment passed; its test on the sealed final holdout ({op_id}) started",
     )
-
-
-def assessment_context(cycle: Cycle) -> dict[str, Any]:
-    """What the assessor sees: config, results and verdicts; the equity curve stays out (tokens)."""
-    tr = cycle.training_results
-    bt = cycle.backtest_results
-    backtest = bt.model_dump(mode="json", exclude_unset=True, exclude={"equity_curve"}) if bt else {}
-    training = tr.model_dump(mode="json", exclude_unset=True) if tr else None
-    return {
-        "cycle": cycle.id,
-        "strategy": cycle.strategy_config,
-        "training_results": training,
-        "backtest_results": backtest,
-        "gates": {
-            "training": (training or {}).get("gate"),
-            "backtest": backtest.get("gate"),
-        },
-        "deflated_sharpe": backtest.get("deflated_sharpe"),
-        "buy_and_hold_return": backtest.get("buy_and_hold_return"),
-    }

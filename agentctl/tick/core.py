@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from agentctl.domain import ExitCode, Outcome, Phase, SkipReason, TriggerReason
+from agentctl.domain import Blame, ExitCode, Outcome, Phase, SkipReason, TriggerReason
 from agentctl.store import admission, cycles
 from agentctl.store.budget import Budget
 from agentctl.tick.finish import Ending, finish
 from agentctl.tick.lock import held
 from agentctl.tick.result import TickResult
-from agentctl.tick.stages import BACKTEST, TRAINING, Stage, stage_of
+from agentctl.tick.stages import Stage, stage_of
 from agentctl.tick.trigger import Trigger, budget_context
 
 if TYPE_CHECKING:
@@ -60,7 +60,8 @@ class Tick:
             # Only a tick holding the lock designs, and we hold it: that tick died.
             why = "the tick designing this cycle died before saving a strategy"
             trigger = Trigger(TriggerReason.GATE_CHECK, SkipReason.SESSION_INTERRUPTED, {"phase": cycle.phase.value})
-            return finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, why, trigger), snap)
+            ending = Ending(Outcome.FAILED_DESIGN, why, trigger, blame=Blame.INTERRUPTED)
+            return finish(conn, self.settings, cycle, ending, snap)
         stage = stage_of(cycle)
         if stage is not None:
             return self._poll(conn, cycle, snap, stage)
@@ -69,53 +70,28 @@ class Tick:
     # -- no active cycle -----------------------------------------------------------------
 
     def _start_new_cycle(self, conn: psycopg.Connection[Any], snap: BudgetSnapshot) -> TickResult:
-        from agentctl.agent import AgentMisconfigured, select_agent
-        from agentctl.tick.admission import admit
+        from agentctl.agent.admission import admit
 
         reason = TriggerReason.START_NEW_CYCLE
-        context: dict[str, Any] = {"budget": budget_context(snap)}
-        skip, agent = None, None
-        admission = admit(conn, self.settings, snap, "design")  # pause, overrun, circuit breaker, full cost
-        context.update(admission.context)
-        if self.settings.paused:
-            skip = SkipReason.PAUSED
-        elif admission.skip is not None:
-            skip = admission.skip
-        elif self.settings.daily_cycle_limit is not None and snap.cycles_started >= self.settings.daily_cycle_limit:
-            skip = SkipReason.CYCLE_LIMIT
-            context["daily_cycle_limit"] = self.settings.daily_cycle_limit
-        else:
-            try:
-                agent = select_agent(self.settings)
-                if self._cannot_afford(snap, "design", context):
-                    skip = SkipReason.BUDGET_EXCEEDED
-            except AgentMisconfigured as err:
-                context["error"] = str(err)
-                Trigger(reason, SkipReason.AGENT_MISCONFIGURED, context).write(conn, None, snap)
-                return TickResult(
-                    trigger_reason=reason,
-                    skip_reason=SkipReason.AGENT_MISCONFIGURED,
-                    message=str(err),
-                    exit_code=ExitCode.NEEDS_PERSON,
-                )
-        if skip is None and (down := self._executor_unavailable()):
+        admission = admit(conn, self.settings, snap, "design")
+        context: dict[str, Any] = {"budget": budget_context(snap)} | admission.context
+        if admission.skip is not None:
+            Trigger(reason, admission.skip, context).write(conn, None, snap)
+            if admission.needs_person:
+                return TickResult(reason, admission.skip, message=admission.message, exit_code=ExitCode.NEEDS_PERSON)
+            return TickResult(trigger_reason=reason, skip_reason=admission.skip)
+        if down := self._executor_unavailable():
             context["error"] = down  # the cluster may come back: exit 75, nothing started
             Trigger(reason, SkipReason.EXECUTOR_UNAVAILABLE, context).write(conn, None, snap)
             return TickResult(reason, SkipReason.EXECUTOR_UNAVAILABLE, message=down, exit_code=ExitCode.TEMPFAIL)
-        if skip is not None:
-            Trigger(reason, skip, context).write(conn, None, snap)
-            if skip is SkipReason.AGENT_MISCONFIGURED:  # held for a person since an earlier tick
-                message = str(context.get("error", ""))
-                return TickResult(reason, skip, message=message, exit_code=ExitCode.NEEDS_PERSON)
-            return TickResult(trigger_reason=reason, skip_reason=skip)
 
-        assert agent is not None  # no skip: an agent was selected
-        context["agent"] = agent
+        assert admission.agent is not None  # admitted: an agent was chosen
+        context["agent"] = admission.agent
         with conn.transaction():
             cycle = cycles.create(conn)
             Budget(self.settings).count_cycle(conn, started=True)
             Trigger(reason, None, context, invoked=True).write(conn, cycle.id, snap)
-        return self._design(conn, cycle, agent)
+        return self._design(conn, cycle, admission.agent)
 
     def _design(self, conn: psycopg.Connection[Any], cycle: Cycle, agent: str) -> TickResult:
         from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, FencedOut, run_design
@@ -136,10 +112,12 @@ class Tick:
             admission.needs_person(conn, str(err))  # new invocations wait for `agentctl resume`
             return replace(_designed(done, agent), exit_code=ExitCode.NEEDS_PERSON, message=str(err))
         except BudgetExceeded as err:
-            return _designed(finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, str(err)), None), agent)
+            ending = Ending(Outcome.FAILED_DESIGN, str(err), blame=Blame.BUDGET)
+            return _designed(finish(conn, self.settings, cycle, ending, None), agent)
         if not design.saved or design.config is None:
             failure = design.failure_reason or "the design ended without a saved strategy"
-            return _designed(finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, failure), None), agent)
+            ending = Ending(Outcome.FAILED_DESIGN, failure, blame=design.failure_blame)
+            return _designed(finish(conn, self.settings, cycle, ending, None), agent)
 
         from agentctl.lab.operations import start_training
 
@@ -152,7 +130,7 @@ class Tick:
     # -- polling the lab ---------------------------------------------------------------------
 
     def _poll(self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, stage: Stage) -> TickResult:
-        """One routine for every stage: failed, still running, gate failed, or on to the next phase."""
+        """One routine for every stage: failed, still running, gate failed, or what its row says follows a pass."""
         op_id = cycle.operation_id
         op, context = self._operation(conn, op_id)
         if op is None or op.status in ("failed", "cancelled"):
@@ -168,18 +146,31 @@ class Tick:
         results["gate"] = context["gate"] = verdict.model_dump()
         if not verdict.passed:
             trigger = Trigger(stage.completed_reason, SkipReason.GATE_FAILED, context)
-            kept = {stage.gate: results}
+            kept: dict[str, Any] = {stage.gate: results}  # the failing gate's results explain the failure
             ending = Ending(stage.gate_failed, stage.describe("; ".join(verdict.reasons)), trigger, stage.gate, **kept)
             return finish(conn, self.settings, cycle, ending, snap)
-        if stage is TRAINING:
-            return self._start_backtest(conn, cycle, snap, results, context)
-        if stage is BACKTEST:
-            return self._assess(conn, cycle, snap, arriving=results)
-        trigger = Trigger(stage.completed_reason, SkipReason.NO_AGENT_NEEDED, context)
-        return finish(conn, self.settings, cycle, Ending(Outcome.SUCCESS, None, trigger, holdout=results), snap)
+        passed = Trigger(stage.completed_reason, SkipReason.NO_AGENT_NEEDED, context)
+        on_pass = {
+            Phase.BACKTESTING: self._start_backtest,
+            Phase.ASSESSING: self._arrive,
+            Outcome.SUCCESS: self._confirm,
+        }
+        return on_pass[stage.passed](conn, cycle, snap, results, passed)
+
+    def _confirm(
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, passed: Trigger
+    ) -> TickResult:
+        """Confirmed on the sealed final holdout: the cycle ends `success`."""
+        return finish(conn, self.settings, cycle, Ending(Outcome.SUCCESS, None, passed, holdout=results), snap)
+
+    def _arrive(
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, passed: Trigger
+    ) -> TickResult:
+        """The backtest passed: on to the assessor, whose tick writes its own trigger row."""
+        return self._assess(conn, cycle, snap, arriving=results)
 
     def _start_backtest(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, context: dict
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, passed: Trigger
     ) -> TickResult:
         from agentctl.lab.operations import Trials, start_backtest
         from agentctl.lab.strategy import StrategyConfig
@@ -193,14 +184,12 @@ class Tick:
         paths = [t.trial_path for t in trained if t.trial_path is not None]
         trials = Trials(n_trials, sharpes, paths)
         bt_id = start_backtest(conn, self.settings, config, results["model_path"], cycle.id, trials)
-        context["backtest_operation_id"] = bt_id
-        reason, skip = TriggerReason.TRAINING_COMPLETED, SkipReason.NO_AGENT_NEEDED
         with conn.transaction():
             cycles.start_backtest(conn, cycle.id, bt_id, results)
-            Trigger(reason, skip, context).write(conn, cycle.id, snap)
+            passed.with_context(backtest_operation_id=bt_id).write(conn, cycle.id, snap)
         return TickResult(
-            trigger_reason=reason,
-            skip_reason=skip,
+            trigger_reason=passed.reason,
+            skip_reason=passed.skip,
             session_id=cycle.id,
             phase=Phase.BACKTESTING,
             message=f"backtest {bt_id} started",
@@ -249,14 +238,6 @@ class Tick:
         from agentctl.lab import executors
 
         return executors.get(self.settings.executor).unavailable(self.settings)
-
-    def _cannot_afford(self, snap: BudgetSnapshot, invocation: str, context: dict[str, Any]) -> bool:
-        """True when what is left today cannot cover the invocation's first call (0 for the baseline)."""
-        from agentctl.agent import first_call_worst_case
-
-        need = first_call_worst_case(self.settings, invocation, snap.date)
-        context["first_call_worst_case_usd"] = str(need)
-        return snap.exhausted or snap.remaining < need
 
 
 def _operation_failure(op_id: str | None, op: Operation | None) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agentctl.domain import Outcome
+from agentctl.domain import Blame, Outcome
 from agentctl.store import cycles
 from agentctl.store.budget import Budget
 from agentctl.store.records import BacktestRecord, TrainingRecord
@@ -34,6 +34,11 @@ class Ending:
     training: dict[str, Any] | None = None
     backtest: dict[str, Any] | None = None
     holdout: dict[str, Any] | None = None
+    blame: Blame = Blame.AGENT  # a failure's: the budget's or a killed tick's do not open the breaker
+
+    @property
+    def failure_blame(self) -> Blame | None:
+        return None if self.outcome in (Outcome.SUCCESS, Outcome.CANCELLED) else self.blame
 
 
 def finish(
@@ -44,7 +49,7 @@ def finish(
         if any(r is not None for r in (ending.training, ending.backtest, ending.holdout)):
             kept = {"training": ending.training, "backtest": ending.backtest, "holdout": ending.holdout}
             cycles.record_results(conn, cycle.id, cycle.phase, **kept)
-        done = cycles.complete(conn, cycle.id, cycle.phase, ending.outcome, ending.reason)
+        done = cycles.complete(conn, cycle.id, cycle.phase, ending.outcome, ending.reason, ending.failure_blame)
         # The day's row first: a late charge settles under the same row lock, so it lands either
         # before the costs are summed here or after the metrics row exists (and then updates it).
         Budget(settings).count_cycle(conn, started=False)

@@ -1,9 +1,13 @@
 """The lab stages a cycle polls, as a table: training, the research backtest, the final holdout.
 
-Each stage names its lab operation, its gate and its outcomes and trigger reasons;
-`core.Tick._poll` runs the same routine for every row. The final holdout's test runs
-while the cycle is still `assessing` (its assessment passed): the phase list is the
-schema's, so the stage is told apart by its operation.
+Each stage names the phase it runs in, its gate, its outcomes and trigger reasons, and
+what follows a passed gate: the next phase, or the cycle's ending. `core.Tick._poll`
+runs the same routine for every row. The final holdout's test runs while the cycle is
+still `assessing` (its assessment passed): the phase list is the schema's, so that
+stage is told apart by its operation having started.
+
+    designing --(strategy saved)--> TRAINING --(gate)--> backtesting
+    BACKTEST --(gate)--> assessing: the assessor --(passed)--> HOLDOUT --(gate)--> success
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ def _gate(name: GateName) -> Callable[[dict[str, Any], GateThresholds], GateVerd
 
 @dataclass(frozen=True)
 class Stage:
+    phase: Phase  # the cycle's phase while it waits on this stage's operation
+    passed: Phase | Outcome  # what follows a passed gate: the next phase, or the cycle's ending
     gate: GateName
     check: Callable[[dict[str, Any], GateThresholds], GateVerdict]
     failed: Outcome  # the operation failed, was cancelled or vanished
@@ -40,12 +46,16 @@ class Stage:
     gate_failed: Outcome  # the operation completed and its gate said no
     completed_reason: TriggerReason
     prefix: str = ""  # how a failure reason names the stage
+    # The phase has other work first (the assessor): the stage holds only once its operation started.
+    once_started: bool = False
 
     def describe(self, reason: str) -> str:
         return f"{self.prefix}{reason}"
 
 
 TRAINING = Stage(
+    phase=Phase.TRAINING,
+    passed=Phase.BACKTESTING,
     gate="training",
     check=_gate("training"),
     failed=Outcome.FAILED_TRAINING,
@@ -54,6 +64,8 @@ TRAINING = Stage(
     completed_reason=TriggerReason.TRAINING_COMPLETED,
 )
 BACKTEST = Stage(
+    phase=Phase.BACKTESTING,
+    passed=Phase.ASSESSING,
     gate="backtest",
     check=_gate("backtest"),
     failed=Outcome.FAILED_BACKTEST,
@@ -61,8 +73,11 @@ BACKTEST = Stage(
     gate_failed=Outcome.FAILED_BACKTEST_GATE,
     completed_reason=TriggerReason.BACKTEST_COMPLETED,
 )
-# Not confirmed on the final holdout: the assessment's claim failed (outcome failed_assessment).
+# Started once the assessment passed (phase still assessing). Not confirmed on the final
+# holdout: the assessment's claim failed (outcome failed_assessment); confirmed: success.
 HOLDOUT = Stage(
+    phase=Phase.ASSESSING,
+    passed=Outcome.SUCCESS,
     gate="holdout",
     check=_gate("holdout"),
     failed=Outcome.FAILED_ASSESSMENT,
@@ -70,15 +85,16 @@ HOLDOUT = Stage(
     gate_failed=Outcome.FAILED_ASSESSMENT,
     completed_reason=TriggerReason.GATE_CHECK,
     prefix="not confirmed on the sealed final holdout: ",
+    once_started=True,
 )
 
 
+STAGES = (TRAINING, BACKTEST, HOLDOUT)
+
+
 def stage_of(cycle: Cycle) -> Stage | None:
-    """The stage whose lab operation the cycle waits on, if any."""
-    if cycle.phase is Phase.TRAINING:
-        return TRAINING
-    if cycle.phase is Phase.BACKTESTING:
-        return BACKTEST
-    if cycle.phase is Phase.ASSESSING and cycle.holdout_operation_id is not None:
-        return HOLDOUT
+    """The stage whose lab operation the cycle waits on, if any (assessing: only once its holdout test started)."""
+    for stage in STAGES:
+        if cycle.phase is stage.phase and (cycle.operation_id is not None or not stage.once_started):
+            return stage
     return None

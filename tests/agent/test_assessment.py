@@ -42,7 +42,7 @@ def test_assessment_saves_with_metrics_from_the_backtest(settings, conn, fake_an
     sid = assessing_session(conn)
     script_assessment(fake_anthropic, passed=True, verdict="promising")
 
-    out = run_assessment(conn_factory(s), s, sid, {"gates": {"training": "passed", "backtest": "passed"}})
+    out = run_assessment(conn_factory(s), s, sid)
 
     assert out.saved and out.agent_name == "claude"
     a = out.assessment
@@ -52,10 +52,10 @@ def test_assessment_saves_with_metrics_from_the_backtest(settings, conn, fake_an
     assert "equity_curve" not in a["metrics"]
     stored = conn.execute("SELECT assessment FROM agent_sessions WHERE id = %s", [sid]).fetchone()["assessment"]
     assert stored == a
-    # The model saw the figures and gate verdicts, not the equity curve.
+    # The model saw the figures and the gates' verdicts as recorded, not the equity curve.
     body = fake_anthropic.message_requests[0].body
     user = body["messages"][0]["content"]
-    assert '"sharpe": 1.21' in user and '"backtest": "passed"' in user and "equity_curve" not in user
+    assert '"sharpe": 1.21' in user and '"gates"' in user and "equity_curve" not in user
     assert body["model"] == "claude-sonnet-5-5" and [t["name"] for t in body["tools"]] == ["save_assessment"]
     rows = actions(conn, sid)
     assert [r["tool_name"] for r in rows] == ["messages.create", "save_assessment"]
@@ -72,7 +72,7 @@ def test_metrics_from_the_model_are_refused(settings, conn, fake_anthropic):
         message(tool_use("save_assessment", forged)),
         message(tool_use("save_assessment", assessment_input(False, "neutral"))),
     )
-    out = run_assessment(conn_factory(s), s, sid, {})
+    out = run_assessment(conn_factory(s), s, sid)
     assert out.saved and out.assessment["metrics"]["sharpe"] == 1.21 and out.assessment["verdict"] == "neutral"
     first = next(r for r in actions(conn, sid) if r["tool_name"] == "save_assessment")
     assert not first["success"] and "metrics" in first["error_message"]
@@ -81,5 +81,5 @@ def test_metrics_from_the_model_are_refused(settings, conn, fake_anthropic):
 def test_assessment_of_a_session_not_assessing_is_refused(settings, conn, fake_anthropic):
     s = claude_settings(settings, fake_anthropic)
     sid = new_session(conn, "backtesting")
-    out = run_assessment(conn_factory(s), s, sid, {})
+    out = run_assessment(conn_factory(s), s, sid)
     assert not out.saved and "assessing" in out.failure_reason and fake_anthropic.requests == []

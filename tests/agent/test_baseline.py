@@ -73,7 +73,7 @@ def test_baseline_assessment_is_rule_based_and_metrics_come_from_the_backtest(se
             "UPDATE agent_sessions SET backtest_results = %s::jsonb WHERE id = %s",
             [__import__("json").dumps(backtest), sid],
         )
-    out = run_assessment(conn_factory(settings), settings, sid, {"gates": {"backtest": "passed"}})
+    out = run_assessment(conn_factory(settings), settings, sid)
     assert out.saved and out.agent_name == "baseline"
     a = out.assessment
     assert a["passed"] is True and a["verdict"] == "promising"

@@ -9,7 +9,7 @@ from agent_helpers import SENTINEL_KEY, actions, bad_config, claude_settings, co
 from fake_anthropic import fake_anthropic, script_design
 
 from agentctl.agent import run_design
-from agentctl.pricing import TokenUsage, cost, price_for, to_ledger
+from agentctl.pricing import cost, price_for, read_usage, to_ledger
 from agentctl.store.budget import Budget
 
 
@@ -48,7 +48,8 @@ def test_design_first_config_fails_validation_second_saves(settings, conn, fake_
     for row, _req in zip(
         [r for r in rows if r["tool_name"] == "messages.create"], fake_anthropic.message_requests, strict=False
     ):
-        usage = TokenUsage.from_api(row["tool_result"]["usage"])
+        usage = read_usage(row["tool_result"]["usage"]).usage
+        assert usage is not None
         assert row["cost_usd"] == to_ledger(cost(price, usage)) > 0
         assert row["request_id"].startswith("req_")
         assert row["model"] == "claude-sonnet-5-5" and row["latency_ms"] >= 0

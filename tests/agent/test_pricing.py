@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from agentctl.pricing import PRICE_TABLE, TokenUsage, UnknownModel, cost, price_for, to_ledger, worst_case
+from agentctl.pricing import PRICE_TABLE, TokenUsage, UnknownModel, cost, price_for, read_usage, to_ledger, worst_case
 
 DAY = date(2026, 11, 23)
 
@@ -43,8 +43,8 @@ def test_long_prompt_band_reprices_every_token():
     assert cost(price, long) == Decimal("0.04800005")  # 90000*0.5 + 10001*0.05 + 1000*2.5
 
 
-def test_usage_from_api_splits_cache_ttl():
-    u = TokenUsage.from_api(
+def test_read_usage_splits_cache_ttl():
+    u = read_usage(
         {
             "input_tokens": 5,
             "output_tokens": 7,
@@ -52,9 +52,10 @@ def test_usage_from_api_splits_cache_ttl():
             "cache_read_input_tokens": 11,
             "cache_creation": {"ephemeral_5m_input_tokens": 20, "ephemeral_1h_input_tokens": 10},
         }
-    )
-    assert (u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.cache_read_tokens) == (20, 10, 11)
-    bare = TokenUsage.from_api({"input_tokens": 5, "output_tokens": 7, "cache_creation_input_tokens": 30})
+    ).usage
+    assert u is not None and (u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.cache_read_tokens) == (20, 10, 11)
+    bare = read_usage({"input_tokens": 5, "output_tokens": 7, "cache_creation_input_tokens": 30}).usage
+    assert bare is not None
     assert (bare.cache_write_5m_tokens, bare.cache_write_1h_tokens) == (30, 0)
 
 

@@ -271,8 +271,8 @@ def test_a_dated_name_of_the_same_model_is_not_a_substitution(claude, fake_anthr
 
 
 def test_credit_exhausted_needs_a_person_until_resume(settings, conn, fake_anthropic):
+    from agentctl.agent.admission import holds
     from agentctl.store import admission
-    from agentctl.tick.admission import holds
 
     env = {k: v for k, v in _tick_env(fake_anthropic).items() if k.startswith(("AGENTCTL_", "ANTHROPIC_"))}
     fake_anthropic.enqueue(credit_exhausted())
@@ -291,7 +291,7 @@ def test_credit_exhausted_needs_a_person_until_resume(settings, conn, fake_anthr
 def test_a_revoked_key_or_missing_model_needs_a_person(settings, conn, fake_anthropic, status):
     from fake_anthropic import fault
 
-    from agentctl.tick.admission import holds
+    from agentctl.agent.admission import holds
 
     env = {k: v for k, v in _tick_env(fake_anthropic).items() if k.startswith(("AGENTCTL_", "ANTHROPIC_"))}
     fake_anthropic.enqueue(fault(status))
@@ -300,15 +300,17 @@ def test_a_revoked_key_or_missing_model_needs_a_person(settings, conn, fake_anth
 
 
 def test_the_breaker_does_not_count_ticks_killed_mid_design(settings, conn):
+    from agentctl.agent.admission import circuit
     from agentctl.store import admission
-    from agentctl.tick.admission import circuit
+    from agentctl.tick import Tick
 
+    # Each time, a tick died designing: the next tick ends that cycle, blamed on the interruption.
     for _ in range(settings.circuit_breaker_failures + 1):
         with conn.transaction():
-            conn.execute(
-                "INSERT INTO agent_sessions (phase, outcome, failure_reason, completed_at) VALUES "
-                "('idle', 'failed_design', 'the tick designing this cycle died before saving a strategy', NOW())"
-            )
+            conn.execute("INSERT INTO agent_sessions (phase) VALUES ('designing')")
+        assert Tick(settings).run().outcome == "failed_design"
+    blames = conn.execute("SELECT DISTINCT failure_blame FROM agent_sessions").fetchall()
+    assert [r["failure_blame"] for r in blames] == ["interrupted"]
     assert circuit(conn, settings, admission.state(conn)) is None
 
 

@@ -154,3 +154,27 @@ def test_fuzzed_configs_never_raise(raw):
     report = validate_strategy({**GOOD, **raw})
     assert report.ok == (report.config is not None)
     assert report.ok or report.errors
+
+
+def test_a_bug_inside_validation_is_logged_and_still_refused(monkeypatch, caplog):
+    from agentctl.lab import strategy
+
+    quoted = "what the input said: " + GOOD["name"]
+
+    def broken(config, home):
+        raise KeyError(quoted)
+
+    monkeypatch.setattr(strategy, "_dataset_errors", broken)
+    with caplog.at_level("ERROR", logger="agentctl.lab.strategy"):
+        report = validate_strategy(GOOD)
+    assert not report.ok and report.errors == ["config could not be validated (KeyError)"]
+    [record] = caplog.records
+    assert "KeyError" in record.getMessage() and "_validate" in record.getMessage()
+    assert quoted not in record.getMessage()  # frames only: the message may quote the input
+
+
+def test_a_refused_config_is_not_logged(caplog):
+    with caplog.at_level("ERROR", logger="agentctl.lab.strategy"):
+        report = validate_strategy({**GOOD, "target": {"kind": "nonsense"}})
+    assert not report.ok and report.errors
+    assert caplog.records == []

@@ -14,7 +14,7 @@ from agentctl.settings import Settings
 @pytest.mark.parametrize(
     "value, says",
     [
-        ("{lab: 1}", "not JSON"),
+        ("{lab: 1}", "not valid JSON"),
         ('["lab"]', "not a JSON object"),
         ('{"lab": 0}', "lab: 0 is not an amount above 0"),
         ('{"lab": "one"}', "lab: 'one' is not an amount above 0"),
@@ -28,7 +28,7 @@ def test_bad_ray_resources_are_one_line_exit_1_before_anything_is_written(tmp_pa
     assert p.returncode == 1, p.stderr
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
-    assert lines[0].startswith("agentctl: configuration: AGENTCTL_RAY_RESOURCES: ") and says in lines[0], lines[0]
+    assert lines[0].startswith("agentctl: ") and "AGENTCTL_RAY_RESOURCES" in lines[0] and says in lines[0], lines[0]
     assert not (tmp_path / "home").exists()  # not even the embedded database
 
 

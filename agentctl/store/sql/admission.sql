@@ -38,7 +38,8 @@ ON CONFLICT (singleton) DO UPDATE
 SET needs_person_at = NOW(), needs_person_reason = EXCLUDED.needs_person_reason, updated_at = NOW()
 
 -- name: recent_endings
-SELECT id, outcome, failure_reason, completed_at FROM agent_sessions
+-- A failure without a recorded blame (a row written by hand) counts as the agent's.
+SELECT id, outcome, failure_reason, COALESCE(failure_blame, 'agent') AS blame, completed_at FROM agent_sessions
 WHERE completed_at IS NOT NULL AND completed_at > COALESCE(%(since)s::timestamptz, '-infinity'::timestamptz)
 ORDER BY completed_at DESC, id DESC
 LIMIT %(n)s

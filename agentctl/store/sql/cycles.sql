@@ -9,7 +9,9 @@ SELECT pg_try_advisory_lock(%(key)s) AS locked
 -- name: tick_unlock
 SELECT pg_advisory_unlock(%(key)s) AS unlocked
 
--- name: active_session
+-- name: active_cycle
+-- The cycle in progress: "Current cycle status" of docs/schema.md's useful queries (at most
+-- one row is not idle, migration 0002's unique index).
 SELECT * FROM agent_sessions WHERE phase <> 'idle' ORDER BY created_at DESC LIMIT 1
 
 -- name: cycle_by_id
@@ -52,12 +54,11 @@ SET training_results = COALESCE(%(training_results)s, training_results),
     final_holdout_results = COALESCE(%(final_holdout_results)s, final_holdout_results),
     updated_at = NOW()
 WHERE id = %(id)s AND phase = %(phase)s
-RETURNING id
 
 -- name: complete_session
 UPDATE agent_sessions
 SET phase = 'idle', outcome = %(outcome)s, failure_reason = %(failure_reason)s,
-    completed_at = NOW(), updated_at = NOW()
+    failure_blame = %(failure_blame)s, completed_at = NOW(), updated_at = NOW()
 WHERE id = %(id)s AND phase = %(phase)s
 RETURNING *
 
@@ -89,7 +90,7 @@ VALUES (
     (SELECT LEAST(COALESCE(SUM(tokens_cache_read::bigint), 0), 2147483647)::int
      FROM agent_actions WHERE session_id = %(id)s))
 
--- name: metrics_by_session
+-- name: metrics_by_cycle
 SELECT * FROM agent_metrics WHERE session_id = %(id)s
 
 -- name: assessment_attempts
@@ -173,12 +174,10 @@ WHERE strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
 ORDER BY id
 
 -- name: strategies_tried
--- Strategies tried: distinct strategies saved by any cycle, on one dataset when
--- symbol and timeframe are given (the deflated Sharpe's number of trials), or on all.
+-- Strategies tried: distinct strategies saved by any cycle on any dataset (the deflated
+-- Sharpe's number of trials).
 SELECT count(DISTINCT strategy_hash)::int AS n FROM agent_sessions
 WHERE strategy_hash IS NOT NULL
-  AND (%(symbol)s::text IS NULL OR strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s::text)
-  AND (%(timeframe)s::text IS NULL OR strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s::text)
 
 -- name: cycles_on_dataset
 -- Cycles whose strategy used a dataset: removing it would leave them unreproducible.

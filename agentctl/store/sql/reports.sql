@@ -3,13 +3,6 @@
 -- Each one is bounded by an index (see migrations/0005_report_indexes.sql and
 -- BENCHMARKS.md "## Reports").
 
--- name: current_cycle
--- "Current cycle status" from docs/schema.md's useful queries, verbatim.
-SELECT * FROM agent_sessions
-WHERE phase != 'idle'
-ORDER BY created_at DESC
-LIMIT 1
-
 -- name: last_trigger
 SELECT id, triggered_at, trigger_reason, session_id, agent_invoked, skip_reason, context,
        EXTRACT(EPOCH FROM (NOW() - triggered_at))::float8 AS age_s
@@ -23,7 +16,8 @@ SELECT NOW() AS now, CURRENT_DATE AS today
 -- name: recent_cycles
 -- "Recent completed cycles" (docs/schema.md), with the columns a researcher reads beside them:
 -- the dataset and the research backtest's return against buy and hold. Filters are optional
--- (NULL: any); each sort is its own statement (store/reports.py picks one from a fixed mapping).
+-- (NULL: any); the order is one of the cycle_order_* fragments below, picked by
+-- store/reports.py from a fixed mapping (so no input reaches the text).
 SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
        m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
        m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
@@ -37,91 +31,46 @@ JOIN agent_metrics m ON s.id = m.session_id
 WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
   AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
                                     AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
-ORDER BY s.completed_at DESC
+ORDER BY {order}
 LIMIT %(limit)s
 
--- name: recent_cycles_by_sharpe
--- Best first by one figure, then the newest: one statement per key, each ordered by
--- exactly the expression an index of migrations/0012_issue19b_cycle_sort_indexes.sql
--- holds, so 100,000 cycles are read from the index's top, not sorted whole.
-SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
-       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
-       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
-       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
-       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
-       (s.backtest_results ->> 'total_return')::float8 AS total_return,
-       (s.backtest_results ->> 'buy_and_hold_return')::float8 AS buy_and_hold_return,
-       (s.backtest_results ->> 'deflated_sharpe')::float8 AS deflated_sharpe
-FROM agent_sessions s
-JOIN agent_metrics m ON s.id = m.session_id
-WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
-  AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
-                                    AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
-ORDER BY m.backtest_sharpe DESC NULLS LAST, m.session_id DESC
-LIMIT %(limit)s
+-- name: cycle_order_date
+s.completed_at DESC
 
--- name: recent_cycles_by_dsr
-SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
-       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
-       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
-       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
-       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
-       (s.backtest_results ->> 'total_return')::float8 AS total_return,
-       (s.backtest_results ->> 'buy_and_hold_return')::float8 AS buy_and_hold_return,
-       (s.backtest_results ->> 'deflated_sharpe')::float8 AS deflated_sharpe
-FROM agent_sessions s
-JOIN agent_metrics m ON s.id = m.session_id
-WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
-  AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
-                                    AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
-ORDER BY (s.backtest_results ->> 'deflated_sharpe')::float8 DESC NULLS LAST, s.id DESC
-LIMIT %(limit)s
+-- name: cycle_order_sharpe
+-- Best first by one figure, then the newest: each order is exactly the expression an index
+-- of migrations/0012_issue19b_cycle_sort_indexes.sql holds, so 100,000 cycles are read from
+-- the index's top, not sorted whole.
+m.backtest_sharpe DESC NULLS LAST, m.session_id DESC
 
--- name: recent_cycles_by_return
-SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
-       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
-       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
-       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
-       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
-       (s.backtest_results ->> 'total_return')::float8 AS total_return,
-       (s.backtest_results ->> 'buy_and_hold_return')::float8 AS buy_and_hold_return,
-       (s.backtest_results ->> 'deflated_sharpe')::float8 AS deflated_sharpe
-FROM agent_sessions s
-JOIN agent_metrics m ON s.id = m.session_id
-WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
-  AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
-                                    AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
-ORDER BY (s.backtest_results ->> 'total_return')::float8 DESC NULLS LAST, s.id DESC
-LIMIT %(limit)s
+-- name: cycle_order_dsr
+(s.backtest_results ->> 'deflated_sharpe')::float8 DESC NULLS LAST, s.id DESC
 
--- name: recent_cycles_by_cost
-SELECT s.id, s.strategy_name, s.outcome, m.backtest_sharpe, m.estimated_cost_usd,
-       m.backtest_win_rate, m.backtest_max_drawdown, m.backtest_total_trades,
-       m.cycle_duration_seconds, s.assessment ->> 'verdict' AS verdict, s.completed_at,
-       s.strategy_config -> 'dataset' ->> 'symbol' AS symbol,
-       s.strategy_config -> 'dataset' ->> 'timeframe' AS timeframe,
-       (s.backtest_results ->> 'total_return')::float8 AS total_return,
-       (s.backtest_results ->> 'buy_and_hold_return')::float8 AS buy_and_hold_return,
-       (s.backtest_results ->> 'deflated_sharpe')::float8 AS deflated_sharpe
-FROM agent_sessions s
-JOIN agent_metrics m ON s.id = m.session_id
-WHERE (%(outcome)s::text IS NULL OR s.outcome = %(outcome)s)
-  AND (%(symbol)s::text IS NULL OR (s.strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
-                                    AND s.strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s))
-ORDER BY m.estimated_cost_usd DESC NULLS LAST, m.session_id DESC
-LIMIT %(limit)s
+-- name: cycle_order_return
+(s.backtest_results ->> 'total_return')::float8 DESC NULLS LAST, s.id DESC
 
--- name: session
-SELECT * FROM agent_sessions WHERE id = %(id)s
+-- name: cycle_order_cost
+m.estimated_cost_usd DESC NULLS LAST, m.session_id DESC
 
--- name: session_metrics
-SELECT * FROM agent_metrics WHERE session_id = %(id)s
+-- name: action_columns
+-- A fragment, not a statement: the columns of an action line, written once for every
+-- statement below that lists actions (`SELECT {action_columns}`).
+id, session_id, action_at, tool_name, agent, invocation, model, success, error_message,
+tokens_input, tokens_output, tokens_cache_write, tokens_cache_read, cost_usd,
+latency_ms, request_id, stop_reason, attempt
+
+-- name: trigger_columns
+-- A fragment: the columns of a trigger line (the trigger tables).
+id, triggered_at, trigger_reason, session_id, agent_invoked, skip_reason,
+budget_used_today_usd, budget_remaining_usd
+
+-- name: operation_columns
+-- A fragment: the columns of an operation line (status, doctor).
+id, kind, status, progress_pct, progress_message, heartbeat_at,
+EXTRACT(EPOCH FROM (NOW() - heartbeat_at))::float8 AS heartbeat_age_s
 
 -- name: session_actions
-SELECT id, session_id, action_at, tool_name, agent, invocation, model, success, error_message,
-       tokens_input, tokens_output, tokens_cache_write, tokens_cache_read, cost_usd,
-       latency_ms, request_id, stop_reason, attempt
-FROM agent_actions
+SELECT {action_columns} FROM agent_actions
 WHERE session_id = %(id)s
 ORDER BY id
 LIMIT %(limit)s
@@ -138,9 +87,7 @@ FROM agent_actions
 WHERE session_id = %(id)s
 
 -- name: session_triggers
-SELECT id, triggered_at, trigger_reason, session_id, agent_invoked, skip_reason,
-       budget_used_today_usd, budget_remaining_usd
-FROM agent_triggers
+SELECT {trigger_columns} FROM agent_triggers
 WHERE session_id = %(id)s
 ORDER BY triggered_at, id
 LIMIT %(limit)s
@@ -196,33 +143,23 @@ ORDER BY m.estimated_cost_usd DESC, m.session_id DESC
 LIMIT %(limit)s
 
 -- name: recent_actions
-SELECT id, session_id, action_at, tool_name, agent, invocation, model, success, error_message,
-       tokens_input, tokens_output, tokens_cache_write, tokens_cache_read, cost_usd,
-       latency_ms, request_id, stop_reason, attempt
-FROM agent_actions
+SELECT {action_columns} FROM agent_actions
 ORDER BY id DESC
 LIMIT %(limit)s
 
 -- name: recent_session_actions
-SELECT id, session_id, action_at, tool_name, agent, invocation, model, success, error_message,
-       tokens_input, tokens_output, tokens_cache_write, tokens_cache_read, cost_usd,
-       latency_ms, request_id, stop_reason, attempt
-FROM agent_actions
+SELECT {action_columns} FROM agent_actions
 WHERE session_id = %(id)s
 ORDER BY id DESC
 LIMIT %(limit)s
 
 -- name: recent_triggers
-SELECT id, triggered_at, trigger_reason, session_id, agent_invoked, skip_reason,
-       budget_used_today_usd, budget_remaining_usd
-FROM agent_triggers
+SELECT {trigger_columns} FROM agent_triggers
 ORDER BY triggered_at DESC, id DESC
 LIMIT %(limit)s
 
 -- name: recent_triggers_today
-SELECT id, triggered_at, trigger_reason, session_id, agent_invoked, skip_reason,
-       budget_used_today_usd, budget_remaining_usd
-FROM agent_triggers
+SELECT {trigger_columns} FROM agent_triggers
 WHERE triggered_at >= CURRENT_DATE::timestamptz
 ORDER BY triggered_at DESC, id DESC
 LIMIT %(limit)s
@@ -242,16 +179,12 @@ GROUP BY outcome
 
 -- name: operation
 -- The lab's operations table (migration 0003).
-SELECT id, kind, status, progress_pct, progress_message, heartbeat_at,
-       EXTRACT(EPOCH FROM (NOW() - heartbeat_at))::float8 AS heartbeat_age_s
-FROM lab_operations
+SELECT {operation_columns} FROM lab_operations
 WHERE id = %(id)s
 
 -- name: stuck_operations
 -- Pending or running, and no sign of life (heartbeat, else start, else creation) for too long.
-SELECT id, kind, status, progress_pct, progress_message, heartbeat_at,
-       EXTRACT(EPOCH FROM (NOW() - heartbeat_at))::float8 AS heartbeat_age_s
-FROM lab_operations
+SELECT {operation_columns} FROM lab_operations
 WHERE status IN ('pending', 'running')
   AND COALESCE(heartbeat_at, started_at, created_at) < NOW() - make_interval(secs => %(timeout_s)s)
 ORDER BY COALESCE(heartbeat_at, started_at, created_at)

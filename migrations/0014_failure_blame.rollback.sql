@@ -1,0 +1,1 @@
+ALTER TABLE agent_sessions DROP COLUMN failure_blame;
