@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from agentctl.pricing import to_ledger
 from agentctl.store.queries import load
 
 if TYPE_CHECKING:
