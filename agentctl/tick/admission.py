@@ -63,7 +63,7 @@ def admit(
     return _afford(conn, settings, snap, invocation)
 
 
-def holds(conn: psycopg.Connection[Any], settings: Settings) -> list[tuple[SkipReason, str]]:
+def why_no_new_cycle(conn: psycopg.Connection[Any], settings: Settings) -> list[tuple[SkipReason, str]]:
     """What stops new cycles right now, each with the sentence that explains it (status, doctor, metrics)."""
     state = store.state(conn)
     out: list[tuple[SkipReason, str]] = []

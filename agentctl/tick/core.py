@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 from agentctl.domain import ExitCode, Outcome, Phase, SkipReason, TriggerReason
 from agentctl.store import admission, cycles
 from agentctl.store.budget import Budget
+from agentctl.store.records import RECORDS, BacktestRecord, TrainingRecord
 from agentctl.tick.finish import Ending, finish
 from agentctl.tick.lock import held
 from agentctl.tick.result import TickResult
-from agentctl.tick.stages import BACKTEST, TRAINING, Stage, stage_of
+from agentctl.tick.stages import Stage, stage_of
 from agentctl.tick.trigger import Trigger, budget_context
 
 if TYPE_CHECKING:
@@ -159,23 +160,23 @@ class Tick:
         if op.status != "completed":
             return self._still_running(conn, cycle, snap, context)
 
-        results = dict(op.result or {})
-        verdict = stage.check(results, self.settings.gates)
-        results["gate"] = context["gate"] = verdict.model_dump()
+        results = RECORDS[stage.gate].model_validate(op.result or {})
+        results.gate = verdict = stage.check(results, self.settings.gates)
+        context["gate"] = verdict.model_dump()
         if not verdict.passed:
             trigger = Trigger(stage.completed_reason, SkipReason.GATE_FAILED, context)
-            kept = {stage.gate: results}
-            ending = Ending(stage.gate_failed, stage.describe("; ".join(verdict.reasons)), trigger, stage.gate, **kept)
+            why = stage.describe("; ".join(verdict.reasons))
+            ending = Ending(stage.gate_failed, why, trigger, stage.gate, kept=results)
             return finish(conn, self.settings, cycle, ending, snap)
-        if stage is TRAINING:
+        if isinstance(results, TrainingRecord):
             return self._start_backtest(conn, cycle, snap, results, context)
-        if stage is BACKTEST:
+        if isinstance(results, BacktestRecord):
             return self._assess(conn, cycle, snap, arriving=results)
         trigger = Trigger(stage.completed_reason, SkipReason.NO_AGENT_NEEDED, context)
-        return finish(conn, self.settings, cycle, Ending(Outcome.SUCCESS, None, trigger, holdout=results), snap)
+        return finish(conn, self.settings, cycle, Ending(Outcome.SUCCESS, None, trigger, kept=results), snap)
 
     def _start_backtest(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, context: dict
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: TrainingRecord, context: dict
     ) -> TickResult:
         from agentctl.lab.operations import Trials, start_backtest
         from agentctl.lab.strategy import StrategyConfig
@@ -188,7 +189,7 @@ class Tick:
         trained = cycles.dataset_trials(conn, ds.symbol, ds.timeframe, cycle.id)
         paths = [t.trial_path for t in trained if t.trial_path is not None]
         trials = Trials(n_trials, sharpes, paths)
-        bt_id = start_backtest(conn, self.settings, config, results["model_path"], cycle.id, trials)
+        bt_id = start_backtest(conn, self.settings, config, str(results.model_path), cycle.id, trials)
         context["backtest_operation_id"] = bt_id
         reason, skip = TriggerReason.TRAINING_COMPLETED, SkipReason.NO_AGENT_NEEDED
         with conn.transaction():
@@ -233,7 +234,7 @@ class Tick:
     # -- assessment ----------------------------------------------------------------------------
 
     def _assess(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: dict | None
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: BacktestRecord | None
     ) -> TickResult:
         """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
         from agentctl.tick.assess import assess

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
-from agentctl.domain import Outcome, Phase, TriggerReason
+from agentctl.domain import Gate, Outcome, Phase, TriggerReason
 
 if TYPE_CHECKING:
-    from agentctl.lab.gates import GateThresholds, GateVerdict
+    from pydantic import BaseModel
+
+    from agentctl.gates import GateThresholds, GateVerdict
     from agentctl.store.records import Cycle
 
-GateName = Literal["training", "backtest", "holdout"]
 
-
-def _gate(name: GateName) -> Callable[[dict[str, Any], GateThresholds], GateVerdict]:
-    def check(results: dict[str, Any], thresholds: GateThresholds) -> GateVerdict:
+def _gate(name: Gate) -> Callable[[BaseModel, GateThresholds], GateVerdict]:
+    def check(results: BaseModel, thresholds: GateThresholds) -> GateVerdict:
         from agentctl.lab import gates
 
         fn = {"training": gates.training_gate, "backtest": gates.backtest_gate, "holdout": gates.confirmation_gate}
@@ -33,8 +33,8 @@ def _gate(name: GateName) -> Callable[[dict[str, Any], GateThresholds], GateVerd
 
 @dataclass(frozen=True)
 class Stage:
-    gate: GateName
-    check: Callable[[dict[str, Any], GateThresholds], GateVerdict]
+    gate: Gate
+    check: Callable[[BaseModel, GateThresholds], GateVerdict]
     failed: Outcome  # the operation failed, was cancelled or vanished
     failed_reason: TriggerReason
     gate_failed: Outcome  # the operation completed and its gate said no
