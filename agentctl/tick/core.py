@@ -189,7 +189,7 @@ class Tick:
         trained = cycles.dataset_trials(conn, ds.symbol, ds.timeframe, cycle.id)
         paths = [t.trial_path for t in trained if t.trial_path is not None]
         trials = Trials(n_trials, sharpes, paths)
-        bt_id = start_backtest(conn, self.settings, config, str(results.model_path), cycle.id, trials)
+        bt_id = start_backtest(conn, self.settings, config, results.model_path, cycle.id, trials)
         context["backtest_operation_id"] = bt_id
         reason, skip = TriggerReason.TRAINING_COMPLETED, SkipReason.NO_AGENT_NEEDED
         with conn.transaction():
