@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import IntEnum, StrEnum
+from typing import Annotated, Literal
+
+from pydantic import PlainSerializer
 
 
 class Phase(StrEnum):
@@ -11,6 +15,19 @@ class Phase(StrEnum):
     TRAINING = "training"
     BACKTESTING = "backtesting"
     ASSESSING = "assessing"
+
+
+def _usd_number(value: Decimal) -> float:
+    return float(round(value, 4))
+
+
+# Money: an exact Decimal in the code (USD), a number with at most 4 decimal places in JSON.
+Money = Annotated[Decimal, PlainSerializer(_usd_number, return_type=float, when_used="json")]
+
+# The lab's three tests, each run as one operation (lab_operations.kind) and judged by
+# the gate of the same name (a verdict's `gate`): walk-forward training, the research
+# backtest, the sealed final holdout.
+Gate = Literal["training", "backtest", "holdout"]
 
 
 class Outcome(StrEnum):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from agentctl.domain import ExitCode
-from agentctl.lab.gates import GateVerdict
+from agentctl.gates import GateVerdict
 from agentctl.store import cycles
 from agentctl.tick import Tick, TickResult
 

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from agentctl.lab.gates import GateThresholds
+from agentctl.gates import GateThresholds
 
 APP_NAME = "agentctl"
 # As root the embedded server runs as a system user that must traverse every
@@ -309,16 +309,6 @@ class Settings(BaseModel):
                 raise ValueError(f"{timeframe}: {bars} bars is below 0")
         return v
 
-    @property
-    def universe(self) -> list[tuple[str, str]] | None:
-        """The (symbol, timeframe) pairs the designers may use; None: every dataset installed.
-
-        Each entry is matched to an installed dataset (case-insensitively); an unknown one raises ConfigError.
-        """
-        if not self.datasets:
-            return None
-        return checked_universe(self.datasets, self.home)
-
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
@@ -391,8 +381,7 @@ def get_settings() -> Settings:
 
 
 # Settings whose valid values are only known at run time (the datasets installed) are
-# checked where they are read: `data import` must still work while the universe names
-# a dataset not imported yet.
+# checked in `lab/universe.py`.
 
 
 def given_as(field: str) -> str:
@@ -403,45 +392,6 @@ def given_as(field: str) -> str:
     if source.startswith("environment ("):
         return source.removeprefix("environment (").rstrip(")")
     return f"AGENTCTL_{field.upper().replace('.', '__')}"
-
-
-def installed_datasets(home: Path) -> dict[str, tuple[str, str]]:
-    """Every installed dataset by its lower-case SYMBOL/TIMEFRAME name."""
-    from agentctl.lab.data import dataset_keys
-
-    return {f"{s}/{t}".lower(): (s, t) for s, t in sorted(dataset_keys(home))}
-
-
-def match_dataset(name: str, home: Path) -> tuple[str, str] | None:
-    """The installed dataset called `name`, whatever its case; None when there is none."""
-    return installed_datasets(home).get(name.strip().lower())
-
-
-def closest_dataset(name: str, home: Path) -> str:
-    """' (did you mean X?)' for the nearest installed name, else the list of them."""
-    from difflib import get_close_matches
-
-    known = installed_datasets(home)
-    close = get_close_matches(name.strip().lower(), list(known), n=1, cutoff=0.5)
-    if close:
-        s, t = known[close[0]]
-        return f" (did you mean {s}/{t}?)"
-    names = ", ".join(f"{s}/{t}" for s, t in known.values())
-    return f" (installed: {names})" if names else " (no dataset is installed)"
-
-
-def checked_universe(datasets: str, home: Path) -> list[tuple[str, str]]:
-    """AGENTCTL_DATASETS as installed (symbol, timeframe) pairs; ConfigError names the first unknown entry."""
-    out: list[tuple[str, str]] = []
-    for name in datasets.split(","):
-        found = match_dataset(name, home)
-        if found is None:
-            raise ConfigError(
-                f"{given_as('datasets')}: no dataset {name.strip()}{closest_dataset(name, home)}: "
-                "fix the setting or import it (`agentctl data list` shows them)"
-            )
-        out.append(found)
-    return out
 
 
 def check_models(settings: Settings) -> None:
@@ -465,10 +415,3 @@ def check_models(settings: Settings) -> None:
                 f"{given_as(field)}: no price known for model {model!r}{hint}: "
                 "name a model agentctl prices, or give its price in AGENTCTL_PRICE_OVERRIDES"
             ) from None
-
-
-def check_run_time_settings(settings: Settings) -> None:
-    """Raise ConfigError on the first setting that names something unknown (a tick, `run` and `cron` call it)."""
-    if settings.datasets:
-        checked_universe(settings.datasets, settings.home)
-    check_models(settings)

@@ -223,8 +223,9 @@ class Outcome:
 
 def train_stage(config: Any, home: Path, model_path: Path, dataset: str, holdout_all: bool) -> Outcome:
     """Training, its gate and (with `holdout_all`) the holdout diagnostic: nothing here depends on other trials."""
+    from agentctl.gates import GateThresholds
     from agentctl.lab.features import LabError
-    from agentctl.lab.gates import GateThresholds, confirmation_gate, training_gate
+    from agentctl.lab.gates import confirmation_gate, training_gate
     from agentctl.lab.holdout import run_holdout
     from agentctl.lab.training import DEFAULT_FOLDS, train
 
@@ -260,8 +261,8 @@ def hindsight_pass(result: Any, alpha: float) -> bool:
 
 
 def _holdout(out: Outcome, config: Any, home: Path, run_holdout: Callable, confirmation_gate: Callable) -> None:
+    from agentctl.gates import GateThresholds
     from agentctl.lab.features import LabError
-    from agentctl.lab.gates import GateThresholds
 
     started = time.perf_counter()
     try:
@@ -288,9 +289,10 @@ def _train_job(args: tuple) -> Outcome:
 def research_stage(configs: Sequence[Any], outcomes: Sequence[Outcome], home: Path) -> None:
     """Backtests, gates, assessment and the holdout test of one universe, in strategy order (the trials grow)."""
     from agentctl.agent.baseline import judge
+    from agentctl.gates import GateThresholds
     from agentctl.lab.backtest import run_backtest
     from agentctl.lab.features import LabError
-    from agentctl.lab.gates import GateThresholds, backtest_gate, confirmation_gate
+    from agentctl.lab.gates import backtest_gate, confirmation_gate
     from agentctl.lab.holdout import run_holdout
     from agentctl.lab.training import trial_location
 

@@ -155,8 +155,9 @@ def run_cycle(dep: Deployment, cycle: int) -> CycleOutcome:
 def _research(dep: Deployment, config: Any, out: CycleOutcome, tr: Any, model: Path, earlier: list[str]) -> None:
     """The gates after training, as the tick runs them: backtest among the dataset's trials, judge, holdout."""
     from agentctl.agent.baseline import judge
+    from agentctl.gates import GateThresholds
     from agentctl.lab.backtest import run_backtest
-    from agentctl.lab.gates import GateThresholds, backtest_gate, confirmation_gate, training_gate
+    from agentctl.lab.gates import backtest_gate, confirmation_gate, training_gate
     from agentctl.lab.holdout import run_holdout
 
     gates = GateThresholds(**dep.gates)

@@ -82,7 +82,7 @@ def _agent(settings: Settings) -> AgentName | None:
         return None
 
 
-def holds(conn: psycopg.Connection[Any], settings: Settings) -> list[tuple[SkipReason, str]]:
+def why_no_new_cycle(conn: psycopg.Connection[Any], settings: Settings) -> list[tuple[SkipReason, str]]:
     """What stops new cycles right now, each with the sentence that explains it (status, doctor, metrics)."""
     out = [(SkipReason.PAUSED, ENV_PAUSED)] if settings.paused else []
     for refusal in _standing(conn, settings, store.state(conn), starting=True):
@@ -172,12 +172,12 @@ def _afford(conn: psycopg.Connection[Any], settings: Settings, snap: BudgetSnaps
     return Admission(None, context, agent)
 
 
-def _agent_failed(ending: store.Ending) -> bool:
+def _agent_failed(ending: store.RecentEnding) -> bool:
     """The agent's own failure: the budget's or the machine's doing does not count (their typed blame)."""
     return ending.outcome in AGENT_FAILURES and ending.blame is Blame.AGENT
 
 
-def _reason(ending: store.Ending) -> str:
+def _reason(ending: store.RecentEnding) -> str:
     return f"last: {ending.outcome}: {(ending.failure_reason or 'no reason recorded')[:120]}"
 
 

@@ -24,11 +24,12 @@ from agentctl.agent.tools import (
     metrics_from_backtest,
 )
 from agentctl.domain import Phase
+from agentctl.lab.universe import universe_of
 from agentctl.store import cycles
 from agentctl.store.budget import Budget
 
 if TYPE_CHECKING:
-    from agentctl.lab.gates import GateThresholds
+    from agentctl.gates import GateThresholds
     from agentctl.store.records import BacktestRecord
 
 
@@ -126,7 +127,7 @@ def _own_connection(conn_factory):
 
 def _propose(conn, settings, session_id: int) -> dict | str:
     """The next strategy (as the agent would write it) from the search, or why there is none."""
-    universe = tuple(settings.universe) if settings.universe is not None else None
+    universe = tuple(chosen) if (chosen := universe_of(settings)) is not None else None
     datasets = list(_datasets(Path(settings.home), universe, settings.gates.confirm_alpha))
 
     def objectives(symbol: str, timeframe: str) -> dict[str, float | None]:
@@ -213,7 +214,8 @@ def judge(backtest: dict | None, gates: GateThresholds | None = None) -> dict[st
     It passes on the same evidence the gates ask for (Sharpe, deflated Sharpe for every trial,
     trades, drawdown, at the thresholds configured); the sealed final holdout then confirms or not.
     """
-    from agentctl.lab.gates import GateThresholds, backtest_gate
+    from agentctl.gates import GateThresholds
+    from agentctl.lab.gates import backtest_gate
     from agentctl.store.records import BacktestRecord
 
     g = gates or GateThresholds()

@@ -11,6 +11,8 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from agentctl.lab.universe import universe_of
+
 if TYPE_CHECKING:
     from agentctl.settings import Settings
     from agentctl.store.budget import BudgetSnapshot
@@ -94,7 +96,7 @@ def dataset_lines(settings: Settings) -> str:
     from agentctl.lab.data import list_datasets
     from agentctl.lab.periods import confirmability
 
-    universe = settings.universe
+    universe = universe_of(settings)
     lines = [
         "Datasets (symbol/timeframe: bars, first .. last bar; the sealed final holdout from holdout_start; the "
         "excess Sharpe needed for a 50%/80% chance of confirmation there):"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agentctl.lab.universe import universe_of
 from agentctl.store import cycles
 from agentctl.store.actions import ActionRow, insert_action
 
@@ -87,7 +88,7 @@ def _check(ctx: ToolContext, args: dict[str, Any]) -> tuple[ValidationReport, st
     report = validate_strategy(args.get("config"), ctx.settings.home)
     if not report.ok or report.config is None:
         return report, "config invalid: " + "; ".join(report.errors)
-    universe = ctx.settings.universe
+    universe = universe_of(ctx.settings)
     dataset = (report.config.dataset.symbol, report.config.dataset.timeframe)
     if universe is not None and dataset not in universe:
         allowed = ", ".join(f"{s}/{t}" for s, t in universe)

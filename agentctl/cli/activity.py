@@ -13,7 +13,7 @@ from agentctl.cli.common import JSON_HELP, report_db
 from agentctl.cli.errors import handle_errors, no_such_cycle
 
 if TYPE_CHECKING:
-    from agentctl.reports import ActionRow, TriggerRow
+    from agentctl.store.reports import ActionLine, TriggerLine
 
 
 @handle_errors
@@ -69,7 +69,7 @@ def triggers(
         r.echo(r.bold("today:") + " " + counts)
 
 
-def actions_table(rows: Sequence[ActionRow], *, with_cycle: bool = True) -> None:
+def actions_table(rows: Sequence[ActionLine], *, with_cycle: bool = True) -> None:
     """Actions: tokens, cache writes/reads, cost, latency, ok or the error (the cycle column unless one cycle's)."""
     C = r.Col
     headers = (
@@ -111,7 +111,7 @@ def actions_table(rows: Sequence[ActionRow], *, with_cycle: bool = True) -> None
     r.table(headers, body)
 
 
-def triggers_table(rows: Sequence[TriggerRow]) -> None:
+def triggers_table(rows: Sequence[TriggerLine]) -> None:
     """Triggers: reason, cycle, agent invoked, skip reason, the budget then."""
     C = r.Col
     r.table(

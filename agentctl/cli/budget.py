@@ -80,7 +80,7 @@ def budget(
     r.echo(f"default limit for new days {fmt.money(rep.default_limit_usd)}: {rep.default_limit_source}")
     if not t.exists:
         r.echo("no tick has opened today yet: " + reports.NO_TICK_HINT.split(": ", 1)[1])
-    scale = max([d.limit_usd for d in rep.days] + [d.used_usd for d in rep.days] + [0.0])
+    scale = float(max([d.limit_usd for d in rep.days] + [d.used_usd for d in rep.days] + [Decimal(0)]))
     C = r.Col
     r.table(
         [
@@ -100,7 +100,7 @@ def budget(
                 fmt.money(d.remaining_usd),
                 d.invocations,
                 f"{d.cycles_completed}/{d.cycles_started}",
-                bar(d.used_usd, scale, 30 if r.plain() else 20, "#" if r.plain() else "█"),
+                bar(float(d.used_usd), scale, 30 if r.plain() else 20, "#" if r.plain() else "█"),
             ]
             for d in rep.days
         ],

@@ -13,7 +13,7 @@ from agentctl.cli.errors import fail, handle_errors
 from agentctl.domain import ExitCode
 
 if TYPE_CHECKING:
-    from agentctl.lab.gates import GateVerdict
+    from agentctl.gates import GateVerdict
     from agentctl.reports.compare import Comparison, Difference, Side
 
 
@@ -87,7 +87,7 @@ def _short(d: Difference) -> bool:
 
 
 def _render(cmp: Comparison) -> None:
-    from agentctl.reports.words import plain_reasons
+    from agentctl.reports.gate_words import plain_reasons
 
     C = r.Col
     # The names of the rows stay whole; the cycles' cells give way on a narrow terminal.

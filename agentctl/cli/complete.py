@@ -30,7 +30,8 @@ def cycle_ids(ctx: Any, param: Any, incomplete: str) -> list[str]:
 def dataset_names(ctx: Any, param: Any, incomplete: str) -> list[str]:
     """Installed SYMBOL/TIMEFRAME names starting with `incomplete`, whatever its case."""
     try:
-        from agentctl.settings import get_settings, installed_datasets
+        from agentctl.lab.universe import installed_datasets
+        from agentctl.settings import get_settings
 
         names = [f"{s}/{t}" for s, t in installed_datasets(get_settings().home).values()]
     except Exception:  # as above: nothing to offer is better than a trace in the shell

@@ -51,7 +51,8 @@ def _cron(install: bool, remove: bool, log: Path | None) -> None:
     if remove:
         _remove()
         return
-    from agentctl.settings import check_run_time_settings, get_settings
+    from agentctl.lab.universe import check_run_time_settings
+    from agentctl.settings import get_settings
 
     check_run_time_settings(get_settings())  # a crontab line must not carry a setting every tick would refuse
     block = cron_block(log)

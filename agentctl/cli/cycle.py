@@ -35,8 +35,9 @@ def run(
 
 @handle_errors
 def _run(cycles: int, interval: float, as_json: bool) -> None:
+    from agentctl.lab.universe import check_run_time_settings
     from agentctl.runner import cycle_summary, run_cycles
-    from agentctl.settings import check_run_time_settings, get_settings
+    from agentctl.settings import get_settings
     from agentctl.store import open_database
 
     settings = get_settings()
@@ -166,7 +167,7 @@ def _print_summary(s: CycleSummary | None) -> None:
         lines.append(f"  dataset     {d.get('symbol')} {d.get('timeframe')} · model {s.model}")
     if s.hypothesis:
         lines.append(f"  hypothesis  {s.hypothesis}")
-    from agentctl.reports.words import GATE_WORDS, failure_once, plain_reasons
+    from agentctl.reports.gate_words import GATE_WORDS, failure_once, plain_reasons
 
     # Each gate's reasons once, in words; the failure reason then names the gate rather than repeat them.
     for name, g in s.gates.items():

@@ -108,7 +108,7 @@ def remove(
 ) -> None:
     """Delete an imported dataset; bundled ones stay, and one that cycles used needs --force."""
     from agentctl.lab.data import DatasetUsageError, is_bundled, remove_dataset
-    from agentctl.settings import match_dataset
+    from agentctl.lab.universe import match_dataset
 
     symbol, slash, timeframe = name.partition("/")
     if not (slash and symbol and timeframe):

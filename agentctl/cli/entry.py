@@ -24,7 +24,8 @@ def tick() -> int:
     from agentctl.cli.errors import classify
 
     try:
-        from agentctl.settings import check_run_time_settings, get_settings
+        from agentctl.lab.universe import check_run_time_settings
+        from agentctl.settings import get_settings
         from agentctl.tick import Tick
 
         settings = get_settings()

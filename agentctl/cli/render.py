@@ -224,7 +224,7 @@ def name(strategy: str | None) -> str | None:
     the room a name gets and says only who designed it); whole in a pipe, for scripts."""
     if plain():
         return strategy
-    from agentctl.reports.words import short_name
+    from agentctl.reports.gate_words import short_name
 
     return short_name(strategy)
 

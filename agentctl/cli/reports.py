@@ -106,7 +106,8 @@ def _dataset(value: str | None) -> tuple[str, str] | None:
     symbol, slash, timeframe = value.partition("/")
     if not slash or not symbol or not timeframe or "/" in timeframe:
         raise typer.BadParameter(f"{value!r} is not SYMBOL/TF, e.g. AAPL/1d (see `agentctl data list`)")
-    from agentctl.settings import get_settings, match_dataset
+    from agentctl.lab.universe import match_dataset
+    from agentctl.settings import get_settings
 
     # Typed as the user remembers it (nasdaq/1d): the installed dataset's own spelling.
     return match_dataset(value, get_settings().home) or (symbol, timeframe)
@@ -118,7 +119,9 @@ def cycles(
     outcome: Outcome | None = typer.Option(None, "--outcome", help="Only cycles with this outcome."),
     dataset: str | None = typer.Option(None, "--dataset", metavar="SYMBOL/TF", help="Only cycles on this dataset."),
     sort: CycleSort = typer.Option(
-        CycleSort.date, "--sort", help="Order: date (newest first) or best first by sharpe, dsr, return or cost."
+        CycleSort.date,
+        "--sort",
+        help="Order: date (newest first); sharpe, dsr or return (highest first); cost (costliest first).",
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:

@@ -12,12 +12,12 @@ from agentctl.cli.activity import actions_table, triggers_table
 from agentctl.cli.common import JSON_HELP, image_path, report_db
 from agentctl.cli.errors import fail, handle_errors, no_such_cycle
 from agentctl.domain import ExitCode
-from agentctl.reports.words import failure_once, plain_reasons
+from agentctl.reports.gate_words import failure_once, plain_reasons
 
 TRADES_SHOWN = 10  # the last trades `show` lists without --trades
 
 if TYPE_CHECKING:
-    from agentctl.lab.gates import GateVerdict
+    from agentctl.gates import GateVerdict
     from agentctl.reports import CycleDetail, CycleTrades, EquityChart
     from agentctl.reports.research import Deflated, WalkForward
     from agentctl.store.records import AssessmentRecord, BacktestRecord, TrainingRecord

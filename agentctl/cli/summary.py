@@ -14,7 +14,7 @@ from agentctl.cli.errors import handle_errors
 if TYPE_CHECKING:
     from datetime import date
 
-    from agentctl.reports.funnel import Stage, Summary
+    from agentctl.reports.funnel import FunnelStage, Summary
 
 
 def _since(value: str | None) -> date | None:
@@ -73,7 +73,7 @@ def _render(s: Summary) -> None:
         r.echo(f"try: {tip}")
 
 
-def _reason(st: Stage) -> str:
+def _reason(st: FunnelStage) -> str:
     """The most common reason, and how many of those that stopped it covers when not all."""
     if not st.top_reason:
         return "no reason recorded"
@@ -83,14 +83,14 @@ def _reason(st: Stage) -> str:
 
 
 def _gate(gate: str) -> str:
-    from agentctl.reports.words import GATE_WORDS
+    from agentctl.reports.gate_words import GATE_WORDS
 
     return f"{GATE_WORDS.get(gate, gate)} gate"
 
 
 def _figure(name: str, value: float) -> str:
     """A stored figure in words with its value in the one format of its kind."""
-    from agentctl.reports.words import METRIC_WORDS
+    from agentctl.reports.gate_words import METRIC_WORDS
 
     words = METRIC_WORDS.get(name, name.replace("_", " "))
     if name.endswith("p_value"):
@@ -103,6 +103,6 @@ def _figure(name: str, value: float) -> str:
 
 
 def _name(strategy: str | None) -> str:
-    from agentctl.reports.words import short_name
+    from agentctl.reports.gate_words import short_name
 
     return short_name(strategy) or "no strategy"

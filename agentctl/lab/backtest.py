@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 from agentctl.lab.data import bars_per_year, load_ohlcv
 from agentctl.lab.features import LabError, feature_lookback
 from agentctl.lab.periods import periods
-from agentctl.lab.results import BacktestResult, Performance
 from agentctl.lab.strategy import StrategyConfig, strategy_hash
+from agentctl.results import BacktestResult, Performance
 
 if TYPE_CHECKING:
     import numpy as np

@@ -9,64 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+
+from agentctl.gates import GateThresholds, GateVerdict
 
 # A result as the worker wrote it (TrainingResult, BacktestResult, HoldoutResult), as read back, or its JSON.
 Result = BaseModel | Mapping[str, Any]
-
-
-class GateThresholds(BaseModel):
-    """Gate thresholds (AGENTCTL_GATES__<NAME> or a [gates] table).
-
-    The defaults ask for economic evidence, not a good-looking number: out-of-fold trades
-    that earn more than the market exposure they hold (training), the same excess return
-    still significant among every strategy trained on the dataset (backtest), and again on
-    the sealed final holdout (confirmation). Each test is one-sided at its alpha.
-    """
-
-    training_alpha: float = Field(
-        default=0.05,
-        gt=0,
-        le=1,
-        description="training gate: the HAC p-value of the out-of-fold excess return above 0 must be below this",
-    )
-    research_alpha: float = Field(
-        default=0.05,
-        gt=0,
-        le=1,
-        description="backtest gate: the data-snooping (Reality Check) p-value among the dataset's trials must be below this",
-    )
-    min_trades: int = Field(default=10, ge=0, description="backtest and holdout gates: at least this many trades")
-    max_drawdown_vs_market: float = Field(
-        default=1.5, gt=0, description="backtest gate: max drawdown at most this multiple of buy and hold's, same bars"
-    )
-    max_drawdown: float | None = Field(
-        default=None, gt=0, le=1, description="backtest gate: optional absolute cap on max drawdown (a fraction)"
-    )
-    min_win_rate: float = Field(default=0.0, description="backtest gate: at least this share of trades won (0: off)")
-    min_sharpe: float = Field(default=0.0, description="backtest gate: annualized Sharpe must be above this")
-    min_deflated_sharpe: float = Field(
-        default=0.0,
-        ge=0,
-        le=1,
-        description="backtest gate: deflated Sharpe at least this (0: reported only; the snooping test decides)",
-    )
-    confirm_alpha: float = Field(
-        default=0.05,
-        gt=0,
-        le=1,
-        description="holdout gate: the HAC p-value of the holdout excess return above 0 must be below this",
-    )
-
-
-class GateVerdict(BaseModel):
-    """A gate's decision with reasons showing actual vs threshold."""
-
-    gate: Literal["training", "backtest", "holdout"]
-    passed: bool
-    reasons: list[str]
 
 
 def _metric(result: Result, name: str) -> float | None:

@@ -17,9 +17,9 @@ from agentctl.lab.backtest import Simulation, bar_returns, market_evidence, metr
 from agentctl.lab.data import bars_per_year, load_ohlcv
 from agentctl.lab.features import LabError, compute_features
 from agentctl.lab.models import Progress
-from agentctl.lab.results import HoldoutResult
 from agentctl.lab.strategy import StrategyConfig, strategy_hash
-from agentctl.lab.training import Research, fit_rows, predict, research
+from agentctl.lab.training import ResearchBars, fit_rows, predict, research
+from agentctl.results import HoldoutResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,7 +85,7 @@ def score(sim: Simulation, hold: pd.DataFrame, per_year: float, previous_close: 
     )
 
 
-def _keep(config: StrategyConfig, r: Research, model: object, home: Path) -> None:
+def _keep(config: StrategyConfig, r: ResearchBars, model: object, home: Path) -> None:
     from agentctl.lab import artifacts
 
     artifact = {

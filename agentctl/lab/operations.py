@@ -16,9 +16,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from agentctl.domain import Gate
 from agentctl.lab import executors
 from agentctl.store import operations as store
-from agentctl.store.operations import Kind, Operation
+from agentctl.store.operations import Operation
 
 if TYPE_CHECKING:
     import psycopg
@@ -103,7 +104,7 @@ def _start(
     conn: psycopg.Connection[Any],
     settings: Settings,
     op_id: str,
-    kind: Kind,
+    kind: Gate,
     config: StrategyConfig,
     session_id: int | None,
     params: dict[str, Any],

@@ -29,8 +29,8 @@ from agentctl.lab.features import (
 )
 from agentctl.lab.models import FitData, Fitted, Progress, early_stops, fit, log_loss
 from agentctl.lab.periods import Periods, fold_parts, periods
-from agentctl.lab.results import TrainingResult
 from agentctl.lab.strategy import StrategyConfig, strategy_hash
+from agentctl.results import TrainingResult
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,7 +50,7 @@ def _noop(pct: float, message: str) -> None:
     pass
 
 
-class Research(NamedTuple):
+class ResearchBars(NamedTuple):
     """The research period's bars as training may read them: rows are bar positions from the dataset's start."""
 
     index: pd.DatetimeIndex  # timestamps of the research bars
@@ -65,7 +65,7 @@ class Research(NamedTuple):
 
 class OutOfFold(NamedTuple):
     parts: list[tuple[int, int]]  # [start, end) scored per fold
-    proba: np.ndarray  # rows: bars parts[0][0] .. parts[-1][1]; columns: Research.classes
+    proba: np.ndarray  # rows: bars parts[0][0] .. parts[-1][1]; columns: ResearchBars.classes
     constant: list[int]  # each fold's best constant guess: its training majority class
     train_accuracy: list[float]
     iterations: list[int]
@@ -73,7 +73,7 @@ class OutOfFold(NamedTuple):
     models: list[Any]  # each fold's fitted model; the artifact keeps the last, the one `agentctl predict` uses
 
 
-def research(df: pd.DataFrame, config: StrategyConfig) -> Research:
+def research(df: pd.DataFrame, config: StrategyConfig) -> ResearchBars:
     """Features and labels of the research period of `df` for `config`; nothing after it is read."""
     import numpy as np
 
@@ -92,10 +92,10 @@ def research(df: pd.DataFrame, config: StrategyConfig) -> Research:
         raise LabError(f"label has a single class ({name}) in the research period")
     index = df.index[: p.research_end]
     holdout_time = df.index[p.holdout_start].to_pydatetime()
-    return Research(index, X, y, list(features.columns), p, warm, classes, holdout_time)
+    return ResearchBars(index, X, y, list(features.columns), p, warm, classes, holdout_time)
 
 
-def fit_rows(spec: Any, r: Research, rows: np.ndarray, progress: Progress, what: str) -> tuple[Fitted, np.ndarray]:
+def fit_rows(spec: Any, r: ResearchBars, rows: np.ndarray, progress: Progress, what: str) -> tuple[Fitted, np.ndarray]:
     """Fit on `rows` (time-ordered bar positions); returns the model and the rows it was fitted on.
 
     An early-stopping family watches the last VALIDATION_FRACTION of the rows and is
@@ -134,7 +134,7 @@ def predict(model: Any, X: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return out
 
 
-def walk_forward(spec: Any, r: Research, folds: int, progress: Progress) -> OutOfFold:
+def walk_forward(spec: Any, r: ResearchBars, folds: int, progress: Progress) -> OutOfFold:
     """Fit one model per fold on the bars before it (purged) and predict the fold's bars."""
     import numpy as np
 
@@ -211,7 +211,7 @@ def trial_location(model_path: Path | str) -> str:
 
 
 def _trade_out_of_fold(
-    config: StrategyConfig, df: pd.DataFrame, r: Research, oof: OutOfFold
+    config: StrategyConfig, df: pd.DataFrame, r: ResearchBars, oof: OutOfFold
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """The strategy's rules traded on its out-of-fold predictions: excess returns and their one-strategy test.
 
@@ -249,7 +249,7 @@ def _trial(config: StrategyConfig, oof: OutOfFold, excess: np.ndarray, chash: st
     }
 
 
-def _artifact(config: StrategyConfig, r: Research, oof: OutOfFold, chash: str) -> dict[str, Any]:
+def _artifact(config: StrategyConfig, r: ResearchBars, oof: OutOfFold, chash: str) -> dict[str, Any]:
     """What the backtest trades: the out-of-fold predictions, with what they were made from."""
     start, end = oof.parts[0][0], oof.parts[-1][1]
     return {
@@ -276,7 +276,9 @@ def _fractions(values: np.ndarray) -> dict[str, float]:
     return {CLASS_NAMES[int(v)]: round(float(c) / len(values), 6) for v, c in zip(found, counts, strict=True)}
 
 
-def _result(config: StrategyConfig, r: Research, oof: OutOfFold, model_path: str, duration_s: float) -> TrainingResult:
+def _result(
+    config: StrategyConfig, r: ResearchBars, oof: OutOfFold, model_path: str, duration_s: float
+) -> TrainingResult:
     import numpy as np
 
     from agentctl.lab import stats

@@ -10,7 +10,7 @@ and function in a module here (re-exported below), its command in agentctl/cli/.
 """
 
 from agentctl.reports.activity import TriggerReport, recent_actions, recent_triggers
-from agentctl.reports.common import NO_CYCLES_HINT, NO_TICK_HINT, ActionRow, BudgetDay, TriggerRow
+from agentctl.reports.common import NO_CYCLES_HINT, NO_TICK_HINT, BudgetDay
 from agentctl.reports.costs import BudgetReport, CostReport, budget_report, cost_report, default_limit, today_budget
 from agentctl.reports.cycles import (
     CycleDetail,
@@ -31,7 +31,6 @@ from agentctl.reports.status import OperationProgress, Status, operation_progres
 __all__ = [
     "NO_CYCLES_HINT",
     "NO_TICK_HINT",
-    "ActionRow",
     "BudgetDay",
     "BudgetReport",
     "Check",
@@ -46,7 +45,6 @@ __all__ = [
     "OperationProgress",
     "Status",
     "TriggerReport",
-    "TriggerRow",
     "budget_report",
     "cost_report",
     "cycle_detail",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from agentctl.lab.gates import GateVerdict
+from agentctl.gates import GateVerdict
 from agentctl.reports.common import num
 from agentctl.reports.research import Holdout, holdout
 from agentctl.store import reports as store

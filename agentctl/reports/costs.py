@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from agentctl.reports.common import BudgetDay, usd, usd_or_none
+from agentctl.domain import Money
+from agentctl.reports.common import BudgetDay
 from agentctl.store import reports as store
 
 if TYPE_CHECKING:
@@ -60,17 +60,12 @@ def today_budget(conn: psycopg.Connection[Any], settings: Settings) -> BudgetDay
     return BudgetDay.untouched(store.clock(conn).today, default_limit(conn, settings))
 
 
-class ScheduledLimit(BaseModel):
-    date: date
-    limit_usd: float
-
-
 class BudgetReport(BaseModel):
     today: BudgetDay
-    default_limit_usd: float
+    default_limit_usd: Money
     default_limit_source: str  # `database (...)`, `environment (NAME)`, `file PATH` or `default`
     days: list[BudgetDay]  # today first, then earlier days that have a row
-    scheduled: list[ScheduledLimit] = []  # later days whose limit was set ahead, soonest first
+    scheduled: list[store.ScheduledLimit] = []  # later days whose limit was set ahead, soonest first
 
 
 def budget_report(conn: psycopg.Connection[Any], settings: Settings, days: int = 7) -> BudgetReport:
@@ -79,49 +74,34 @@ def budget_report(conn: psycopg.Connection[Any], settings: Settings, days: int =
     rows = budget_days(conn, settings, days)
     if not today.exists:
         rows.insert(0, today)
-    scheduled = [ScheduledLimit(date=s.date, limit_usd=usd(s.limit_usd)) for s in store.scheduled_limits(conn)]
+    scheduled = store.scheduled_limits(conn)
     limit, source = default_limit_source(conn, settings)
     return BudgetReport(
-        today=today, default_limit_usd=usd(limit), default_limit_source=source, days=rows, scheduled=scheduled
+        today=today, default_limit_usd=limit, default_limit_source=source, days=rows, scheduled=scheduled
     )
 
 
 class CostLine(BaseModel):
     name: str
     calls: int
-    cost_usd: float
-
-
-class OutcomeCost(BaseModel):
-    outcome: str | None
-    cycles: int
-    cost_usd: float
-
-
-class CostlyFailure(BaseModel):
-    id: int
-    strategy: str | None
-    outcome: str | None
-    cost_usd: float
-    failure_reason: str | None
-    completed_at: datetime | None
+    cost_usd: Money
 
 
 class CostReport(BaseModel):
     # "Cost per successful strategy" (docs/schema.md): the average cost of successful cycles alone;
     # a cycle succeeds only when the sealed final holdout confirms its strategy.
-    avg_cost_per_success_usd: float | None
+    avg_cost_per_success_usd: Money | None
     successes: int
     # What that leaves out: every dollar spent (failed cycles included) divided by what it bought.
-    total_spend_usd: float
+    total_spend_usd: Money
     cycles_completed: int
-    spend_per_success_usd: float | None
+    spend_per_success_usd: Money | None
     promising: int  # cycles whose assessment passed, confirmed or not
-    spend_per_promising_usd: float | None
-    by_outcome: list[OutcomeCost]
+    spend_per_promising_usd: Money | None
+    by_outcome: list[store.OutcomeCost]
     by_model: list[CostLine]
     by_phase: list[CostLine]  # invocation: design, assessment
-    costliest_failures: list[CostlyFailure]
+    costliest_failures: list[store.CostlyFailure]
 
 
 def _cost_lines(rows: list[store.ModelCost], key: str) -> list[CostLine]:
@@ -132,7 +112,7 @@ def _cost_lines(rows: list[store.ModelCost], key: str) -> list[CostLine]:
         calls, cost = sums.get(name, (0, Decimal(0)))
         sums[name] = (calls + r.calls, cost + r.cost_usd)
     ordered = sorted(sums.items(), key=lambda kv: (-kv[1][1], kv[0]))
-    return [CostLine(name=name, calls=calls, cost_usd=usd(cost)) for name, (calls, cost) in ordered]
+    return [CostLine(name=name, calls=calls, cost_usd=cost) for name, (calls, cost) in ordered]
 
 
 def cost_report(conn: psycopg.Connection[Any], failures: int = 5) -> CostReport:
@@ -141,32 +121,19 @@ def cost_report(conn: psycopg.Connection[Any], failures: int = 5) -> CostReport:
     tot = store.cost_totals(conn)
     by_model = store.cost_by_model(conn)
 
-    def per(count: int) -> float | None:
-        return usd(tot.total_spend_usd / count) if count else None
+    def per(count: int) -> Decimal | None:
+        return tot.total_spend_usd / count if count else None
 
     return CostReport(
-        avg_cost_per_success_usd=usd_or_none(per_success.avg),
+        avg_cost_per_success_usd=per_success.avg,
         successes=per_success.count,
-        total_spend_usd=usd(tot.total_spend_usd),
+        total_spend_usd=tot.total_spend_usd,
         cycles_completed=tot.cycles_completed,
         spend_per_success_usd=per(tot.successes),
         promising=tot.promising,
         spend_per_promising_usd=per(tot.promising),
-        by_outcome=[
-            OutcomeCost(outcome=r.outcome, cycles=r.cycles, cost_usd=usd(r.cost_usd))
-            for r in store.cost_by_outcome(conn)
-        ],
+        by_outcome=store.cost_by_outcome(conn),
         by_model=_cost_lines(by_model, "model"),
         by_phase=_cost_lines(by_model, "invocation"),
-        costliest_failures=[
-            CostlyFailure(
-                id=r.id,
-                strategy=r.strategy_name,
-                outcome=r.outcome,
-                cost_usd=usd(r.estimated_cost_usd or 0),
-                failure_reason=r.failure_reason,
-                completed_at=r.cycle_completed_at,
-            )
-            for r in store.costliest_failures(conn, failures)
-        ],
+        costliest_failures=store.costliest_failures(conn, failures),
     )

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, field_serializer
 
-from agentctl.domain import Outcome, Phase
-from agentctl.lab.gates import GateVerdict
-from agentctl.reports.common import ActionRow, TriggerRow, num, usd, usd_or_none
+from agentctl.domain import Money, Outcome, Phase
+from agentctl.gates import GateVerdict
+from agentctl.reports.common import num
 from agentctl.reports.research import Research, research
 from agentctl.store import reports as store
 from agentctl.store.records import AssessmentRecord, BacktestRecord, TrainingRecord
@@ -36,7 +36,7 @@ class CycleRow(BaseModel):
     win_rate: float | None
     max_drawdown: float | None
     trades: int | None
-    cost_usd: float | None
+    cost_usd: Money | None
     duration_s: int | None
     verdict: str | None
     completed_at: datetime | None
@@ -50,7 +50,7 @@ def recent_cycles(
     sort: str = "date",
     dataset: tuple[str, str] | None = None,
 ) -> list[CycleRow]:
-    """Completed cycles, newest first or best first by `sort`, optionally of one outcome and one dataset."""
+    """Completed cycles, newest first or by `sort` (highest figure first), optionally of one outcome and one dataset."""
     return [
         CycleRow(
             id=r.id,
@@ -64,23 +64,13 @@ def recent_cycles(
             win_rate=num(r.backtest_win_rate),
             max_drawdown=num(r.backtest_max_drawdown),
             trades=r.backtest_total_trades,
-            cost_usd=usd_or_none(r.estimated_cost_usd),
+            cost_usd=r.estimated_cost_usd,
             duration_s=r.cycle_duration_seconds,
             verdict=r.verdict,
             completed_at=r.completed_at,
         )
         for r in store.recent_cycles(conn, limit, outcome, sort=sort, dataset=dataset)
     ]
-
-
-class ActionTotals(BaseModel):
-    actions: int
-    model_calls: int
-    tokens_input: int
-    tokens_output: int
-    tokens_cache_write: int
-    tokens_cache_read: int
-    cost_usd: float
 
 
 class Gates(BaseModel):
@@ -110,10 +100,10 @@ class CycleDetail(BaseModel):
     research: Research
     metrics: dict[str, Any] | None  # the agent_metrics row
     equity_curve: list[tuple[str, float]]  # [[iso time, equity], ...]
-    totals: ActionTotals
-    actions: list[ActionRow]
+    totals: store.ActionTotals
+    actions: list[store.ActionLine]
     actions_shown: int
-    triggers: list[TriggerRow]
+    triggers: list[store.TriggerLine]
 
     @field_serializer("training", "backtest", "assessment")
     def _as_stored(self, record: BaseModel | None) -> dict[str, Any] | None:
@@ -161,10 +151,10 @@ def cycle_detail(conn: psycopg.Connection[Any], cycle_id: int, action_limit: int
         research=research(conn, c),
         metrics=_metrics(store.cycle_metrics(conn, cycle_id)),
         equity_curve=[(t.isoformat(), float(v)) for t, v in bt.equity_curve] if bt else [],
-        totals=ActionTotals(**{**totals.model_dump(), "cost_usd": usd(totals.cost_usd)}),
-        actions=[ActionRow.of(a) for a in actions],
+        totals=totals,
+        actions=actions,
         actions_shown=len(actions),
-        triggers=[TriggerRow.of(t) for t in store.cycle_triggers(conn, cycle_id, TRIGGERS_SHOWN)],
+        triggers=store.cycle_triggers(conn, cycle_id, TRIGGERS_SHOWN),
     )
 
 
@@ -262,7 +252,8 @@ def equity_chart(conn: psycopg.Connection[Any], d: CycleDetail, home: Path) -> E
     tail: list[Any] = []
     if d.research.holdout.state == "shown":
         c = store.cycle(conn, d.id)
-        tail = ((c.final_holdout_results if c else None) or {}).get("equity_curve") or []
+        h = c.final_holdout_results if c else None
+        tail = h.model_dump(mode="json", include={"equity_curve"})["equity_curve"] if h else []
     if curve and tail:
         # The holdout's curve starts again at 1.0: chained to the research curve's last value, one line reads on.
         last = curve[-1][1]

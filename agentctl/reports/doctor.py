@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from agentctl.lab.universe import universe_of
 from agentctl.reports.common import NO_TICK_WARNING_S, age
 from agentctl.store import reports as store
 
@@ -156,7 +157,7 @@ def _check_universe(settings: Settings) -> Check:
     from agentctl.settings import ConfigError
 
     try:
-        pairs = settings.universe or []
+        pairs = universe_of(settings) or []
     except ConfigError as err:
         return _failed("universe", str(err), "name datasets from `agentctl data list`, or import the missing one")
     return _ok("universe", ", ".join(f"{s}/{t}" for s, t in pairs))
@@ -216,10 +217,10 @@ def _check_operations(conn: psycopg.Connection[Any], settings: Settings) -> Chec
 
 def _check_admission(conn: psycopg.Connection[Any], settings: Settings) -> Check:
     """A pause is a person's choice (ok); a budget overrun or an open circuit breaker needs one."""
-    from agentctl.agent.admission import holds
+    from agentctl.agent.admission import why_no_new_cycle
     from agentctl.domain import SkipReason
 
-    found = holds(conn, settings)
+    found = why_no_new_cycle(conn, settings)
     detail = "; ".join(why for _, why in found) or "new cycles may start (not paused, no overrun, circuit closed)"
     if any(reason is not SkipReason.PAUSED for reason, _ in found):
         return _failed("admission", detail, "look at `agentctl status` and `agentctl cost`, then `agentctl resume`")

@@ -29,7 +29,9 @@ from agentctl.reports.replay import (
     trades,
 )
 from agentctl.reports.research import holdout
+from agentctl.reports.summary import summary_markdown
 from agentctl.store import reports as store
+from agentctl.store.records import HoldoutRecord
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,14 +165,12 @@ def _backtests(
         _equity(out, directory / "equity.csv", replay, bt.equity_curve, df)
     if out.holdout != "shown" or out.model.kind != "final" or df is None:
         return
-    h = cycle.final_holdout_results or {}
+    h = cycle.final_holdout_results or HoldoutRecord.model_validate({})
     replay = _replay(out, lambda: holdout_replay(config, art, df))
     if replay is not None:
-        _trades(
-            out, directory / "trades_holdout.csv", replay, h.get("total_trades"), h.get("total_return"), "final model"
-        )
-    if replay is not None or h.get("equity_curve"):
-        _equity(out, directory / "equity_holdout.csv", replay, h.get("equity_curve") or [], df)
+        _trades(out, directory / "trades_holdout.csv", replay, h.total_trades, h.total_return, "final model")
+    if replay is not None or h.equity_curve:
+        _equity(out, directory / "equity_holdout.csv", replay, h.equity_curve, df)
 
 
 def _training_artifact(cycle: Cycle, out: Export) -> dict[str, Any] | None:
@@ -249,6 +249,10 @@ def _trades(out: Export, path: Path, replay: Replay, n: Any, ret: Any, source: s
 
 
 def _summary(conn: psycopg.Connection[Any], cycle: Cycle, config: StrategyConfig, out: Export) -> str:
-    from agentctl.reports.summary import summary_markdown
-
-    return summary_markdown(conn, cycle, config, out)
+    files = [
+        f"- model.joblib: {out.model.why}",
+        *[f"- {e.file}: equity (from 1.0), drawdown and buy and hold, {e.holds} ({e.rows} rows)" for e in out.equity],
+        *[f"- {t.file}: {t.trades} trades of the {t.backtest}, {t.source}" for t in out.trades],
+        *[f"- note: {n}" for n in out.notes],
+    ]
+    return summary_markdown(conn, cycle, config, files)

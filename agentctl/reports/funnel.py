@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from agentctl.reports.common import usd, usd_or_none
-from agentctl.reports.words import GATE_WORDS, METRIC_WORDS
+from agentctl.domain import Money
+from agentctl.lab.universe import universe_of
+from agentctl.reports.gate_words import GATE_WORDS, METRIC_WORDS
 from agentctl.store import reports as store
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ DECIDING = {
 }
 
 
-class Stage(BaseModel):
+class FunnelStage(BaseModel):
     name: str
     cycles: int  # reached this stage
     stopped: int  # reached the previous stage but not this one
@@ -57,12 +58,12 @@ class Summary(BaseModel):
     since: date
     cycles: int
     active: int
-    stages: list[Stage]
+    stages: list[FunnelStage]
     nearest_misses: list[NearMiss]
-    spend_usd: float
+    spend_usd: Money
     model_calls: int
     confirmed: int
-    cost_per_confirmed_usd: float | None
+    cost_per_confirmed_usd: Money | None
     advice: list[str]
 
 
@@ -123,15 +124,15 @@ def _why(c: FunnelCycle, gate: str | None) -> str:
     return OUTCOME_WORDS.get(c.outcome, (c.outcome or "").replace("_", " "))
 
 
-def _stages(rows: list[FunnelCycle]) -> list[Stage]:
-    out: list[Stage] = []
+def _stages(rows: list[FunnelCycle]) -> list[FunnelStage]:
+    out: list[FunnelStage] = []
     alive = rows
     for name, reached, gate in STAGES:
         now = [c for c in alive if reached(c)]
         why = Counter(_why(c, gate) for c in alive if not reached(c))
         top = why.most_common(1)[0] if why else (None, 0)
         out.append(
-            Stage(
+            FunnelStage(
                 name=name, cycles=len(now), stopped=len(alive) - len(now), top_reason=top[0], top_reason_cycles=top[1]
             )
         )
@@ -171,7 +172,7 @@ def _confirmable(settings: Settings) -> list[tuple[str, float]]:
     from agentctl.lab.data import list_datasets
     from agentctl.lab.periods import confirmability
 
-    universe = settings.universe
+    universe = universe_of(settings)
     return [
         (f"{d.symbol}/{d.timeframe}", confirmability(d, settings.gates.confirm_alpha).sharpe_for_80)
         for d in list_datasets(settings.home)
@@ -179,7 +180,7 @@ def _confirmable(settings: Settings) -> list[tuple[str, float]]:
     ]
 
 
-def _advice(stages: list[Stage], misses: list[NearMiss], active: int, settings: Settings) -> list[str]:
+def _advice(stages: list[FunnelStage], misses: list[NearMiss], active: int, settings: Settings) -> list[str]:
     """What to try, from where the cycles stopped; each line only when the figures say so."""
     tips = []
     ended = stages[0].cycles - active
@@ -214,9 +215,9 @@ def summary(conn: psycopg.Connection[Any], settings: Settings, since: date | Non
         active=active,
         stages=stages,
         nearest_misses=misses,
-        spend_usd=usd(spend.spend_usd),
+        spend_usd=spend.spend_usd,
         model_calls=spend.calls,
         confirmed=confirmed,
-        cost_per_confirmed_usd=usd_or_none(spend.spend_usd / confirmed) if confirmed else None,
+        cost_per_confirmed_usd=spend.spend_usd / confirmed if confirmed else None,
         advice=_advice(stages, misses, active, settings),
     )

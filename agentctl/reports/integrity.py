@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from agentctl.domain import Money
 from agentctl.lab.periods import Confirmability
-from agentctl.reports.common import num, usd
+from agentctl.reports.common import num
 from agentctl.store import reports as store
 
 if TYPE_CHECKING:
@@ -76,8 +77,8 @@ class DesignerIntegrity(BaseModel):
     cycles: int
     trials: int
     confirmations: int
-    cost_usd: float
-    cost_per_confirmation_usd: float | None
+    cost_usd: Money
+    cost_per_confirmation_usd: Money | None
 
 
 class IntegrityReport(BaseModel):
@@ -154,7 +155,7 @@ def _power(settings: Settings, alpha: float) -> dict[tuple[str | None, str | Non
 
 def _designer(row: store.DesignerTally) -> DesignerIntegrity:
     name = f"{row.agent} {row.model}" if row.model else row.agent
-    per = usd(row.cost_usd / row.confirmations) if row.confirmations else None
+    per = row.cost_usd / row.confirmations if row.confirmations else None
     return DesignerIntegrity(
         designer=name,
         agent=row.agent,
@@ -162,7 +163,7 @@ def _designer(row: store.DesignerTally) -> DesignerIntegrity:
         cycles=row.cycles,
         trials=row.trials,
         confirmations=row.confirmations,
-        cost_usd=usd(row.cost_usd),
+        cost_usd=row.cost_usd,
         cost_per_confirmation_usd=per,
     )
 

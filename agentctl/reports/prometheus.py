@@ -50,10 +50,10 @@ def _gauge(name: str, help_: str, value: float) -> MetricFamily:
 def _budget_families(st: Status) -> list[MetricFamily]:
     b = st.budget
     return [
-        _gauge("agentctl_budget_spent_usd", "Spend charged to today's budget (USD).", b.used_usd),
-        _gauge("agentctl_budget_limit_usd", "Today's budget limit (USD).", b.limit_usd),
-        _gauge("agentctl_budget_reserved_usd", "Budget held for model calls in flight (USD).", b.reserved_usd),
-        _gauge("agentctl_budget_remaining_usd", "What is left of today's budget (USD).", b.remaining_usd),
+        _gauge("agentctl_budget_spent_usd", "Spend charged to today's budget (USD).", float(b.used_usd)),
+        _gauge("agentctl_budget_limit_usd", "Today's budget limit (USD).", float(b.limit_usd)),
+        _gauge("agentctl_budget_reserved_usd", "Budget held for model calls in flight (USD).", float(b.reserved_usd)),
+        _gauge("agentctl_budget_remaining_usd", "What is left of today's budget (USD).", float(b.remaining_usd)),
         _gauge("agentctl_agent_invocations_today", "Agent invocations charged to today.", b.invocations),
         _gauge("agentctl_cycles_started_today", "Cycles started today.", b.cycles_started),
     ]

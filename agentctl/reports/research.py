@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from agentctl.lab.gates import GateVerdict
+from agentctl.gates import GateVerdict
 from agentctl.reports.common import num
-from agentctl.store.records import BacktestRecord, HoldoutRecord, TrainingRecord
+from agentctl.store.records import BacktestRecord, TrainingRecord
 
 if TYPE_CHECKING:
     import psycopg
@@ -87,8 +87,8 @@ def _nth(values: list[float], i: int) -> float | None:
 
 def walk_forward(training: TrainingRecord | None, backtest: BacktestRecord | None) -> WalkForward | None:
     """The walk-forward figures the training and the research backtest stored; None when there are none."""
-    tr = training or TrainingRecord()
-    bt = backtest or BacktestRecord()
+    tr = training or TrainingRecord.model_validate({})
+    bt = backtest or BacktestRecord.model_validate({})
     acc = bt.fold_accuracy or tr.fold_accuracy
     n = max(len(bt.fold_sharpe), len(bt.fold_return), len(acc), len(tr.fold_constant_accuracy))
     folds = [
@@ -145,10 +145,9 @@ def holdout(cycle: Cycle) -> Holdout:
     """The final holdout's figures, only when the assessment passed; otherwise why they stay sealed."""
     if not (cycle.assessment is not None and cycle.assessment.passed):
         return Holdout(state="sealed", line=SEALED, gate=None, results=None)
-    raw = cycle.final_holdout_results
-    if raw is None:
+    record = cycle.final_holdout_results
+    if record is None:
         return Holdout(state="not_tested", line=NOT_TESTED, gate=None, results=None)
-    record = raw if isinstance(raw, HoldoutRecord) else HoldoutRecord.model_validate(raw)
     results = record.model_dump(mode="json", exclude_unset=True, exclude={"equity_curve", "gate"})
     return Holdout(state="shown", line="", gate=record.gate, results=results)
 

@@ -37,7 +37,7 @@ class OperationProgress(store.OperationLine):
         )
 
 
-class Warning_(BaseModel):
+class StatusWarning(BaseModel):
     code: str  # no_tick_yet, no_recent_tick, budget_exhausted, operation_no_heartbeat, paused, budget_overrun, circuit_open
     message: str
 
@@ -73,11 +73,11 @@ class Status(BaseModel):
     active_cycle: ActiveCycle | None
     budget: BudgetDay
     last_trigger: LastTrigger | None
-    warnings: list[Warning_]
+    warnings: list[StatusWarning]
 
 
 def operation_progress(
-    conn: psycopg.Connection[Any], op_id: str | None, last_trigger: store.LastTrigger | None = None
+    conn: psycopg.Connection[Any], op_id: str | None, last_trigger: store.LastTriggerLine | None = None
 ) -> OperationProgress | None:
     """The operation's status and progress from the lab's table, else as the last tick saw it."""
     if not op_id:
@@ -103,7 +103,9 @@ def operation_progress(
 ENDED = ("completed", "failed", "cancelled")
 
 
-def _active(conn: psycopg.Connection[Any], cycle: Cycle, now: datetime, trig: store.LastTrigger | None) -> ActiveCycle:
+def _active(
+    conn: psycopg.Connection[Any], cycle: Cycle, now: datetime, trig: store.LastTriggerLine | None
+) -> ActiveCycle:
     since = cycle.updated_at or cycle.created_at
     op = operation_progress(conn, cycle.operation_id, trig)
     strategy = cycle.strategy
@@ -125,17 +127,17 @@ def _active(conn: psycopg.Connection[Any], cycle: Cycle, now: datetime, trig: st
     )
 
 
-HOLD_WORDS = {"paused": "paused", "budget_overrun": "budget overrun", "circuit_open": "circuit breaker open"}
+STOP_WORDS = {"paused": "paused", "budget_overrun": "budget overrun", "circuit_open": "circuit breaker open"}
 
 
-def headline(active: ActiveCycle | None, holds: list[Warning_], budget: BudgetDay, ticked: bool) -> str:
+def headline(active: ActiveCycle | None, stops: list[StatusWarning], budget: BudgetDay, ticked: bool) -> str:
     """The first line of `status`: whatever stops or holds the research, before what is running."""
-    if holds:
-        h = holds[0]
+    if stops:
+        h = stops[0]
         # A pause or an open breaker stops new cycles only: the active one carries on.
         carries_on = active is not None and h.code in ("paused", "circuit_open")
         also = f" (cycle {active.id} still finishes)" if active is not None and carries_on else ""
-        label = HOLD_WORDS.get(h.code, h.code)
+        label = STOP_WORDS.get(h.code, h.code)
         return f"{h.message}{also}" if h.message.startswith(label) else f"{label}: {h.message}{also}"
     if active is not None and active.waiting_for_tick:
         op = active.operation
@@ -166,46 +168,46 @@ def status(conn: psycopg.Connection[Any], settings: Settings) -> Status:
             agent_invoked=bool(trig.agent_invoked),
             session_id=trig.session_id,
         )
-    holds = _holds(conn, settings)
+    stops = _stops(conn, settings)
     return Status(
-        headline=headline(active, holds, budget, last is not None),
+        headline=headline(active, stops, budget, last is not None),
         now=now,
         active_cycle=active,
         budget=budget,
         last_trigger=last,
-        warnings=_warnings(settings, active, budget, last) + holds,
+        warnings=_warnings(settings, active, budget, last) + stops,
     )
 
 
-def _holds(conn: psycopg.Connection[Any], settings: Settings) -> list[Warning_]:
+def _stops(conn: psycopg.Connection[Any], settings: Settings) -> list[StatusWarning]:
     """A pause, a budget overrun or an open circuit breaker: what stops new cycles (codes: their skip reasons)."""
-    from agentctl.agent.admission import holds
+    from agentctl.agent.admission import why_no_new_cycle
 
-    return [Warning_(code=reason.value, message=why) for reason, why in holds(conn, settings)]
+    return [StatusWarning(code=reason.value, message=why) for reason, why in why_no_new_cycle(conn, settings)]
 
 
 def _warnings(
     settings: Settings, active: ActiveCycle | None, budget: BudgetDay, last: LastTrigger | None
-) -> list[Warning_]:
+) -> list[StatusWarning]:
     out = []
     if last is None:
-        out.append(Warning_(code="no_tick_yet", message=NO_TICK_HINT))
+        out.append(StatusWarning(code="no_tick_yet", message=NO_TICK_HINT))
     elif last.age_s > NO_TICK_WARNING_S:
         message = f"no tick for {age(last.age_s)}: is cron running? (`agentctl cron --install` installs it)"
-        out.append(Warning_(code="no_recent_tick", message=message))
+        out.append(StatusWarning(code="no_recent_tick", message=message))
     if budget.remaining_usd <= 0:
         message = (
             f"today's budget is exhausted (${budget.used_usd:.2f} of ${budget.limit_usd:.2f}): "
             "raise it with `agentctl budget set AMOUNT`"
         )
-        out.append(Warning_(code="budget_exhausted", message=message))
+        out.append(StatusWarning(code="budget_exhausted", message=message))
     op = active.operation if active else None
     if op is not None and _silent(op, settings.heartbeat_timeout_s):
         seen = "never" if op.heartbeat_age_s is None else f"{age(op.heartbeat_age_s)} ago"
         message = (
             f"operation {op.id} has no heartbeat (last {seen}): its worker may have died; the next tick marks it failed"
         )
-        out.append(Warning_(code="operation_no_heartbeat", message=message))
+        out.append(StatusWarning(code="operation_no_heartbeat", message=message))
     return out
 
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agentctl import fmt
+from agentctl.reports.gate_words import plain_reason
 from agentctl.reports.research import holdout
-from agentctl.reports.words import plain_reason
 from agentctl.store import reports as store
 
 if TYPE_CHECKING:
     import psycopg
 
-    from agentctl.lab.gates import GateVerdict
+    from agentctl.gates import GateVerdict
     from agentctl.lab.strategy import StrategyConfig
-    from agentctl.reports.export import Export
     from agentctl.store.records import Cycle
 
 
@@ -41,8 +40,8 @@ def periods_line(cycle: Cycle) -> str:
     tr = cycle.training_results
     if tr is None or tr.research_start is None:
         return "not recorded (training did not complete)"
-    h = cycle.final_holdout_results or {}
-    end = f" to {fmt.day(str(h['end']))}" if holdout(cycle).state == "shown" and h.get("end") else ""
+    h = cycle.final_holdout_results
+    end = f" to {fmt.day(h.end)}" if holdout(cycle).state == "shown" and h and h.end else ""
     return (
         f"research {fmt.day(tr.research_start)} to {fmt.day(tr.research_end)} ({tr.research_bars} bars), "
         f"purge gap {tr.purge_bars} bars, sealed final holdout from {fmt.day(tr.holdout_start)}{end}"
@@ -102,7 +101,8 @@ def _holdout(cycle: Cycle) -> list[str]:
     return lines + _gate("final holdout", h.gate)
 
 
-def summary_markdown(conn: psycopg.Connection[Any], cycle: Cycle, config: StrategyConfig, out: Export) -> str:
+def summary_markdown(conn: psycopg.Connection[Any], cycle: Cycle, config: StrategyConfig, files: list[str]) -> str:
+    """The summary.md text; `files` are the lines of its Files section, one per file written."""
     ds = config.dataset
     lines = [
         f"# {config.name} (cycle {cycle.id})",
@@ -119,9 +119,6 @@ def summary_markdown(conn: psycopg.Connection[Any], cycle: Cycle, config: Strate
         "",
         "## Files",
         "",
-        f"- model.joblib: {out.model.why}",
-        *[f"- {e.file}: equity (from 1.0), drawdown and buy and hold, {e.holds} ({e.rows} rows)" for e in out.equity],
-        *[f"- {t.file}: {t.trades} trades of the {t.backtest}, {t.source}" for t in out.trades],
-        *[f"- note: {n}" for n in out.notes],
+        *files,
     ]
     return "\n".join(lines) + "\n"

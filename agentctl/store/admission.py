@@ -35,7 +35,7 @@ class AdmissionState(BaseModel):
     needs_person_reason: str | None = None
 
 
-class Ending(BaseModel):
+class RecentEnding(BaseModel):
     id: int
     outcome: str | None
     failure_reason: str | None
@@ -70,6 +70,6 @@ def needs_person(conn: psycopg.Connection[Any], reason: str) -> None:
 
 
 @atomic
-def recent_endings(conn: psycopg.Connection[Any], since: datetime | None, n: int) -> list[Ending]:
+def recent_endings(conn: psycopg.Connection[Any], since: datetime | None, n: int) -> list[RecentEnding]:
     """The last `n` cycles that ended after `since`, newest first."""
-    return [Ending.model_validate(r) for r in _sql.all(conn, "recent_endings", {"since": since, "n": n})]
+    return [RecentEnding.model_validate(r) for r in _sql.all(conn, "recent_endings", {"since": since, "n": n})]

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from agentctl.domain import Blame, Outcome, Phase, StateMoved
 from agentctl.store import storable
 from agentctl.store.queries import atomic, load
-from agentctl.store.records import Cycle, MemoryRow, Metrics
+from agentctl.store.records import BacktestRecord, Cycle, HoldoutRecord, MemoryRow, Metrics, TrainingRecord
 
 if TYPE_CHECKING:
     import psycopg
@@ -36,6 +36,11 @@ def _json(value: Any) -> Any:
     # a non-finite metric is stored as null (missing), never 'NaN'.
     cleaned = None if value is None else storable.json_value(value, nonfinite_null=True)
     return None if cleaned is None else Jsonb(cleaned, dumps=storable.dumps)
+
+
+def _record(record: BaseModel) -> Any:
+    """A result as its cycle keeps it: the fields it was given (a partial result stays partial)."""
+    return _json(record.model_dump(mode="json", exclude_unset=True))
 
 
 def _moved(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
@@ -185,17 +190,19 @@ def start_training(conn: psycopg.Connection[Any], session_id: int, operation_id:
 
 
 @atomic
-def start_backtest(conn: psycopg.Connection[Any], session_id: int, operation_id: str, training_results: Any) -> None:
+def start_backtest(
+    conn: psycopg.Connection[Any], session_id: int, operation_id: str, training_results: TrainingRecord
+) -> None:
     """training -> backtesting, keeping the training results."""
-    params = {"id": session_id, "operation_id": operation_id, "training_results": _json(training_results)}
+    params = {"id": session_id, "operation_id": operation_id, "training_results": _record(training_results)}
     row = _sql.maybe(conn, "start_backtest", params)
     _moved(row, f"cycle {session_id} left 'training' while its backtest was starting")
 
 
 @atomic
-def start_assessing(conn: psycopg.Connection[Any], session_id: int, backtest_results: Any) -> None:
+def start_assessing(conn: psycopg.Connection[Any], session_id: int, backtest_results: BacktestRecord) -> None:
     """backtesting -> assessing, keeping the backtest results."""
-    row = _sql.maybe(conn, "start_assessing", {"id": session_id, "backtest_results": _json(backtest_results)})
+    row = _sql.maybe(conn, "start_assessing", {"id": session_id, "backtest_results": _record(backtest_results)})
     _moved(row, f"cycle {session_id} left 'backtesting' before its assessment")
 
 
@@ -207,17 +214,16 @@ def start_holdout(conn: psycopg.Connection[Any], session_id: int, operation_id: 
 
 
 def record_results(
-    conn: psycopg.Connection[Any],
-    session_id: int,
-    phase: Phase,
-    *,
-    training: Any = None,
-    backtest: Any = None,
-    holdout: Any = None,
+    conn: psycopg.Connection[Any], session_id: int, phase: Phase, kept: TrainingRecord | BacktestRecord | HoldoutRecord
 ) -> None:
     """Results a cycle keeps when it ends (a failing gate's explain the failure)."""
-    params = {"id": session_id, "phase": phase.value, "training_results": _json(training)}
-    params |= {"backtest_results": _json(backtest), "final_holdout_results": _json(holdout)}
+    columns = {
+        TrainingRecord: "training_results",
+        BacktestRecord: "backtest_results",
+        HoldoutRecord: "final_holdout_results",
+    }
+    params = {"id": session_id, "phase": phase.value} | {column: None for column in columns.values()}
+    params[columns[type(kept)]] = _record(kept)
     _sql.run(conn, "record_results", params)
 
 
@@ -253,8 +259,8 @@ def costs(conn: psycopg.Connection[Any], session_id: int) -> CycleCosts:
     return CycleCosts.model_validate(_sql.one(conn, "session_costs", {"id": session_id}))
 
 
-def insert_metrics(conn: psycopg.Connection[Any], row: dict[str, Any]) -> None:
-    _sql.run(conn, "insert_metrics", row)
+def insert_metrics(conn: psycopg.Connection[Any], metrics: Metrics) -> None:
+    _sql.run(conn, "insert_metrics", metrics.model_dump() | {"outcome": metrics.outcome and metrics.outcome.value})
 
 
 # -- triggers ----------------------------------------------------------------------------------

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
+from agentctl.domain import Gate
 from agentctl.store.queries import atomic, load
 
 if TYPE_CHECKING:
     import psycopg
 
-Kind = Literal["training", "backtest", "holdout"]
 Status = Literal["pending", "running", "completed", "failed", "cancelled"]
 ACTIVE = ("pending", "running")
 MAX_ERROR = 2000
@@ -30,7 +30,7 @@ class Operation(BaseModel):
     """One training, backtest or final holdout run as recorded in lab_operations."""
 
     id: str
-    kind: Kind
+    kind: Gate
     status: Status
     session_id: int | None = None
     progress_pct: float = 0.0
@@ -66,7 +66,7 @@ def insert(
     conn: psycopg.Connection[Any],
     *,
     op_id: str,
-    kind: Kind,
+    kind: Gate,
     session_id: int | None,
     params: dict[str, Any],
     dataset: str,

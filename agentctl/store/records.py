@@ -1,10 +1,11 @@
 """Typed records read back from the store: each row and JSONB column parsed once, here.
 
-The lab writes complete `TrainingResult` / `BacktestResult` / `HoldoutResult` objects; what comes
-back from the database is read through the models below, whose fields are the
-same names, all optional: a gate that failed may keep partial results, and a
-row written by an older version must never wedge a tick or a report. A name
-that does not exist is an AttributeError (and a type error), never a silent None.
+The lab writes complete `TrainingResult` / `BacktestResult` / `HoldoutResult` objects
+(`agentctl/results.py`); what comes back from the database is read through the same
+models made lenient by `lenient`: the same names and types, every field optional. A gate
+that failed may keep partial results, and a row written by an older version must never
+wedge a tick or a report. A name that does not exist is an AttributeError (and a type
+error), never a silent None.
 
 Light on purpose: the poll-only tick reads these (pydantic only, no lab code).
 """
@@ -13,12 +14,32 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from agentctl.domain import Outcome, Phase
-from agentctl.lab.gates import GateVerdict
+from agentctl.domain import Gate, Outcome, Phase
+from agentctl.gates import GateVerdict
+from agentctl.results import BacktestResult, HoldoutResult, TrainingResult
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def lenient(model: type[M]) -> type[M]:
+    """`model` as read back: each field None when missing (a list or dict empty), validated when present.
+
+    Used as a class decorator over a subclass of a result; the type checker sees the
+    result's own (strict) types, so a reader still checks for None where a row may lack one.
+    """
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        origin = get_origin(info.annotation) or info.annotation
+        annotation: Any = info.annotation
+        if origin in (list, dict):
+            fields[name] = (annotation, Field(default_factory=origin, description=info.description))
+        else:
+            fields[name] = (annotation | None, Field(default=None, description=info.description))
+    return create_model(model.__name__, __base__=model, __module__=model.__module__, __doc__=model.__doc__, **fields)
 
 
 class _Stored(BaseModel):
@@ -26,43 +47,10 @@ class _Stored(BaseModel):
     model_config = ConfigDict(extra="ignore", protected_namespaces=(), defer_build=True)
 
 
-class TrainingRecord(_Stored):
+@lenient
+class TrainingRecord(TrainingResult):
     """A training result as stored on its cycle (`TrainingResult`'s fields, plus the gate's verdict)."""
 
-    accuracy: float | None = None
-    constant_accuracy: float | None = None
-    accuracy_p_value: float | None = None
-    oof_bars: int | None = None
-    oof_correct: int | None = None
-    effective_bars: int | None = None
-    log_loss: float | None = None
-    excess_sharpe: float | None = None
-    excess_t: float | None = None
-    excess_p_value: float | None = None
-    exposure_net: float | None = None
-    oof_trades: int | None = None
-    trial_path: str | None = None
-    train_accuracy: float | None = None
-    folds: int | None = None
-    fold_accuracy: list[float] = Field(default_factory=list)
-    fold_constant_accuracy: list[float] = Field(default_factory=list)
-    fold_constant_class: list[str] = Field(default_factory=list)
-    iterations: int | None = None
-    early_stopped: bool | None = None
-    class_balance: dict[str, float] = Field(default_factory=dict)
-    prediction_balance: dict[str, float] = Field(default_factory=dict)
-    classes: list[str] = Field(default_factory=list)
-    research_start: datetime | None = None
-    oof_start: datetime | None = None
-    research_end: datetime | None = None
-    research_bars: int | None = None
-    purge_bars: int | None = None
-    holdout_start: datetime | None = None
-    feature_columns: list[str] = Field(default_factory=list)
-    model_family: str | None = None
-    model_path: str | None = None
-    strategy_hash: str | None = None
-    duration_s: float | None = None
     gate: GateVerdict | None = None
 
     @model_validator(mode="before")
@@ -79,57 +67,10 @@ class TrainingRecord(_Stored):
         return self.constant_accuracy
 
 
-class _Performance(_Stored):
-    """What any simulated trading reports (research backtest and final holdout alike)."""
-
-    sharpe: float | None = None
-    sortino: float | None = None
-    calmar: float | None = None
-    total_return: float | None = None
-    cagr: float | None = None
-    max_drawdown: float | None = None
-    win_rate: float | None = None
-    total_trades: int | None = None
-    profit_factor: float | None = None
-    exposure: float | None = None
-    buy_and_hold_return: float | None = None
-    bars: int | None = None
-    bars_per_year: float | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    avg_trade_return: float | None = None
-    equity_curve: list[tuple[datetime, float]] = Field(default_factory=list)
-    exposure_net: float | None = None
-    excess_sharpe: float | None = None
-    excess_t: float | None = None
-    excess_p_value: float | None = None
-    buy_and_hold_drawdown: float | None = None
-
-
-class BacktestRecord(_Performance):
+@lenient
+class BacktestRecord(BacktestResult):
     """A backtest result as stored on its cycle (`BacktestResult`'s fields, plus the gate's verdict)."""
 
-    deflated_sharpe: float | None = None
-    n_trials: int | None = None
-    sr: float | None = None
-    sr0: float | None = None
-    skew: float | None = None
-    kurtosis: float | None = None
-    t: int | None = None
-    var_trials: float | None = None
-    variance_source: str | None = None
-    folds: int | None = None
-    fold_sharpe: list[float] = Field(default_factory=list)
-    fold_return: list[float] = Field(default_factory=list)
-    fold_accuracy: list[float] = Field(default_factory=list)
-    folds_profitable: int | None = None
-    blocks: list[list[float]] = Field(default_factory=list)
-    blocks_start: int | None = None
-    blocks_end: int | None = None
-    snooping_p_value: float | None = None
-    snooping_trials: int | None = None
-    effective_trials: float | None = None
-    duration_s: float | None = None
     gate: GateVerdict | None = None
 
     def headline(self) -> dict[str, float | int]:
@@ -141,12 +82,19 @@ class BacktestRecord(_Performance):
         return out
 
 
-class HoldoutRecord(_Performance):
+@lenient
+class HoldoutRecord(HoldoutResult):
     """A final holdout result as stored on its cycle (`HoldoutResult`'s fields, plus the gate's verdict)."""
 
-    sharpe_p_value: float | None = None
-    duration_s: float | None = None
     gate: GateVerdict | None = None
+
+
+# The record each gate's operation leaves on its cycle.
+RECORDS: dict[Gate, type[TrainingRecord] | type[BacktestRecord] | type[HoldoutRecord]] = {
+    "training": TrainingRecord,
+    "backtest": BacktestRecord,
+    "holdout": HoldoutRecord,
+}
 
 
 class AssessmentRecord(_Stored):
@@ -198,7 +146,7 @@ class Cycle(_Stored):
     backtest_results: BacktestRecord | None = None
     # The sealed final holdout's one test: read by the tick and by reports of passed
     # assessments only, never by anything that builds a prompt.
-    final_holdout_results: dict[str, Any] | None = None
+    final_holdout_results: HoldoutRecord | None = None
     assessment: AssessmentRecord | None = None
     outcome: Outcome | None = None
     failure_reason: str | None = None

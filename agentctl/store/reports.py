@@ -2,17 +2,18 @@
 
 Read-only, and none of them opens a transaction: the report commands use an
 autocommit connection, each statement its own snapshot. Money stays Decimal
-here; the reports round it for display and JSON.
+(`domain.Money`: a number in JSON); the reports return these rows as they are.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from agentctl.domain import Money
 from agentctl.store.cycles import active as current_cycle  # noqa: F401 (re-exported: one statement, in cycles.sql)
 from agentctl.store.cycles import get as cycle  # noqa: F401 (re-exported: one statement, in cycles.sql)
 from agentctl.store.cycles import metrics as cycle_metrics  # noqa: F401 (re-exported: one statement, in cycles.sql)
@@ -28,6 +29,10 @@ class _Row(BaseModel):
     model_config = ConfigDict(extra="ignore", protected_namespaces=())
 
 
+# agent_triggers.agent_invoked may be NULL (its default is false): NULL reads false.
+Invoked = Annotated[bool, BeforeValidator(bool)]
+
+
 class Clock(_Row):
     """The database's time and budget day (CURRENT_DATE in the connection's time zone)."""
 
@@ -35,7 +40,7 @@ class Clock(_Row):
     today: date
 
 
-class LastTrigger(_Row):
+class LastTriggerLine(_Row):
     """The newest agent_triggers row, with its age and what the tick saw (context)."""
 
     id: int
@@ -55,10 +60,10 @@ class TriggerLine(_Row):
     triggered_at: datetime
     trigger_reason: str
     session_id: int | None = None
-    agent_invoked: bool | None = None
+    agent_invoked: Invoked = False
     skip_reason: str | None = None
-    budget_used_today_usd: Decimal | None = None
-    budget_remaining_usd: Decimal | None = None
+    budget_used_today_usd: Money | None = None
+    budget_remaining_usd: Money | None = None
 
 
 class ActionLine(_Row):
@@ -77,7 +82,7 @@ class ActionLine(_Row):
     tokens_output: int | None = None
     tokens_cache_write: int | None = None
     tokens_cache_read: int | None = None
-    cost_usd: Decimal | None = None
+    cost_usd: Money = Decimal(0)
     latency_ms: int | None = None
     request_id: str | None = None
     stop_reason: str | None = None
@@ -93,7 +98,7 @@ class ActionTotals(_Row):
     tokens_output: int
     tokens_cache_write: int
     tokens_cache_read: int
-    cost_usd: Decimal
+    cost_usd: Money
 
 
 class OperationLine(_Row):
@@ -118,7 +123,7 @@ class CycleLine(_Row):
     backtest_win_rate: Decimal | None = None
     backtest_max_drawdown: Decimal | None = None
     backtest_total_trades: int | None = None
-    estimated_cost_usd: Decimal | None = None
+    estimated_cost_usd: Money | None = None
     cycle_duration_seconds: int | None = None
     verdict: str | None = None
     completed_at: datetime | None = None
@@ -130,12 +135,12 @@ class CycleLine(_Row):
 
 
 class CostPerSuccess(_Row):
-    avg: Decimal | None = None
+    avg: Money | None = None
     count: int
 
 
 class CostTotals(_Row):
-    total_spend_usd: Decimal
+    total_spend_usd: Money
     cycles_completed: int
     successes: int
     promising: int
@@ -144,7 +149,7 @@ class CostTotals(_Row):
 class OutcomeCost(_Row):
     outcome: str | None = None
     cycles: int
-    cost_usd: Decimal
+    cost_usd: Money
 
 
 class ModelCost(_Row):
@@ -153,23 +158,27 @@ class ModelCost(_Row):
     model: str
     invocation: str
     calls: int
-    cost_usd: Decimal
+    cost_usd: Money
 
 
 class CostlyFailure(_Row):
+    """A failed cycle and what it cost (the report's keys, read from the metrics row's columns)."""
+
     id: int
-    strategy_name: str | None = None
+    strategy: str | None = Field(default=None, validation_alias="strategy_name")
     outcome: str | None = None
-    estimated_cost_usd: Decimal | None = None
+    cost_usd: Money = Field(validation_alias="estimated_cost_usd")
     failure_reason: str | None = None
-    cycle_completed_at: datetime | None = None
+    completed_at: datetime | None = Field(default=None, validation_alias="cycle_completed_at")
 
 
 class TriggerCount(_Row):
+    """How many of today's ticks decided one way."""
+
     trigger_reason: str
     skip_reason: str | None = None
-    agent_invoked: bool | None = None
-    n: int
+    agent_invoked: Invoked = False
+    count: int = Field(validation_alias="n")
 
 
 class DatasetTally(_Row):
@@ -206,7 +215,7 @@ class DesignerTally(_Row):
     cycles: int
     trials: int
     confirmations: int
-    cost_usd: Decimal
+    cost_usd: Money
 
 
 # -- time, cycles ------------------------------------------------------------------------------
@@ -265,9 +274,9 @@ def recent_actions(conn: psycopg.Connection[Any], cycle_id: int | None, limit: i
     return [ActionLine.model_validate(r) for r in rows]
 
 
-def last_trigger(conn: psycopg.Connection[Any]) -> LastTrigger | None:
+def last_trigger(conn: psycopg.Connection[Any]) -> LastTriggerLine | None:
     row = _sql.maybe(conn, "last_trigger")
-    return None if row is None else LastTrigger.model_validate(row)
+    return None if row is None else LastTriggerLine.model_validate(row)
 
 
 def cycle_triggers(conn: psycopg.Connection[Any], cycle_id: int, limit: int) -> list[TriggerLine]:
@@ -362,7 +371,7 @@ class ScheduledLimit(_Row):
     """A later day's limit, set ahead with `budget set --date`."""
 
     date: date
-    limit_usd: Decimal
+    limit_usd: Money
 
 
 def scheduled_limits(conn: psycopg.Connection[Any]) -> list[ScheduledLimit]:
@@ -408,7 +417,7 @@ class FunnelCycle(_Row):
 
 
 class Spend(_Row):
-    spend_usd: Decimal
+    spend_usd: Money
     calls: int
 
 

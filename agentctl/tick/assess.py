@@ -20,14 +20,14 @@ if TYPE_CHECKING:
     import psycopg
 
     from agentctl.store.budget import BudgetSnapshot
-    from agentctl.store.records import Cycle
+    from agentctl.store.records import BacktestRecord, Cycle
     from agentctl.tick.core import Tick
 
 REASON = TriggerReason.BACKTEST_COMPLETED
 
 
 def assess(
-    tick: Tick, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: dict | None
+    tick: Tick, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: BacktestRecord | None
 ) -> TickResult:
     """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
     from agentctl.agent.admission import admit
@@ -40,7 +40,7 @@ def assess(
     attempts = cycles.assessment_attempts(conn, cycle.id)
     context: dict[str, Any] = {"assessment_attempts": attempts, "max_attempts": settings.assessment_max_attempts}
     if arriving is not None:
-        context["gate"] = arriving.get("gate")
+        context["gate"] = arriving.gate.model_dump() if arriving.gate else None
     if attempts >= settings.assessment_max_attempts:
         why = f"no assessment saved after {attempts} attempts"
         trigger = Trigger(REASON, SkipReason.ASSESSMENT_FAILED, context)

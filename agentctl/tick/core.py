@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from agentctl.domain import Blame, ExitCode, Outcome, Phase, SkipReason, TriggerReason
 from agentctl.store import admission, cycles
 from agentctl.store.budget import Budget
+from agentctl.store.records import RECORDS, BacktestRecord
 from agentctl.tick.finish import Ending, finish
 from agentctl.tick.lock import held
 from agentctl.tick.result import TickResult
@@ -141,13 +142,13 @@ class Tick:
         if op.status != "completed":
             return self._still_running(conn, cycle, snap, context)
 
-        results = dict(op.result or {})
-        verdict = stage.check(results, self.settings.gates)
-        results["gate"] = context["gate"] = verdict.model_dump()
+        results = RECORDS[stage.gate].model_validate(op.result or {})
+        results.gate = verdict = stage.check(results, self.settings.gates)
+        context["gate"] = verdict.model_dump()
         if not verdict.passed:
             trigger = Trigger(stage.completed_reason, SkipReason.GATE_FAILED, context)
-            kept: dict[str, Any] = {stage.gate: results}  # the failing gate's results explain the failure
-            ending = Ending(stage.gate_failed, stage.describe("; ".join(verdict.reasons)), trigger, stage.gate, **kept)
+            why = stage.describe("; ".join(verdict.reasons))
+            ending = Ending(stage.gate_failed, why, trigger, stage.gate, kept=results)
             return finish(conn, self.settings, cycle, ending, snap)
         passed = Trigger(stage.completed_reason, SkipReason.NO_AGENT_NEEDED, context)
         on_pass = {
@@ -158,19 +159,19 @@ class Tick:
         return on_pass[stage.passed](conn, cycle, snap, results, passed)
 
     def _confirm(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, passed: Trigger
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: Any, passed: Trigger
     ) -> TickResult:
         """Confirmed on the sealed final holdout: the cycle ends `success`."""
-        return finish(conn, self.settings, cycle, Ending(Outcome.SUCCESS, None, passed, holdout=results), snap)
+        return finish(conn, self.settings, cycle, Ending(Outcome.SUCCESS, None, passed, kept=results), snap)
 
     def _arrive(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, passed: Trigger
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: Any, passed: Trigger
     ) -> TickResult:
         """The backtest passed: on to the assessor, whose tick writes its own trigger row."""
         return self._assess(conn, cycle, snap, arriving=results)
 
     def _start_backtest(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: dict, passed: Trigger
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: Any, passed: Trigger
     ) -> TickResult:
         from agentctl.lab.operations import Trials, start_backtest
         from agentctl.lab.strategy import StrategyConfig
@@ -183,7 +184,7 @@ class Tick:
         trained = cycles.dataset_trials(conn, ds.symbol, ds.timeframe, cycle.id)
         paths = [t.trial_path for t in trained if t.trial_path is not None]
         trials = Trials(n_trials, sharpes, paths)
-        bt_id = start_backtest(conn, self.settings, config, results["model_path"], cycle.id, trials)
+        bt_id = start_backtest(conn, self.settings, config, results.model_path, cycle.id, trials)
         with conn.transaction():
             cycles.start_backtest(conn, cycle.id, bt_id, results)
             passed.with_context(backtest_operation_id=bt_id).write(conn, cycle.id, snap)
@@ -226,7 +227,7 @@ class Tick:
     # -- assessment ----------------------------------------------------------------------------
 
     def _assess(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: dict | None
+        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: BacktestRecord | None
     ) -> TickResult:
         """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
         from agentctl.tick.assess import assess

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from agentctl.domain import Blame, Outcome
 from agentctl.store import cycles
 from agentctl.store.budget import Budget
-from agentctl.store.records import BacktestRecord, TrainingRecord
+from agentctl.store.records import BacktestRecord, HoldoutRecord, Metrics, TrainingRecord
 from agentctl.tick.result import TickResult
 
 if TYPE_CHECKING:
@@ -31,9 +31,7 @@ class Ending:
     reason: str | None = None
     trigger: Trigger | None = None
     gate_failed: str | None = None
-    training: dict[str, Any] | None = None
-    backtest: dict[str, Any] | None = None
-    holdout: dict[str, Any] | None = None
+    kept: TrainingRecord | BacktestRecord | HoldoutRecord | None = None  # the stage's results, verdict included
     blame: Blame = Blame.AGENT  # a failure's: the budget's or a killed tick's do not open the breaker
 
     @property
@@ -46,9 +44,8 @@ def finish(
 ) -> TickResult:
     """End the cycle in one transaction; the trigger row (if any) needs the day's budget snapshot."""
     with conn.transaction():
-        if any(r is not None for r in (ending.training, ending.backtest, ending.holdout)):
-            kept = {"training": ending.training, "backtest": ending.backtest, "holdout": ending.holdout}
-            cycles.record_results(conn, cycle.id, cycle.phase, **kept)
+        if ending.kept is not None:
+            cycles.record_results(conn, cycle.id, cycle.phase, ending.kept)
         done = cycles.complete(conn, cycle.id, cycle.phase, ending.outcome, ending.reason, ending.failure_blame)
         # The day's row first: a late charge settles under the same row lock, so it lands either
         # before the costs are summed here or after the metrics row exists (and then updates it).
@@ -66,29 +63,29 @@ def finish(
     )
 
 
-def metrics_row(done: Cycle, costs: CycleCosts, ending: Ending) -> dict[str, Any]:
+def metrics_row(done: Cycle, costs: CycleCosts, ending: Ending) -> Metrics:
     """The agent_metrics row of a completed cycle, each figure fitted to its column."""
-    tr = done.training_results or TrainingRecord()
-    bt = done.backtest_results or BacktestRecord()
-    return {
-        "id": done.id,
-        "started_at": done.created_at,
-        "completed_at": done.completed_at,
-        "training_accuracy": _dec(tr.accuracy, 4, 5),
-        "training_final_loss": _dec(tr.log_loss, 6, 10),
-        "training_epochs_completed": tr.iterations,
-        "training_early_stopped": tr.early_stopped,
-        "backtest_sharpe": _dec(bt.sharpe, 4, 10),
-        "backtest_win_rate": _dec(bt.win_rate, 4, 5),
-        "backtest_max_drawdown": _dec(bt.max_drawdown, 4, 5),
-        "backtest_total_trades": bt.total_trades,
-        "backtest_profit_factor": _dec(bt.profit_factor, 4, 10),
-        "tokens_input": costs.tokens_input,
-        "tokens_output": costs.tokens_output,
-        "cost_usd": costs.cost_usd,
-        "outcome": ending.outcome.value,
-        "gate_failed": ending.gate_failed,
-    }
+    tr = done.training_results or TrainingRecord.model_validate({})
+    bt = done.backtest_results or BacktestRecord.model_validate({})
+    return Metrics(
+        session_id=done.id,
+        cycle_started_at=done.created_at,
+        cycle_completed_at=done.completed_at,
+        training_accuracy=_dec(tr.accuracy, 4, 5),
+        training_final_loss=_dec(tr.log_loss, 6, 10),
+        training_epochs_completed=tr.iterations,
+        training_early_stopped=tr.early_stopped,
+        backtest_sharpe=_dec(bt.sharpe, 4, 10),
+        backtest_win_rate=_dec(bt.win_rate, 4, 5),
+        backtest_max_drawdown=_dec(bt.max_drawdown, 4, 5),
+        backtest_total_trades=bt.total_trades,
+        backtest_profit_factor=_dec(bt.profit_factor, 4, 10),
+        total_tokens_input=costs.tokens_input,
+        total_tokens_output=costs.tokens_output,
+        estimated_cost_usd=costs.cost_usd,
+        outcome=ending.outcome,
+        gate_failed=ending.gate_failed,
+    )
 
 
 def _dec(value: float | None, places: int, digits: int) -> Decimal | None:

@@ -14,19 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
-from agentctl.domain import Outcome, Phase, TriggerReason
+from agentctl.domain import Gate, Outcome, Phase, TriggerReason
 
 if TYPE_CHECKING:
-    from agentctl.lab.gates import GateThresholds, GateVerdict
+    from pydantic import BaseModel
+
+    from agentctl.gates import GateThresholds, GateVerdict
     from agentctl.store.records import Cycle
 
-GateName = Literal["training", "backtest", "holdout"]
 
-
-def _gate(name: GateName) -> Callable[[dict[str, Any], GateThresholds], GateVerdict]:
-    def check(results: dict[str, Any], thresholds: GateThresholds) -> GateVerdict:
+def _gate(name: Gate) -> Callable[[BaseModel, GateThresholds], GateVerdict]:
+    def check(results: BaseModel, thresholds: GateThresholds) -> GateVerdict:
         from agentctl.lab import gates
 
         fn = {"training": gates.training_gate, "backtest": gates.backtest_gate, "holdout": gates.confirmation_gate}
@@ -39,8 +39,8 @@ def _gate(name: GateName) -> Callable[[dict[str, Any], GateThresholds], GateVerd
 class Stage:
     phase: Phase  # the cycle's phase while it waits on this stage's operation
     passed: Phase | Outcome  # what follows a passed gate: the next phase, or the cycle's ending
-    gate: GateName
-    check: Callable[[dict[str, Any], GateThresholds], GateVerdict]
+    gate: Gate
+    check: Callable[[BaseModel, GateThresholds], GateVerdict]
     failed: Outcome  # the operation failed, was cancelled or vanished
     failed_reason: TriggerReason
     gate_failed: Outcome  # the operation completed and its gate said no

@@ -92,7 +92,7 @@ def test_judge_verdicts():
 
 
 def test_every_record_mirrors_its_lab_result():
-    from agentctl.lab.results import BacktestResult, HoldoutResult, TrainingResult
+    from agentctl.results import BacktestResult, HoldoutResult, TrainingResult
     from agentctl.store.records import BacktestRecord, HoldoutRecord, TrainingRecord
 
     for result, record in (
@@ -108,7 +108,7 @@ def test_every_record_mirrors_its_lab_result():
 
 
 def test_judge_reads_backtest_result_names():
-    from agentctl.lab.results import BacktestResult
+    from agentctl.results import BacktestResult
     from agentctl.store.records import BacktestRecord
 
     # judge reads BacktestRecord: the same names as the BacktestResult the worker writes, plus the tick's gate.

@@ -51,9 +51,10 @@ def test_doctor_fails_its_universe_check_and_exits_1(settings):
 
 def test_the_universe_is_case_insensitive(settings, monkeypatch):
     monkeypatch.setenv("AGENTCTL_DATASETS", "nasdaq/1d, aapl/1H")
+    from agentctl.lab.universe import universe_of
     from agentctl.settings import Settings
 
-    assert Settings().universe == [("NASDAQ", "1d"), ("AAPL", "1h")]
+    assert universe_of(Settings()) == [("NASDAQ", "1d"), ("AAPL", "1h")]
     p = _run("doctor")
     assert "NASDAQ/1d, AAPL/1h" in p.stdout, p.stdout
 

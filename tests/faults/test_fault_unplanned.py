@@ -271,7 +271,7 @@ def test_a_dated_name_of_the_same_model_is_not_a_substitution(claude, fake_anthr
 
 
 def test_credit_exhausted_needs_a_person_until_resume(settings, conn, fake_anthropic):
-    from agentctl.agent.admission import holds
+    from agentctl.agent.admission import why_no_new_cycle
     from agentctl.store import admission
 
     env = {k: v for k, v in _tick_env(fake_anthropic).items() if k.startswith(("AGENTCTL_", "ANTHROPIC_"))}
@@ -279,24 +279,24 @@ def test_credit_exhausted_needs_a_person_until_resume(settings, conn, fake_anthr
     first = tick(**env)
     assert first.exit_code == ExitCode.NEEDS_PERSON and "credit" in first.message
     assert len(fake_anthropic.message_requests) == 1  # no retry: retrying cannot help
-    [(reason, why)] = holds(conn, settings)
+    [(reason, why)] = why_no_new_cycle(conn, settings)
     assert reason is SkipReason.AGENT_MISCONFIGURED and "agentctl resume" in why
     again = tick(**env)  # the next tick asks nothing of the API and still needs the person
     assert again.exit_code == ExitCode.NEEDS_PERSON and len(fake_anthropic.message_requests) == 1
     admission.resume(conn)
-    assert holds(conn, settings) == []
+    assert why_no_new_cycle(conn, settings) == []
 
 
 @pytest.mark.parametrize("status", [401, 403, 404])
 def test_a_revoked_key_or_missing_model_needs_a_person(settings, conn, fake_anthropic, status):
     from fake_anthropic import fault
 
-    from agentctl.agent.admission import holds
+    from agentctl.agent.admission import why_no_new_cycle
 
     env = {k: v for k, v in _tick_env(fake_anthropic).items() if k.startswith(("AGENTCTL_", "ANTHROPIC_"))}
     fake_anthropic.enqueue(fault(status))
     assert tick(**env).exit_code == ExitCode.NEEDS_PERSON
-    assert [r for r, _ in holds(conn, settings)] == [SkipReason.AGENT_MISCONFIGURED]
+    assert [r for r, _ in why_no_new_cycle(conn, settings)] == [SkipReason.AGENT_MISCONFIGURED]
 
 
 def test_the_breaker_does_not_count_ticks_killed_mid_design(settings, conn):

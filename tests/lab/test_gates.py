@@ -2,7 +2,8 @@
 
 import math
 
-from agentctl.lab.gates import GateThresholds, backtest_gate, confirmation_gate, training_gate
+from agentctl.gates import GateThresholds
+from agentctl.lab.gates import backtest_gate, confirmation_gate, training_gate
 
 GOOD_TR = {
     "excess_sharpe": 0.61,

@@ -22,8 +22,8 @@ from agentctl.lab.operations import (
     start_holdout,
     start_training,
 )
-from agentctl.lab.results import BacktestResult, HoldoutResult
 from agentctl.lab.strategy import strategy_hash, validate_strategy
+from agentctl.results import BacktestResult, HoldoutResult
 
 SLOW_MODEL = {"family": "mlp", "hidden_units": 256, "hidden_layers": 3, "max_epochs": 500, "early_stopping": False}
 
@@ -146,7 +146,7 @@ def test_polling_imports_nothing_heavy():
     import sys
 
     code = (
-        "import sys, agentctl.lab.operations, agentctl.lab.gates, agentctl.lab.results;"
+        "import sys, agentctl.lab.operations, agentctl.lab.gates, agentctl.results;"
         "heavy = [m for m in ('numpy', 'pandas', 'sklearn', 'talib') if m in sys.modules];"
         "print(','.join(heavy))"
     )

@@ -40,7 +40,8 @@ def test_cost_by_model_reads_the_rollup(settings, conn, seeded):
     )
     conn.commit()
     rep = cost_report(conn)
-    assert {m.name: m.cost_usd for m in rep.by_model} == {
+    # Money is a Decimal in the report and a number in its JSON.
+    assert {m["name"]: m["cost_usd"] for m in rep.model_dump(mode="json")["by_model"]} == {
         "claude-sonnet-5-5": 0.36,
         "(unknown)": 0.25,
         "claude-haiku-4-5": 0.01,

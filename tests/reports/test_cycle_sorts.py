@@ -1,4 +1,4 @@
-"""`cycles --sort`: one bound key orders by each figure, best first, then the newest."""
+"""`cycles --sort`: one bound key orders by each figure, highest first (cost: costliest first), then the newest."""
 
 from __future__ import annotations
 

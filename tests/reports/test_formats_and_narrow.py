@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agentctl import fmt
-from agentctl.reports.words import short_name
+from agentctl.reports.gate_words import short_name
 
 from .research import seed_research
 from .test_every_command_80_columns import terminal

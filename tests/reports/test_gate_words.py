@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agentctl.cli.cycle import _print_summary
-from agentctl.lab.gates import GateVerdict
-from agentctl.reports.words import failure_once, plain_reasons
+from agentctl.gates import GateVerdict
+from agentctl.reports.gate_words import failure_once, plain_reasons
 from agentctl.runner import CycleSummary
 
 REASONS = ["total_trades 6: needs at least 10 (fails)", "deflated_sharpe 0.120: needs at least 0.950 (fails)"]

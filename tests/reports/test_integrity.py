@@ -59,7 +59,7 @@ def test_pbo_keeps_the_usual_number_of_blocks():
 
 
 def test_per_designer_trials_confirmations_and_cost(conn, settings, research):
-    rows = [d.model_dump() for d in integrity(conn, settings).by_designer]
+    rows = [d.model_dump(mode="json") for d in integrity(conn, settings).by_designer]
     assert rows == [
         {
             "designer": f"claude {SONNET}",
@@ -130,7 +130,7 @@ def test_cost_counts_confirmed_and_every_passed_assessment(conn, research):
 
     rep = cost_report(conn)
     # Confirmed: the two cycles the final holdout confirmed (costs 0 and 0.30).
-    assert rep.successes == 2 and rep.avg_cost_per_success_usd == 0.15
+    assert rep.successes == 2 and rep.model_dump(mode="json")["avg_cost_per_success_usd"] == 0.15
     # Promising: every passed assessment, the one the holdout did not confirm included.
     assert rep.promising == 3
 

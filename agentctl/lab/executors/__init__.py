@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from agentctl.domain import Gate
     from agentctl.settings import Settings
-    from agentctl.store.operations import Kind, Operation
+    from agentctl.store.operations import Operation
 
 
 class Executor(Protocol):
@@ -28,7 +29,7 @@ class Executor(Protocol):
         """Where the worker's output goes, as shown to a person."""
         ...
 
-    def submit(self, settings: Settings, op_id: str, kind: Kind, log_path: str) -> str | None:
+    def submit(self, settings: Settings, op_id: str, kind: Gate, log_path: str) -> str | None:
         """Start the worker of a recorded operation; the reason it could not be started, or None."""
         ...
 

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from agentctl.lab.executors import silence_reason
 
 if TYPE_CHECKING:
+    from agentctl.domain import Gate
     from agentctl.settings import Settings
-    from agentctl.store.operations import Kind, Operation
+    from agentctl.store.operations import Operation
 
 
 class LocalExecutor:
@@ -34,7 +35,7 @@ class LocalExecutor:
         path.parent.mkdir(parents=True, exist_ok=True)
         return str(path)
 
-    def submit(self, settings: Settings, op_id: str, kind: Kind, log_path: str) -> str | None:
+    def submit(self, settings: Settings, op_id: str, kind: Gate, log_path: str) -> str | None:
         """Spawn the worker; a launch failure raises (there is nothing to retry on this machine)."""
         _spawn(op_id, Path(log_path), worker_env(settings))
         return None

@@ -20,8 +20,9 @@ from agentctl.lab.executors import silence_reason, worker_name
 if TYPE_CHECKING:
     from ray.job_submission import JobSubmissionClient
 
+    from agentctl.domain import Gate
     from agentctl.settings import Settings
-    from agentctl.store.operations import Kind, Operation
+    from agentctl.store.operations import Operation
 
 # Settings the worker reads; everything else (the API key above all) stays here.
 _FORWARDED = ("home", "timezone", "heartbeat_timeout_s")
@@ -41,7 +42,7 @@ class RayExecutor:
     def log_path(self, settings: Settings, op_id: str) -> str:
         return f"`ray job logs {op_id}`"  # the job's output lives in Ray, not on this machine
 
-    def submit(self, settings: Settings, op_id: str, kind: Kind, log_path: str) -> str | None:
+    def submit(self, settings: Settings, op_id: str, kind: Gate, log_path: str) -> str | None:
         """Submit the job; on failure return the reason (the operation fails with it, the tick goes on)."""
         for attempt in range(_SUBMIT_ATTEMPTS):
             try:

@@ -77,18 +77,18 @@ INSERT INTO agent_metrics (
     total_tokens_input, total_tokens_output, estimated_cost_usd, outcome, gate_failed,
     total_tokens_cache_write, total_tokens_cache_read)
 VALUES (
-    %(id)s, %(started_at)s, %(completed_at)s,
-    GREATEST(0, EXTRACT(EPOCH FROM (%(completed_at)s::timestamptz - %(started_at)s::timestamptz)))::int,
+    %(session_id)s, %(cycle_started_at)s, %(cycle_completed_at)s,
+    GREATEST(0, EXTRACT(EPOCH FROM (%(cycle_completed_at)s::timestamptz - %(cycle_started_at)s::timestamptz)))::int,
     %(training_accuracy)s, %(training_final_loss)s, %(training_epochs_completed)s, %(training_early_stopped)s,
     %(backtest_sharpe)s, %(backtest_win_rate)s, %(backtest_max_drawdown)s, %(backtest_total_trades)s,
     %(backtest_profit_factor)s,
-    %(tokens_input)s, %(tokens_output)s, %(cost_usd)s, %(outcome)s, %(gate_failed)s,
+    %(total_tokens_input)s, %(total_tokens_output)s, %(estimated_cost_usd)s, %(outcome)s, %(gate_failed)s,
     -- Cache tokens beside total_tokens_input (which counts uncached prompt tokens only), from
     -- the same action rows as the other totals, in the same transaction.
     (SELECT LEAST(COALESCE(SUM(tokens_cache_write::bigint), 0), 2147483647)::int
-     FROM agent_actions WHERE session_id = %(id)s),
+     FROM agent_actions WHERE session_id = %(session_id)s),
     (SELECT LEAST(COALESCE(SUM(tokens_cache_read::bigint), 0), 2147483647)::int
-     FROM agent_actions WHERE session_id = %(id)s))
+     FROM agent_actions WHERE session_id = %(session_id)s))
 
 -- name: metrics_by_cycle
 SELECT * FROM agent_metrics WHERE session_id = %(id)s

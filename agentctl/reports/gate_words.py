@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from agentctl.lab.gates import GateVerdict
+from agentctl.gates import GateVerdict
 
 METRIC_WORDS = {
     "total_trades": "trades",
