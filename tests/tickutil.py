@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,26 @@ OPEN_GATES = {
     "AGENTCTL_GATES__MIN_DEFLATED_SHARPE": "0",
     "AGENTCTL_GATES__CONFIRM_ALPHA": "1",
 }
+
+
+AGENTCTL = str(Path(sys.executable).parent / "agentctl")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed `agentctl` with the test's environment (plus `env`), as a user runs it."""
+    full = {**os.environ, **(env or {})}
+    return subprocess.run([AGENTCTL, *args], capture_output=True, text=True, timeout=120, env=full)
+
+
+def one_line_error(p: subprocess.CompletedProcess[str], code: int, *says: str) -> str:
+    """The run failed with `code` and one `agentctl: ...` line holding every word of `says`; that line."""
+    assert "Traceback" not in p.stderr, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == code, (p.returncode, p.stderr)
+    assert len(lines) == 1 and lines[0].startswith("agentctl: "), p.stderr
+    for word in says:
+        assert word in lines[0], lines[0]
+    return lines[0]
 
 
 def tick(**env: str) -> TickResult:

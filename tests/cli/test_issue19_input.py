@@ -14,23 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-AGENTCTL = str(Path(sys.executable).parent / "agentctl")
-
-
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, **(env or {})}
-    return subprocess.run([AGENTCTL, *args], capture_output=True, text=True, timeout=120, env=full)
-
-
-def _one_line(p: subprocess.CompletedProcess[str], code: int, *says: str) -> str:
-    assert "Traceback" not in p.stderr, p.stderr
-    lines = p.stderr.strip().splitlines()
-    assert p.returncode == code, (p.returncode, p.stderr)
-    assert len(lines) == 1 and lines[0].startswith("agentctl: "), p.stderr
-    for word in says:
-        assert word in lines[0], lines[0]
-    return lines[0]
+from tickutil import one_line_error as _one_line
+from tickutil import run_cli as _run
 
 
 @pytest.mark.parametrize("command", [["tick"], ["run", "--cycles", "1", "--interval", "0"], ["cron"]])
