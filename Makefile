@@ -41,9 +41,10 @@ install: $(RUNTIME)
 	  *) echo "$(PREFIX)/bin is not on your PATH: add  export PATH=\"$(PREFIX)/bin:\$$PATH\"  to ~/.profile";; esac
 	@echo "next: agentctl cron --install (the tick every minute), agentctl --install-completion (tab completion)"
 
-# pytest-xdist: one worker per core (TEST_JOBS=0 runs in one process), each with its own embedded server;
-# a module's tests stay on one worker, so its module-scoped fixtures (a calibration, a private server) run once.
-TEST_JOBS ?= auto
+# pytest-xdist: two workers per core (TEST_JOBS=0 runs in one process), each with its own embedded server:
+# many tests wait on a subprocess (a tick, a lab worker, the fake API), so two per core keep the cores busy.
+# A module's tests stay on one worker, so its module-scoped fixtures (a calibration, a private server) run once.
+TEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print(2 * len(os.sched_getaffinity(0)))')
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not ray" -n $(TEST_JOBS) --dist loadscope
 

@@ -61,7 +61,7 @@ def tick(**env: str) -> TickResult:
                 os.environ[k] = v
 
 
-def tick_until(conn, predicate, *, timeout_s: float = 90, pause_s: float = 0.2, **env: str) -> list[TickResult]:
+def tick_until(conn, predicate, *, timeout_s: float = 300, pause_s: float = 0.2, **env: str) -> list[TickResult]:
     """Tick until `predicate(conn)` is true; returns every tick's result."""
     results = []
     deadline = time.monotonic() + timeout_s

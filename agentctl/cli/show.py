@@ -12,7 +12,6 @@ from agentctl.cli.activity import actions_table, triggers_table
 from agentctl.cli.common import JSON_HELP, image_path, report_db
 from agentctl.cli.errors import fail, handle_errors, no_such_cycle
 from agentctl.domain import ExitCode
-from agentctl.reports.gate_words import failure_once, plain_reasons
 
 TRADES_SHOWN = 10  # the last trades `show` lists without --trades
 
@@ -105,6 +104,8 @@ def _render(d: CycleDetail, chart: EquityChart) -> None:
 
 
 def _head(d: CycleDetail) -> None:
+    from agentctl.reports.gate_words import failure_once  # the reports package stays out of `--help`
+
     head = f"cycle {d.id}: {d.strategy or '(no strategy)'}"
     state = f"outcome {d.outcome}" if d.outcome else f"active, phase {d.phase}"
     done = f", completed {fmt.when(d.completed_at)} (took {fmt.duration(d.duration_s)})" if d.completed_at else ""
@@ -241,6 +242,8 @@ def _holdout(d: CycleDetail) -> None:
 def _gate(name: str, gate: GateVerdict | None) -> None:
     if gate is None:
         return
+    from agentctl.reports.gate_words import plain_reasons
+
     if gate.passed:
         r.echo(f"  {name} gate: passed")
     else:

@@ -120,9 +120,13 @@ def _tick_until(url: str, predicate, timeout_s: float = 120) -> list[subprocess.
         time.sleep(0.2)
 
 
-def _wait_for(predicate, timeout: float = 30) -> None:
+def _wait_for(predicate, process: subprocess.Popen, timeout: float = 120) -> None:
+    """Until `predicate()` holds; a deadline for a loaded machine, and the process's own words if it ended first."""
     deadline = time.monotonic() + timeout
     while not predicate():
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"the tick ended first (exit {process.returncode}): {out} {err}")
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.02)
 
@@ -166,7 +170,7 @@ def test_server_stops_during_the_model_call_then_the_next_tick_carries_on(outage
         monkeypatch.setenv(k, v)
     fake_anthropic.enqueue(slow(message(tool_use("validate_strategy", {"config": bad_config()})), 3.0))
     p = _tick_process()
-    _wait_for(lambda: len(fake_anthropic.message_requests) == 1)  # the tick is inside the model call
+    _wait_for(lambda: len(fake_anthropic.message_requests) == 1, p)  # the tick is inside the model call
     server.stop("immediate")
     out, err = p.communicate(timeout=120)
     assert p.returncode == 75, (out, err)

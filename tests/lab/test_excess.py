@@ -95,3 +95,32 @@ def test_the_sharpe_a_holdout_needs():
     assert excess.needed_sharpe(4.0, 0.05, 0.5) == pytest.approx(0.822, abs=1e-3)
     assert excess.needed_sharpe(2.25, 0.05, 0.8) == pytest.approx(1.657, abs=1e-3)
     assert excess.needed_sharpe(0.0, 0.05, 0.8) == math.inf
+
+
+_FIGURES = """
+import json, sys
+import numpy as np
+from agentctl.lab import excess
+rng = np.random.default_rng(11)
+family = rng.normal(0.0002, 0.01, (600, 5))
+out = {"hac": excess.hac_test(family[:, 0], 252.0)._asdict(), "snooping": excess.snooping_p(family, 2, reps=200)._asdict()}
+out["heavy"] = sorted(m for m in ("matplotlib", "statsmodels", "arch.univariate") if m in sys.modules)
+print(json.dumps(out))
+"""
+
+
+def test_the_tests_give_the_same_figures_without_archs_models_loaded():
+    """A lab worker skips arch/__init__ (its GARCH models, matplotlib); the figures are those of arch in full."""
+    import json
+    import subprocess
+    import sys
+
+    def figures(before: str) -> dict:
+        p = subprocess.run([sys.executable, "-c", before + _FIGURES], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    worker, full = figures(""), figures("import arch\n")
+    assert worker.pop("heavy") == [] and "arch.univariate" in full.pop("heavy")
+    assert worker == full
+    assert 0 < full["snooping"]["p"] < 1 and full["hac"]["se"] > 0
