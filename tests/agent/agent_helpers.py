@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from pydantic import SecretStr
+
+from agentctl.store.budget import Budget
 
 SENTINEL_KEY = "sk-ant-SENTINEL-0123456789abcdef-never-store-me"
 
@@ -70,3 +73,27 @@ def finish(conn, session_id: int, outcome: str = "failed_training") -> None:
             "UPDATE agent_sessions SET phase = 'idle', outcome = %s, completed_at = now() WHERE id = %s",
             [outcome, session_id],
         )
+
+
+@pytest.fixture
+def claude(settings, fake_anthropic, conn):
+    """A factory of (Claude's settings against the fake API, a connection factory, a new cycle in `designing`)."""
+
+    def make(**overrides):
+        s = claude_settings(settings, fake_anthropic, **overrides)
+        return s, conn_factory(s), new_session(conn)
+
+    return make
+
+
+def calls(conn, sid: int) -> list[dict]:
+    """The cycle's billed API calls, in order."""
+    return [r for r in actions(conn, sid) if r["tool_name"] == "messages.create"]
+
+
+def ledger_exact(conn, s):
+    """Nothing left reserved, and the day's spend is exactly the sum of its recorded calls; the day's snapshot."""
+    snap = Budget(s).snapshot(conn)
+    assert snap.reserved == 0
+    assert snap.used == Budget(s).day_action_cost(conn, snap.date) >= 0
+    return snap

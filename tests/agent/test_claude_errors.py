@@ -7,31 +7,11 @@ import socket
 from decimal import Decimal
 
 import pytest
-from agent_helpers import actions, bad_config, claude_settings, conn_factory, finish, good_config, new_session
+from agent_helpers import actions, bad_config, calls, claude, finish, good_config, ledger_exact, new_session
 from fake_anthropic import fake_anthropic, fault, malformed, message, refusal, script_design, slow, text, tool_use
 
 from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_design, select_agent
 from agentctl.store.budget import Budget
-
-
-@pytest.fixture
-def claude(settings, fake_anthropic, conn):
-    def make(**overrides):
-        s = claude_settings(settings, fake_anthropic, **overrides)
-        return s, conn_factory(s), new_session(conn)
-
-    return make
-
-
-def calls(conn, sid):
-    return [r for r in actions(conn, sid) if r["tool_name"] == "messages.create"]
-
-
-def assert_ledger_exact(conn, s):
-    snap = Budget(s).snapshot(conn)
-    assert snap.reserved == 0
-    assert snap.used == Budget(s).day_action_cost(conn, snap.date)
-    return snap
 
 
 def test_claude_without_a_key_is_misconfigured(settings):
@@ -62,7 +42,7 @@ def test_budget_exhausted_before_the_first_call_raises(claude, fake_anthropic, c
     with pytest.raises(BudgetExceeded):
         run_design(factory, s, sid)
     assert fake_anthropic.requests == []
-    snap = assert_ledger_exact(conn, s)
+    snap = ledger_exact(conn, s)
     assert (snap.used, snap.invocations) == (0, 0)
 
 
@@ -83,7 +63,7 @@ def test_budget_cap_stops_an_invocation_midway(claude, fake_anthropic, conn):
     assert not out.saved
     assert out.failure_reason.startswith("budget exceeded midway")
     assert len(calls(conn, sid2)) == 1
-    snap = assert_ledger_exact(conn, s)
+    snap = ledger_exact(conn, s)
     assert snap.used <= snap.limit
 
 
@@ -96,7 +76,7 @@ def test_rate_limit_is_retried_honouring_retry_after_ms(claude, fake_anthropic, 
     assert [(r["success"], r["attempt"]) for r in rows[:3]] == [(False, 1), (False, 2), (True, 3)]
     assert "HTTP 429" in rows[0]["error_message"] and "overloaded_error" in rows[1]["error_message"]
     assert rows[0]["cost_usd"] == 0 and rows[0]["request_id"].startswith("req_")
-    assert_ledger_exact(conn, s)
+    ledger_exact(conn, s)
 
 
 def test_outage_ends_the_invocation_cleanly(claude, fake_anthropic, conn):
@@ -105,7 +85,7 @@ def test_outage_ends_the_invocation_cleanly(claude, fake_anthropic, conn):
     with pytest.raises(AgentUnavailable, match="after 3 attempts"):
         run_design(factory, s, sid)
     assert len(calls(conn, sid)) == 3
-    snap = assert_ledger_exact(conn, s)
+    snap = ledger_exact(conn, s)
     assert snap.used == 0
     phase = conn.execute("SELECT phase FROM agent_sessions WHERE id = %s", [sid]).fetchone()["phase"]
     assert phase == "designing"  # left for the next tick to handle
@@ -135,7 +115,7 @@ def test_timeout_is_charged_at_worst_case_then_retried(claude, fake_anthropic, c
     first = calls(conn, sid)[0]
     assert not first["success"] and first["error_message"].startswith("timeout")
     assert first["cost_usd"] == Decimal(first["tool_args"]["reserved_usd"]) > 0
-    assert_ledger_exact(conn, s)
+    ledger_exact(conn, s)
 
 
 def test_malformed_body_is_charged_and_retried(claude, fake_anthropic, conn):
@@ -145,7 +125,7 @@ def test_malformed_body_is_charged_and_retried(claude, fake_anthropic, conn):
     assert run_design(factory, s, sid).saved
     first = calls(conn, sid)[0]
     assert "malformed response" in first["error_message"] and first["cost_usd"] > 0
-    assert_ledger_exact(conn, s)
+    ledger_exact(conn, s)
 
 
 def test_connection_refused_is_an_outage_and_not_charged(claude, conn):
@@ -156,7 +136,7 @@ def test_connection_refused_is_an_outage_and_not_charged(claude, conn):
     with pytest.raises(AgentUnavailable, match="connection error"):
         run_design(factory, s, sid)
     assert [r["cost_usd"] for r in calls(conn, sid)] == [0, 0]
-    assert_ledger_exact(conn, s)
+    ledger_exact(conn, s)
 
 
 def test_bad_request_fails_the_design(claude, fake_anthropic, conn):

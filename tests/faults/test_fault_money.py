@@ -10,7 +10,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from agent_helpers import SENTINEL_KEY, actions, claude_settings, conn_factory, good_config, new_session
+from agent_helpers import SENTINEL_KEY, actions, calls, claude, good_config, ledger_exact
 from fake_anthropic import (
     OMIT,
     fake_anthropic,
@@ -25,26 +25,6 @@ from fake_anthropic import (
 
 from agentctl.agent import run_design
 from agentctl.store.budget import Budget
-
-
-@pytest.fixture
-def claude(settings, fake_anthropic, conn):
-    def make(**overrides):
-        s = claude_settings(settings, fake_anthropic, **overrides)
-        return s, conn_factory(s), new_session(conn)
-
-    return make
-
-
-def calls(conn, sid):
-    return [r for r in actions(conn, sid) if r["tool_name"] == "messages.create"]
-
-
-def ledger_exact(conn, s):
-    snap = Budget(s).snapshot(conn)
-    assert snap.reserved == 0
-    assert snap.used == Budget(s).day_action_cost(conn, snap.date) >= 0
-    return snap
 
 
 def save(name: str = "money-1"):

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from agent_helpers import SENTINEL_KEY, bad_config, claude_settings, conn_factory, good_config, new_session
+from agent_helpers import SENTINEL_KEY, bad_config, calls, claude, good_config, ledger_exact
 from fake_anthropic import (
     before,
     broken_body,
@@ -26,7 +26,7 @@ from fake_anthropic import (
     script_design,
     tool_use,
 )
-from test_fault_money import calls, ledger_exact, reserved, save
+from test_fault_money import reserved, save
 from tickutil import tick
 
 from agentctl import pricing
@@ -36,16 +36,7 @@ from agentctl.store import cycles
 from agentctl.store.budget import Budget, Fence, FencedOut
 from agentctl.store.cycles import TICK_LOCK_KEY
 
-__all__ = ["fake_anthropic"]  # the fixture, imported for pytest
-
-
-@pytest.fixture
-def claude(settings, fake_anthropic, conn):
-    def make(**overrides):
-        s = claude_settings(settings, fake_anthropic, **overrides)
-        return s, conn_factory(s), new_session(conn)
-
-    return make
+__all__ = ["claude", "fake_anthropic"]  # the fixtures, imported for pytest
 
 
 def usage(**counts) -> dict:
