@@ -112,18 +112,11 @@ def _applied_on(conn: psycopg.Connection[Any]) -> dict[str, datetime]:
     from agentctl.store.queries import load
 
     q = load("server")
-    # Either row shape: yoyo's own connections give tuples, ours give dicts.
-    exists: Any = conn.execute(q["migration_log_exists"]).fetchone()
-    first = exists[0] if not isinstance(exists, dict) else exists["found"]
-    if not first:
+    if not q.one(conn, "migration_log_exists")["found"]:
         return {}
-    rows = conn.execute(q["applied_migrations"]).fetchall()
-    out = {}
-    for row in rows:
-        mid, at = (row["migration_id"], row["applied_at_utc"]) if isinstance(row, dict) else row
-        out[mid] = at
+    rows = q.all(conn, "applied_migrations")
     conn.commit() if not conn.autocommit else None
-    return out
+    return {row["migration_id"]: row["applied_at_utc"] for row in rows}
 
 
 def pending(conn: psycopg.Connection[Any], directory: Path | None = None) -> list[str]:
@@ -133,16 +126,16 @@ def pending(conn: psycopg.Connection[Any], directory: Path | None = None) -> lis
     from agentctl.store.queries import load
 
     ids = migration_ids(directory)
-    query = load("server")["unapplied_migrations"]
+    q = load("server")
     try:
         if conn.autocommit:  # a failed statement leaves nothing behind: no transaction needed
-            rows = conn.execute(query, {"ids": ids}).fetchall()
+            rows = q.all(conn, "unapplied_migrations", {"ids": ids})
         else:  # a savepoint, so the caller's transaction survives a database yoyo never ran on
             with conn.transaction():
-                rows = conn.execute(query, {"ids": ids}).fetchall()
+                rows = q.all(conn, "unapplied_migrations", {"ids": ids})
     except UndefinedTable:
         return ids  # yoyo's log does not exist yet: nothing is applied
-    return [row["id"] if isinstance(row, dict) else row[0] for row in rows]
+    return [row["id"] for row in rows]
 
 
 def ensure_schema(conn: psycopg.Connection[Any], url: str) -> list[str]:
