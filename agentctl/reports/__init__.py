@@ -14,7 +14,6 @@ from agentctl.reports.common import NO_CYCLES_HINT, NO_TICK_HINT, BudgetDay
 from agentctl.reports.costs import BudgetReport, CostReport, budget_report, cost_report, default_limit, today_budget
 from agentctl.reports.cycles import (
     CycleDetail,
-    CycleRow,
     CycleTrades,
     EquityChart,
     cycle_detail,
@@ -27,6 +26,7 @@ from agentctl.reports.doctor import Check, DoctorReport, doctor
 from agentctl.reports.integrity import IntegrityReport, integrity
 from agentctl.reports.prometheus import MetricsReport, metrics, prometheus_text
 from agentctl.reports.status import OperationProgress, Status, operation_progress, status
+from agentctl.store.reports import CycleRow  # the report's row is the store's
 
 __all__ = [
     "NO_CYCLES_HINT",

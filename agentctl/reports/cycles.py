@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, field_serializer
 
-from agentctl.domain import Money, Outcome, Phase
+from agentctl.domain import Outcome, Phase
 from agentctl.gates import GateVerdict
 from agentctl.reports.common import num
 from agentctl.reports.research import Research, research
@@ -24,24 +24,6 @@ if TYPE_CHECKING:
 TRIGGERS_SHOWN = 500  # a cycle's triggers in `show`: one per minute is over 8 hours of ticks
 
 
-class CycleRow(BaseModel):
-    id: int
-    strategy: str | None
-    dataset: str | None  # SYMBOL/TF
-    outcome: str | None
-    sharpe: float | None
-    deflated_sharpe: float | None
-    total_return: float | None  # the research backtest's
-    buy_and_hold_return: float | None  # over the same bars
-    win_rate: float | None
-    max_drawdown: float | None
-    trades: int | None
-    cost_usd: Money | None
-    duration_s: int | None
-    verdict: str | None
-    completed_at: datetime | None
-
-
 def recent_cycles(
     conn: psycopg.Connection[Any],
     limit: int = 10,
@@ -49,28 +31,9 @@ def recent_cycles(
     *,
     sort: str = "date",
     dataset: tuple[str, str] | None = None,
-) -> list[CycleRow]:
+) -> list[store.CycleRow]:
     """Completed cycles, newest first or by `sort` (highest figure first), optionally of one outcome and one dataset."""
-    return [
-        CycleRow(
-            id=r.id,
-            strategy=r.strategy_name,
-            dataset=f"{r.symbol}/{r.timeframe}" if r.symbol else None,
-            outcome=r.outcome,
-            sharpe=num(r.backtest_sharpe),
-            deflated_sharpe=num(r.deflated_sharpe, 4),
-            total_return=num(r.total_return, 6),
-            buy_and_hold_return=num(r.buy_and_hold_return, 6),
-            win_rate=num(r.backtest_win_rate),
-            max_drawdown=num(r.backtest_max_drawdown),
-            trades=r.backtest_total_trades,
-            cost_usd=r.estimated_cost_usd,
-            duration_s=r.cycle_duration_seconds,
-            verdict=r.verdict,
-            completed_at=r.completed_at,
-        )
-        for r in store.recent_cycles(conn, limit, outcome, sort=sort, dataset=dataset)
-    ]
+    return store.recent_cycles(conn, limit, outcome, sort=sort, dataset=dataset)
 
 
 class Gates(BaseModel):

@@ -57,22 +57,12 @@ class ActiveCycle(BaseModel):
     operation: OperationProgress | None
 
 
-class LastTrigger(BaseModel):
-    id: int
-    triggered_at: datetime
-    age_s: float
-    trigger_reason: str
-    skip_reason: str | None
-    agent_invoked: bool
-    session_id: int | None
-
-
 class Status(BaseModel):
     headline: str  # what holds first: paused, breaker open, overrun, waiting for the next tick, or the cycle
     now: datetime
     active_cycle: ActiveCycle | None
     budget: BudgetDay
-    last_trigger: LastTrigger | None
+    last_trigger: store.LastTriggerLine | None
     warnings: list[StatusWarning]
 
 
@@ -157,25 +147,14 @@ def status(conn: psycopg.Connection[Any], settings: Settings) -> Status:
     trig = store.last_trigger(conn)
     budget = today_budget(conn, settings)
     active = None if cycle is None else _active(conn, cycle, now, trig)
-    last = None
-    if trig is not None:
-        last = LastTrigger(
-            id=trig.id,
-            triggered_at=trig.triggered_at,
-            age_s=max(0.0, trig.age_s),
-            trigger_reason=trig.trigger_reason,
-            skip_reason=trig.skip_reason,
-            agent_invoked=bool(trig.agent_invoked),
-            session_id=trig.session_id,
-        )
     stops = _stops(conn, settings)
     return Status(
-        headline=headline(active, stops, budget, last is not None),
+        headline=headline(active, stops, budget, trig is not None),
         now=now,
         active_cycle=active,
         budget=budget,
-        last_trigger=last,
-        warnings=_warnings(settings, active, budget, last) + stops,
+        last_trigger=trig,
+        warnings=_warnings(settings, active, budget, trig) + stops,
     )
 
 
@@ -187,7 +166,7 @@ def _stops(conn: psycopg.Connection[Any], settings: Settings) -> list[StatusWarn
 
 
 def _warnings(
-    settings: Settings, active: ActiveCycle | None, budget: BudgetDay, last: LastTrigger | None
+    settings: Settings, active: ActiveCycle | None, budget: BudgetDay, last: store.LastTriggerLine | None
 ) -> list[StatusWarning]:
     out = []
     if last is None:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from agentctl.domain import Money
 from agentctl.store.cycles import active as current_cycle  # noqa: F401 (re-exported: one statement, in cycles.sql)
@@ -47,10 +47,10 @@ class LastTriggerLine(_Row):
     triggered_at: datetime
     trigger_reason: str
     session_id: int | None = None
-    agent_invoked: bool | None = None
+    agent_invoked: Invoked = False
     skip_reason: str | None = None
-    context: dict[str, Any] | None = None
-    age_s: float
+    context: dict[str, Any] | None = Field(default=None, exclude=True)  # read by status, not in its JSON
+    age_s: float  # never negative (a clock set back)
 
 
 class TriggerLine(_Row):
@@ -113,25 +113,43 @@ class OperationLine(_Row):
     heartbeat_age_s: float | None = None
 
 
-class CycleLine(_Row):
-    """A completed cycle with its metrics row and verdict."""
+def _rounded(places: int) -> BeforeValidator:
+    """A figure as the reports print it: a float of `places` decimals; None when missing or not a number."""
+
+    def to_float(value: Any) -> float | None:
+        try:
+            return None if value is None else round(float(value), places)
+        except (TypeError, ValueError):
+            return None
+
+    return BeforeValidator(to_float)
+
+
+class CycleRow(_Row):
+    """A completed cycle as `agentctl cycles` lists it (the report's keys, read from the query's columns)."""
 
     id: int
-    strategy_name: str | None = None
+    strategy: str | None = Field(default=None, validation_alias="strategy_name")
+    dataset: str | None = None  # SYMBOL/TF, from the strategy's dataset
     outcome: str | None = None
-    backtest_sharpe: Decimal | None = None
-    backtest_win_rate: Decimal | None = None
-    backtest_max_drawdown: Decimal | None = None
-    backtest_total_trades: int | None = None
-    estimated_cost_usd: Money | None = None
-    cycle_duration_seconds: int | None = None
+    sharpe: Annotated[float | None, _rounded(4)] = Field(default=None, validation_alias="backtest_sharpe")
+    deflated_sharpe: Annotated[float | None, _rounded(4)] = None
+    total_return: Annotated[float | None, _rounded(6)] = None  # the research backtest's
+    buy_and_hold_return: Annotated[float | None, _rounded(6)] = None  # over the same bars
+    win_rate: Annotated[float | None, _rounded(4)] = Field(default=None, validation_alias="backtest_win_rate")
+    max_drawdown: Annotated[float | None, _rounded(4)] = Field(default=None, validation_alias="backtest_max_drawdown")
+    trades: int | None = Field(default=None, validation_alias="backtest_total_trades")
+    cost_usd: Money | None = Field(default=None, validation_alias="estimated_cost_usd")
+    duration_s: int | None = Field(default=None, validation_alias="cycle_duration_seconds")
     verdict: str | None = None
     completed_at: datetime | None = None
-    symbol: str | None = None
-    timeframe: str | None = None
-    total_return: float | None = None  # the research backtest's
-    buy_and_hold_return: float | None = None  # over the same bars
-    deflated_sharpe: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dataset(cls, row: Any) -> Any:
+        if isinstance(row, dict) and row.get("symbol"):
+            return {**row, "dataset": f"{row['symbol']}/{row['timeframe']}"}
+        return row
 
 
 class CostPerSuccess(_Row):
@@ -236,14 +254,14 @@ def recent_cycles(
     *,
     sort: str = "date",
     dataset: tuple[str, str] | None = None,
-) -> list[CycleLine]:
+) -> list[CycleRow]:
     """Completed cycles in the order of `sort` (newest first by default), of one outcome and dataset when given."""
     symbol, timeframe = dataset or (None, None)
     if sort not in CYCLE_SORTS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(CYCLE_SORTS)}")
     params = {"limit": limit, "outcome": outcome or None, "symbol": symbol, "timeframe": timeframe}
     rows = _sql.all(conn, "recent_cycles", params, order=f"cycle_order_{sort}")
-    return [CycleLine.model_validate(r) for r in rows]
+    return [CycleRow.model_validate(r) for r in rows]
 
 
 def cycles_by_outcome(conn: psycopg.Connection[Any]) -> dict[str, int]:

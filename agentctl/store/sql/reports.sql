@@ -5,7 +5,7 @@
 
 -- name: last_trigger
 SELECT id, triggered_at, trigger_reason, session_id, agent_invoked, skip_reason, context,
-       EXTRACT(EPOCH FROM (NOW() - triggered_at))::float8 AS age_s
+       GREATEST(EXTRACT(EPOCH FROM (NOW() - triggered_at)), 0)::float8 AS age_s
 FROM agent_triggers
 ORDER BY triggered_at DESC
 LIMIT 1
