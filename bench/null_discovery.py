@@ -16,11 +16,11 @@ Two universes, each its own "database" with its own trial count, side by side:
 The strategies are paired: strategy k is the same config in both universes, on the dataset's
 noise twin in the first.
 
-The deflated Sharpe's inputs grow as in the tick (`Tick._start_backtest`): the k-th strategy
-of a universe is backtested with n_trials = k (every strategy saved so far, itself included,
-whatever became of it) and trial_sharpes = the research Sharpes of the earlier strategies whose
-backtest completed, in order. Training and the holdout do not depend on the trials, so they
-may run in a process pool (--jobs); backtests and gates then run in strategy order.
+The trials grow as in the tick: the k-th strategy of a universe is backtested with the
+data-snooping family of every strategy trained on its dataset so far, itself included (their
+out-of-fold excess returns), and with n_trials = k and the earlier research Sharpes for the
+deflated Sharpe it reports. Training and the holdout do not depend on the trials, so they may
+run in a process pool (--jobs); backtests and gates then run in strategy order.
 
 The `--holdout-all` diagnostic (on by default) also runs the final holdout of every trained
 strategy, whatever its gates said, to measure the confirmation gate's own false-positive rate
