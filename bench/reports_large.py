@@ -215,9 +215,9 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
         "show ID": [
             ("session", sid),
             ("session_metrics", sid),
-            ("session_action_totals", sid),
-            ("session_actions", {**sid, "limit": 200}),
-            ("session_triggers", {**sid, "limit": 500}),
+            ("cycle_action_totals", sid),
+            ("cycle_actions", {**sid, "limit": 200}),
+            ("cycle_triggers", {**sid, "limit": 500}),
         ],
         "budget --days 30": [("budget_dates", {"days": 30}), ("default_limit", {"fallback": 5})],
         "cost": [
@@ -228,7 +228,7 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
             ("costliest_failures", {"limit": 5}),
         ],
         "actions --limit 50": [("recent_actions", {"limit": 50})],
-        "actions ID": [("recent_session_actions", {**sid, "limit": 50})],
+        "actions ID": [("recent_cycle_actions", {**sid, "limit": 50})],
         "triggers --limit 50": [("recent_triggers", {"limit": 50})],
         "triggers --today": [("recent_triggers_today", {"limit": 50}), ("triggers_today_counts", {})],
         "doctor": [("last_trigger", {}), ("stuck_operations", {"timeout_s": 60.0})],
