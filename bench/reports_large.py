@@ -189,8 +189,8 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
     q["recent_cycles"] = reports.sql("recent_cycles", order="cycle_order_date")
     q |= {
         "current_cycle": cycles["active_cycle"],
-        "session": cycles["cycle_by_id"],
-        "session_metrics": cycles["metrics_by_cycle"],
+        "cycle_by_id": cycles["cycle_by_id"],
+        "metrics_by_cycle": cycles["metrics_by_cycle"],
     }
     q["default_limit"] = load_queries("budget")["default_limit"]
     mid = SESSIONS // 2 + 1  # a success cycle with a backtest (g % 20 == 1)
@@ -213,8 +213,8 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
         "cycles --sort dsr --outcome success": [("recent_cycles_by_dsr", {**ANY, "limit": 10, "outcome": "success"})],
         "summary": [("now", {}), ("funnel_cycles", {"since": today}), ("funnel_spend", {"since": today})],
         "show ID": [
-            ("session", sid),
-            ("session_metrics", sid),
+            ("cycle_by_id", sid),
+            ("metrics_by_cycle", sid),
             ("cycle_action_totals", sid),
             ("cycle_actions", {**sid, "limit": 200}),
             ("cycle_triggers", {**sid, "limit": 500}),
