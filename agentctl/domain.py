@@ -84,4 +84,4 @@ class ExitCode(IntEnum):
 
 
 class StateMoved(RuntimeError):
-    """A guarded update found the session in another phase than expected: never guess."""
+    """A guarded update found the cycle in another phase than expected: never guess."""

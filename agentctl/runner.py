@@ -92,12 +92,12 @@ BACKTEST_FIGURES = (
 )
 
 
-def cycle_summary(conn: psycopg.Connection[Any], session_id: int) -> CycleSummary | None:
-    """What one cycle came to, from its session and metrics rows."""
-    c = cycles.get(conn, session_id)
+def cycle_summary(conn: psycopg.Connection[Any], cycle_id: int) -> CycleSummary | None:
+    """What one cycle came to, from its agent_sessions and agent_metrics rows."""
+    c = cycles.get(conn, cycle_id)
     if c is None:
         return None
-    m = cycles.metrics(conn, session_id)
+    m = cycles.metrics(conn, cycle_id)
     tr, bt, strategy, assessment = c.training_results, c.backtest_results, c.strategy, c.assessment
     cost = m.estimated_cost_usd if m else None
     return CycleSummary(

@@ -189,8 +189,8 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
     q["recent_cycles"] = reports.sql("recent_cycles", order="cycle_order_date")
     q |= {
         "current_cycle": cycles["active_cycle"],
-        "session": cycles["cycle_by_id"],
-        "session_metrics": cycles["metrics_by_cycle"],
+        "cycle_by_id": cycles["cycle_by_id"],
+        "metrics_by_cycle": cycles["metrics_by_cycle"],
     }
     q["default_limit"] = load_queries("budget")["default_limit"]
     mid = SESSIONS // 2 + 1  # a success cycle with a backtest (g % 20 == 1)
@@ -213,11 +213,11 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
         "cycles --sort dsr --outcome success": [("recent_cycles_by_dsr", {**ANY, "limit": 10, "outcome": "success"})],
         "summary": [("now", {}), ("funnel_cycles", {"since": today}), ("funnel_spend", {"since": today})],
         "show ID": [
-            ("session", sid),
-            ("session_metrics", sid),
-            ("session_action_totals", sid),
-            ("session_actions", {**sid, "limit": 200}),
-            ("session_triggers", {**sid, "limit": 500}),
+            ("cycle_by_id", sid),
+            ("metrics_by_cycle", sid),
+            ("cycle_action_totals", sid),
+            ("cycle_actions", {**sid, "limit": 200}),
+            ("cycle_triggers", {**sid, "limit": 500}),
         ],
         "budget --days 30": [("budget_dates", {"days": 30}), ("default_limit", {"fallback": 5})],
         "cost": [
@@ -228,7 +228,7 @@ def report_queries(conn) -> dict[str, list[tuple[str, dict]]]:
             ("costliest_failures", {"limit": 5}),
         ],
         "actions --limit 50": [("recent_actions", {"limit": 50})],
-        "actions ID": [("recent_session_actions", {**sid, "limit": 50})],
+        "actions ID": [("recent_cycle_actions", {**sid, "limit": 50})],
         "triggers --limit 50": [("recent_triggers", {"limit": 50})],
         "triggers --today": [("recent_triggers_today", {"limit": 50}), ("triggers_today_counts", {})],
         "doctor": [("last_trigger", {}), ("stuck_operations", {"timeout_s": 60.0})],

@@ -162,7 +162,7 @@ def test_cancel_ends_the_active_cycle_and_stops_its_operation(conn, settings):
     op = conn.execute("SELECT status FROM lab_operations WHERE id = %s", (s["training_operation_id"],)).fetchone()
     assert op["status"] == "cancelled"
     check_invariants(conn)
-    assert cancel_active(settings).session_id is None
+    assert cancel_active(settings).cycle_id is None
 
 
 def test_budget_exhausted_leaves_assessing_waiting_until_the_next_day(conn):

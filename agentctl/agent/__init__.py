@@ -112,21 +112,21 @@ def invocation_need(
     return need, {"invocation_need_usd": str(need), "invocation_need": how, "first_call_worst_case_usd": str(first)}
 
 
-def run_design(conn_factory: ConnFactory, settings: Settings, session_id: int) -> DesignOutcome:
-    """Design one strategy for the session (phase designing); it is saved onto the session."""
+def run_design(conn_factory: ConnFactory, settings: Settings, cycle_id: int) -> DesignOutcome:
+    """Design one strategy for the cycle (phase designing); it is saved onto the cycle."""
     if select_agent(settings) == "claude":
         from agentctl.agent.claude import design
     else:
         from agentctl.agent.baseline import design
-    return design(conn_factory, settings, session_id)
+    return design(conn_factory, settings, cycle_id)
 
 
-def run_assessment(conn_factory: ConnFactory, settings: Settings, session_id: int) -> AssessmentOutcome:
-    """Assess the session's results (phase assessing); the assessment is saved onto the session.
+def run_assessment(conn_factory: ConnFactory, settings: Settings, cycle_id: int) -> AssessmentOutcome:
+    """Assess the cycle's results (phase assessing); the assessment is saved onto the cycle.
 
     The assessor's context is built from the cycle's record (`prompts.assessment_context`)."""
     if select_agent(settings) == "claude":
         from agentctl.agent.claude import assess
     else:
         from agentctl.agent.baseline import assess
-    return assess(conn_factory, settings, session_id)
+    return assess(conn_factory, settings, cycle_id)

@@ -42,20 +42,20 @@ class Audit:
         budget: Budget,
         provider: Provider,
         *,
-        session_id: int,
+        cycle_id: int,
         invocation: str,
         model: str,
         reconnect: Callable[[], psycopg.Connection[Any]] | None = None,
         on_reconnect: Callable[[psycopg.Connection[Any]], None] | None = None,
     ):
         self.conn, self.budget, self.provider = conn, budget, provider
-        self.session_id, self.invocation, self.model = session_id, invocation, model
+        self.cycle_id, self.invocation, self.model = cycle_id, invocation, model
         self.reconnect, self.on_reconnect = reconnect, on_reconnect
         self.gone = False  # the database stayed away for a whole grace: no further wait
 
     def _row(self, reservation: Reservation, args: dict[str, Any], **fields: Any) -> ActionRow:
         return ActionRow(
-            session_id=self.session_id,
+            session_id=self.cycle_id,
             tool_name=self.provider.call_name,
             agent=self.provider.agent,
             invocation=self.invocation,

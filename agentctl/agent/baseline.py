@@ -125,16 +125,16 @@ def _own_connection(conn_factory):
     return conn
 
 
-def _propose(conn, settings, session_id: int) -> dict | str:
+def _propose(conn, settings, cycle_id: int) -> dict | str:
     """The next strategy (as the agent would write it) from the search, or why there is none."""
     universe = tuple(chosen) if (chosen := universe_of(settings)) is not None else None
     datasets = list(_datasets(Path(settings.home), universe, settings.gates.confirm_alpha))
 
     def objectives(symbol: str, timeframe: str) -> dict[str, float | None]:
-        return {t.strategy_hash: t.excess_t for t in cycles.dataset_trials(conn, symbol, timeframe, session_id)}
+        return {t.strategy_hash: t.excess_t for t in cycles.dataset_trials(conn, symbol, timeframe, cycle_id)}
 
-    seed = f"{cycles.baseline_seed(conn, settings)}:{session_id}"
-    return proposal(Path(settings.home), datasets, seed, objectives, settings.search, session_id)
+    seed = f"{cycles.baseline_seed(conn, settings)}:{cycle_id}"
+    return proposal(Path(settings.home), datasets, seed, objectives, settings.search, cycle_id)
 
 
 def proposal(
@@ -177,22 +177,22 @@ def proposal(
     return {"config": raw, "params": params}
 
 
-def design(conn_factory, settings, session_id: int) -> DesignOutcome:
+def design(conn_factory, settings, cycle_id: int) -> DesignOutcome:
     from agentctl.agent import search
     from agentctl.lab.strategy import strategy_hash
 
     conn = _own_connection(conn_factory)
     try:
-        cycle = cycles.get(conn, session_id)
+        cycle = cycles.get(conn, cycle_id)
         if cycle is None or cycle.phase is not Phase.DESIGNING:
             return DesignOutcome(
-                saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase designing"
+                saved=False, agent_name="baseline", failure_reason=f"cycle {cycle_id} is not in phase designing"
             )
         Budget(settings).count_invocation(conn)
-        proposal = _propose(conn, settings, session_id)
+        proposal = _propose(conn, settings, cycle_id)
         if isinstance(proposal, str):
             return DesignOutcome(saved=False, agent_name="baseline", failure_reason=proposal)
-        ctx = ToolContext(conn, settings, session_id, "baseline", "design")
+        ctx = ToolContext(conn, settings, cycle_id, "baseline", "design")
         tools = {t.name: t for t in design_tools()}
         call_tool(ctx, tools, "validate_strategy", {"config": proposal["config"]})
         saved = call_tool(ctx, tools, "save_strategy", {"config": proposal["config"]})
@@ -283,17 +283,17 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3g}"
 
 
-def assess(conn_factory, settings, session_id: int) -> AssessmentOutcome:
+def assess(conn_factory, settings, cycle_id: int) -> AssessmentOutcome:
     conn = _own_connection(conn_factory)
     try:
-        cycle = cycles.get(conn, session_id)
+        cycle = cycles.get(conn, cycle_id)
         if cycle is None or cycle.phase is not Phase.ASSESSING:
             return AssessmentOutcome(
-                saved=False, agent_name="baseline", failure_reason=f"session {session_id} is not in phase assessing"
+                saved=False, agent_name="baseline", failure_reason=f"cycle {cycle_id} is not in phase assessing"
             )
         Budget(settings).count_invocation(conn)
         backtest = prompts.assessment_context(cycle).get("backtest_results")
-        ctx = ToolContext(conn, settings, session_id, "baseline", "assessment", backtest=backtest)
+        ctx = ToolContext(conn, settings, cycle_id, "baseline", "assessment", backtest=backtest)
         tools = {t.name: t for t in assessment_tools()}
         saved = call_tool(ctx, tools, "save_assessment", judge(backtest, settings.gates))
         if not saved.ok:

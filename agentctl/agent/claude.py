@@ -32,31 +32,31 @@ def _own_connection(conn_factory: ConnFactory) -> psycopg.Connection[Any]:
     return conn
 
 
-def design(conn_factory: ConnFactory, settings: Settings, session_id: int) -> DesignOutcome:
-    """Claude designs one strategy for a session in phase designing; save_strategy stores it."""
+def design(conn_factory: ConnFactory, settings: Settings, cycle_id: int) -> DesignOutcome:
+    """Claude designs one strategy for a cycle in phase designing; save_strategy stores it."""
     provider = AnthropicProvider(settings)
     conn = _own_connection(conn_factory)
     try:
         snap = Budget(settings).snapshot(conn)
         price = provider.price(settings.design_model, snap.date)  # refused before any call
-        cycle = cycles.get(conn, session_id)
+        cycle = cycles.get(conn, cycle_id)
         if cycle is None or cycle.phase is not Phase.DESIGNING:
-            reason = f"session {session_id} is not in phase designing"
+            reason = f"cycle {cycle_id} is not in phase designing"
             return DesignOutcome(saved=False, agent_name=provider.agent, failure_reason=reason)
-        memory = cycles.research_memory(conn, session_id, settings.memory_cycles)
+        memory = cycles.research_memory(conn, cycle_id, settings.memory_cycles)
         skipped = cycles.without_research_result(conn)
         user = prompts.design_user(memory, snap, cycles.strategies_tried(conn), skipped)
         loop = ToolLoop(
             conn,
             settings,
             provider,
-            session_id=session_id,
+            cycle_id=cycle_id,
             invocation="design",
             model=settings.design_model,
             price=price,
             system=prompts.design_system(settings),
             tools=design_tools(),
-            ctx=ToolContext(conn, settings, session_id, provider.agent, "design"),
+            ctx=ToolContext(conn, settings, cycle_id, provider.agent, "design"),
             finish_tool="save_strategy",
             reconnect=lambda: _own_connection(conn_factory),
         )
@@ -76,30 +76,30 @@ def design(conn_factory: ConnFactory, settings: Settings, session_id: int) -> De
         conn.close()
 
 
-def assess(conn_factory: ConnFactory, settings: Settings, session_id: int) -> AssessmentOutcome:
-    """Claude assesses a session in phase assessing; save_assessment stores the assessment."""
+def assess(conn_factory: ConnFactory, settings: Settings, cycle_id: int) -> AssessmentOutcome:
+    """Claude assesses a cycle in phase assessing; save_assessment stores the assessment."""
     provider = AnthropicProvider(settings)
     conn = _own_connection(conn_factory)
     try:
         snap = Budget(settings).snapshot(conn)
         price = provider.price(settings.assess_model, snap.date)
-        cycle = cycles.get(conn, session_id)
+        cycle = cycles.get(conn, cycle_id)
         if cycle is None or cycle.phase is not Phase.ASSESSING:
-            reason = f"session {session_id} is not in phase assessing"
+            reason = f"cycle {cycle_id} is not in phase assessing"
             return AssessmentOutcome(saved=False, agent_name=provider.agent, failure_reason=reason)
         full = prompts.assessment_context(cycle)
         loop = ToolLoop(
             conn,
             settings,
             provider,
-            session_id=session_id,
+            cycle_id=cycle_id,
             invocation="assessment",
             model=settings.assess_model,
             price=price,
             system=prompts.assessment_system(settings),
             tools=assessment_tools(),
             ctx=ToolContext(
-                conn, settings, session_id, provider.agent, "assessment", backtest=full.get("backtest_results")
+                conn, settings, cycle_id, provider.agent, "assessment", backtest=full.get("backtest_results")
             ),
             finish_tool="save_assessment",
             reconnect=lambda: _own_connection(conn_factory),

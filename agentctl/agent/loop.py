@@ -113,7 +113,7 @@ class ToolLoop:
         settings: Settings,
         provider: Provider,
         *,
-        session_id: int,
+        cycle_id: int,
         invocation: str,
         model: str,
         price: pricing.ModelPrice,
@@ -124,7 +124,7 @@ class ToolLoop:
         reconnect: Callable[[], psycopg.Connection[Any]] | None = None,
     ):
         self.conn, self.settings, self.provider = conn, settings, provider
-        self.session_id, self.invocation, self.model, self.price = session_id, invocation, model, price
+        self.cycle_id, self.invocation, self.model, self.price = cycle_id, invocation, model, price
         self.system, self.tools, self.ctx, self.finish_tool = system, {t.name: t for t in tools}, ctx, finish_tool
         self.tool_defs = [t.api_definition() for t in tools]
         self.budget = Budget(settings)
@@ -134,7 +134,7 @@ class ToolLoop:
             conn,
             self.budget,
             provider,
-            session_id=session_id,
+            cycle_id=cycle_id,
             invocation=invocation,
             model=model,
             reconnect=reconnect,
@@ -324,7 +324,7 @@ class ToolLoop:
             worst,
             agent=self.provider.agent,
             call_name=self.provider.call_name,
-            session_id=self.session_id,
+            cycle_id=self.cycle_id,
             model=self.model,
             ttl_s=timeout,
         )

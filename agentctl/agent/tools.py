@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 class ToolContext:
     conn: psycopg.Connection
     settings: Settings
-    session_id: int
+    cycle_id: int
     agent: str
     invocation: str
     backtest: dict | None = None  # assessment: where `metrics` comes from
@@ -93,7 +93,7 @@ def _check(ctx: ToolContext, args: dict[str, Any]) -> tuple[ValidationReport, st
     if universe is not None and dataset not in universe:
         allowed = ", ".join(f"{s}/{t}" for s, t in universe)
         return report, f"dataset {'/'.join(dataset)} is outside the research universe: use one of {allowed}"
-    tried = cycles.hash_tried_by(ctx.conn, strategy_hash(report.config), ctx.session_id)
+    tried = cycles.hash_tried_by(ctx.conn, strategy_hash(report.config), ctx.cycle_id)
     if tried:
         return report, (
             f"an identical strategy was already tried in cycle {tried['id']} "
@@ -122,7 +122,7 @@ def save_strategy_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
     assert config is not None, "_check names an error whenever there is no config"
     body = config.model_dump(mode="json")
     try:
-        path = write_strategy_file(ctx.settings.home, config.name, body, ctx.session_id)
+        path = write_strategy_file(ctx.settings.home, config.name, body, ctx.cycle_id)
     except OSError as err:
         # Not the model's fault and not fixable by it: say so, and where, so a person can act.
         where = err.filename or strategies_dir(ctx.settings.home)
@@ -134,7 +134,7 @@ def save_strategy_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
         return _fail(message, {"saved": False, "errors": [message]})
     try:
         recorded = cycles.record_strategy(
-            ctx.conn, ctx.session_id, name=config.name, config=body, path=str(path), strategy_hash=strategy_hash(config)
+            ctx.conn, ctx.cycle_id, name=config.name, config=body, path=str(path), strategy_hash=strategy_hash(config)
         )
     except psycopg.errors.UniqueViolation:
         return _fail("an identical strategy was saved by another cycle a moment ago; change it")
@@ -142,7 +142,7 @@ def save_strategy_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
         return ToolOutcome(
             result={"saved": False, "error": "the cycle is no longer designing"},
             ok=False,
-            error=f"session {ctx.session_id} is no longer in phase designing",
+            error=f"cycle {ctx.cycle_id} is no longer in phase designing",
             ends=True,
         )
     result = {"saved": True, "name": config.name, "path": str(path), "warnings": report.warnings}
@@ -160,14 +160,14 @@ def _resolve(path: Path) -> Path:
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from None
 
 
-def write_strategy_file(home: Path, name: str, body: dict, session_id: int) -> Path:
+def write_strategy_file(home: Path, name: str, body: dict, cycle_id: int) -> Path:
     """Write `<home>/strategies/<name>.json` atomically; never outside that directory."""
     root = _resolve(strategies_dir(home))
     root.mkdir(parents=True, exist_ok=True)
     text = json.dumps(body, indent=2, sort_keys=True) + "\n"
     target = _resolve(root / f"{name}.json")
     if target.exists() and target.read_text() != text:
-        target = _resolve(root / f"{name}-c{session_id}.json")  # the name is taken by another strategy
+        target = _resolve(root / f"{name}-c{cycle_id}.json")  # the name is taken by another strategy
     if target.parent != root:
         raise ValueError(f"strategy name {name!r} would leave {root}")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -222,11 +222,11 @@ def save_assessment_tool(ctx: ToolContext, args: dict) -> ToolOutcome:
         "weaknesses": given.weaknesses,
         "suggestions": given.suggestions,
     }
-    if not cycles.record_assessment(ctx.conn, ctx.session_id, assessment):
+    if not cycles.record_assessment(ctx.conn, ctx.cycle_id, assessment):
         return ToolOutcome(
             result={"saved": False, "error": "the cycle is no longer assessing"},
             ok=False,
-            error=f"session {ctx.session_id} is no longer in phase assessing",
+            error=f"cycle {ctx.cycle_id} is no longer in phase assessing",
             ends=True,
         )
     return ToolOutcome(result={"saved": True}, ends=True, value=assessment)
@@ -283,7 +283,7 @@ def call_tool(
     insert_action(
         ctx.conn,
         ActionRow(
-            session_id=ctx.session_id,
+            session_id=ctx.cycle_id,
             tool_name=name[:100],
             agent=ctx.agent,
             invocation=ctx.invocation,

@@ -26,7 +26,7 @@ def actions(
     from agentctl import reports
 
     with report_db() as (_, conn):
-        if cycle_id is not None and not reports.session_exists(conn, cycle_id):
+        if cycle_id is not None and not reports.cycle_exists(conn, cycle_id):
             no_such_cycle(cycle_id)
         rows = reports.recent_actions(conn, cycle_id, limit)
     if as_json:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 @handle_errors
 def compare(
-    cycle_ids: list[int] = typer.Argument(..., metavar="ID ID ...", help="Two to six cycle (session) ids."),
+    cycle_ids: list[int] = typer.Argument(..., metavar="ID ID ...", help="Two to six cycle ids."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Strategies side by side: config differences, research figures, gates, assessment, outcome, final holdout (once the assessment passed)."""

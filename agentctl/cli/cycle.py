@@ -82,15 +82,15 @@ def interrupted(settings, last) -> str:
 
 def _interrupted_as_seen(last) -> str:
     r = last.result if last is not None else None
-    if r is None or r.session_id is None or r.outcome:
+    if r is None or r.cycle_id is None or r.outcome:
         return "interrupted: no cycle was in progress"
-    return _still_active(r.session_id, r.phase)
+    return _still_active(r.cycle_id, r.phase)
 
 
-def _still_active(session_id: int, phase) -> str:
+def _still_active(cycle_id: int, phase) -> str:
     phase = f" (phase {phase})" if phase else ""
     return (
-        f"interrupted: cycle {session_id}{phase} is still active and its operation may still be running; "
+        f"interrupted: cycle {cycle_id}{phase} is still active and its operation may still be running; "
         "the next tick (cron, or `agentctl run`) carries it on, `agentctl cancel` ends it"
     )
 
@@ -109,14 +109,14 @@ def _cancel(as_json: bool) -> None:
     if result.locked_out:
         fail(result.message, result.exit_code)
     if as_json:
-        cancelled = result.session_id is not None
-        body = {"cancelled": cancelled, "cycle_id": result.session_id, "outcome": result.outcome if cancelled else None}
+        cancelled = result.cycle_id is not None
+        body = {"cancelled": cancelled, "cycle_id": result.cycle_id, "outcome": result.outcome if cancelled else None}
         typer.echo(json.dumps(body, indent=2))
         return
-    if result.session_id is None:
+    if result.cycle_id is None:
         render.echo("no active cycle: nothing to cancel")
         return
-    render.echo(f"cycle {result.session_id} cancelled")
+    render.echo(f"cycle {result.cycle_id} cancelled")
 
 
 class _Display:
@@ -148,7 +148,7 @@ class _Display:
             render.echo(f"tick {state.tick}: {r.line()} · cycles {state.completed}/{state.target} · {spend}", err=True)
             return
         pct = float(r.progress.get("progress_pct") or 0) if r.progress else (100.0 if r.outcome else 0.0)
-        desc = f"cycle {r.session_id or '-'} {r.outcome or r.phase or r.trigger_reason or ''}"
+        desc = f"cycle {r.cycle_id or '-'} {r.outcome or r.phase or r.trigger_reason or ''}"
         self._progress.update(self._task, description=desc, completed=pct, spend=spend)
         self._progress.console.print(f"tick {state.tick}: {r.line()}")
 

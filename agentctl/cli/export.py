@@ -14,7 +14,7 @@ from agentctl.domain import ExitCode
 
 @handle_errors
 def export(
-    cycle_id: int = typer.Argument(..., metavar="ID", min=1, help="The cycle (session) id."),
+    cycle_id: int = typer.Argument(..., metavar="ID", min=1, help="The cycle id."),
     directory: Path = typer.Argument(..., metavar="DIR", help="Where to write; must not exist or be empty."),
     force: bool = typer.Option(False, "--force", help="Write into DIR even if it is not empty (files are replaced)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),

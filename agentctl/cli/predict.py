@@ -14,7 +14,7 @@ from agentctl.domain import ExitCode
 
 @handle_errors
 def predict(
-    cycle_id: int = typer.Argument(..., metavar="ID", min=1, help="The cycle (session) id."),
+    cycle_id: int = typer.Argument(..., metavar="ID", min=1, help="The cycle id."),
     path: Path = typer.Argument(
         ..., metavar="PATH", help="Up-to-date CSV (optionally .gz) or Parquet bars, as `agentctl data import` takes."
     ),

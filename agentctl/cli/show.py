@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 @handle_errors
 def show(
-    cycle_id: int = typer.Argument(..., metavar="ID", min=1, help="The cycle (session) id."),
+    cycle_id: int = typer.Argument(..., metavar="ID", min=1, help="The cycle id."),
     png: str | None = typer.Option(
         None,
         "--png",

@@ -49,7 +49,7 @@ class OperationError(RuntimeError):
 
 
 def start_training(
-    conn: psycopg.Connection[Any], settings: Settings, config: StrategyConfig, session_id: int | None
+    conn: psycopg.Connection[Any], settings: Settings, config: StrategyConfig, cycle_id: int | None
 ) -> str:
     """Record a walk-forward training operation and start its worker; returns the operation id."""
     from agentctl.lab.artifacts import location_for
@@ -60,7 +60,7 @@ def start_training(
         "model_path": location_for(settings.artifact_dir, settings.home, op_id),
         "folds": settings.folds,
     }
-    return _start(conn, settings, op_id, "training", config, session_id, params)
+    return _start(conn, settings, op_id, "training", config, cycle_id, params)
 
 
 class Trials(NamedTuple):
@@ -76,7 +76,7 @@ def start_backtest(
     settings: Settings,
     config: StrategyConfig,
     model_path: str | Path,
-    session_id: int | None,
+    cycle_id: int | None,
     trials: Trials,
 ) -> str:
     """Record a research backtest of a training's out-of-fold predictions and start its worker; returns its id."""
@@ -88,16 +88,16 @@ def start_backtest(
         "trial_sharpes": [float(s) for s in trials.sharpes],
         "trial_paths": [str(p) for p in trials.paths],
     }
-    return _start(conn, settings, op_id, "backtest", config, session_id, params)
+    return _start(conn, settings, op_id, "backtest", config, cycle_id, params)
 
 
 def start_holdout(
-    conn: psycopg.Connection[Any], settings: Settings, config: StrategyConfig, session_id: int | None
+    conn: psycopg.Connection[Any], settings: Settings, config: StrategyConfig, cycle_id: int | None
 ) -> str:
     """Record the strategy's one test on its dataset's sealed final holdout and start its worker; returns its id."""
     op_id = f"holdout-{_token()}"
     params = {"config": config.model_dump(mode="json")}
-    return _start(conn, settings, op_id, "holdout", config, session_id, params)
+    return _start(conn, settings, op_id, "holdout", config, cycle_id, params)
 
 
 def _start(
@@ -106,7 +106,7 @@ def _start(
     op_id: str,
     kind: Gate,
     config: StrategyConfig,
-    session_id: int | None,
+    cycle_id: int | None,
     params: dict[str, Any],
 ) -> str:
     from psycopg.pq import TransactionStatus
@@ -123,7 +123,7 @@ def _start(
         conn,
         op_id=op_id,
         kind=kind,
-        session_id=session_id,
+        cycle_id=cycle_id,
         params=params,
         dataset=f"{config.dataset.symbol}/{config.dataset.timeframe}",
         strategy_hash=strategy_hash(config),

@@ -17,10 +17,10 @@ from agentctl.reports.cycles import (
     CycleTrades,
     EquityChart,
     cycle_detail,
+    cycle_exists,
     cycle_trades,
     equity_chart,
     recent_cycles,
-    session_exists,
 )
 from agentctl.reports.doctor import Check, DoctorReport, doctor
 from agentctl.reports.integrity import IntegrityReport, integrity
@@ -48,6 +48,7 @@ __all__ = [
     "budget_report",
     "cost_report",
     "cycle_detail",
+    "cycle_exists",
     "cycle_trades",
     "default_limit",
     "doctor",
@@ -59,7 +60,6 @@ __all__ = [
     "recent_actions",
     "recent_cycles",
     "recent_triggers",
-    "session_exists",
     "status",
     "today_budget",
 ]

@@ -13,10 +13,10 @@ if TYPE_CHECKING:
 
 
 def recent_actions(
-    conn: psycopg.Connection[Any], session_id: int | None = None, limit: int = 50
+    conn: psycopg.Connection[Any], cycle_id: int | None = None, limit: int = 50
 ) -> list[store.ActionLine]:
     """The newest actions first, of one cycle or of all."""
-    return store.recent_actions(conn, session_id, limit)
+    return store.recent_actions(conn, cycle_id, limit)
 
 
 class TriggerReport(BaseModel):

@@ -121,7 +121,7 @@ def cycle_detail(conn: psycopg.Connection[Any], cycle_id: int, action_limit: int
     )
 
 
-def session_exists(conn: psycopg.Connection[Any], cycle_id: int) -> bool:
+def cycle_exists(conn: psycopg.Connection[Any], cycle_id: int) -> bool:
     return store.cycle(conn, cycle_id) is not None
 
 

@@ -176,7 +176,7 @@ class Budget:
         *,
         agent: str,
         call_name: str,
-        session_id: int | None = None,
+        cycle_id: int | None = None,
         model: str | None = None,
         ttl_s: float = 600.0,
     ) -> Reservation:
@@ -207,7 +207,7 @@ class Budget:
             params = {
                 "date": row["date"],
                 "amount": amount,
-                "session_id": session_id,
+                "session_id": cycle_id,
                 "agent": agent,
                 "call_name": call_name,
                 "model": model,
@@ -257,9 +257,9 @@ class Budget:
         _sql.run(conn, "mark_settled_late", {"id": charge["id"]})
         return Decimal(charge["cost_usd"])
 
-    def refresh_metrics(self, conn: psycopg.Connection[Any], session_ids: list[int | None]) -> None:
+    def refresh_metrics(self, conn: psycopg.Connection[Any], cycle_ids: list[int | None]) -> None:
         """A charge that reached a finished cycle: its metrics row again sums its actions."""
-        ids = [i for i in session_ids if i is not None]
+        ids = [i for i in cycle_ids if i is not None]
         if ids:
             _sql.run(conn, "refresh_metrics", {"ids": ids})
 
@@ -275,7 +275,7 @@ class Budget:
             if not _sql.all(conn, "lock_days_with_expired", {"before": before}):
                 return 0
             row = _sql.one(conn, "charge_expired", {"before": before})
-            self.refresh_metrics(conn, list(row["sessions"] or []))
+            self.refresh_metrics(conn, list(row["cycles"] or []))
             charged: int = row["charged"]
             return charged
 

@@ -74,14 +74,14 @@ def active(conn: psycopg.Connection[Any]) -> Cycle | None:
 
 
 @atomic
-def get(conn: psycopg.Connection[Any], session_id: int) -> Cycle | None:
-    row = _sql.maybe(conn, "cycle_by_id", {"id": session_id})
+def get(conn: psycopg.Connection[Any], cycle_id: int) -> Cycle | None:
+    row = _sql.maybe(conn, "cycle_by_id", {"id": cycle_id})
     return None if row is None else Cycle.model_validate(row)
 
 
 @atomic
-def metrics(conn: psycopg.Connection[Any], session_id: int) -> Metrics | None:
-    row = _sql.maybe(conn, "metrics_by_cycle", {"id": session_id})
+def metrics(conn: psycopg.Connection[Any], cycle_id: int) -> Metrics | None:
+    row = _sql.maybe(conn, "metrics_by_cycle", {"id": cycle_id})
     return None if row is None else Metrics.model_validate(row)
 
 
@@ -94,13 +94,13 @@ def completed_since(conn: psycopg.Connection[Any], after_id: int) -> list[int]:
 @atomic
 def max_id(conn: psycopg.Connection[Any]) -> int:
     """The newest cycle id (0 when none)."""
-    return int(_sql.one(conn, "max_session_id")["id"])
+    return int(_sql.one(conn, "max_cycle_id")["id"])
 
 
 @atomic
-def assessment_attempts(conn: psycopg.Connection[Any], session_id: int) -> int:
+def assessment_attempts(conn: psycopg.Connection[Any], cycle_id: int) -> int:
     """How many ticks invoked the assessor on this cycle."""
-    return int(_sql.one(conn, "assessment_attempts", {"id": session_id})["n"])
+    return int(_sql.one(conn, "assessment_attempts", {"id": cycle_id})["n"])
 
 
 @atomic
@@ -131,12 +131,12 @@ def trial_sharpes(conn: psycopg.Connection[Any]) -> list[float]:
     return [float(r["sharpe"]) for r in _sql.all(conn, "trial_sharpes")]
 
 
-def research_memory(conn: psycopg.Connection[Any], session_id: int, limit: int) -> list[MemoryRow]:
+def research_memory(conn: psycopg.Connection[Any], cycle_id: int, limit: int) -> list[MemoryRow]:
     """The last `limit` finished cycles other than this one, newest first."""
     if limit <= 0:
         return []
     with conn.transaction():
-        rows = _sql.all(conn, "research_memory", {"session_id": session_id, "limit": limit})
+        rows = _sql.all(conn, "research_memory", {"cycle_id": cycle_id, "limit": limit})
     return [MemoryRow.model_validate(r) for r in rows]
 
 
@@ -153,9 +153,9 @@ def without_research_result(conn: psycopg.Connection[Any]) -> int:
 
 
 @atomic
-def hash_tried_by(conn: psycopg.Connection[Any], strategy_hash: str, session_id: int) -> dict[str, Any] | None:
+def hash_tried_by(conn: psycopg.Connection[Any], strategy_hash: str, cycle_id: int) -> dict[str, Any] | None:
     """Which other cycle already tried a strategy with this content hash (id, name, outcome)."""
-    return _sql.maybe(conn, "hash_tried_by", {"hash": strategy_hash, "session_id": session_id})
+    return _sql.maybe(conn, "hash_tried_by", {"hash": strategy_hash, "cycle_id": cycle_id})
 
 
 # -- moving a cycle ----------------------------------------------------------------------------
@@ -164,57 +164,57 @@ def hash_tried_by(conn: psycopg.Connection[Any], strategy_hash: str, session_id:
 @atomic
 def create(conn: psycopg.Connection[Any]) -> Cycle:
     """A new cycle, designing."""
-    return Cycle.model_validate(_sql.one(conn, "create_session"))
+    return Cycle.model_validate(_sql.one(conn, "create_cycle"))
 
 
 @atomic
 def record_strategy(
-    conn: psycopg.Connection[Any], session_id: int, *, name: str, config: dict, path: str, strategy_hash: str
+    conn: psycopg.Connection[Any], cycle_id: int, *, name: str, config: dict, path: str, strategy_hash: str
 ) -> bool:
     """Store the saved strategy on a cycle still designing; False if it moved on."""
-    params = {"id": session_id, "name": name, "config": _json(config), "path": path, "hash": strategy_hash}
+    params = {"id": cycle_id, "name": name, "config": _json(config), "path": path, "hash": strategy_hash}
     return _sql.maybe(conn, "record_strategy", params) is not None
 
 
 @atomic
-def record_assessment(conn: psycopg.Connection[Any], session_id: int, assessment: dict) -> bool:
+def record_assessment(conn: psycopg.Connection[Any], cycle_id: int, assessment: dict) -> bool:
     """Store the assessment on a cycle still assessing; False if it moved on. The one place it is written."""
-    return _sql.maybe(conn, "record_assessment", {"id": session_id, "assessment": _json(assessment)}) is not None
+    return _sql.maybe(conn, "record_assessment", {"id": cycle_id, "assessment": _json(assessment)}) is not None
 
 
 @atomic
-def start_training(conn: psycopg.Connection[Any], session_id: int, operation_id: str) -> None:
+def start_training(conn: psycopg.Connection[Any], cycle_id: int, operation_id: str) -> None:
     """designing -> training."""
-    row = _sql.maybe(conn, "start_training", {"id": session_id, "operation_id": operation_id})
-    _moved(row, f"cycle {session_id} left 'designing' while its strategy was being saved")
+    row = _sql.maybe(conn, "start_training", {"id": cycle_id, "operation_id": operation_id})
+    _moved(row, f"cycle {cycle_id} left 'designing' while its strategy was being saved")
 
 
 @atomic
 def start_backtest(
-    conn: psycopg.Connection[Any], session_id: int, operation_id: str, training_results: TrainingRecord
+    conn: psycopg.Connection[Any], cycle_id: int, operation_id: str, training_results: TrainingRecord
 ) -> None:
     """training -> backtesting, keeping the training results."""
-    params = {"id": session_id, "operation_id": operation_id, "training_results": _record(training_results)}
+    params = {"id": cycle_id, "operation_id": operation_id, "training_results": _record(training_results)}
     row = _sql.maybe(conn, "start_backtest", params)
-    _moved(row, f"cycle {session_id} left 'training' while its backtest was starting")
+    _moved(row, f"cycle {cycle_id} left 'training' while its backtest was starting")
 
 
 @atomic
-def start_assessing(conn: psycopg.Connection[Any], session_id: int, backtest_results: BacktestRecord) -> None:
+def start_assessing(conn: psycopg.Connection[Any], cycle_id: int, backtest_results: BacktestRecord) -> None:
     """backtesting -> assessing, keeping the backtest results."""
-    row = _sql.maybe(conn, "start_assessing", {"id": session_id, "backtest_results": _record(backtest_results)})
-    _moved(row, f"cycle {session_id} left 'backtesting' before its assessment")
+    row = _sql.maybe(conn, "start_assessing", {"id": cycle_id, "backtest_results": _record(backtest_results)})
+    _moved(row, f"cycle {cycle_id} left 'backtesting' before its assessment")
 
 
 @atomic
-def start_holdout(conn: psycopg.Connection[Any], session_id: int, operation_id: str) -> None:
+def start_holdout(conn: psycopg.Connection[Any], cycle_id: int, operation_id: str) -> None:
     """assessing, assessment passed -> its one test on the sealed final holdout (phase stays assessing)."""
-    row = _sql.maybe(conn, "start_holdout", {"id": session_id, "operation_id": operation_id})
-    _moved(row, f"cycle {session_id} left 'assessing' (or already started its final holdout test)")
+    row = _sql.maybe(conn, "start_holdout", {"id": cycle_id, "operation_id": operation_id})
+    _moved(row, f"cycle {cycle_id} left 'assessing' (or already started its final holdout test)")
 
 
 def record_results(
-    conn: psycopg.Connection[Any], session_id: int, phase: Phase, kept: TrainingRecord | BacktestRecord | HoldoutRecord
+    conn: psycopg.Connection[Any], cycle_id: int, phase: Phase, kept: TrainingRecord | BacktestRecord | HoldoutRecord
 ) -> None:
     """Results a cycle keeps when it ends (a failing gate's explain the failure)."""
     columns = {
@@ -222,7 +222,7 @@ def record_results(
         BacktestRecord: "backtest_results",
         HoldoutRecord: "final_holdout_results",
     }
-    params = {"id": session_id, "phase": phase.value} | {column: None for column in columns.values()}
+    params = {"id": cycle_id, "phase": phase.value} | {column: None for column in columns.values()}
     params[columns[type(kept)]] = _record(kept)
     _sql.run(conn, "record_results", params)
 
@@ -230,7 +230,7 @@ def record_results(
 @atomic
 def complete(
     conn: psycopg.Connection[Any],
-    session_id: int,
+    cycle_id: int,
     phase: Phase,
     outcome: Outcome,
     failure_reason: str | None,
@@ -238,10 +238,10 @@ def complete(
 ) -> Cycle:
     """Any phase -> idle with its outcome (and, for a failure, whose doing it was)."""
     reason = storable.text(failure_reason)
-    params = {"id": session_id, "phase": phase.value, "outcome": outcome.value, "failure_reason": reason}
+    params = {"id": cycle_id, "phase": phase.value, "outcome": outcome.value, "failure_reason": reason}
     params["failure_blame"] = None if blame is None else blame.value
-    row = _sql.maybe(conn, "complete_session", params)
-    return Cycle.model_validate(_moved(row, f"cycle {session_id} left {phase.value!r} while it was being completed"))
+    row = _sql.maybe(conn, "complete_cycle", params)
+    return Cycle.model_validate(_moved(row, f"cycle {cycle_id} left {phase.value!r} while it was being completed"))
 
 
 # -- what a cycle cost and came to ---------------------------------------------------------
@@ -254,9 +254,9 @@ class CycleCosts(BaseModel):
 
 
 @atomic
-def costs(conn: psycopg.Connection[Any], session_id: int) -> CycleCosts:
+def costs(conn: psycopg.Connection[Any], cycle_id: int) -> CycleCosts:
     """Tokens and dollars of every action of the cycle."""
-    return CycleCosts.model_validate(_sql.one(conn, "session_costs", {"id": session_id}))
+    return CycleCosts.model_validate(_sql.one(conn, "cycle_costs", {"id": cycle_id}))
 
 
 def insert_metrics(conn: psycopg.Connection[Any], metrics: Metrics) -> None:
@@ -270,7 +270,7 @@ def insert_trigger(
     conn: psycopg.Connection[Any],
     *,
     reason: str,
-    session_id: int | None,
+    cycle_id: int | None,
     context: dict[str, Any],
     agent_invoked: bool,
     skip_reason: str | None,
@@ -278,7 +278,7 @@ def insert_trigger(
     remaining: Decimal,
 ) -> None:
     """One agent_triggers row: why this tick did what it did."""
-    params = {"reason": reason, "session_id": session_id, "context": _json(context), "agent_invoked": agent_invoked}
+    params = {"reason": reason, "session_id": cycle_id, "context": _json(context), "agent_invoked": agent_invoked}
     params |= {"skip_reason": skip_reason, "used": used, "remaining": remaining}
     _sql.run(conn, "insert_trigger", params)
 

@@ -67,7 +67,7 @@ def insert(
     *,
     op_id: str,
     kind: Gate,
-    session_id: int | None,
+    cycle_id: int | None,
     params: dict[str, Any],
     dataset: str,
     strategy_hash: str,
@@ -79,7 +79,7 @@ def insert(
     row = {
         "id": op_id,
         "kind": kind,
-        "session_id": session_id,
+        "session_id": cycle_id,
         "params": Jsonb(params),
         "dataset": dataset,
         "strategy_hash": strategy_hash,

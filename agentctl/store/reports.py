@@ -273,12 +273,12 @@ def cycles_by_outcome(conn: psycopg.Connection[Any]) -> dict[str, int]:
 
 
 def cycle_action_totals(conn: psycopg.Connection[Any], cycle_id: int) -> ActionTotals:
-    return ActionTotals.model_validate(_sql.one(conn, "session_action_totals", {"id": cycle_id}))
+    return ActionTotals.model_validate(_sql.one(conn, "cycle_action_totals", {"id": cycle_id}))
 
 
 def cycle_actions(conn: psycopg.Connection[Any], cycle_id: int, limit: int) -> list[ActionLine]:
     """A cycle's actions, oldest first."""
-    rows = _sql.all(conn, "session_actions", {"id": cycle_id, "limit": limit})
+    rows = _sql.all(conn, "cycle_actions", {"id": cycle_id, "limit": limit})
     return [ActionLine.model_validate(r) for r in rows]
 
 
@@ -288,7 +288,7 @@ def recent_actions(conn: psycopg.Connection[Any], cycle_id: int | None, limit: i
         rows = _sql.all(conn, "recent_actions", {"limit": limit})
     else:
         params = {"id": cycle_id, "limit": limit}
-        rows = _sql.all(conn, "recent_session_actions", params)
+        rows = _sql.all(conn, "recent_cycle_actions", params)
     return [ActionLine.model_validate(r) for r in rows]
 
 
@@ -299,7 +299,7 @@ def last_trigger(conn: psycopg.Connection[Any]) -> LastTriggerLine | None:
 
 def cycle_triggers(conn: psycopg.Connection[Any], cycle_id: int, limit: int) -> list[TriggerLine]:
     """A cycle's triggers, oldest first."""
-    rows = _sql.all(conn, "session_triggers", {"id": cycle_id, "limit": limit})
+    rows = _sql.all(conn, "cycle_triggers", {"id": cycle_id, "limit": limit})
     return [TriggerLine.model_validate(r) for r in rows]
 
 

@@ -58,7 +58,7 @@ def assess(
         return TickResult(
             trigger_reason=REASON,
             skip_reason=skip,
-            session_id=cycle.id,
+            cycle_id=cycle.id,
             phase=Phase.ASSESSING,
             message=admission.message,
             exit_code=ExitCode.NEEDS_PERSON if admission.needs_person else ExitCode.OK,
@@ -66,15 +66,15 @@ def assess(
     return _invoke(tick, conn, cycle.id, agent)
 
 
-def _invoke(tick: Tick, conn: psycopg.Connection[Any], session_id: int, agent: str | None) -> TickResult:
+def _invoke(tick: Tick, conn: psycopg.Connection[Any], cycle_id: int, agent: str | None) -> TickResult:
     """Run the assessor; the cycle ends `success` once its assessment is saved (by the assessor's tool)."""
     from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, FencedOut, run_assessment
     from agentctl.store import admission
 
-    _still_there(conn, session_id)  # gone: raise before a billed call
-    result = TickResult(REASON, agent_invoked=True, session_id=session_id, phase=Phase.ASSESSING, agent=agent)
+    _still_there(conn, cycle_id)  # gone: raise before a billed call
+    result = TickResult(REASON, agent_invoked=True, cycle_id=cycle_id, phase=Phase.ASSESSING, agent=agent)
     try:
-        outcome = run_assessment(tick.connect, tick.settings, session_id)
+        outcome = run_assessment(tick.connect, tick.settings, cycle_id)
     except FencedOut as err:  # another tick owns the cycle now: write nothing
         result.exit_code, result.message = ExitCode.TEMPFAIL, str(err)
         return result
@@ -91,15 +91,15 @@ def _invoke(tick: Tick, conn: psycopg.Connection[Any], session_id: int, agent: s
     if not outcome.saved or outcome.assessment is None:
         result.message = f"no assessment saved ({outcome.failure_reason}); retried on a later tick"
         return result
-    done = after_assessment(tick, conn, _still_there(conn, session_id), None, None)
+    done = after_assessment(tick, conn, _still_there(conn, cycle_id), None, None)
     return replace(done, trigger_reason=REASON, agent_invoked=True, agent=agent)
 
 
-def _still_there(conn: psycopg.Connection[Any], session_id: int) -> Cycle:
+def _still_there(conn: psycopg.Connection[Any], cycle_id: int) -> Cycle:
     """The cycle being assessed, read again; gone means someone else moved it (exit 1, no guess)."""
-    cycle = cycles.get(conn, session_id)
+    cycle = cycles.get(conn, cycle_id)
     if cycle is None:
-        raise StateMoved(f"cycle {session_id} vanished while being assessed")
+        raise StateMoved(f"cycle {cycle_id} vanished while being assessed")
     return cycle
 
 
@@ -125,7 +125,7 @@ def after_assessment(
     return TickResult(
         trigger_reason=trigger.reason if trigger else None,
         skip_reason=trigger.skip if trigger else None,
-        session_id=cycle.id,
+        cycle_id=cycle.id,
         phase=Phase.ASSESSING,
         message=f"assessment passed; its test on the sealed final holdout ({op_id}) started",
     )

@@ -101,7 +101,7 @@ class Tick:
             design = run_design(self.connect, self.settings, cycle.id)
         except FencedOut as err:  # another tick owns the cycle now: write nothing
             return replace(
-                _designed(TickResult(session_id=cycle.id), agent), exit_code=ExitCode.TEMPFAIL, message=str(err)
+                _designed(TickResult(cycle_id=cycle.id), agent), exit_code=ExitCode.TEMPFAIL, message=str(err)
             )
         except AgentUnavailable as err:
             done = finish(conn, self.settings, cycle, Ending(Outcome.FAILED_DESIGN, f"API unavailable: {err}"), None)
@@ -126,7 +126,7 @@ class Tick:
         with conn.transaction():
             cycles.start_training(conn, cycle.id, op_id)
         message = f"strategy {design.strategy_name} saved; training {op_id} started"
-        return _designed(TickResult(session_id=cycle.id, phase=Phase.TRAINING, message=message), agent)
+        return _designed(TickResult(cycle_id=cycle.id, phase=Phase.TRAINING, message=message), agent)
 
     # -- polling the lab ---------------------------------------------------------------------
 
@@ -191,7 +191,7 @@ class Tick:
         return TickResult(
             trigger_reason=passed.reason,
             skip_reason=passed.skip,
-            session_id=cycle.id,
+            cycle_id=cycle.id,
             phase=Phase.BACKTESTING,
             message=f"backtest {bt_id} started",
         )
@@ -218,7 +218,7 @@ class Tick:
         return TickResult(
             trigger_reason=reason,
             skip_reason=skip,
-            session_id=cycle.id,
+            cycle_id=cycle.id,
             phase=cycle.phase,
             progress=context,
             message=done,

@@ -1,4 +1,4 @@
-"""Ending a cycle: session, metrics row, budget counter and trigger row in one transaction."""
+"""Ending a cycle: its agent_sessions row, metrics row, budget counter and trigger row in one transaction."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def finish(
     return TickResult(
         trigger_reason=trigger.reason if trigger else None,
         skip_reason=trigger.skip if trigger else None,
-        session_id=cycle.id,
+        cycle_id=cycle.id,
         outcome=ending.outcome.value,
         message=ending.reason or "",
     )

@@ -13,7 +13,7 @@ class TickResult:
     trigger_reason: str | None = None
     skip_reason: str | None = None
     agent_invoked: bool = False
-    session_id: int | None = None
+    cycle_id: int | None = None
     phase: str | None = None
     outcome: str | None = None
     message: str = ""
@@ -27,8 +27,8 @@ class TickResult:
         if self.locked_out:
             return "another tick holds the lock: nothing to do"
         parts = [self.trigger_reason or "?"]
-        if self.session_id is not None:
-            parts.append(f"cycle {self.session_id}")
+        if self.cycle_id is not None:
+            parts.append(f"cycle {self.cycle_id}")
         if self.agent_invoked:
             parts.append(f"agent {self.agent} invoked")
         if self.skip_reason:

@@ -26,11 +26,11 @@ class Trigger:
     def with_context(self, **more: Any) -> Trigger:
         return replace(self, context={**self.context, **more})
 
-    def write(self, conn: psycopg.Connection[Any], session_id: int | None, snap: BudgetSnapshot) -> None:
+    def write(self, conn: psycopg.Connection[Any], cycle_id: int | None, snap: BudgetSnapshot) -> None:
         cycles.insert_trigger(
             conn,
             reason=str(self.reason),
-            session_id=session_id,
+            cycle_id=cycle_id,
             context=self.context,
             agent_invoked=self.invoked,
             skip_reason=str(self.skip) if self.skip else None,

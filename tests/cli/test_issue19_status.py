@@ -100,7 +100,7 @@ def test_ctrl_c_in_run_reads_the_database_not_the_last_tick_seen(settings, conn)
     ).fetchone()["id"]
     conn.commit()
     # The last tick the display saw had the cycle still assessing; it completed after.
-    seen = RunState(3, TickResult(session_id=done, phase="assessing"), 0, 1, Decimal(0), Decimal(5))
+    seen = RunState(3, TickResult(cycle_id=done, phase="assessing"), 0, 1, Decimal(0), Decimal(5))
     assert interrupted(settings, seen) == "interrupted: no cycle is active"
     sid = _cycle(conn, "running")
     said = interrupted(settings, seen)

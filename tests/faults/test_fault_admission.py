@@ -45,7 +45,7 @@ def test_an_overrun_is_recorded_in_full_and_pauses_invocations_until_resume(conn
     assert result.outcome == "failed_design" and "budget overrun" in result.message
     conn.commit()
     # The budget's doing, typed: the circuit breaker does not count it against the agent.
-    blame = conn.execute("SELECT failure_blame FROM agent_sessions WHERE id = %s", [result.session_id]).fetchone()
+    blame = conn.execute("SELECT failure_blame FROM agent_sessions WHERE id = %s", [result.cycle_id]).fetchone()
     assert blame["failure_blame"] == "budget"
     [row] = conn.execute("SELECT * FROM agent_actions WHERE tool_name = 'messages.create'").fetchall()
     dearer = pricing.price_for("claude-fable-5-1", pricing.PRICE_TABLE_CHECKED)

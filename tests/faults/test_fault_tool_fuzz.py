@@ -215,7 +215,7 @@ def _check_call(ctx, tools, name, args, guard, conn) -> None:
 @pytest.fixture
 def design_ctx(settings, conn, tmp_path, monkeypatch):
     sid = new_session(conn)
-    ctx = ToolContext(conn=conn, settings=settings, session_id=sid, agent="claude", invocation="design")
+    ctx = ToolContext(conn=conn, settings=settings, cycle_id=sid, agent="claude", invocation="design")
     return ctx, {t.name: t for t in design_tools()}, Guard(monkeypatch, tmp_path, settings.home)
 
 
@@ -281,7 +281,7 @@ def test_save_assessment_never_crashes(settings, conn, tmp_path, monkeypatch, ar
     ctx = ToolContext(
         conn=conn,
         settings=settings,
-        session_id=sid,
+        cycle_id=sid,
         agent="claude",
         invocation="assessment",
         backtest={"sharpe": 1.5, "total_trades": 12, "equity_curve": [1.0, 1.1]},

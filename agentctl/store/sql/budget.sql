@@ -89,7 +89,7 @@ WITH gone AS (
     RETURNING t.n
 )
 SELECT COALESCE(SUM(n), 0)::int AS charged, (SELECT COUNT(*) FROM logged)::int AS logged,
-       (SELECT array_agg(DISTINCT session_id) FROM gone WHERE session_id IS NOT NULL) AS sessions
+       (SELECT array_agg(DISTINCT session_id) FROM gone WHERE session_id IS NOT NULL) AS cycles
 FROM updated
 
 -- name: expired_charge_amount

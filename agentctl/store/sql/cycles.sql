@@ -17,7 +17,7 @@ SELECT * FROM agent_sessions WHERE phase <> 'idle' ORDER BY created_at DESC LIMI
 -- name: cycle_by_id
 SELECT * FROM agent_sessions WHERE id = %(id)s
 
--- name: create_session
+-- name: create_cycle
 INSERT INTO agent_sessions (phase) VALUES ('designing') RETURNING *
 
 -- name: insert_trigger
@@ -55,14 +55,14 @@ SET training_results = COALESCE(%(training_results)s, training_results),
     updated_at = NOW()
 WHERE id = %(id)s AND phase = %(phase)s
 
--- name: complete_session
+-- name: complete_cycle
 UPDATE agent_sessions
 SET phase = 'idle', outcome = %(outcome)s, failure_reason = %(failure_reason)s,
     failure_blame = %(failure_blame)s, completed_at = NOW(), updated_at = NOW()
 WHERE id = %(id)s AND phase = %(phase)s
 RETURNING *
 
--- name: session_costs
+-- name: cycle_costs
 -- Summed in bigint and capped at the INT metrics columns: no count a reply can bring overflows.
 SELECT LEAST(COALESCE(SUM(tokens_input::bigint), 0), 2147483647)::int AS tokens_input,
        LEAST(COALESCE(SUM(tokens_output::bigint), 0), 2147483647)::int AS tokens_output,
@@ -100,18 +100,18 @@ WHERE session_id = %(id)s AND trigger_reason = 'backtest_completed' AND agent_in
 -- name: completed_since
 SELECT id FROM agent_sessions WHERE completed_at IS NOT NULL AND id > %(after_id)s ORDER BY id
 
--- name: max_session_id
+-- name: max_cycle_id
 SELECT COALESCE(MAX(id), 0) AS id FROM agent_sessions
 
 
 -- name: hash_tried_by
 -- Which earlier cycle tried a strategy with this content hash, if any.
 SELECT id, strategy_name, outcome FROM agent_sessions
-WHERE strategy_hash = %(hash)s AND id <> %(session_id)s
+WHERE strategy_hash = %(hash)s AND id <> %(cycle_id)s
 LIMIT 1
 
 -- name: record_strategy
--- Guarded: only a session still designing takes a strategy.
+-- Guarded: only a cycle still designing takes a strategy.
 UPDATE agent_sessions
 SET strategy_name = %(name)s, strategy_config = %(config)s, strategy_file_path = %(path)s,
     strategy_hash = %(hash)s, updated_at = NOW()
@@ -126,7 +126,7 @@ WHERE id = %(id)s AND phase = 'assessing' AND holdout_operation_id IS NULL
 RETURNING id
 
 -- name: record_assessment
--- Guarded: only a session being assessed takes an assessment.
+-- Guarded: only a cycle being assessed takes an assessment.
 UPDATE agent_sessions SET assessment = %(assessment)s, updated_at = NOW()
 WHERE id = %(id)s AND phase = 'assessing'
 RETURNING id
@@ -141,7 +141,7 @@ SELECT s.id, s.strategy_name, s.strategy_config, s.outcome, s.failure_reason,
        m.backtest_total_trades, m.backtest_profit_factor, m.gate_failed
 FROM agent_sessions s
 LEFT JOIN agent_metrics m ON m.session_id = s.id
-WHERE s.phase = 'idle' AND s.completed_at IS NOT NULL AND s.id <> %(session_id)s
+WHERE s.phase = 'idle' AND s.completed_at IS NOT NULL AND s.id <> %(cycle_id)s
   AND s.strategy_hash IS NOT NULL AND s.outcome <> 'cancelled'
 ORDER BY s.completed_at DESC, s.id DESC
 LIMIT %(limit)s

@@ -69,13 +69,13 @@ budget_used_today_usd, budget_remaining_usd
 id, kind, status, progress_pct, progress_message, heartbeat_at,
 EXTRACT(EPOCH FROM (NOW() - heartbeat_at))::float8 AS heartbeat_age_s
 
--- name: session_actions
+-- name: cycle_actions
 SELECT {action_columns} FROM agent_actions
 WHERE session_id = %(id)s
 ORDER BY id
 LIMIT %(limit)s
 
--- name: session_action_totals
+-- name: cycle_action_totals
 SELECT COUNT(*)::int AS actions,
        COUNT(*) FILTER (WHERE tool_name = 'messages.create')::int AS model_calls,
        COALESCE(SUM(tokens_input), 0)::bigint AS tokens_input,
@@ -86,7 +86,7 @@ SELECT COUNT(*)::int AS actions,
 FROM agent_actions
 WHERE session_id = %(id)s
 
--- name: session_triggers
+-- name: cycle_triggers
 SELECT {trigger_columns} FROM agent_triggers
 WHERE session_id = %(id)s
 ORDER BY triggered_at, id
@@ -147,7 +147,7 @@ SELECT {action_columns} FROM agent_actions
 ORDER BY id DESC
 LIMIT %(limit)s
 
--- name: recent_session_actions
+-- name: recent_cycle_actions
 SELECT {action_columns} FROM agent_actions
 WHERE session_id = %(id)s
 ORDER BY id DESC
