@@ -46,7 +46,7 @@ def claude_settings(settings, fake, **overrides):
     return settings.model_copy(update=values)
 
 
-def new_session(conn, phase: str = "designing", **fields) -> int:
+def new_cycle(conn, phase: str = "designing", **fields) -> int:
     cols = ["phase", *fields]
     with conn.transaction():
         return conn.execute(
@@ -81,7 +81,7 @@ def claude(settings, fake_anthropic, conn):
 
     def make(**overrides):
         s = claude_settings(settings, fake_anthropic, **overrides)
-        return s, conn_factory(s), new_session(conn)
+        return s, conn_factory(s), new_cycle(conn)
 
     return make
 

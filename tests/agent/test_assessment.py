@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from agent_helpers import actions, claude_settings, conn_factory, good_config, new_session
+from agent_helpers import actions, claude_settings, conn_factory, good_config, new_cycle
 from fake_anthropic import assessment_input, fake_anthropic, message, script_assessment, tool_use
 
 from agentctl.agent import run_assessment
@@ -27,7 +27,7 @@ TRAINING = {"accuracy": 0.55, "majority_baseline_accuracy": 0.52, "train_accurac
 
 
 def assessing_session(conn) -> int:
-    return new_session(
+    return new_cycle(
         conn,
         "assessing",
         strategy_name="rsi-reversion-1h",
@@ -80,6 +80,6 @@ def test_metrics_from_the_model_are_refused(settings, conn, fake_anthropic):
 
 def test_assessment_of_a_session_not_assessing_is_refused(settings, conn, fake_anthropic):
     s = claude_settings(settings, fake_anthropic)
-    sid = new_session(conn, "backtesting")
+    sid = new_cycle(conn, "backtesting")
     out = run_assessment(conn_factory(s), s, sid)
     assert not out.saved and "assessing" in out.failure_reason and fake_anthropic.requests == []

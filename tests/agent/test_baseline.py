@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent_helpers import actions, conn_factory, new_session
+from agent_helpers import actions, conn_factory, new_cycle
 
 from agentctl.agent import run_assessment, run_design, select_agent
 from agentctl.agent.baseline import judge
@@ -18,7 +18,7 @@ def test_hundred_designs_in_a_row_all_valid_all_distinct(settings, conn):
     factory = conn_factory(settings)
     hashes, names = set(), set()
     for _ in range(100):
-        sid = new_session(conn)
+        sid = new_cycle(conn)
         out = run_design(factory, settings, sid)
         assert out.saved, out.failure_reason
         assert out.agent_name == "baseline"
@@ -45,7 +45,7 @@ def test_hundred_designs_in_a_row_all_valid_all_distinct(settings, conn):
 
 
 def test_baseline_refuses_a_session_not_designing(settings, conn):
-    sid = new_session(conn, "training")
+    sid = new_cycle(conn, "training")
     out = run_design(conn_factory(settings), settings, sid)
     assert not out.saved and "designing" in out.failure_reason
 
@@ -67,7 +67,7 @@ def test_baseline_assessment_is_rule_based_and_metrics_come_from_the_backtest(se
         # As the lab writes it: (time, equity) pairs.
         "equity_curve": [["2024-01-02T00:00:00+00:00", 1.0], ["2024-01-03T00:00:00+00:00", 1.01]],
     }
-    sid = new_session(conn, "assessing")
+    sid = new_cycle(conn, "assessing")
     with conn.transaction():
         conn.execute(
             "UPDATE agent_sessions SET backtest_results = %s::jsonb WHERE id = %s",

@@ -7,7 +7,7 @@ import socket
 from decimal import Decimal
 
 import pytest
-from agent_helpers import actions, bad_config, calls, claude, finish, good_config, ledger_exact, new_session
+from agent_helpers import actions, bad_config, calls, claude, finish, good_config, ledger_exact, new_cycle
 from fake_anthropic import fake_anthropic, fault, malformed, message, refusal, script_design, slow, text, tool_use
 
 from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_design, select_agent

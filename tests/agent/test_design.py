@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from agent_helpers import SENTINEL_KEY, actions, bad_config, claude_settings, conn_factory, good_config, new_session
+from agent_helpers import SENTINEL_KEY, actions, bad_config, claude_settings, conn_factory, good_config, new_cycle
 from fake_anthropic import fake_anthropic, script_design
 
 from agentctl.agent import run_design
@@ -15,7 +15,7 @@ from agentctl.store.budget import Budget
 
 def test_design_first_config_fails_validation_second_saves(settings, conn, fake_anthropic):
     s = claude_settings(settings, fake_anthropic)
-    sid = new_session(conn)
+    sid = new_cycle(conn)
     script_design(fake_anthropic, bad_config(), good_config())
 
     out = run_design(conn_factory(s), s, sid)
@@ -67,7 +67,7 @@ def test_design_first_config_fails_validation_second_saves(settings, conn, fake_
 def test_system_prefix_is_byte_identical_across_calls_and_cycles(settings, conn, fake_anthropic):
     s = claude_settings(settings, fake_anthropic)
     for n in range(2):
-        sid = new_session(conn)
+        sid = new_cycle(conn)
         script_design(
             fake_anthropic,
             bad_config(),
@@ -93,7 +93,7 @@ def test_system_prefix_is_byte_identical_across_calls_and_cycles(settings, conn,
 
 def test_thinking_blocks_go_back_unchanged(settings, conn, fake_anthropic):
     s = claude_settings(settings, fake_anthropic)
-    sid = new_session(conn)
+    sid = new_cycle(conn)
     script_design(fake_anthropic, bad_config(), good_config())
     assert run_design(conn_factory(s), s, sid).saved
     assistant = fake_anthropic.message_requests[1].body["messages"][1]
@@ -107,7 +107,7 @@ def test_fake_api_serves_a_subprocess(settings, conn, fake_anthropic):
     import subprocess
     import sys
 
-    sid = new_session(conn)
+    sid = new_cycle(conn)
     script_design(fake_anthropic, bad_config(), good_config())
     env = dict(
         os.environ,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from agent_helpers import SENTINEL_KEY, bad_config, claude_settings, conn_factory, finish, good_config, new_session
+from agent_helpers import SENTINEL_KEY, bad_config, claude_settings, conn_factory, finish, good_config, new_cycle
 from fake_anthropic import fake_anthropic, fault, script_design
 
 from agentctl.agent import AgentMisconfigured, AgentUnavailable, run_design
@@ -16,13 +16,13 @@ def test_sentinel_key_absent_from_rows_logs_and_errors(settings, conn, fake_anth
     s = claude_settings(settings, fake_anthropic, api_max_attempts=2)
     errors = []
 
-    sid = new_session(conn)
+    sid = new_cycle(conn)
     fake_anthropic.enqueue(fault(429, retry_after_ms=10))
     script_design(fake_anthropic, bad_config(), good_config())
     assert run_design(conn_factory(s), s, sid).saved
     finish(conn, sid)
 
-    sid = new_session(conn)
+    sid = new_cycle(conn)
     fake_anthropic.enqueue(fault(401, message=f"invalid x-api-key {SENTINEL_KEY}"))
     with pytest.raises(AgentMisconfigured) as err:
         run_design(conn_factory(s), s, sid)

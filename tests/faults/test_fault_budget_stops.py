@@ -12,7 +12,7 @@ invocations stay as history (the "invocation" rule reads their costs after five 
 from __future__ import annotations
 
 import pytest
-from agent_helpers import bad_config, claude_settings, conn_factory, good_config, new_session
+from agent_helpers import bad_config, claude_settings, conn_factory, good_config, new_cycle
 from fake_anthropic import fake_anthropic, message, thinking, tool_use
 
 from agentctl.agent import first_call_worst_case, invocation_need, run_design
@@ -55,7 +55,7 @@ def _day(conn, s, fake, policy: str, limit: str, start: int) -> tuple[int, int, 
             break
         fake.queue.clear()
         _script(fake, i, s.max_tokens)
-        sid = new_session(conn)
+        sid = new_cycle(conn)
         out = run_design(conn_factory(s), s, sid)
         with conn.transaction():
             n = conn.execute(

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from agent_helpers import claude_settings, conn_factory, good_config, new_session
+from agent_helpers import claude_settings, conn_factory, good_config, new_cycle
 from fake_anthropic import fake_anthropic, message, text, tool_use
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
@@ -214,7 +214,7 @@ def _check_call(ctx, tools, name, args, guard, conn) -> None:
 
 @pytest.fixture
 def design_ctx(settings, conn, tmp_path, monkeypatch):
-    sid = new_session(conn)
+    sid = new_cycle(conn)
     ctx = ToolContext(conn=conn, settings=settings, cycle_id=sid, agent="claude", invocation="design")
     return ctx, {t.name: t for t in design_tools()}, Guard(monkeypatch, tmp_path, settings.home)
 
@@ -277,7 +277,7 @@ assessment_fields = st.fixed_dictionaries(
 @example(args={"passed": True, "verdict": "poor", "explanation": "ok", "metrics": {"sharpe": 1e309}})
 @example(args={"passed": True, "verdict": "neutral", "explanation": "fine", "suggestions": ["../../x"]})
 def test_save_assessment_never_crashes(settings, conn, tmp_path, monkeypatch, args):
-    sid = _assessing_session(conn)
+    sid = _assessing_cycle(conn)
     ctx = ToolContext(
         conn=conn,
         settings=settings,
@@ -299,10 +299,10 @@ def test_save_assessment_never_crashes(settings, conn, tmp_path, monkeypatch, ar
     monkeypatch.undo()
 
 
-def _assessing_session(conn) -> int:
+def _assessing_cycle(conn) -> int:
     with conn.transaction():
         row = conn.execute("SELECT id FROM agent_sessions WHERE phase = 'assessing'").fetchone()
-    return row["id"] if row else new_session(conn, phase="assessing")
+    return row["id"] if row else new_cycle(conn, phase="assessing")
 
 
 @pytest.mark.parametrize("name", ["validate_strategy", "save_strategy", "save_assessment"])
@@ -341,7 +341,7 @@ def test_hostile_tool_input_through_the_sdk_is_logged_and_the_design_recovers(se
     from agentctl.agent import run_design
 
     s = claude_settings(settings, fake_anthropic, max_turns=10)
-    sid = new_session(conn)
+    sid = new_cycle(conn)
     hostile = [
         {"config": good_config("a\x00b")},
         {"config": _mutated(("trading", "fee_bps"), float("inf"))},  # json.dumps writes Infinity
@@ -371,7 +371,7 @@ def test_a_reply_nested_too_deep_to_parse_is_a_malformed_reply(settings, conn, f
     from agentctl.agent import run_design
 
     s = claude_settings(settings, fake_anthropic, api_max_attempts=3, api_retry_cap_s=5.0)
-    sid = new_session(conn)
+    sid = new_cycle(conn)
     deep = b"[" * 100_000 + b"]" * 100_000
     body = (
         b'{"id":"msg_deep","type":"message","role":"assistant","model":"claude-sonnet-5-5","stop_reason":"tool_use",'
