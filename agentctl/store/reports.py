@@ -40,8 +40,8 @@ class Clock(_Row):
     today: date
 
 
-class LastTriggerLine(_Row):
-    """The newest agent_triggers row, with its age and what the tick saw (context)."""
+class _Trigger(_Row):
+    """The agent_triggers columns every trigger line shows."""
 
     id: int
     triggered_at: datetime
@@ -49,21 +49,20 @@ class LastTriggerLine(_Row):
     session_id: int | None = None
     agent_invoked: Invoked = False
     skip_reason: str | None = None
-    context: dict[str, Any] | None = Field(default=None, exclude=True)  # read by status, not in its JSON
-    age_s: float  # never negative (a clock set back)
 
 
-class TriggerLine(_Row):
+class TriggerLine(_Trigger):
     """One agent_triggers row as the trigger tables show it."""
 
-    id: int
-    triggered_at: datetime
-    trigger_reason: str
-    session_id: int | None = None
-    agent_invoked: Invoked = False
-    skip_reason: str | None = None
     budget_used_today_usd: Money | None = None
     budget_remaining_usd: Money | None = None
+
+
+class LastTriggerLine(_Trigger):
+    """The newest agent_triggers row, with its age and what the tick saw (context)."""
+
+    context: dict[str, Any] | None = Field(default=None, exclude=True)  # read by status, not in its JSON
+    age_s: float  # never negative (a clock set back)
 
 
 class ActionLine(_Row):
