@@ -11,7 +11,7 @@ import json
 
 from agent_helpers import bad_config, good_config
 from fake_anthropic import fake_anthropic, message, script_assessment, script_design, tool_use
-from tickutil import OPEN_GATES, check_invariants, claude_env, completed, session, tick_until
+from tickutil import OPEN_GATES, check_invariants, claude_env, completed, phase_is, session, tick_until
 
 # A confirmation no real p-value reaches: the final holdout must refuse the strategy.
 UNCONFIRMABLE = dict(OPEN_GATES, AGENTCTL_GATES__CONFIRM_ALPHA="1e-300")
@@ -115,4 +115,18 @@ def test_the_research_universe_limits_both_designers(conn, fake_anthropic, claud
         cfg = session(conn)["strategy_config"]
         assert (cfg["dataset"]["symbol"], cfg["dataset"]["timeframe"]) == ("SP500", "1d")
         tick_until(conn, completed, **OPEN_GATES)
+    check_invariants(conn)
+
+
+def test_a_holdout_moved_into_researched_bars_is_not_tested(conn):
+    """A larger AGENTCTL_HOLDOUT_SHARE after the research moves the holdout into bars the strategy saw: no test."""
+    tick_until(conn, phase_is("backtesting"), **OPEN_GATES)  # researched with the default 20% holdout
+    tick_until(conn, completed, **OPEN_GATES, AGENTCTL_HOLDOUT_SHARE="0.3")
+    s = session(conn)
+    assert s["outcome"] == "failed_assessment" and s["assessment"]["passed"], s["failure_reason"]
+    assert s["failure_reason"].startswith("not tested: the sealed final holdout of "), s["failure_reason"]
+    assert f"inside bars cycle {s['id']} researched" in s["failure_reason"]
+    assert "AGENTCTL_HOLDOUT_SHARE" in s["failure_reason"]
+    assert s["holdout_operation_id"] is None and s["final_holdout_results"] is None
+    assert conn.execute("SELECT count(*) AS n FROM lab_operations WHERE kind = 'holdout'").fetchone()["n"] == 0
     check_invariants(conn)

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, NamedTuple
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
     from agentctl.lab.data import DatasetInfo
 
 # The last HOLDOUT_FRACTION of every dataset is its sealed final holdout (AGENTCTL_HOLDOUT_SHARE), at least
@@ -77,6 +80,15 @@ def holdout_index(n: int, timeframe: str | None = None) -> int:
             f"{n - length} to research on (need {MIN_RESEARCH_BARS}); lower it for {timeframe}"
         )
     return n - length
+
+
+def holdout_start_time(symbol: str, timeframe: str, home: Path | None) -> datetime:
+    """When the dataset's sealed final holdout starts under the current policy: the bars its one test trades."""
+    from agentctl.lab.data import load_ohlcv
+
+    df = load_ohlcv(symbol, timeframe, home)
+    start: datetime = df.index[holdout_index(len(df), timeframe)].to_pydatetime()
+    return start
 
 
 def periods(n: int, horizon: int, lookback: int, timeframe: str | None = None) -> Periods:

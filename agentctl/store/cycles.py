@@ -19,6 +19,8 @@ from agentctl.store.queries import atomic, load
 from agentctl.store.records import BacktestRecord, Cycle, HoldoutRecord, MemoryRow, Metrics, TrainingRecord
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import psycopg
 
     from agentctl.settings import Settings
@@ -156,6 +158,14 @@ def without_research_result(conn: psycopg.Connection[Any]) -> int:
 def hash_tried_by(conn: psycopg.Connection[Any], strategy_hash: str, cycle_id: int) -> dict[str, Any] | None:
     """Which other cycle already tried a strategy with this content hash (id, name, outcome)."""
     return _sql.maybe(conn, "hash_tried_by", {"hash": strategy_hash, "cycle_id": cycle_id})
+
+
+def researched_into_holdout(
+    conn: psycopg.Connection[Any], symbol: str, timeframe: str, start: datetime
+) -> tuple[int, datetime] | None:
+    """The first cycle (id, its holdout start) that researched bars of this dataset from `start` on, if any."""
+    row = _sql.maybe(conn, "researched_into_holdout", {"symbol": symbol, "timeframe": timeframe, "start": start})
+    return None if row is None else (int(row["id"]), row["holdout_start"])
 
 
 # -- moving a cycle ----------------------------------------------------------------------------

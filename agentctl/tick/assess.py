@@ -19,6 +19,8 @@ from agentctl.tick.trigger import Trigger
 if TYPE_CHECKING:
     import psycopg
 
+    from agentctl.lab.strategy import StrategyConfig
+    from agentctl.settings import Settings
     from agentctl.store.budget import BudgetSnapshot
     from agentctl.store.records import BacktestRecord, Cycle
     from agentctl.tick.core import Tick
@@ -117,6 +119,9 @@ def after_assessment(
     from agentctl.lab.strategy import StrategyConfig
 
     config = StrategyConfig.model_validate(cycle.strategy_config)
+    moved = _holdout_researched(conn, tick.settings, config)
+    if moved:
+        return finish(conn, tick.settings, cycle, Ending(Outcome.FAILED_ASSESSMENT, moved, trigger), snap)
     op_id = start_holdout(conn, tick.settings, config, cycle.id)
     with conn.transaction():
         cycles.start_holdout(conn, cycle.id, op_id)
@@ -128,4 +133,21 @@ def after_assessment(
         cycle_id=cycle.id,
         phase=Phase.ASSESSING,
         message=f"assessment passed; its test on the sealed final holdout ({op_id}) started",
+    )
+
+
+def _holdout_researched(conn: psycopg.Connection[Any], settings: Settings, config: StrategyConfig) -> str | None:
+    """Why the holdout may not be tested: a changed holdout policy moved it into bars a cycle researched."""
+    from agentctl.lab.periods import holdout_start_time
+
+    ds = config.dataset
+    start = holdout_start_time(ds.symbol, ds.timeframe, settings.home)
+    seen = cycles.researched_into_holdout(conn, ds.symbol, ds.timeframe, start.replace(tzinfo=None))
+    if seen is None:
+        return None
+    first, then = seen
+    return (
+        f"not tested: the sealed final holdout of {ds.symbol}/{ds.timeframe} now starts {start:%Y-%m-%d %H:%M}, "
+        f"inside bars cycle {first} researched (its holdout started {then:%Y-%m-%d %H:%M}): restore "
+        "AGENTCTL_HOLDOUT_SHARE and AGENTCTL_MIN_HOLDOUT_BARS, or research in a new AGENTCTL_HOME"
     )

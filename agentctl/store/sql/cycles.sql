@@ -110,6 +110,19 @@ SELECT id, strategy_name, outcome FROM agent_sessions
 WHERE strategy_hash = %(hash)s AND id <> %(cycle_id)s
 LIMIT 1
 
+-- name: researched_into_holdout
+-- The first cycle whose research on this dataset ran up to a holdout that started after `start`:
+-- it saw bars that are now in the sealed holdout (AGENTCTL_HOLDOUT_SHARE or the minimum moved it).
+-- The stored time may carry an offset; like the bars, it is compared as UTC-naive.
+SELECT id, (training_results ->> 'holdout_start')::timestamp AS holdout_start
+FROM agent_sessions
+WHERE strategy_config -> 'dataset' ->> 'symbol' = %(symbol)s
+  AND strategy_config -> 'dataset' ->> 'timeframe' = %(timeframe)s
+  AND jsonb_typeof(training_results -> 'holdout_start') = 'string'
+  AND (training_results ->> 'holdout_start')::timestamp > %(start)s
+ORDER BY id
+LIMIT 1
+
 -- name: record_strategy
 -- Guarded: only a cycle still designing takes a strategy.
 UPDATE agent_sessions
