@@ -237,6 +237,12 @@ def _holdout(d: CycleDetail) -> None:
         f"max drawdown {fmt.pct(res.get('max_drawdown'))}, {trades}, {fmt.plural(res.get('bars'), 'bar')}"
     )
     _gate("final holdout", h.gate)
+    if h.tested_on_dataset is not None:
+        from agentctl.reports.research import tested_line
+
+        ds = (d.config or {}).get("dataset") or {}
+        name = f"{ds.get('symbol')}/{ds.get('timeframe')}" if ds else None
+        r.echo(f"  {tested_line(name, h.tested_on_dataset, h.confirmed_on_dataset or 0)}")
 
 
 def _gate(name: str, gate: GateVerdict | None) -> None:

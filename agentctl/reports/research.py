@@ -73,6 +73,9 @@ class Holdout(BaseModel):
     line: str  # what `show` prints when the figures are not shown
     gate: GateVerdict | None  # only when shown
     results: dict[str, Any] | None  # the stored figures without the equity curve, only when shown
+    # How many strategies were tested on this dataset's holdout so far, this one included, and confirmed.
+    tested_on_dataset: int | None = None
+    confirmed_on_dataset: int | None = None
 
 
 class Research(BaseModel):
@@ -152,10 +155,31 @@ def holdout(cycle: Cycle) -> Holdout:
     return Holdout(state="shown", line="", gate=record.gate, results=results)
 
 
+def holdout_tests(conn: psycopg.Connection[Any], cycle: Cycle) -> tuple[int, int]:
+    """(strategies tested on the cycle's dataset's sealed holdout, of them confirmed), every cycle so far."""
+    from agentctl.store import reports as store
+
+    ds = (cycle.strategy_config or {}).get("dataset") or {}
+    here = (ds.get("symbol"), ds.get("timeframe"))
+    tally = next((d for d in store.integrity_datasets(conn) if (d.symbol, d.timeframe) == here), None)
+    return (tally.holdout_tested, tally.confirmations) if tally else (0, 0)
+
+
+def tested_line(dataset: str | None, tested: int, confirmed: int) -> str:
+    """How often the dataset's holdout was used: each test is one more chance of a confirmation by luck."""
+    return (
+        f"holdout tests on {dataset or 'this dataset'} so far: {tested}, {confirmed} confirmed "
+        "(what chance explains: agentctl integrity)"
+    )
+
+
 def research(conn: psycopg.Connection[Any], cycle: Cycle) -> Research:
-    """A cycle's research figures for `show`."""
+    """A cycle's research figures for `show`; a shown holdout says how many were tested on it."""
+    shown = holdout(cycle)
+    if shown.state == "shown":
+        shown.tested_on_dataset, shown.confirmed_on_dataset = holdout_tests(conn, cycle)
     return Research(
         walk_forward=walk_forward(cycle.training_results, cycle.backtest_results),
         deflated=deflated(conn, cycle),
-        holdout=holdout(cycle),
+        holdout=shown,
     )

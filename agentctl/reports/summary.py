@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentctl import fmt
 from agentctl.reports.gate_words import plain_reason
-from agentctl.reports.research import holdout
+from agentctl.reports.research import holdout, holdout_tests, tested_line
 from agentctl.store import reports as store
 
 if TYPE_CHECKING:
@@ -87,18 +87,19 @@ def _research(cycle: Cycle) -> list[str]:
     return lines
 
 
-def _holdout(cycle: Cycle) -> list[str]:
+def _holdout(conn: psycopg.Connection[Any], cycle: Cycle, dataset: str) -> list[str]:
     h = holdout(cycle)
     lines = ["", "## Final holdout", ""]
     if h.results is None:
         return [*lines, h.line]
+    tested, confirmed = holdout_tests(conn, cycle)
     res = h.results
     lines.append(
         f"- sharpe {fmt.ratio(res.get('sharpe'))} (p {fmt.p_value(res.get('sharpe_p_value'))}), return "
         f"{fmt.pct(res.get('total_return'))} (buy and hold {fmt.pct(res.get('buy_and_hold_return'))}), "
         f"max drawdown {fmt.pct(res.get('max_drawdown'))}, {fmt.plural(res.get('total_trades'), 'trade')}"
     )
-    return lines + _gate("final holdout", h.gate)
+    return [*lines, *_gate("final holdout", h.gate), f"- {tested_line(dataset, tested, confirmed)}"]
 
 
 def summary_markdown(conn: psycopg.Connection[Any], cycle: Cycle, config: StrategyConfig, files: list[str]) -> str:
@@ -115,7 +116,7 @@ def summary_markdown(conn: psycopg.Connection[Any], cycle: Cycle, config: Strate
         f"- outcome: {cycle.outcome or 'still running'}",
         *_strategy(config),
         *_research(cycle),
-        *_holdout(cycle),
+        *_holdout(conn, cycle, f"{ds.symbol}/{ds.timeframe}"),
         "",
         "## Files",
         "",

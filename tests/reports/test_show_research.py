@@ -101,6 +101,21 @@ def test_holdout_shown_when_the_assessment_passed(conn, settings, passed):
     assert "12 trades, 200 bars" in out and "final holdout gate: passed" in out and SEALED not in out
 
 
+def test_a_shown_holdout_says_how_many_strategies_were_tested_on_it(conn, settings, passed):
+    """Each holdout test is one more chance of a lucky confirmation: show says how many there were."""
+    failed = dict(HOLDOUT, gate={"gate": "holdout", "passed": False, "reasons": ["excess p 0.3: not below 0.05"]})
+    tested = cycle(conn, 2, passed=True, holdout=failed)  # tested on the same dataset, not confirmed
+    conn.execute("UPDATE agent_sessions SET outcome = 'failed_assessment' WHERE id = %s", (tested,))
+    conn.commit()
+    cycle(conn, 3, passed=False, holdout=None)  # researched there, never tested on the holdout
+    h = cycle_detail(conn, passed).research.holdout
+    assert (h.tested_on_dataset, h.confirmed_on_dataset) == (2, 1)
+    assert "holdout tests on NASDAQ/1d so far: 2, 1 confirmed" in run(str(passed))
+    assert json.loads(run(str(passed), "--json"))["research"]["holdout"]["tested_on_dataset"] == 2
+    sealed = cycle_detail(conn, 3).research.holdout
+    assert (sealed.tested_on_dataset, sealed.confirmed_on_dataset) == (None, None)
+
+
 def test_holdout_sealed_when_the_assessment_did_not_pass(conn, settings):
     # Even a row that holds holdout figures keeps them sealed when its assessment failed.
     sid = cycle(conn, 2, passed=False, holdout=HOLDOUT)
@@ -109,7 +124,14 @@ def test_holdout_sealed_when_the_assessment_did_not_pass(conn, settings):
     out = run(str(sid))
     assert SEALED in out and "0.87" not in out and "0.012" not in out
     d = json.loads(run(str(sid), "--json"))
-    assert d["research"]["holdout"] == {"state": "sealed", "line": SEALED, "gate": None, "results": None}
+    assert d["research"]["holdout"] == {
+        "state": "sealed",
+        "line": SEALED,
+        "gate": None,
+        "results": None,
+        "tested_on_dataset": None,
+        "confirmed_on_dataset": None,
+    }
     assert "0.0123" not in json.dumps(d)
 
 
