@@ -130,3 +130,14 @@ def test_a_holdout_moved_into_researched_bars_is_not_tested(conn):
     assert s["holdout_operation_id"] is None and s["final_holdout_results"] is None
     assert conn.execute("SELECT count(*) AS n FROM lab_operations WHERE kind = 'holdout'").fetchone()["n"] == 0
     check_invariants(conn)
+
+
+def test_a_dataset_gone_before_its_holdout_test_is_left_to_the_holdout_operation(conn, settings):
+    """The moved-holdout check cannot read a removed dataset: it stands aside, and the operation fails as before."""
+    from agentctl.lab.strategy import StrategyConfig
+    from agentctl.tick.assess import holdout_moved
+
+    gone = StrategyConfig.model_validate({**good_config("gone"), "dataset": {"symbol": "GONE", "timeframe": "1d"}})
+    assert holdout_moved(conn, settings, gone) is None
+    here = StrategyConfig.model_validate({**good_config("here"), "dataset": {"symbol": "SP500", "timeframe": "1d"}})
+    assert holdout_moved(conn, settings, here) is None  # nothing researched yet

@@ -119,7 +119,7 @@ def after_assessment(
     from agentctl.lab.strategy import StrategyConfig
 
     config = StrategyConfig.model_validate(cycle.strategy_config)
-    moved = _holdout_researched(conn, tick.settings, config)
+    moved = holdout_moved(conn, tick.settings, config)
     if moved:
         return finish(conn, tick.settings, cycle, Ending(Outcome.FAILED_ASSESSMENT, moved, trigger), snap)
     op_id = start_holdout(conn, tick.settings, config, cycle.id)
@@ -136,12 +136,16 @@ def after_assessment(
     )
 
 
-def _holdout_researched(conn: psycopg.Connection[Any], settings: Settings, config: StrategyConfig) -> str | None:
+def holdout_moved(conn: psycopg.Connection[Any], settings: Settings, config: StrategyConfig) -> str | None:
     """Why the holdout may not be tested: a changed holdout policy moved it into bars a cycle researched."""
+    from agentctl.lab.data import DatasetError
     from agentctl.lab.periods import holdout_start_time
 
     ds = config.dataset
-    start = holdout_start_time(ds.symbol, ds.timeframe, settings.home)
+    try:
+        start = holdout_start_time(ds.symbol, ds.timeframe, settings.home)
+    except DatasetError:
+        return None  # the dataset is gone or unreadable: the holdout operation fails and says why, as before
     seen = cycles.researched_into_holdout(conn, ds.symbol, ds.timeframe, start.replace(tzinfo=None))
     if seen is None:
         return None
