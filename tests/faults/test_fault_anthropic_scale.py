@@ -17,6 +17,7 @@ from fake_anthropic import assessment_input, fake_anthropic, fault, malformed, m
 from tickutil import OPEN_GATES, check_invariants, session, tick
 
 CALL_TIMEOUT_S = 1.0
+MAX_ATTEMPTS = 3  # AGENTCTL_API_MAX_ATTEMPTS: attempts of one call
 SHUT_TRAINING_GATE = {"AGENTCTL_GATES__TRAINING_ALPHA": "1e-300"}  # no out-of-fold p-value is that small
 
 
@@ -72,7 +73,8 @@ class Injector:
         for r in replies:
             self.fake.enqueue(*self._faults(), r)
 
-    def design(self, i: int) -> None:
+    def design(self, i: int, *, down: bool = False) -> None:
+        """Script cycle i's design; `down`: the API fails every attempt of its first call (a failed design)."""
         self.script(
             [
                 message(thinking("An idea."), tool_use("validate_strategy", {"config": bad_config()})),
@@ -80,6 +82,12 @@ class Injector:
                 message(tool_use("save_strategy", {"config": _config(i)})),
             ]
         )
+        if down:
+            with self.fake.lock:
+                for _ in range(MAX_ATTEMPTS):
+                    reply = fault(529, retry_after_ms=1)
+                    reply.fault_kind = "529"
+                    self.fake.queue.appendleft(reply)
 
     def assessment(self) -> None:
         self.script([message(tool_use("save_assessment", assessment_input(passed=self.rng.random() < 0.5)))])
@@ -95,7 +103,7 @@ def _run_cycles(conn, fake, monkeypatch, n_cycles: int, seed: int, open_every: i
         "AGENTCTL_ANTHROPIC_BASE_URL": fake.url,
         "AGENTCTL_API_CALL_TIMEOUT_S": str(CALL_TIMEOUT_S),
         "AGENTCTL_API_RETRY_CAP_S": "0.5",
-        "AGENTCTL_API_MAX_ATTEMPTS": "3",
+        "AGENTCTL_API_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
         "AGENTCTL_DEFAULT_BUDGET_USD": "10000",
         "AGENTCTL_ASSESSMENT_MAX_ATTEMPTS": "2",
         "AGENTCTL_RESEARCH_MEMORY": "3",
@@ -104,7 +112,7 @@ def _run_cycles(conn, fake, monkeypatch, n_cycles: int, seed: int, open_every: i
     inj = Injector(fake, seed, p_fault=p_fault)
     codes: Counter = Counter()
     timing: Counter = Counter()
-    started = 0
+    started, assessed = 0, None
     deadline = time.monotonic() + 60 * n_cycles
     while True:
         conn.commit()
@@ -112,11 +120,13 @@ def _run_cycles(conn, fake, monkeypatch, n_cycles: int, seed: int, open_every: i
         if s is None:
             if started == n_cycles:
                 break
-            inj.design(started)
+            inj.design(started, down=started == 1)  # one design meets an API down for all its attempts
             gates = OPEN_GATES if started % open_every == 0 else {**OPEN_GATES, **SHUT_TRAINING_GATE}
             started += 1
-        elif s["phase"] in ("backtesting", "assessing"):
+        elif s["phase"] in ("backtesting", "assessing") and s["id"] != assessed:
+            # Once per cycle: the draws may not depend on how many polls the machine's speed allows.
             inj.assessment()
+            assessed = s["id"]
         t0 = time.monotonic()
         r = tick(**gates)
         timing[r.trigger_reason or "?"] += time.monotonic() - t0
