@@ -109,21 +109,28 @@ class Performance(BaseModel):
     )
 
 
-class BacktestResult(Performance):
+class DeflatedInputs(BaseModel):
+    """The deflated Sharpe's inputs (Bailey & López de Prado 2014), kept so a report can recompute it later."""
+
+    n_trials: int = Field(
+        description="trials the strategy was selected from, itself included (a backtest: strategies saved, all datasets)"
+    )
+    sr: float = Field(description="per-bar (not annualized) Sharpe ratio of the strategy's returns")
+    sr0: float = Field(description="expected maximum per-bar Sharpe of n_trials unskilled trials")
+    skew: float
+    kurtosis: float = Field(description="not excess: normal = 3")
+    t: int = Field(description="number of per-bar returns")
+    var_trials: float = Field(description="variance of the trials' per-bar Sharpe ratios")
+    variance_source: str = Field(description="where var_trials came from")
+
+
+class BacktestResult(Performance, DeflatedInputs):
     """The research backtest: the strategy's trading rules on the concatenated out-of-fold predictions.
 
     The deflated Sharpe's inputs are kept so a report can recompute it with a later trial count.
     """
 
     deflated_sharpe: float = Field(description="probability the true Sharpe exceeds the best of n_trials null trials")
-    n_trials: int = Field(description="strategies saved (all datasets) when this backtest started, itself included")
-    sr: float = Field(description="per-bar (not annualized) Sharpe ratio the DSR uses")
-    sr0: float = Field(description="expected maximum per-bar Sharpe of n_trials unskilled trials")
-    skew: float
-    kurtosis: float = Field(description="not excess: normal = 3")
-    t: int = Field(description="per-bar returns the DSR was computed from")
-    var_trials: float = Field(description="variance of the trials' per-bar Sharpe ratios")
-    variance_source: str
     folds: int
     fold_sharpe: list[float] = Field(description="annualized Sharpe per fold, in time order")
     fold_return: list[float] = Field(description="compounded return per fold")

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from agentctl.results import DeflatedInputs
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -41,18 +43,10 @@ MIN_BARS = 3  # fewer per-bar returns than this carry no Sharpe, skew or kurtosi
 _SPLIT_CHUNK = 8192  # CSCV split pairs evaluated per vectorised batch (bounds memory for larger block counts)
 
 
-class DeflatedSharpe(BaseModel):
+class DeflatedSharpe(DeflatedInputs):
     """A strategy's deflated Sharpe ratio and every input it was computed from."""
 
-    sr: float = Field(description="per-bar (non-annualised) Sharpe ratio of the strategy's returns")
-    sr0: float = Field(description="expected maximum per-bar Sharpe of n_trials unskilled trials (the benchmark)")
     dsr: float = Field(description="probability that the true Sharpe exceeds sr0 (PSR against sr0)")
-    n_trials: int = Field(description="trials the strategy was selected from, itself included (at least 1)")
-    var_trials: float = Field(description="variance of the trials' per-bar Sharpe ratios")
-    variance_source: str = Field(description="where var_trials came from")
-    t: int = Field(description="number of per-bar returns")
-    skew: float
-    kurtosis: float = Field(description="not excess: normal = 3")
 
 
 class PBOResult(BaseModel):
