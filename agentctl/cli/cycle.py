@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -43,8 +44,14 @@ def _run(cycles: int, interval: float, as_json: bool) -> None:
     settings = get_settings()
     check_run_time_settings(settings)
     display = _Display(live=not render.plain(sys.stderr) and not as_json)
+
+    def on_tick(state) -> None:
+        display.update(state)
+        ctrl_c.check()
+
     try:
-        ids = run_cycles(settings, cycles, interval, display.update)
+        with CtrlC() as ctrl_c:
+            ids = run_cycles(settings, cycles, interval, on_tick)
     except KeyboardInterrupt:
         display.close()
         fail(interrupted(settings, display.last), 130)
@@ -117,6 +124,34 @@ def _cancel(as_json: bool) -> None:
         render.echo("no active cycle: nothing to cancel")
         return
     render.echo(f"cycle {result.cycle_id} cancelled")
+
+
+class CtrlC:
+    """Ctrl-C during `run`: raised where it lands, and remembered until the tick ends.
+
+    Python drops a KeyboardInterrupt raised inside a finalizer (say, a collected
+    connection's __del__), so a Ctrl-C landing there would leave `run` ticking on.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._before: Any = None
+
+    def __enter__(self) -> CtrlC:
+        self._before = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._before)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if Ctrl-C came, even if the raise where it landed was lost."""
+        if self.seen:
+            raise KeyboardInterrupt
 
 
 class _Display:

@@ -186,3 +186,27 @@ def test_ctrl_c_in_run_says_the_cycle_is_still_active(settings):
     assert "Traceback" not in err
     assert re.match(r"agentctl: interrupted: cycle \d+ .*is still active", last), err
     assert "`agentctl cancel` ends it" in last
+
+
+def test_ctrl_c_landing_in_a_finalizer_still_stops_run(monkeypatch):
+    """Python drops a KeyboardInterrupt raised in a __del__; `run` checks after each tick that none came."""
+    import signal
+
+    from agentctl.cli.cycle import CtrlC
+
+    dropped = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: dropped.append(u.exc_type))
+
+    class Collected:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # the handler runs here, inside the finalizer
+                pass
+
+    before = signal.getsignal(signal.SIGINT)
+    with CtrlC() as ctrl_c:
+        Collected()
+        assert dropped == [KeyboardInterrupt]  # Python lost the raise
+        with pytest.raises(KeyboardInterrupt):
+            ctrl_c.check()
+    assert signal.getsignal(signal.SIGINT) is before
