@@ -18,7 +18,8 @@ class TrainingResult(BaseModel):
     class of that fold's training rows, so it is chosen on training data as the model is.
     """
 
-    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+    # Validators are built on first use: the tick that polls imports these and validates none.
+    model_config = ConfigDict(extra="ignore", protected_namespaces=(), defer_build=True)
 
     accuracy: float = Field(description="out-of-fold accuracy over every scored research bar")
     constant_accuracy: float = Field(
@@ -75,7 +76,7 @@ class Performance(BaseModel):
     no losing trade) are None.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     sharpe: float = Field(description="mean / std of per-bar returns, annualized by the data's own bars per year")
     sortino: float | None
@@ -111,6 +112,8 @@ class Performance(BaseModel):
 
 class DeflatedInputs(BaseModel):
     """The deflated Sharpe's inputs (Bailey & López de Prado 2014), kept so a report can recompute it later."""
+
+    model_config = ConfigDict(defer_build=True)
 
     n_trials: int = Field(
         description="trials the strategy was selected from, itself included (a backtest: strategies saved, all datasets)"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from agentctl.domain import Blame, Outcome, Phase, StateMoved
 from agentctl.store import storable
@@ -113,6 +113,8 @@ def strategies_tried(conn: psycopg.Connection[Any]) -> int:
 
 class Trial(BaseModel):
     """A strategy saved on a dataset: where its out-of-fold excess returns are and how they tested, once trained."""
+
+    model_config = ConfigDict(defer_build=True)  # built when a backtest starts, not on every tick
 
     id: int
     strategy_hash: str
