@@ -98,18 +98,37 @@ def when(t: datetime | None) -> str:
     return MISSING if t is None else f"{t:%Y-%m-%d %H:%M:%S}"
 
 
+# How a span of seconds is said: the first row it is under gives its unit and, if any, a second,
+# finer unit. A duration keeps two units; a warning's age is coarser (5m, 3d).
+_Unit = tuple[int, str, int, str]  # (seconds in the unit, its letter, the finer unit's seconds or 0, its letter)
+_DURATION: tuple[tuple[float, _Unit], ...] = (
+    (60, (1, "s", 0, "")),
+    (3600, (60, "m", 1, "s")),
+    (86400, (3600, "h", 60, "m")),
+    (float("inf"), (86400, "d", 3600, "h")),
+)
+_AGE: tuple[tuple[float, _Unit], ...] = (
+    (120, (1, "s", 0, "")),
+    (7200, (60, "m", 0, "")),
+    (172800, (3600, "h", 60, "m")),
+    (float("inf"), (86400, "d", 0, "")),
+)
+
+
+def _span(seconds: float, table: tuple[tuple[float, _Unit], ...]) -> str:
+    s = int(seconds)
+    unit, letter, finer, finer_letter = next(u for below, u in table if s < below)
+    return f"{s // unit}{letter}" + (f"{(s % unit) // finer:02d}{finer_letter}" if finer else "")
+
+
 def duration(seconds: float | None) -> str:
     """4s, 3m05s, 2h05m, 1d03h."""
-    if seconds is None:
-        return MISSING
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
+    return MISSING if seconds is None else _span(seconds, _DURATION)
+
+
+def age(seconds: float) -> str:
+    """A coarse age for warnings: 90s, 5m, 2h05m, 3d."""
+    return _span(seconds, _AGE)
 
 
 def yes_no(v: bool | None) -> str:

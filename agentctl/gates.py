@@ -6,9 +6,14 @@ over a result) are in `lab/gates.py`.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from agentctl.domain import Gate
+
+# A one-sided test's significance level.
+Alpha = Annotated[float, Field(gt=0, le=1)]
 
 
 class GateThresholds(BaseModel):
@@ -20,16 +25,12 @@ class GateThresholds(BaseModel):
     the sealed final holdout (confirmation). Each test is one-sided at its alpha.
     """
 
-    training_alpha: float = Field(
+    training_alpha: Alpha = Field(
         default=0.05,
-        gt=0,
-        le=1,
         description="training gate: the HAC p-value of the out-of-fold excess return above 0 must be below this",
     )
-    research_alpha: float = Field(
+    research_alpha: Alpha = Field(
         default=0.05,
-        gt=0,
-        le=1,
         description="backtest gate: the data-snooping (Reality Check) p-value among the dataset's trials must be below this",
     )
     min_trades: int = Field(default=10, ge=0, description="backtest and holdout gates: at least this many trades")
@@ -47,10 +48,8 @@ class GateThresholds(BaseModel):
         le=1,
         description="backtest gate: deflated Sharpe at least this (0: reported only; the snooping test decides)",
     )
-    confirm_alpha: float = Field(
+    confirm_alpha: Alpha = Field(
         default=0.05,
-        gt=0,
-        le=1,
         description="holdout gate: the HAC p-value of the holdout excess return above 0 must be below this",
     )
 

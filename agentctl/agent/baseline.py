@@ -30,7 +30,7 @@ from agentctl.store.budget import Budget
 
 if TYPE_CHECKING:
     from agentctl.gates import GateThresholds
-    from agentctl.store.records import BacktestRecord
+    from agentctl.store.records import BacktestRecord, Cycle
 
 
 # Indicator -> (integer parameter, low, high) ranges the search draws from: classic
@@ -125,6 +125,15 @@ def _own_connection(conn_factory):
     return conn
 
 
+def _begin(conn, settings, cycle_id: int, phase: Phase) -> Cycle | str:
+    """The cycle, counted as one invocation of this designer, or why it may not work on it."""
+    cycle = cycles.get(conn, cycle_id)
+    if cycle is None or cycle.phase is not phase:
+        return f"cycle {cycle_id} is not in phase {phase.value}"
+    Budget(settings).count_invocation(conn)
+    return cycle
+
+
 def _propose(conn, settings, cycle_id: int) -> dict | str:
     """The next strategy (as the agent would write it) from the search, or why there is none."""
     universe = tuple(chosen) if (chosen := universe_of(settings)) is not None else None
@@ -183,12 +192,9 @@ def design(conn_factory, settings, cycle_id: int) -> DesignOutcome:
 
     conn = _own_connection(conn_factory)
     try:
-        cycle = cycles.get(conn, cycle_id)
-        if cycle is None or cycle.phase is not Phase.DESIGNING:
-            return DesignOutcome(
-                saved=False, agent_name="baseline", failure_reason=f"cycle {cycle_id} is not in phase designing"
-            )
-        Budget(settings).count_invocation(conn)
+        cycle = _begin(conn, settings, cycle_id, Phase.DESIGNING)
+        if isinstance(cycle, str):
+            return DesignOutcome(saved=False, agent_name="baseline", failure_reason=cycle)
         proposal = _propose(conn, settings, cycle_id)
         if isinstance(proposal, str):
             return DesignOutcome(saved=False, agent_name="baseline", failure_reason=proposal)
@@ -286,12 +292,9 @@ def _fmt(x: float | None) -> str:
 def assess(conn_factory, settings, cycle_id: int) -> AssessmentOutcome:
     conn = _own_connection(conn_factory)
     try:
-        cycle = cycles.get(conn, cycle_id)
-        if cycle is None or cycle.phase is not Phase.ASSESSING:
-            return AssessmentOutcome(
-                saved=False, agent_name="baseline", failure_reason=f"cycle {cycle_id} is not in phase assessing"
-            )
-        Budget(settings).count_invocation(conn)
+        cycle = _begin(conn, settings, cycle_id, Phase.ASSESSING)
+        if isinstance(cycle, str):
+            return AssessmentOutcome(saved=False, agent_name="baseline", failure_reason=cycle)
         backtest = prompts.assessment_context(cycle).get("backtest_results")
         ctx = ToolContext(conn, settings, cycle_id, "baseline", "assessment", backtest=backtest)
         tools = {t.name: t for t in assessment_tools()}

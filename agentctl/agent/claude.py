@@ -7,13 +7,14 @@ provider (agent/anthropic_provider.py), on a connection of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentctl.agent import prompts
 from agentctl.agent.anthropic_provider import AnthropicProvider
-from agentctl.agent.loop import ToolLoop
-from agentctl.agent.outcomes import AssessmentOutcome, DesignOutcome
-from agentctl.agent.tools import ToolContext, assessment_tools, design_tools
+from agentctl.agent.loop import LoopResult, ToolLoop
+from agentctl.agent.outcomes import AgentName, AssessmentOutcome, DesignOutcome
+from agentctl.agent.tools import Tool, ToolContext, assessment_tools, design_tools
 from agentctl.domain import Phase
 from agentctl.store import cycles
 from agentctl.store.budget import Budget
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     import psycopg
 
     from agentctl.settings import Settings
+    from agentctl.store.budget import BudgetSnapshot
+    from agentctl.store.records import Cycle
 
 ConnFactory = Callable[[], "psycopg.Connection[Any]"]
 
@@ -32,85 +35,97 @@ def _own_connection(conn_factory: ConnFactory) -> psycopg.Connection[Any]:
     return conn
 
 
-def design(conn_factory: ConnFactory, settings: Settings, cycle_id: int) -> DesignOutcome:
-    """Claude designs one strategy for a cycle in phase designing; save_strategy stores it."""
+@dataclass(frozen=True)
+class _Invocation:
+    """What one invocation asks of Claude, and the phase its cycle must be in."""
+
+    name: str
+    phase: Phase
+    model: Callable[[Settings], str]
+    system: Callable[[Settings], list[dict]]
+    tools: Callable[[], list[Tool]]
+    finish_tool: str
+
+
+DESIGN = _Invocation(
+    "design", Phase.DESIGNING, lambda s: s.design_model, prompts.design_system, design_tools, "save_strategy"
+)
+ASSESSMENT = _Invocation(
+    "assessment",
+    Phase.ASSESSING,
+    lambda s: s.assess_model,
+    prompts.assessment_system,
+    assessment_tools,
+    "save_assessment",
+)
+# The first user message, and the backtest an assessment's metrics come from (None for a design).
+Prompt = Callable[["psycopg.Connection[Any]", "Cycle", "BudgetSnapshot"], tuple[str, dict | None]]
+
+
+def _invoke(
+    conn_factory: ConnFactory, settings: Settings, cycle_id: int, kind: _Invocation, prompt: Prompt
+) -> tuple[AgentName, LoopResult | str]:
+    """One invocation's tool loop on a connection of its own: (the agent, its result or why it did not start)."""
     provider = AnthropicProvider(settings)
     conn = _own_connection(conn_factory)
     try:
         snap = Budget(settings).snapshot(conn)
-        price = provider.price(settings.design_model, snap.date)  # refused before any call
+        price = provider.price(kind.model(settings), snap.date)  # refused before any call
         cycle = cycles.get(conn, cycle_id)
-        if cycle is None or cycle.phase is not Phase.DESIGNING:
-            reason = f"cycle {cycle_id} is not in phase designing"
-            return DesignOutcome(saved=False, agent_name=provider.agent, failure_reason=reason)
-        memory = cycles.research_memory(conn, cycle_id, settings.memory_cycles)
-        skipped = cycles.without_research_result(conn)
-        user = prompts.design_user(memory, snap, cycles.strategies_tried(conn), skipped)
+        if cycle is None or cycle.phase is not kind.phase:
+            return provider.agent, f"cycle {cycle_id} is not in phase {kind.phase.value}"
+        user, backtest = prompt(conn, cycle, snap)
         loop = ToolLoop(
             conn,
             settings,
             provider,
             cycle_id=cycle_id,
-            invocation="design",
-            model=settings.design_model,
+            invocation=kind.name,
+            model=kind.model(settings),
             price=price,
-            system=prompts.design_system(settings),
-            tools=design_tools(),
-            ctx=ToolContext(conn, settings, cycle_id, provider.agent, "design"),
-            finish_tool="save_strategy",
+            system=kind.system(settings),
+            tools=kind.tools(),
+            ctx=ToolContext(conn, settings, cycle_id, provider.agent, kind.name, backtest=backtest),
+            finish_tool=kind.finish_tool,
             reconnect=lambda: _own_connection(conn_factory),
         )
         try:
-            result = loop.run(user)
+            return provider.agent, loop.run(user)
         finally:
             loop.conn.close()  # a new one if the database came back on another
-        if result.value is not None:
-            config, path = result.value
-            return DesignOutcome(
-                saved=True, agent_name=provider.agent, config=config, strategy_name=config.name, strategy_path=str(path)
-            )
-        return DesignOutcome(
-            saved=False, agent_name=provider.agent, failure_reason=result.failure, failure_blame=result.blame
-        )
     finally:
         conn.close()
+
+
+def design(conn_factory: ConnFactory, settings: Settings, cycle_id: int) -> DesignOutcome:
+    """Claude designs one strategy for a cycle in phase designing; save_strategy stores it."""
+
+    def prompt(conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot) -> tuple[str, None]:
+        memory = cycles.research_memory(conn, cycle_id, settings.memory_cycles)
+        skipped = cycles.without_research_result(conn)
+        return prompts.design_user(memory, snap, cycles.strategies_tried(conn), skipped), None
+
+    agent, result = _invoke(conn_factory, settings, cycle_id, DESIGN, prompt)
+    if isinstance(result, str):
+        return DesignOutcome(saved=False, agent_name=agent, failure_reason=result)
+    if result.value is not None:
+        config, path = result.value
+        return DesignOutcome(
+            saved=True, agent_name=agent, config=config, strategy_name=config.name, strategy_path=str(path)
+        )
+    return DesignOutcome(saved=False, agent_name=agent, failure_reason=result.failure, failure_blame=result.blame)
 
 
 def assess(conn_factory: ConnFactory, settings: Settings, cycle_id: int) -> AssessmentOutcome:
     """Claude assesses a cycle in phase assessing; save_assessment stores the assessment."""
-    provider = AnthropicProvider(settings)
-    conn = _own_connection(conn_factory)
-    try:
-        snap = Budget(settings).snapshot(conn)
-        price = provider.price(settings.assess_model, snap.date)
-        cycle = cycles.get(conn, cycle_id)
-        if cycle is None or cycle.phase is not Phase.ASSESSING:
-            reason = f"cycle {cycle_id} is not in phase assessing"
-            return AssessmentOutcome(saved=False, agent_name=provider.agent, failure_reason=reason)
+
+    def prompt(conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot) -> tuple[str, dict | None]:
         full = prompts.assessment_context(cycle)
-        loop = ToolLoop(
-            conn,
-            settings,
-            provider,
-            cycle_id=cycle_id,
-            invocation="assessment",
-            model=settings.assess_model,
-            price=price,
-            system=prompts.assessment_system(settings),
-            tools=assessment_tools(),
-            ctx=ToolContext(
-                conn, settings, cycle_id, provider.agent, "assessment", backtest=full.get("backtest_results")
-            ),
-            finish_tool="save_assessment",
-            reconnect=lambda: _own_connection(conn_factory),
-        )
-        user = prompts.assessment_user(full, cycles.strategies_tried(conn))
-        try:
-            result = loop.run(user)
-        finally:
-            loop.conn.close()  # a new one if the database came back on another
-        if result.value is not None:
-            return AssessmentOutcome(saved=True, agent_name=provider.agent, assessment=result.value)
-        return AssessmentOutcome(saved=False, agent_name=provider.agent, failure_reason=result.failure)
-    finally:
-        conn.close()
+        return prompts.assessment_user(full, cycles.strategies_tried(conn)), full.get("backtest_results")
+
+    agent, result = _invoke(conn_factory, settings, cycle_id, ASSESSMENT, prompt)
+    if isinstance(result, str):
+        return AssessmentOutcome(saved=False, agent_name=agent, failure_reason=result)
+    if result.value is not None:
+        return AssessmentOutcome(saved=True, agent_name=agent, assessment=result.value)
+    return AssessmentOutcome(saved=False, agent_name=agent, failure_reason=result.failure)

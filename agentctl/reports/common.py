@@ -30,18 +30,6 @@ def num(value: Any, places: int = 4) -> float | None:
         return None
 
 
-def age(seconds: float) -> str:
-    """A coarse age for warnings: 90s, 5m, 2h05m, 3d."""
-    s = int(seconds)
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    if s < 172800:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d"
-
-
 class BudgetDay(BaseModel):
     date: date
     limit_usd: Money

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from agentctl.fmt import age
 from agentctl.lab.universe import universe_of
-from agentctl.reports.common import NO_TICK_WARNING_S, age
+from agentctl.reports.common import NO_TICK_WARNING_S
 from agentctl.store import reports as store
 
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from agentctl.domain import Phase
-from agentctl.reports.common import NO_CYCLES_HINT, NO_TICK_HINT, NO_TICK_WARNING_S, BudgetDay, age, num
+from agentctl.fmt import age
+from agentctl.reports.common import NO_CYCLES_HINT, NO_TICK_HINT, NO_TICK_WARNING_S, BudgetDay, num
 from agentctl.reports.costs import today_budget
 from agentctl.store import reports as store
 

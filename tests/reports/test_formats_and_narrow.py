@@ -49,6 +49,29 @@ def test_ratios_percentages_p_values_dates_and_parameters():
     assert (fmt.duration(185), fmt.plural(1, "trade"), fmt.plural(None, "trade")) == ("3m05s", "1 trade", "- trades")
 
 
+@pytest.mark.parametrize(
+    ("seconds", "duration", "age"),
+    [
+        (0, "0s", "0s"),
+        (59, "59s", "59s"),
+        (60, "1m00s", "60s"),
+        (119, "1m59s", "119s"),
+        (120, "2m00s", "2m"),
+        (3599, "59m59s", "59m"),
+        (3661, "1h01m", "61m"),
+        (7200, "2h00m", "2h00m"),
+        (86399, "23h59m", "23h59m"),
+        (90061, "1d01h", "25h01m"),
+        (172800, "2d00h", "2d"),
+        (500000, "5d18h", "5d"),
+        (12.7, "12s", "12s"),
+    ],
+)
+def test_a_duration_keeps_two_units_and_an_age_is_coarser(seconds, duration, age):
+    assert (fmt.duration(seconds), fmt.age(seconds)) == (duration, age)
+    assert fmt.duration(None) == "-"
+
+
 def test_a_baseline_name_drops_its_prefix_in_narrow_tables():
     assert short_name("baseline-12-bbands-rsi-aapl") == "bbands-rsi-aapl"
     assert short_name("rsi-baseline-1-x") == "rsi-baseline-1-x" and short_name("baseline-3-") == "baseline-3-"
