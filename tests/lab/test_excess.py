@@ -8,6 +8,8 @@ p-value is White's Reality Check) on the same family.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -95,6 +97,21 @@ def test_the_sharpe_a_holdout_needs():
     assert excess.needed_sharpe(4.0, 0.05, 0.5) == pytest.approx(0.822, abs=1e-3)
     assert excess.needed_sharpe(2.25, 0.05, 0.8) == pytest.approx(1.657, abs=1e-3)
     assert excess.needed_sharpe(0.0, 0.05, 0.8) == math.inf
+
+
+@pytest.mark.parametrize("alpha", [1e-9, 0.001, 0.05, 0.5, 0.99, 1.0])
+@pytest.mark.parametrize("power", [0.2, 0.5, 0.8, 0.95])
+def test_the_needed_sharpe_is_scipys_figure_without_scipy(alpha, power):
+    """The stdlib's normal quantiles give scipy's figure (alpha 1: every Sharpe passes, -inf as scipy says)."""
+    want = (norm.isf(alpha) + norm.ppf(power)) / math.sqrt(3.0)
+    assert excess.needed_sharpe(3.0, alpha, power) == pytest.approx(want, rel=1e-9)
+
+
+def test_what_a_holdout_can_confirm_is_computed_without_loading_scipy():
+    """`data list`, the reports and every design say it: two quantiles need not cost scipy's import."""
+    code = "import sys; from agentctl.lab import excess; excess.needed_sharpe(4.0, 0.05, 0.8); print('scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 _FIGURES = """
