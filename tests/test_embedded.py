@@ -111,6 +111,21 @@ def test_a_server_killed_with_sigkill_is_restarted_by_the_next_process(home, env
     assert all(s["applied"] for s in json.loads(after.stdout)["migrations"])
 
 
+def test_a_first_use_killed_before_its_database_exists_is_finished_by_the_next_process(home, env):
+    """What a first use killed between the server's start and CREATE DATABASE leaves: a ready server, no database."""
+    server = EmbeddedServer(home)
+    home.mkdir(parents=True)
+    bindir = server._bindir()
+    if server.as_root:
+        server._prepare_root()
+    server._initdb(bindir)
+    pid = server._start(bindir).pid
+    after = run_cli(["db", "upgrade"], env)
+    assert after.returncode == 0, after.stderr
+    assert "applied 0001_seed_schema" in after.stdout
+    assert _pid(home) == pid  # the same server, now with its database
+
+
 def test_concurrent_first_use_starts_exactly_one_server(home, env):
     procs = [
         subprocess.Popen(

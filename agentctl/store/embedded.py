@@ -77,6 +77,9 @@ class EmbeddedServer:
         self.pgdata = self.home / "pgdata"
         self.logfile = self.home / "logs" / "postgres.log"
         self.lockfile = self.home / ".pg.lock"
+        # Written once agentctl's database exists: a first use killed between the server's start
+        # and CREATE DATABASE (Ctrl-C on a first `agentctl run`) leaves a ready server without it.
+        self.created = self.home / ".pg.created"
         self.as_root = os.geteuid() == 0
 
     # -- fast path -----------------------------------------------------------
@@ -100,7 +103,9 @@ class EmbeddedServer:
 
     def url(self) -> str:
         """Connection URL of the running server, starting it first if needed."""
-        server = self.running() or self.start()
+        server = self.running()
+        if server is None or not self.created.exists():
+            server = self.start()
         return server.url()
 
     # -- slow path -----------------------------------------------------------
@@ -120,6 +125,7 @@ class EmbeddedServer:
                         self._initdb(bindir)
                     server = self._start(bindir)
                 self._create_database(server)
+                self.created.touch()
                 return server
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
@@ -196,6 +202,7 @@ class EmbeddedServer:
         return Path("/tmp") / f"agentctl-{os.geteuid()}-{digest}"
 
     def _initdb(self, bindir: Path) -> None:
+        self.created.unlink(missing_ok=True)  # a new cluster has no database yet
         self.pgdata.mkdir(parents=True, exist_ok=True)
         if not self.as_root:
             os.chmod(self.pgdata, 0o700)
