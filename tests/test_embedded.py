@@ -126,6 +126,17 @@ def test_a_first_use_killed_before_its_database_exists_is_finished_by_the_next_p
     assert _pid(home) == pid  # the same server, now with its database
 
 
+def test_an_initdb_killed_halfway_leaves_no_cluster_and_the_next_process_makes_one(home, env):
+    """initdb writes beside pgdata; what a killed one left there is discarded, never started as a cluster."""
+    half = home / "pgdata.new"
+    (half / "base" / "1").mkdir(parents=True)  # template1 only: initdb died before the postgres database
+    (half / "PG_VERSION").write_text("16\n")
+    first = run_cli(["db", "upgrade"], env)
+    assert first.returncode == 0, first.stderr
+    assert "applied 0001_seed_schema" in first.stdout
+    assert not half.exists() and (home / "pgdata" / "PG_VERSION").exists()
+
+
 def test_concurrent_first_use_starts_exactly_one_server(home, env):
     procs = [
         subprocess.Popen(

@@ -202,16 +202,27 @@ class EmbeddedServer:
         return Path("/tmp") / f"agentctl-{os.geteuid()}-{digest}"
 
     def _initdb(self, bindir: Path) -> None:
+        """A new cluster, made beside pgdata and renamed into place when whole.
+
+        An initdb killed halfway (Ctrl-C on a first run) would otherwise leave a pgdata with
+        PG_VERSION but no `postgres` database, which every later start would take as a cluster.
+        """
         self.created.unlink(missing_ok=True)  # a new cluster has no database yet
-        self.pgdata.mkdir(parents=True, exist_ok=True)
-        if not self.as_root:
-            os.chmod(self.pgdata, 0o700)
+        fresh = self.pgdata.with_name(self.pgdata.name + ".new")
+        shutil.rmtree(fresh, ignore_errors=True)  # what a killed initdb left
+        fresh.mkdir(parents=True)
+        os.chmod(fresh, 0o700)
+        if self.as_root:
+            import pwd
+
+            pw = pwd.getpwnam(SYSTEM_USER)
+            os.chown(fresh, pw.pw_uid, pw.pw_gid)
         # --no-locale: the C locale always exists, whatever LANG names; UTF8 for text.
         self._run(
             [
                 str(bindir / "initdb"),
                 "-D",
-                str(self.pgdata),
+                str(fresh),
                 "-U",
                 DB_USER,
                 "--auth=trust",
@@ -220,6 +231,7 @@ class EmbeddedServer:
                 "--no-sync",
             ]
         )
+        os.replace(fresh, self.pgdata)  # pgdata is absent or the empty directory made for it
 
     def _start(self, bindir: Path) -> RunningServer:
         stale = self.pgdata / "postmaster.pid"
