@@ -131,6 +131,7 @@ class CtrlC:
 
     Python drops a KeyboardInterrupt raised inside a finalizer (say, a collected
     connection's __del__), so a Ctrl-C landing there would leave `run` ticking on.
+    A run started with SIGINT ignored (nohup, `&` in a script) keeps ignoring it.
     """
 
     def __init__(self) -> None:
@@ -138,11 +139,14 @@ class CtrlC:
         self._before: Any = None
 
     def __enter__(self) -> CtrlC:
-        self._before = signal.signal(signal.SIGINT, self._handle)
+        self._before = signal.getsignal(signal.SIGINT)
+        if self._before is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self._before)
+        if self._before is not None:  # None: set outside Python; then it stays as we found it
+            signal.signal(signal.SIGINT, self._before)
 
     def _handle(self, signum: int, frame: object) -> None:
         self.seen = True

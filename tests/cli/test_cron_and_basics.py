@@ -174,8 +174,14 @@ def test_db_stop_and_start_act_on_our_own_server_only(monkeypatch, pg_server):
 def test_ctrl_c_in_run_says_the_cycle_is_still_active(settings):
     import signal
 
+    # Ctrl-C as a terminal sends it: to a run whose SIGINT is not ignored, whatever this suite inherited
+    # (a shell ignores SIGINT in jobs it starts with `&`, and a child keeps that).
     proc = subprocess.Popen(
-        [AGENTCTL, "run", "--cycles", "5", "--interval", "1"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [AGENTCTL, "run", "--cycles", "5", "--interval", "1"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     first = proc.stderr.readline()  # plain progress (not a terminal): one line per tick
     assert first.startswith("tick 1: start_new_cycle"), first
@@ -203,10 +209,17 @@ def test_ctrl_c_landing_in_a_finalizer_still_stops_run(monkeypatch):
             for _ in range(1000):  # the handler runs here, inside the finalizer
                 pass
 
-    before = signal.getsignal(signal.SIGINT)
-    with CtrlC() as ctrl_c:
-        Collected()
-        assert dropped == [KeyboardInterrupt]  # Python lost the raise
-        with pytest.raises(KeyboardInterrupt):
-            ctrl_c.check()
-    assert signal.getsignal(signal.SIGINT) is before
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's run has it
+    try:
+        with CtrlC() as ctrl_c:
+            Collected()
+            assert dropped == [KeyboardInterrupt]  # Python lost the raise
+            with pytest.raises(KeyboardInterrupt):
+                ctrl_c.check()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        # Started with SIGINT ignored (nohup, `&` in a script): it stays ignored.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with CtrlC():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, inherited)
