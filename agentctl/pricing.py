@@ -93,6 +93,7 @@ def _flat(input: str, output: str, w5: str, w1h: str, read: str) -> ModelPrice:
 
 _SINCE_LISTED = date(2000, 1, 1)  # a model's first row applies to every earlier day too
 
+# One row per model, all of one shape: a table to read down, not logic to share.
 PRICE_TABLE: tuple[PriceRow, ...] = (
     # Current models (2026-11).
     PriceRow("claude-fable-5-1", _SINCE_LISTED, _flat("10", "50", "12.50", "20", "0.25")),

@@ -53,6 +53,8 @@ class Stage:
         return f"{self.prefix}{reason}"
 
 
+# The stage table: one row per lab stage. The rows share their shape on purpose (every field
+# named), so what differs between stages is only ever a value.
 TRAINING = Stage(
     phase=Phase.TRAINING,
     passed=Phase.BACKTESTING,

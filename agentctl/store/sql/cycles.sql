@@ -28,6 +28,8 @@ VALUES (%(reason)s, %(session_id)s, %(context)s, %(agent_invoked)s, %(skip_reaso
 RETURNING id
 
 -- name: start_training
+-- This and the transitions after it share one shape on purpose: one statement each, whose
+-- WHERE names the only phase it may leave (0 rows: another tick moved the cycle first).
 UPDATE agent_sessions
 SET phase = 'training', training_operation_id = %(operation_id)s, updated_at = NOW()
 WHERE id = %(id)s AND phase = 'designing'
