@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.agent import prompts
-from agentctl.agent.outcomes import AssessmentOutcome, DesignOutcome
+from agentctl.agent.outcomes import AssessmentOutcome, DesignOutcome, cycle_in_phase
 from agentctl.agent.tools import (
     ToolContext,
     assessment_tools,
@@ -127,10 +127,9 @@ def _own_connection(conn_factory):
 
 def _begin(conn, settings, cycle_id: int, phase: Phase) -> Cycle | str:
     """The cycle, counted as one invocation of this designer, or why it may not work on it."""
-    cycle = cycles.get(conn, cycle_id)
-    if cycle is None or cycle.phase is not phase:
-        return f"cycle {cycle_id} is not in phase {phase.value}"
-    Budget(settings).count_invocation(conn)
+    cycle = cycle_in_phase(conn, cycle_id, phase)
+    if not isinstance(cycle, str):
+        Budget(settings).count_invocation(conn)
     return cycle
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from agentctl.agent import prompts
 from agentctl.agent.anthropic_provider import AnthropicProvider
 from agentctl.agent.loop import LoopResult, ToolLoop
-from agentctl.agent.outcomes import AgentName, AssessmentOutcome, DesignOutcome
+from agentctl.agent.outcomes import AgentName, AssessmentOutcome, DesignOutcome, cycle_in_phase
 from agentctl.agent.tools import Tool, ToolContext, assessment_tools, design_tools
 from agentctl.domain import Phase
 from agentctl.store import cycles
@@ -71,9 +71,9 @@ def _invoke(
     try:
         snap = Budget(settings).snapshot(conn)
         price = provider.price(kind.model(settings), snap.date)  # refused before any call
-        cycle = cycles.get(conn, cycle_id)
-        if cycle is None or cycle.phase is not kind.phase:
-            return provider.agent, f"cycle {cycle_id} is not in phase {kind.phase.value}"
+        cycle = cycle_in_phase(conn, cycle_id, kind.phase)
+        if isinstance(cycle, str):
+            return provider.agent, cycle
         user, backtest = prompt(conn, cycle, snap)
         loop = ToolLoop(
             conn,
