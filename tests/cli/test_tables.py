@@ -6,18 +6,15 @@ The terminal is a real pseudo-terminal (python's pty module) in front of the rea
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
+from terminal import on_terminal
 
 AGENTCTL = str(Path(sys.executable).parent / "agentctl")
 LONG = "rsi_reversion_with_volume_confirmation_on_aapl_daily_bars_v2"
@@ -68,24 +65,9 @@ def _seed(conn, n: int = 3) -> list[int]:
 
 def _on_terminal(args: list[str], columns: int = 80) -> tuple[int, str]:
     """Run agentctl with its stdout on a pseudo-terminal of `columns` columns; (exit code, text without ANSI)."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
     env["TERM"] = "xterm-256color"
-    proc = subprocess.Popen([AGENTCTL, *args], stdin=follower, stdout=follower, stderr=subprocess.PIPE, env=env)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed its end
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    code = proc.wait(timeout=120)
-    text = b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+    code, text = on_terminal([AGENTCTL, *args], env, columns, stderr_too=False)
     return code, ANSI.sub("", text)
 
 

@@ -8,17 +8,13 @@ stderr both on the pseudo-terminal, as a user sees them).
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import re
-import struct
-import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import typer
+from terminal import on_terminal
 from tickutil import OPEN_GATES
 
 from agentctl.cli.main import app
@@ -32,26 +28,12 @@ CRONTAB_ENTRY = ("* * * * * ", "# BEGIN agentctl")
 
 def terminal(args: list[str], env: dict[str, str]) -> tuple[int, list[str]]:
     """agentctl with stdout and stderr on an 80x50 pseudo-terminal: (exit code, the lines a user sees)."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, COLUMNS, 0, 0))
     full = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
     full.update(env, TERM="xterm-256color")
-    proc = subprocess.Popen([AGENTCTL, *args], stdin=follower, stdout=follower, stderr=follower, env=full)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed its end
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    code = proc.wait(timeout=600)
-    text = ANSI.sub("", b"".join(chunks).decode(errors="replace"))
+    code, text = on_terminal([AGENTCTL, *args], full, COLUMNS)
+    text = ANSI.sub("", text)
     # A live display redraws its line with a carriage return: what stays on screen is the last draw.
-    lines = [line.split("\r")[-1] if line.strip("\r") else "" for line in text.replace("\r\n", "\n").split("\n")]
+    lines = [line.split("\r")[-1] if line.strip("\r") else "" for line in text.split("\n")]
     return code, lines
 
 
