@@ -161,15 +161,68 @@ def dataset_has_volume(symbol: str, timeframe: str, home: Path | None) -> bool:
 
 def list_datasets(home: Path | None) -> list[DatasetInfo]:
     """Every available dataset, bundled first, with its span and holdout start."""
-    out = [_bundled_info(b, policy_key()) for b in BUNDLED if _bundled_path(b) is not None]
+    out = [_bundled_info(b, path, policy_key(), home) for b in BUNDLED if (path := _bundled_path(b)) is not None]
     out.extend(_imported_meta(home))
     return out
 
 
 @functools.cache
-def _bundled_info(b: BundledDataset, policy: tuple[str | None, str | None]) -> DatasetInfo:
-    # Bundled files never change while a process runs (the packages are pinned); the holdout policy may.
-    return _info(load_ohlcv(b.symbol, b.timeframe, None), b.symbol, b.timeframe, b.source)
+def _bundled_info(
+    b: BundledDataset, path: Path, policy: tuple[str | None, str | None], home: Path | None
+) -> DatasetInfo:
+    """A bundled series' info: read once from its file, then from <home>/cache while the file and policy stay.
+
+    Reading a bundled file takes pandas and a CSV parse (about a second); the reports that list
+    datasets (data list, summary, integrity, doctor) read the cached info instead.
+    """
+    stat = path.stat()
+    key = f"{b.symbol}/{b.timeframe} {path} {stat.st_size} {stat.st_mtime_ns} {policy}"
+    cache = _InfoCache(home)
+    info = cache.get(key)
+    if info is None:
+        info = _info(load_ohlcv(b.symbol, b.timeframe, None), b.symbol, b.timeframe, b.source)
+        cache.put(key, info)
+    return info
+
+
+class _InfoCache:
+    """`<home>/cache/datasets.json`: bundled datasets' info by file and holdout policy; only ever saves time."""
+
+    def __init__(self, home: Path | None):
+        self.path = None if home is None else Path(home) / "cache" / "datasets.json"
+
+    def _entries(self) -> dict[str, dict]:
+        import json
+
+        try:
+            data = json.loads(self.path.read_text()) if self.path else {}
+        except (OSError, ValueError):
+            return {}  # none yet, or damaged: read the files again
+        return data if isinstance(data, dict) else {}
+
+    def get(self, key: str) -> DatasetInfo | None:
+        entry = self._entries().get(key)
+        try:
+            return None if entry is None else DatasetInfo.model_validate(entry)
+        except ValueError:
+            return None
+
+    def put(self, key: str, info: DatasetInfo) -> None:
+        import json
+
+        if self.path is None:
+            return
+        series = key.split(" ", 1)[0]
+        # One entry per series: another policy or a reinstalled file replaces the old one.
+        entries = {k: v for k, v in self._entries().items() if k.split(" ", 1)[0] != series}
+        entries[key] = info.model_dump(mode="json")
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(entries, indent=1))
+            tmp.replace(self.path)  # whole or not at all: a reader never sees half a file
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a read-only home: the next reader reads the file again
 
 
 def _info(df: pd.DataFrame, symbol: str, timeframe: str, source: str) -> DatasetInfo:

@@ -1,5 +1,10 @@
 """Bundled datasets and `import_dataset` validation."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 from lab_helpers import aapl_1h, write_csv
@@ -148,3 +153,38 @@ def test_the_holdout_share_and_minimum_are_settings(monkeypatch):
     monkeypatch.setenv("AGENTCTL_MIN_HOLDOUT_BARS", '{"1d": 1900}')
     with pytest.raises(DatasetError, match=r"AGENTCTL_MIN_HOLDOUT_BARS: a 1900-bar holdout .* leaves 100"):
         holdout_index(2000, "1d")
+
+
+LIST_IN_A_NEW_PROCESS = """
+import json, sys
+from agentctl.lab.data import list_datasets
+infos = [d.model_dump(mode="json") for d in list_datasets(sys.argv[1])]
+print(json.dumps({"infos": infos, "pandas": "pandas" in sys.modules}))
+"""
+
+
+def _listed(home, **env: str) -> dict:
+    full = {**os.environ, **env}
+    p = subprocess.run(
+        [sys.executable, "-c", LIST_IN_A_NEW_PROCESS, str(home)], capture_output=True, text=True, env=full
+    )
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_bundled_info_is_read_once_then_cached_per_file_and_policy(tmp_path):
+    """The first listing reads the files (pandas); later processes read <home>/cache, unless the policy or cache changed."""
+    home = tmp_path / "home"
+    first = _listed(home)
+    assert first["pandas"] and (home / "cache" / "datasets.json").is_file()
+    again = _listed(home)
+    assert again == {"infos": first["infos"], "pandas": False}
+    assert first["infos"] == [d.model_dump(mode="json") for d in list_datasets(None)]  # as read without a cache
+
+    wider = _listed(home, AGENTCTL_HOLDOUT_SHARE="0.3")  # another policy: another holdout start, read afresh
+    assert wider["pandas"] and [d["holdout_start"] for d in wider["infos"]] != [
+        d["holdout_start"] for d in first["infos"]
+    ]
+    (home / "cache" / "datasets.json").write_text('{"SP500/1d": [1, 2')  # damaged: ignored and rewritten
+    assert _listed(home) == first
+    assert _listed(home) == {"infos": first["infos"], "pandas": False}
