@@ -9,7 +9,8 @@ indicators, a small model.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,18 +120,18 @@ def _datasets(
     return tuple(out)
 
 
-def _own_connection(conn_factory):
+@contextmanager
+def _invocation(conn_factory, settings, cycle_id: int, phase: Phase) -> Iterator[tuple[Any, Cycle | str]]:
+    """This designer's own connection and the cycle, counted as one invocation, or why it may not work on it."""
     conn = conn_factory()
     conn.autocommit = True
-    return conn
-
-
-def _begin(conn, settings, cycle_id: int, phase: Phase) -> Cycle | str:
-    """The cycle, counted as one invocation of this designer, or why it may not work on it."""
-    cycle = cycle_in_phase(conn, cycle_id, phase)
-    if not isinstance(cycle, str):
-        Budget(settings).count_invocation(conn)
-    return cycle
+    try:
+        cycle = cycle_in_phase(conn, cycle_id, phase)
+        if not isinstance(cycle, str):
+            Budget(settings).count_invocation(conn)
+        yield conn, cycle
+    finally:
+        conn.close()
 
 
 def _propose(conn, settings, cycle_id: int) -> dict | str:
@@ -189,9 +190,7 @@ def design(conn_factory, settings, cycle_id: int) -> DesignOutcome:
     from agentctl.agent import search
     from agentctl.lab.strategy import strategy_hash
 
-    conn = _own_connection(conn_factory)
-    try:
-        cycle = _begin(conn, settings, cycle_id, Phase.DESIGNING)
+    with _invocation(conn_factory, settings, cycle_id, Phase.DESIGNING) as (conn, cycle):
         if isinstance(cycle, str):
             return DesignOutcome(saved=False, agent_name="baseline", failure_reason=cycle)
         proposal = _propose(conn, settings, cycle_id)
@@ -209,8 +208,6 @@ def design(conn_factory, settings, cycle_id: int) -> DesignOutcome:
         return DesignOutcome(
             saved=True, agent_name="baseline", config=config, strategy_name=config.name, strategy_path=str(path)
         )
-    finally:
-        conn.close()
 
 
 def judge(backtest: dict | None, gates: GateThresholds | None = None) -> dict[str, Any]:
@@ -289,9 +286,7 @@ def _fmt(x: float | None) -> str:
 
 
 def assess(conn_factory, settings, cycle_id: int) -> AssessmentOutcome:
-    conn = _own_connection(conn_factory)
-    try:
-        cycle = _begin(conn, settings, cycle_id, Phase.ASSESSING)
+    with _invocation(conn_factory, settings, cycle_id, Phase.ASSESSING) as (conn, cycle):
         if isinstance(cycle, str):
             return AssessmentOutcome(saved=False, agent_name="baseline", failure_reason=cycle)
         backtest = prompts.assessment_context(cycle).get("backtest_results")
@@ -301,5 +296,3 @@ def assess(conn_factory, settings, cycle_id: int) -> AssessmentOutcome:
         if not saved.ok:
             return AssessmentOutcome(saved=False, agent_name="baseline", failure_reason=saved.error)
         return AssessmentOutcome(saved=True, agent_name="baseline", assessment=saved.value)
-    finally:
-        conn.close()
