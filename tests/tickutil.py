@@ -89,7 +89,7 @@ def wait_for_operation(conn, settings, op_id: str, until, timeout: float = 60.0)
 
 def process_gone(pid: int, timeout: float = 10.0) -> bool:
     """Whether `pid` exits within `timeout` seconds."""
-    from agentctl.lab.executors.local import alive
+    from agentctl.procs import alive
 
     deadline = time.monotonic() + timeout
     while alive(pid):

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from agentctl.procs import alive
+
 DB_NAME = "agentctl"
 DB_USER = "postgres"
 SYSTEM_USER = "agentctl"
@@ -97,7 +99,7 @@ class EmbeddedServer:
         except ValueError:
             return None
         socket_dir = Path(lines[4].strip())
-        if not _alive(pid) or not (socket_dir / f".s.PGSQL.{port}").exists():
+        if not alive(pid) or not (socket_dir / f".s.PGSQL.{port}").exists():
             return None
         return RunningServer(pid=pid, socket_dir=socket_dir, port=port)
 
@@ -330,21 +332,11 @@ class EmbeddedServer:
             raise EmbeddedServerError(f"{Path(argv[0]).name} failed: {' / '.join(tail) or proc.returncode}")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else (the system user)
-    return True
-
-
 def _is_postgres(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
     except OSError:
-        return _alive(pid) and not Path("/proc").exists()
+        return alive(pid) and not Path("/proc").exists()
 
 
 def _ensure_system_user(name: str) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.lab.executors import silence_reason
+from agentctl.procs import alive
 
 if TYPE_CHECKING:
     from agentctl.domain import Gate
@@ -84,21 +85,6 @@ def _spawn(op_id: str, log_path: Path, env: dict[str, str]) -> None:
             env=env,
         )
     launcher.wait(timeout=60)
-
-
-def alive(pid: int) -> bool:
-    """Whether a process exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _is_worker_of(pid: int, op_id: str) -> bool:
