@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError, computed_field
 
 from agentctl.domain import Money
 from agentctl.lab.periods import Confirmability
@@ -68,17 +68,19 @@ class Overall(Tally):
     pbo_note: str  # why there is no overall PBO
 
 
-class DesignerIntegrity(BaseModel):
-    """The cycles one designer designed: what they tried, what they confirmed, what it cost."""
+class DesignerIntegrity(store.DesignerTally):
+    """The cycles one designer designed (the store's tally), named, with what each confirmation cost."""
 
-    designer: str  # "baseline", or "claude <model>"
-    agent: str
-    model: str | None
-    cycles: int
-    trials: int
-    confirmations: int
-    cost_usd: Money
-    cost_per_confirmation_usd: Money | None
+    @computed_field  # type: ignore[prop-decorator]  # mypy rejects a decorator over a property; pydantic needs it
+    @property
+    def designer(self) -> str:
+        """The designer's name: `baseline`, or `claude <model>`."""
+        return f"{self.agent} {self.model}" if self.model else self.agent
+
+    @computed_field  # type: ignore[prop-decorator]  # mypy rejects a decorator over a property; pydantic needs it
+    @property
+    def cost_per_confirmation_usd(self) -> Money | None:
+        return self.cost_usd / self.confirmations if self.confirmations else None
 
 
 class IntegrityReport(BaseModel):
@@ -153,21 +155,6 @@ def _power(settings: Settings, alpha: float) -> dict[tuple[str | None, str | Non
     return {(d.symbol, d.timeframe): confirmability(d, alpha) for d in list_datasets(settings.home)}
 
 
-def _designer(row: store.DesignerTally) -> DesignerIntegrity:
-    name = f"{row.agent} {row.model}" if row.model else row.agent
-    per = row.cost_usd / row.confirmations if row.confirmations else None
-    return DesignerIntegrity(
-        designer=name,
-        agent=row.agent,
-        model=row.model,
-        cycles=row.cycles,
-        trials=row.trials,
-        confirmations=row.confirmations,
-        cost_usd=row.cost_usd,
-        cost_per_confirmation_usd=per,
-    )
-
-
 def _summary(tried: int, datasets: int, since: datetime | None) -> str:
     if tried == 0 or since is None:
         return "no strategies tried yet"
@@ -206,5 +193,5 @@ def integrity(conn: psycopg.Connection[Any], settings: Settings) -> IntegrityRep
         confirm_alpha=alpha,
         overall=overall,
         by_dataset=rows,
-        by_designer=[_designer(d) for d in store.integrity_designers(conn)],
+        by_designer=[DesignerIntegrity.model_validate(d.model_dump()) for d in store.integrity_designers(conn)],
     )

@@ -191,7 +191,11 @@ class Metrics(_Stored):
 
 
 class MemoryRow(_Stored):
-    """A finished cycle as the designer remembers it (research memory)."""
+    """A finished cycle as the designer remembers it (research memory).
+
+    Its own list of Cycle's columns, not a Cycle: what a designer reads never holds the
+    sealed final holdout's figures, so there is no final_holdout_results to leak.
+    """
 
     id: int
     strategy_name: str | None = None

@@ -66,7 +66,11 @@ class LastTriggerLine(_Trigger):
 
 
 class ActionLine(_Row):
-    """One agent_actions row without its arguments and result."""
+    """One agent_actions row without its arguments and result.
+
+    The read side of `store.actions.ActionRow`, kept apart: a table shows the id and time the
+    write does not have, and never the arguments and result (model output, often large).
+    """
 
     id: int
     session_id: int | None = None
