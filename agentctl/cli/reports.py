@@ -3,6 +3,8 @@
 Thin: open the database, call one function of agentctl.reports, render with
 agentctl.cli.render. `--json` prints the report's model as JSON (keys in README
 "Reports"); without a TTY or with NO_COLOR the text is plain (no colour, no box drawing).
+So every command has the same few lines (open, call, JSON or text) on purpose: typer reads
+each command's own signature and docstring for its options and help.
 `show` is in cli/show.py, `actions` and `triggers` in cli/activity.py, `budget` in cli/budget.py.
 """
 

@@ -44,6 +44,7 @@ class BudgetDay(BaseModel):
     @classmethod
     def of(cls, snap: BudgetSnapshot) -> BudgetDay:
         """A day that has a row, from the budget's own snapshot."""
+        # The reports' names (their JSON keys: limit_usd, used_usd, ...) for the snapshot's limit, used, ...
         return cls(
             date=snap.date,
             limit_usd=snap.limit,

@@ -93,6 +93,7 @@ def cycle_detail(conn: psycopg.Connection[Any], cycle_id: int, action_limit: int
     actions = store.cycle_actions(conn, cycle_id, action_limit)
     bt = c.backtest_results
     strategy = c.strategy
+    # `show`'s own names (its JSON keys: strategy, hypothesis, duration_s, ...) for the cycle's columns.
     return CycleDetail(
         id=c.id,
         phase=c.phase,
