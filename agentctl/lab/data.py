@@ -170,19 +170,28 @@ def list_datasets(home: Path | None) -> list[DatasetInfo]:
 def _bundled_info(
     b: BundledDataset, path: Path, policy: tuple[str | None, str | None], home: Path | None
 ) -> DatasetInfo:
-    """A bundled series' info: read once from its file, then from <home>/cache while the file and policy stay.
+    """A bundled series' info: read once from its file, then from <home>/cache while file, policy and code stay.
 
     Reading a bundled file takes pandas and a CSV parse (about a second); the reports that list
     datasets (data list, summary, integrity, doctor) read the cached info instead.
     """
     stat = path.stat()
-    key = f"{b.symbol}/{b.timeframe} {path} {stat.st_size} {stat.st_mtime_ns} {policy}"
+    key = f"{b.symbol}/{b.timeframe} {path} {stat.st_size} {stat.st_mtime_ns} {policy} {_code_version()}"
     cache = _InfoCache(home)
     info = cache.get(key)
     if info is None:
         info = _info(load_ohlcv(b.symbol, b.timeframe, None), b.symbol, b.timeframe, b.source)
         cache.put(key, info)
     return info
+
+
+@functools.cache
+def _code_version() -> str:
+    """A digest of the code that reads a series and places its holdout: an upgrade that changes it reads afresh."""
+    import hashlib
+
+    here = Path(__file__).parent
+    return hashlib.sha256((here / "data.py").read_bytes() + (here / "periods.py").read_bytes()).hexdigest()[:16]
 
 
 class _InfoCache:

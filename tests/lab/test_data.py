@@ -188,3 +188,12 @@ def test_bundled_info_is_read_once_then_cached_per_file_and_policy(tmp_path):
     (home / "cache" / "datasets.json").write_text('{"SP500/1d": [1, 2')  # damaged: ignored and rewritten
     assert _listed(home) == first
     assert _listed(home) == {"infos": first["infos"], "pandas": False}
+
+    # Written by other code (an upgrade that reads or places holdouts differently): not trusted, read afresh.
+    cache = home / "cache" / "datasets.json"
+    older = {
+        key.rsplit(" ", 1)[0] + " " + "0" * 16: {**info, "bars": 1}
+        for key, info in json.loads(cache.read_text()).items()
+    }
+    cache.write_text(json.dumps(older))
+    assert _listed(home) == first
