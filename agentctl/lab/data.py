@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from agentctl.lab.periods import holdout_index, policy_key
+from agentctl.lab.periods import holdout_index, holdout_policy, policy_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -176,7 +176,10 @@ def _bundled_info(
     datasets (data list, summary, integrity, doctor) read the cached info instead.
     """
     stat = path.stat()
-    key = f"{b.symbol}/{b.timeframe} {path} {stat.st_size} {stat.st_mtime_ns} {policy} {_code_version()}"
+    # The policy as it resolves (environment or config file), not just the variables it is read from.
+    share, minimum = holdout_policy()
+    resolved = f"{share}:{sorted(minimum.items())}"
+    key = f"{b.symbol}/{b.timeframe} {path} {stat.st_size} {stat.st_mtime_ns} {resolved} {_code_version()}"
     cache = _InfoCache(home)
     info = cache.get(key)
     if info is None:

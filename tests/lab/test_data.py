@@ -164,7 +164,7 @@ print(json.dumps({"infos": infos, "pandas": "pandas" in sys.modules}))
 
 
 def _listed(home, **env: str) -> dict:
-    full = {**os.environ, **env}
+    full = {**os.environ, "AGENTCTL_CONFIG": os.devnull, **env}
     p = subprocess.run(
         [sys.executable, "-c", LIST_IN_A_NEW_PROCESS, str(home)], capture_output=True, text=True, env=full
     )
@@ -181,10 +181,15 @@ def test_bundled_info_is_read_once_then_cached_per_file_and_policy(tmp_path):
     assert again == {"infos": first["infos"], "pandas": False}
     assert first["infos"] == [d.model_dump(mode="json") for d in list_datasets(None)]  # as read without a cache
 
-    wider = _listed(home, AGENTCTL_HOLDOUT_SHARE="0.3")  # another policy: another holdout start, read afresh
-    assert wider["pandas"] and [d["holdout_start"] for d in wider["infos"]] != [
-        d["holdout_start"] for d in first["infos"]
-    ]
+    # Another policy, from the config file: read afresh, another holdout start; the same one from the environment
+    # then reads what the file's policy cached (the key is the policy as it resolves, not where it came from).
+    config = tmp_path / "config.toml"
+    config.write_text("holdout_share = 0.3\n")
+    from_file = _listed(home, AGENTCTL_CONFIG=str(config))
+    assert from_file["pandas"]
+    assert [d["holdout_start"] for d in from_file["infos"]] != [d["holdout_start"] for d in first["infos"]]
+    assert _listed(home, AGENTCTL_HOLDOUT_SHARE="0.3") == {"infos": from_file["infos"], "pandas": False}
+
     (home / "cache" / "datasets.json").write_text('{"SP500/1d": [1, 2')  # damaged: ignored and rewritten
     assert _listed(home) == first
     assert _listed(home) == {"infos": first["infos"], "pandas": False}
