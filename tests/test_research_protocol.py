@@ -90,7 +90,7 @@ def test_the_assessor_hears_the_hypothesis_capped_and_labelled(conn, fake_anthro
     assert "gates" in json.dumps(assessment_body["system"]).lower()
 
 
-def test_the_research_universe_limits_both_designers(conn, fake_anthropic, claude_env, monkeypatch):
+def test_the_research_universe_limits_both_designers(conn, settings, fake_anthropic, claude_env, monkeypatch):
     monkeypatch.setenv("AGENTCTL_DATASETS", "SP500/1d")
     # Claude proposes AAPL/1h: refused, and the prompt listed SP500/1d only.
     fake_anthropic.enqueue(
@@ -107,14 +107,17 @@ def test_the_research_universe_limits_both_designers(conn, fake_anthropic, claud
     system = json.dumps(json.loads(_bodies(fake_anthropic)[0])["system"])
     assert "- SP500/1d:" in system and "- AAPL/1h:" not in system and "- NASDAQ/1d:" not in system
 
-    # The free baseline draws from the universe only.
+    # The free baseline draws from the universe only: three designs, each cycle cancelled once its
+    # strategy is saved (training and backtesting it would tell nothing more about the dataset it chose).
+    from agentctl.tick import cancel_active
+
     monkeypatch.setenv("AGENTCTL_AGENT", "baseline")
     for _ in range(3):
         before = session(conn)["id"]
         tick_until(conn, lambda c, b=before: session(c)["id"] != b and session(c)["phase"] != "designing", **OPEN_GATES)
         cfg = session(conn)["strategy_config"]
         assert (cfg["dataset"]["symbol"], cfg["dataset"]["timeframe"]) == ("SP500", "1d")
-        tick_until(conn, completed, **OPEN_GATES)
+        assert cancel_active(settings).outcome == "cancelled"
     check_invariants(conn)
 
 
