@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent / "agentctl"
 
 # Lowest first: each layer may import itself and any layer before it (ARCHITECTURE.md "Layers").
 LAYERS: list[tuple[str, ...]] = [
-    ("agentctl.domain", "agentctl.fmt", "agentctl.procs"),
+    ("agentctl.domain", "agentctl.fmt", "agentctl.procs", "agentctl.files"),
     ("agentctl.gates", "agentctl.results", "agentctl.pricing", "agentctl.plot"),
     ("agentctl.settings",),
     ("agentctl.store",),

@@ -12,11 +12,12 @@ data-snooping test, so the search's own selection is paid for there.
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from agentctl.files import write_atomically
 
 if TYPE_CHECKING:
     import optuna
@@ -51,9 +52,7 @@ def remember(home: Path, symbol: str, timeframe: str, chash: str, params: dict[s
     """Keep a proposal's parameters (atomically: a kill leaves the old file or the new one)."""
     folder = search_dir(home, symbol, timeframe)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{chash}.tmp"
-    tmp.write_text(json.dumps(params, sort_keys=True))
-    os.replace(tmp, folder / f"{chash}.json")
+    write_atomically(folder / f"{chash}.json", json.dumps(params, sort_keys=True))
 
 
 def recall(home: Path, symbol: str, timeframe: str, objectives: dict[str, float | None]) -> list[Past]:

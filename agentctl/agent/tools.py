@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agentctl.files import write_atomically
 from agentctl.lab.universe import universe_of
 from agentctl.store import cycles
 from agentctl.store.actions import ActionRow, insert_action
@@ -170,9 +171,7 @@ def write_strategy_file(home: Path, name: str, body: dict, cycle_id: int) -> Pat
         target = _resolve(root / f"{name}-c{cycle_id}.json")  # the name is taken by another strategy
     if target.parent != root:
         raise ValueError(f"strategy name {name!r} would leave {root}")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, target)
+    write_atomically(target, text)
     return target
 
 

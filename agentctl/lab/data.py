@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from agentctl.files import write_atomically
 from agentctl.lab.periods import holdout_index, holdout_policy, policy_key
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ def dataset_has_volume(symbol: str, timeframe: str, home: Path | None) -> bool:
 
 def list_datasets(home: Path | None) -> list[DatasetInfo]:
     """Every available dataset, bundled first, with its span and holdout start."""
+    # policy_key() keys this process's cache: a test or `run` may change the policy between calls.
     out = [_bundled_info(b, path, policy_key(), home) for b in BUNDLED if (path := _bundled_path(b)) is not None]
     out.extend(_imported_meta(home))
     return out
@@ -228,13 +230,11 @@ class _InfoCache:
         # One entry per series: another policy or a reinstalled file replaces the old one.
         entries = {k: v for k, v in self._entries().items() if k.split(" ", 1)[0] != series}
         entries[key] = info.model_dump(mode="json")
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(entries, indent=1))
-            tmp.replace(self.path)  # whole or not at all: a reader never sees half a file
+            write_atomically(self.path, json.dumps(entries, indent=1))  # a reader never sees half a file
         except OSError:
-            tmp.unlink(missing_ok=True)  # a read-only home: the next reader reads the file again
+            pass  # a read-only home: the next reader reads the bundled files again
 
 
 def _info(df: pd.DataFrame, symbol: str, timeframe: str, source: str) -> DatasetInfo:
