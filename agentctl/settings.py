@@ -255,8 +255,7 @@ class Settings(BaseModel):
     executor: Literal["local", "ray"] = "local"
     # The Ray dashboard (Jobs API) address, e.g. http://head:8265; unset: Ray's own RAY_ADDRESS or local cluster.
     ray_address: str | None = None
-    # Custom Ray resources every operation asks for, e.g. {"lab": 1}: only nodes started with them run operations.
-    # Custom Ray resources every operation asks for (JSON, e.g. {"lab": 1}): placed on the nodes that hold them.
+    # Custom Ray resources every operation asks for (JSON, e.g. {"lab": 1}): only nodes that hold them run operations.
     ray_resources: dict[str, float] = Field(default_factory=dict)
     # Where trained models go: a path every worker node can reach, or an fsspec URL (s3://bucket/models).
     # Unset: <home>/models, which is enough for the local executor only.
@@ -273,6 +272,8 @@ class Settings(BaseModel):
     # Walk-forward folds of a training: the research period is cut into folds + 1 parts.
     folds: int = Field(default=5, ge=2, le=20)
     heartbeat_timeout_s: float = Field(default=60.0, gt=0)
+    # The local executor's warm lab (lab/executors/warm.py) exits after this long without work; 0: none.
+    lab_warm_idle_s: float = Field(default=900.0, ge=0)
     # Gate thresholds, e.g. AGENTCTL_GATES__MIN_TRADES=20 or [gates] in the TOML file.
     gates: GateThresholds = Field(default_factory=GateThresholds)
 

@@ -37,6 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for key in list(os.environ):
         if key.startswith("AGENTCTL_") or key == "ANTHROPIC_API_KEY":
             del os.environ[key]
+    if not hasattr(config, "workerinput"):
+        _share_a_warm_lab()
     if _xdist_controller(config):
         return
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
@@ -61,8 +63,31 @@ def _stop_server() -> None:
             shutil.rmtree(_SERVER["base"], ignore_errors=True)
 
 
+def _share_a_warm_lab() -> None:
+    """One runtime folder for the run (xdist's workers inherit it): its warm lab serves every test's operations."""
+    folder = Path(tempfile.mkdtemp(prefix="agentctl-tests-run-"))
+    _SERVER["runtime"] = folder
+    os.environ["XDG_RUNTIME_DIR"] = str(folder)
+
+
+def _stop_warm_labs() -> None:
+    import signal
+
+    folder = _SERVER.pop("runtime", None)
+    if folder is None:
+        return
+    for lock in (folder / "agentctl").glob("*.lock"):
+        pid = lock.read_text().strip()
+        try:
+            os.kill(int(pid), signal.SIGTERM)
+        except (ValueError, ProcessLookupError):
+            pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     _stop_server()  # when the session did not finish (an error before it began)
+    _stop_warm_labs()
 
 
 def url_for(dbname: str) -> str:

@@ -1,5 +1,6 @@
 """The `local` executor: a detached worker process on this machine.
 
+The warm lab (warm.py) forks the worker when one answers. Otherwise
 `python -m agentctl.lab.worker --detach OP_ID` re-spawns the real worker in its
 own session and exits: the worker is reparented away from the caller (no
 zombie, survives the caller) and claims its row itself. A dead pid on this host,
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentctl.lab.executors import silence_reason
+from agentctl.lab.executors import silence_reason, warm
 from agentctl.procs import alive
 
 if TYPE_CHECKING:
@@ -37,8 +38,13 @@ class LocalExecutor:
         return str(path)
 
     def submit(self, settings: Settings, op_id: str, kind: Gate, log_path: str) -> str | None:
-        """Spawn the worker; a launch failure raises (there is nothing to retry on this machine)."""
-        _spawn(op_id, Path(log_path), worker_env(settings))
+        """Fork the worker from the warm lab, else spawn it cold; a launch failure raises."""
+        env = worker_env(settings)
+        if settings.lab_warm_idle_s > 0:
+            if warm.submit(op_id, Path(log_path), env) is not None:
+                return None
+            warm.start(env, settings.lab_warm_idle_s)  # for the next operation: this one does not wait
+        _spawn(op_id, Path(log_path), env)
         return None
 
     def failure_reason(self, op: Operation, settings: Settings) -> str | None:
@@ -90,7 +96,8 @@ def _spawn(op_id: str, log_path: Path, env: dict[str, str]) -> None:
 def _is_worker_of(pid: int, op_id: str) -> bool:
     """Whether `pid` still runs this operation's worker: a dead worker's pid may be reused by anything."""
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        # A worker forked by the warm lab sets its command line as one string: split on spaces too.
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
     except OSError:
         return False
     return b"agentctl.lab.worker" in argv and op_id.encode() in argv

@@ -1,0 +1,276 @@
+"""The warm lab: a process that has imported the lab's libraries and forks a worker per operation.
+
+A cold worker spends about 3 s of CPU importing pandas, TA-Lib and scikit-learn (which
+imports scipy.stats) before its work. The local executor asks the warm lab first: one
+process per user, interpreter and code version that imported them once, listening on a
+socket only its user can reach. It forks; the worker it forks runs exactly what
+`python -m agentctl.lab.worker OP_ID` runs, with the caller's environment, working
+directory and log, in its own session, under a worker's command line. agentctl's own
+modules are imported afresh in each worker, never in the warm lab.
+
+Whatever goes wrong here (no warm lab yet, one killed, one that stops answering), the
+executor starts a cold worker instead; if both start, the operation's claim lets one run.
+A warm lab exits after `AGENTCTL_LAB_WARM_IDLE_S` without work; 0 never starts one.
+In its folder (`$XDG_RUNTIME_DIR/agentctl`, else `/tmp/agentctl-UID`) each warm lab has
+KEY.sock, KEY.log and KEY.lock, which it holds while it lives and which names its pid.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+# What a cold worker spends its first seconds importing (the operations import them lazily).
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "talib",
+    "scipy.stats",
+    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "sklearn.neural_network",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "joblib",
+    "pydantic",
+    "psycopg",
+)
+PACKAGE = Path(__file__).resolve().parents[2]  # the agentctl this warm lab's workers import
+_REQUEST_LIMIT = 1 << 20  # bytes: an operation's environment, path and id
+_ANSWER_S = 10.0  # a warm lab that takes longer to fork is treated as gone
+
+
+def _startup_env(env: dict[str, str]) -> list[str]:
+    """What the interpreter and native libraries read once, at start or import: a warm lab serves one set."""
+    prefixes = ("PYTHON", "OMP_", "OPENBLAS_", "MKL_", "KMP_", "GOTO_", "BLIS_", "NUMEXPR_")
+    return sorted(f"{k}={v}" for k, v in env.items() if k.startswith(prefixes) or k.endswith("_NUM_THREADS"))
+
+
+def key(env: dict[str, str]) -> str:
+    """The interpreter, its installed packages, agentctl's code and the startup settings: one warm lab each."""
+    digest = hashlib.sha256(sys.executable.encode())
+    digest.update(str(os.stat(sysconfig.get_paths()["purelib"]).st_mtime_ns).encode())
+    for path in sorted(PACKAGE.rglob("*.py")):
+        stat = path.stat()
+        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    digest.update("\n".join(_startup_env(env)).encode())
+    return digest.hexdigest()[:16]
+
+
+def runtime_dir() -> Path | None:
+    """This user's own directory for the socket, or None when it cannot be made safe."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    path = Path(base) / "agentctl" if base else Path("/tmp") / f"agentctl-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, parents=False, exist_ok=True)
+        stat = path.lstat()
+    except OSError:
+        return None
+    # Another user's directory, or one others can enter, could hand our operations to their process.
+    if stat.st_uid != os.getuid() or stat.st_mode & 0o077 or not path.is_dir() or path.is_symlink():
+        return None
+    return path
+
+
+def submit(op_id: str, log_path: Path, env: dict[str, str]) -> int | None:
+    """The pid of a worker the warm lab forked for `op_id`, or None (no warm lab answered)."""
+    folder = runtime_dir()
+    if folder is None:
+        return None
+    request = {"op_id": op_id, "log_path": str(log_path), "env": env, "cwd": os.getcwd()}
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(_ANSWER_S)
+            conn.connect(str(folder / f"{key(env)}.sock"))
+            conn.sendall(json.dumps(request).encode() + b"\n")
+            answer = json.loads(_read_line(conn))
+        pid = answer["pid"]
+        return pid if isinstance(pid, int) and pid > 0 else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def start(env: dict[str, str], idle_s: float) -> None:
+    """Start a warm lab for later operations unless one runs or is starting; never waits for its imports."""
+    folder = runtime_dir()
+    if folder is None or idle_s <= 0:
+        return
+    name = key(env)
+    if _locked(folder / f"{name}.lock"):
+        return
+    argv = [sys.executable, "-m", "agentctl.lab.executors.warm", str(folder), name, str(idle_s), str(PACKAGE)]
+    # Each request brings its own settings: the warm lab keeps no caller's database URL or home.
+    own = {k: v for k, v in env.items() if not k.startswith(("AGENTCTL_", "ANTHROPIC_"))}
+    with open(folder / f"{name}.log", "ab") as log:
+        # The launcher forks the warm lab into its own session and exits at once: nothing to reap later.
+        subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=own, timeout=60, check=False)
+
+
+def _locked(path: Path) -> bool:
+    """Whether a warm lab holds this lock (it does from its start to its exit)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return True  # cannot tell: start none
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock this probe took
+    return False
+
+
+def _take(lock: int) -> bool:
+    """The lock, unless a warm lab holds it; a caller's probe (`_locked`) holds it only for a moment."""
+    for _ in range(20):
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def _read_line(conn: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk or len(data) > _REQUEST_LIMIT:
+            raise ValueError("no whole line")
+        data += chunk
+    return data
+
+
+def serve(folder: Path, name: str, idle_s: float) -> int:
+    """Import the lab's libraries, then fork a worker per request until `idle_s` pass without one."""
+    lock = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    if not _take(lock):
+        return 0  # another warm lab of this version runs or is starting
+    os.ftruncate(lock, 0)
+    os.write(lock, f"{os.getpid()}\n".encode())  # who holds it, for a person (or a test) to stop it
+    import importlib
+
+    import setproctitle  # noqa: F401  # before any worker changes the environment: it needs the original
+
+    for module in PRELOAD:
+        importlib.import_module(module)
+    path = folder / f"{name}.sock"
+    path.unlink(missing_ok=True)  # a killed warm lab's socket: the lock says none listens on it
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(path))
+        listener.listen(16)
+        listener.settimeout(idle_s)
+        print(f"warm lab {name} (pid {os.getpid()}) ready after importing {', '.join(PRELOAD)}", flush=True)
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                break
+            with conn:
+                _answer(listener, conn)
+        path.unlink(missing_ok=True)  # under the lock: no newer warm lab's socket can be removed
+    print(f"warm lab {name} idle for {idle_s:.0f}s; exiting", flush=True)
+    return 0
+
+
+def _answer(listener: socket.socket, conn: socket.socket) -> None:
+    """Fork a worker for one request from this user and send back its pid."""
+    _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    if uid != os.getuid():
+        return
+    try:
+        conn.settimeout(_ANSWER_S)
+        request = json.loads(_read_line(conn))
+        op_id, log_path, env, cwd = request["op_id"], request["log_path"], request["env"], request["cwd"]
+        pid = _fork_worker(listener, conn, str(op_id), str(log_path), dict(env), str(cwd))
+        conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"request not served: {type(exc).__name__}: {exc}", flush=True)
+
+
+def _fork_worker(listener: socket.socket, conn: socket.socket, op_id: str, log: str, env: dict, cwd: str) -> int:
+    """Fork twice, as a daemon does: the worker is nobody's child here and leads its own session."""
+    lab = os.getpid()
+    read, write = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    middle = os.fork()
+    if middle == 0:
+        try:
+            os.close(read)
+            listener.close()
+            conn.close()
+            worker = os.fork()
+            if worker:
+                os.write(write, str(worker).encode())
+            else:
+                os.close(write)
+                _become_worker(op_id, log, env, cwd, lab)
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(middle, 0)
+    with os.fdopen(read, "rb") as pipe:
+        return int(pipe.read() or b"0")
+
+
+def _become_worker(op_id: str, log: str, env: dict, cwd: str, lab: int) -> None:
+    """Turn this fork into `python -m agentctl.lab.worker OP_ID` started from the caller; never returns."""
+    code = 70
+    try:
+        from setproctitle import setproctitle
+
+        setproctitle(f"{sys.executable} -m agentctl.lab.worker {op_id}")  # `stop` and `ps` know a worker by it
+        sys.argv = ["agentctl.lab.worker", op_id]  # as `-m` leaves it (run_module sets the first to the file)
+        os.setsid()
+        out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
+        sys.path[0] = cwd  # what `-m` puts first for a cold worker
+        import runpy
+
+        print(f"worker for {op_id} forked by the warm lab (pid {lab}) as pid {os.getpid()}", file=sys.stderr)
+        runpy.run_module("agentctl.lab.worker", run_name="__main__", alter_sys=True)  # exits with its code
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m agentctl.lab.executors.warm FOLDER KEY IDLE_S PACKAGE`: daemonize, then serve."""
+    folder, name, idle, package = argv
+    if str(PACKAGE) != package:
+        print(f"this interpreter imports agentctl from {PACKAGE}, not {package}", file=sys.stderr)
+        return 1
+    if os.fork():
+        return 0  # the launcher: its caller waits for it, not for the imports
+    os.setsid()
+    return serve(Path(folder), name, float(idle))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,134 @@
+"""The warm lab: real operations forked from a process that imported the lab's libraries once.
+
+Each test has its own runtime folder, so its own warm lab (the suite's shared one is
+not touched), and stops what it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from lab_helpers import strategy
+from tickutil import process_gone, wait_for_operation
+
+from agentctl.lab.executors import warm
+from agentctl.lab.operations import cancel_operation, start_training
+from agentctl.lab.strategy import validate_strategy
+from agentctl.procs import alive
+
+SLOW_MODEL = {"family": "mlp", "hidden_units": 256, "hidden_layers": 3, "max_epochs": 500, "early_stopping": False}
+FORKED = "forked by the warm lab"
+# What differs between two runs of one training: when and where it ran, and how long it took.
+RUN_FIELDS = {"model_path", "duration_s", "seconds", "trial_path"}
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """This test's own runtime folder; the warm labs started in it are stopped afterwards."""
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    yield run / "agentctl"
+    for pid in _lab_pids(run / "agentctl"):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _lab_pids(folder: Path) -> list[int]:
+    pids = []
+    for lock in folder.glob("*.lock"):
+        text = lock.read_text().strip()
+        if text and alive(int(text)):
+            pids.append(int(text))
+    return pids
+
+
+def _ready(folder: Path, timeout: float = 60.0) -> int:
+    """The pid of the warm lab once its socket listens."""
+    deadline = time.monotonic() + timeout
+    while not (list(folder.glob("*.sock")) and _lab_pids(folder)):
+        assert time.monotonic() < deadline, "no warm lab came up"
+        time.sleep(0.1)
+    (pid,) = _lab_pids(folder)
+    return pid
+
+
+def _train(conn, settings, **changes) -> tuple[str, dict, str]:
+    report = validate_strategy(strategy(**changes))
+    op_id = start_training(conn, settings, report.config, None)
+    op = wait_for_operation(conn, settings, op_id, lambda o: not o.active)
+    assert op.status == "completed", op.error
+    return op_id, op.result, Path(op.log_path).read_text()
+
+
+def test_the_next_operations_are_forked_warm_and_give_the_cold_workers_figures(conn, settings, folder):
+    _, cold, cold_log = _train(conn, settings)
+    assert FORKED not in cold_log  # the first found no warm lab: it ran cold and started one
+    lab = _ready(folder)
+    op_id, forked, log = _train(conn, settings)
+    assert f"worker for {op_id} {FORKED} (pid {lab})" in log and f"{op_id}: completed" in log
+    assert {k: v for k, v in forked.items() if k not in RUN_FIELDS} == {
+        k: v for k, v in cold.items() if k not in RUN_FIELDS
+    }
+    assert _ready(folder) == lab  # one warm lab serves every operation
+    environ = Path(f"/proc/{lab}/environ").read_bytes()
+    assert b"ANTHROPIC_" not in environ and b"AGENTCTL_" not in environ  # no key, no caller's database URL
+
+
+def test_cancel_stops_a_forked_worker_found_by_its_command_line(conn, settings, folder):
+    _train(conn, settings)
+    _ready(folder)
+    config = validate_strategy(strategy(dataset={"symbol": "SP500", "timeframe": "1d"}, model=SLOW_MODEL)).config
+    op_id = start_training(conn, settings, config, None)
+    op = wait_for_operation(conn, settings, op_id, lambda o: o.status == "running" and o.pid is not None)
+    assert FORKED in Path(op.log_path).read_text()
+    argv = Path(f"/proc/{op.pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
+    assert argv[-3:] == [b"-m", b"agentctl.lab.worker", op_id.encode()]
+    assert os.getsid(op.pid) == op.pid  # it leads its own session, as a cold worker does
+    assert cancel_operation(conn, op_id) is True
+    assert process_gone(op.pid), "forked worker still alive after cancel"
+
+
+def test_a_killed_warm_lab_means_a_cold_worker_and_a_new_warm_lab(conn, settings, folder):
+    _train(conn, settings)
+    first = _ready(folder)
+    os.kill(first, signal.SIGKILL)
+    assert process_gone(first)
+    _, _, log = _train(conn, settings)  # its socket is still there, but nobody answers on it
+    assert FORKED not in log
+    assert _ready(folder) != first
+
+
+def test_an_idle_warm_lab_exits_and_none_starts_when_switched_off(conn, settings, folder):
+    _train(conn, settings.model_copy(update={"lab_warm_idle_s": 1.0}))
+    (lock,) = folder.glob("*.lock")  # written, with the warm lab's pid, before its imports
+    deadline = time.monotonic() + 60
+    while not lock.read_text().strip():
+        assert time.monotonic() < deadline, "no warm lab started"
+        time.sleep(0.1)
+    assert process_gone(int(lock.read_text()), timeout=60), "the warm lab outlived its idle time"
+    assert "idle for 1s; exiting" in lock.with_suffix(".log").read_text()
+    assert not list(folder.glob("*.sock"))
+    _, _, log = _train(conn, settings.model_copy(update={"lab_warm_idle_s": 0.0}))
+    assert FORKED not in log and not _lab_pids(folder)
+
+
+def test_a_folder_others_can_enter_is_not_used(tmp_path, monkeypatch):
+    run = tmp_path / "shared"
+    (run / "agentctl").mkdir(parents=True, mode=0o755)
+    os.chmod(run / "agentctl", 0o755)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    assert warm.runtime_dir() is None
+    assert warm.submit("op-x", tmp_path / "x.log", dict(os.environ)) is None
+    os.chmod(run / "agentctl", 0o700)
+    assert warm.runtime_dir() == run / "agentctl"
+
+
+def test_the_key_changes_with_what_a_warm_lab_fixed_at_its_start():
+    env = {"PATH": "/bin"}
+    assert warm.key(env) == warm.key(dict(env, AGENTCTL_HOME="/elsewhere"))  # read per operation
+    assert warm.key(env) != warm.key(dict(env, OMP_NUM_THREADS="1"))
+    assert warm.key(env) != warm.key(dict(env, PYTHONPATH="/other/tree"))
