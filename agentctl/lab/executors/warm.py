@@ -34,7 +34,7 @@ from pathlib import Path
 PRELOAD = (
     "numpy",
     "pandas",
-    "talib",
+    "talib.abstract",
     "scipy.stats",
     "sklearn.ensemble",
     "sklearn.linear_model",
@@ -42,7 +42,7 @@ PRELOAD = (
     "sklearn.pipeline",
     "sklearn.preprocessing",
     "joblib",
-    "pydantic",
+    "pydantic.main",
     "psycopg",
 )
 PACKAGE = Path(__file__).resolve().parents[2]  # the agentctl this warm lab's workers import
