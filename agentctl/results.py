@@ -137,6 +137,8 @@ class BacktestResult(Performance, DeflatedInputs):
     folds: int
     fold_sharpe: list[float] = Field(description="annualized Sharpe per fold, in time order")
     fold_return: list[float] = Field(description="compounded return per fold")
+    # Per-fold figures beside training's (same shape, other facts): a report shows each fold's accuracy,
+    # return and Sharpe from this one record; accuracy is training's figure, carried, not measured again.
     fold_accuracy: list[float] = Field(description="out-of-fold accuracy per fold (as training measured it)")
     folds_profitable: int = Field(description="folds with a positive return")
     blocks: list[list[float]] = Field(

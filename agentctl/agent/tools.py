@@ -40,6 +40,8 @@ class ToolContext:
 
 @dataclass
 class ToolOutcome:
+    """What one tool call returns to the loop (its own fields; like other records in shape only)."""
+
     result: dict
     ok: bool = True
     error: str | None = None

@@ -126,6 +126,7 @@ def triggers_table(rows: Sequence[TriggerLine]) -> None:
             C("used", right=True, drop=3),
             C("left", right=True, drop=1),
         ],
+        # One cell per column above, in its order: each table's row is its own (integrity's too).
         [
             [
                 t.id,

@@ -92,6 +92,7 @@ def _designers(rep: IntegrityReport) -> None:
     if not rep.by_designer:
         return
     r.echo(r.bold("by designer:") + " cost = every cycle it designed, failed ones included")
+    # One cell per column, in its order: each table's row is its own (the trigger table's too).
     r.table(
         ["designer", "cycles", "tried", "confirmed", "cost", "per confirmed"],
         [

@@ -141,6 +141,7 @@ def _periods(d: CycleDetail) -> None:
         )
 
 
+# One line per result (training, backtest): alike in shape, each says its own figures.
 def _training(t: TrainingRecord) -> None:
     iterations = fmt.plural(t.iterations, "iteration")
     # Walk-forward training compares with each fold's best constant guess; an older row with its majority baseline.

@@ -18,6 +18,8 @@ class Scale(StrEnum):
     DIFF = "diff"  # a price difference: value / close
 
 
+# Param, Indicator and the datasets' records (lab/data.py) are field lists alike in shape only:
+# each declares its own facts once.
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -56,6 +58,7 @@ _HL = ("high", "low")
 _HLC = ("high", "low", "close")
 _HLCV = ("high", "low", "close", "volume")
 
+# One row per indicator, all of one shape: a table to read down, not logic to share.
 INDICATORS: tuple[Indicator, ...] = (
     # Overlap studies: price levels, expressed relative to close.
     Indicator("SMA", "overlap", "simple moving average", _C, (_period(30),), ("real",), Scale.LEVEL),

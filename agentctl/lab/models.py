@@ -157,6 +157,7 @@ def _fit_boosting(spec: HistGradientBoostingSpec, d: FitData, progress: Progress
 
     # Never scikit-learn's own early stopping without X_val: it would hold out a random, not a later, split.
     stopping = spec.early_stopping and len(d.y_va) > 0
+    # Each spec field named for scikit-learn's own parameter: the mapping is the declaration.
     model = HistGradientBoostingClassifier(
         learning_rate=spec.learning_rate,
         max_iter=spec.max_iter,

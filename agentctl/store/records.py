@@ -168,7 +168,7 @@ class Cycle(_Stored):
 
 
 class Metrics(_Stored):
-    """One agent_metrics row: what a completed cycle came to."""
+    """One agent_metrics row: what a completed cycle came to (the seed table's columns, declared here only)."""
 
     session_id: int
     cycle_started_at: datetime | None = None

@@ -93,7 +93,7 @@ class ActionLine(_Row):
 
 
 class ActionTotals(_Row):
-    """A cycle's actions summed."""
+    """A cycle's actions summed (token columns named as the action rows', which it sums)."""
 
     actions: int
     model_calls: int
@@ -418,7 +418,10 @@ def cycle_choices(conn: psycopg.Connection[Any], limit: int = 50) -> list[CycleC
 
 
 class FunnelCycle(_Row):
-    """One cycle started in the period: how far it got, its gates' verdicts and its results' figures."""
+    """One cycle started in the period: how far it got, its gates' verdicts and its results' figures.
+
+    The funnel's own columns (one SQL statement's), not a Cycle: some are computed in SQL.
+    """
 
     id: int
     outcome: str | None = None
