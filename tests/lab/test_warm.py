@@ -88,6 +88,9 @@ def test_cancel_stops_a_forked_worker_found_by_its_command_line(conn, settings, 
     argv = Path(f"/proc/{op.pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
     assert argv[-3:] == [b"-m", b"agentctl.lab.worker", op_id.encode()]
     assert os.getsid(op.pid) == op.pid  # it leads its own session, as a cold worker does
+    # It holds nothing of the warm lab's: a held lock would outlive the warm lab and bar a new one.
+    opened = [os.readlink(f"/proc/{op.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{op.pid}/fd")]
+    assert not [f for f in opened if str(folder) in f], opened
     assert cancel_operation(conn, op_id) is True
     assert process_gone(op.pid), "forked worker still alive after cancel"
 

@@ -211,6 +211,10 @@ def _fork_worker(listener: socket.socket, conn: socket.socket, op_id: str, log: 
             os.close(read)
             listener.close()
             conn.close()
+            # Nothing else of the warm lab's: its lock above all, which a worker holding it open would keep
+            # held after the warm lab's death (no new one could start until that worker ends).
+            os.closerange(3, write)
+            os.closerange(write + 1, os.sysconf("SC_OPEN_MAX"))
             worker = os.fork()
             if worker:
                 os.write(write, str(worker).encode())
@@ -234,10 +238,11 @@ def _become_worker(op_id: str, log: str, env: dict, cwd: str, lab: int) -> None:
         setproctitle(f"{sys.executable} -m agentctl.lab.worker {op_id}")  # `stop` and `ps` know a worker by it
         sys.argv = ["agentctl.lab.worker", op_id]  # as `-m` leaves it (run_module sets the first to the file)
         os.setsid()
-        out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)):
+            opened = os.open(path, flags, 0o644)
+            os.dup2(opened, fd)
+            os.close(opened)
+        os.dup2(1, 2)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         os.environ.clear()
