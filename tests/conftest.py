@@ -79,8 +79,9 @@ def _stop_warm_labs() -> None:
     for lock in (folder / "agentctl").glob("*.lock"):
         pid = lock.read_text().strip()
         try:
-            os.kill(int(pid), signal.SIGTERM)
-        except (ValueError, ProcessLookupError):
+            if b"agentctl.lab.executors.warm" in Path(f"/proc/{pid}/cmdline").read_bytes():  # not a reused pid
+                os.kill(int(pid), signal.SIGTERM)
+        except (OSError, ValueError):
             pass
     shutil.rmtree(folder, ignore_errors=True)
 

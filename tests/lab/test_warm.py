@@ -7,7 +7,9 @@ not touched), and stops what it started.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 from lab_helpers import strategy
 from tickutil import process_gone, wait_for_operation
 
-from agentctl.lab.executors import warm
+from agentctl.lab.executors import local, warm
 from agentctl.lab.operations import cancel_operation, start_training
 from agentctl.lab.strategy import validate_strategy
 from agentctl.procs import alive
@@ -27,23 +29,31 @@ RUN_FIELDS = {"model_path", "duration_s", "seconds", "trial_path"}
 
 
 @pytest.fixture
-def folder(tmp_path, monkeypatch):
-    """This test's own runtime folder; the warm labs started in it are stopped afterwards."""
-    run = tmp_path / "run"
-    run.mkdir(mode=0o700)
+def folder(monkeypatch):
+    """This test's own runtime folder (short: a socket's path has at most 107 bytes); its warm labs are stopped."""
+    run = Path(tempfile.mkdtemp(prefix="agentctl-warm-", dir="/tmp"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
     yield run / "agentctl"
     for pid in _lab_pids(run / "agentctl"):
         os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(run, ignore_errors=True)
 
 
 def _lab_pids(folder: Path) -> list[int]:
+    """The warm labs alive in `folder`, by the pid each lock names (a pid reused since is not one)."""
     pids = []
     for lock in folder.glob("*.lock"):
         text = lock.read_text().strip()
-        if text and alive(int(text)):
+        if text and alive(int(text)) and b"agentctl.lab.executors.warm" in _cmdline(int(text)):
             pids.append(int(text))
     return pids
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _ready(folder: Path, timeout: float = 60.0) -> int:
@@ -78,21 +88,27 @@ def test_the_next_operations_are_forked_warm_and_give_the_cold_workers_figures(c
     assert b"ANTHROPIC_" not in environ and b"AGENTCTL_" not in environ  # no key, no caller's database URL
 
 
-def test_cancel_stops_a_forked_worker_found_by_its_command_line(conn, settings, folder):
+def test_a_forked_worker_is_found_by_its_command_line_and_outlives_its_warm_lab(conn, settings, folder):
+    # A heartbeat too slow to end the worker within the test: only `stop` (by command line) can.
+    settings = settings.model_copy(update={"heartbeat_timeout_s": 600.0})
     _train(conn, settings)
-    _ready(folder)
+    lab = _ready(folder)
     config = validate_strategy(strategy(dataset={"symbol": "SP500", "timeframe": "1d"}, model=SLOW_MODEL)).config
     op_id = start_training(conn, settings, config, None)
     op = wait_for_operation(conn, settings, op_id, lambda o: o.status == "running" and o.pid is not None)
     assert FORKED in Path(op.log_path).read_text()
-    argv = Path(f"/proc/{op.pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
-    assert argv[-3:] == [b"-m", b"agentctl.lab.worker", op_id.encode()]
+    argv = _cmdline(op.pid).replace(b"\0", b" ").split()
+    assert argv[-3:] == [b"-m", b"agentctl.lab.worker", op_id.encode()] and local._is_worker_of(op.pid, op_id)
     assert os.getsid(op.pid) == op.pid  # it leads its own session, as a cold worker does
     # It holds nothing of the warm lab's: a held lock would outlive the warm lab and bar a new one.
     opened = [os.readlink(f"/proc/{op.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{op.pid}/fd")]
     assert not [f for f in opened if str(folder) in f], opened
+    os.kill(lab, signal.SIGKILL)
+    assert process_gone(lab)
+    _, _, log = _train(conn, settings)  # while the forked worker runs: cold, and a new warm lab starts
+    assert FORKED not in log and _ready(folder) != lab
     assert cancel_operation(conn, op_id) is True
-    assert process_gone(op.pid), "forked worker still alive after cancel"
+    assert process_gone(op.pid, timeout=5), "forked worker still alive after cancel"
 
 
 def test_a_killed_warm_lab_means_a_cold_worker_and_a_new_warm_lab(conn, settings, folder):
@@ -135,3 +151,27 @@ def test_the_key_changes_with_what_a_warm_lab_fixed_at_its_start():
     assert warm.key(env) == warm.key(dict(env, AGENTCTL_HOME="/elsewhere"))  # read per operation
     assert warm.key(env) != warm.key(dict(env, OMP_NUM_THREADS="1"))
     assert warm.key(env) != warm.key(dict(env, PYTHONPATH="/other/tree"))
+
+
+def test_a_warm_lab_that_cannot_start_costs_only_the_warm_start(conn, settings, folder):
+    folder.mkdir(mode=0o700)
+    (folder / f"{warm.key(local.worker_env(settings))}.log").mkdir()  # its log cannot be opened
+    _, _, log = _train(conn, settings)
+    assert FORKED not in log and not _lab_pids(folder)
+
+
+def test_a_socket_path_too_long_fails_before_the_imports(conn, settings, monkeypatch):
+    run = Path(tempfile.mkdtemp(prefix="agentctl-warm-", dir="/tmp")) / ("x" * 90)
+    run.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    try:
+        _, _, log = _train(conn, settings)
+        assert FORKED not in log
+        (lock,) = (run / "agentctl").glob("*.lock")
+        deadline = time.monotonic() + 60
+        while "too long" not in (text := lock.with_suffix(".log").read_text()):
+            assert time.monotonic() < deadline, text
+            time.sleep(0.1)
+        assert "ready after importing" not in text  # it failed before it imported the lab's libraries
+    finally:
+        shutil.rmtree(run.parent, ignore_errors=True)

@@ -40,11 +40,11 @@ class LocalExecutor:
     def submit(self, settings: Settings, op_id: str, kind: Gate, log_path: str) -> str | None:
         """Fork the worker from the warm lab, else spawn it cold; a launch failure raises."""
         env = worker_env(settings)
-        if settings.lab_warm_idle_s > 0:
-            if warm.submit(op_id, Path(log_path), env) is not None:
-                return None
-            warm.start(env, settings.lab_warm_idle_s)  # for the next operation: this one does not wait
+        if settings.lab_warm_idle_s > 0 and warm.submit(op_id, Path(log_path), env) is not None:
+            return None
         _spawn(op_id, Path(log_path), env)
+        if settings.lab_warm_idle_s > 0:
+            warm.start(env, settings.lab_warm_idle_s)  # for the next operation: this one did not wait
         return None
 
     def failure_reason(self, op: Operation, settings: Settings) -> str | None:

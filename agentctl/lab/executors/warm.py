@@ -5,12 +5,13 @@ imports scipy.stats) before its work. The local executor asks the warm lab first
 process per user, interpreter and code version that imported them once, listening on a
 socket only its user can reach. It forks; the worker it forks runs exactly what
 `python -m agentctl.lab.worker OP_ID` runs, with the caller's environment, working
-directory and log, in its own session, under a worker's command line. agentctl's own
-modules are imported afresh in each worker, never in the warm lab.
+directory and log, in its own session, under a worker's command line. Of agentctl, the
+warm lab imports only this module and its packages; the worker imports the rest afresh.
 
 Whatever goes wrong here (no warm lab yet, one killed, one that stops answering), the
 executor starts a cold worker instead; if both start, the operation's claim lets one run.
-A warm lab exits after `AGENTCTL_LAB_WARM_IDLE_S` without work; 0 never starts one.
+A warm lab exits after `AGENTCTL_LAB_WARM_IDLE_S` without work, and after an hour in any
+case (a library upgraded under it is then picked up); 0 never starts one.
 In its folder (`$XDG_RUNTIME_DIR/agentctl`, else `/tmp/agentctl-UID`) each warm lab has
 KEY.sock, KEY.log and KEY.lock, which it holds while it lives and which names its pid.
 """
@@ -31,6 +32,8 @@ import time
 from pathlib import Path
 
 # What a cold worker spends its first seconds importing (the operations import them lazily).
+# Imports only: nothing here may start a thread pool (an OpenMP region run before a fork can hang
+# the forked worker's first parallel fit).
 PRELOAD = (
     "numpy",
     "pandas",
@@ -48,23 +51,36 @@ PRELOAD = (
 PACKAGE = Path(__file__).resolve().parents[2]  # the agentctl this warm lab's workers import
 _REQUEST_LIMIT = 1 << 20  # bytes: an operation's environment, path and id
 _ANSWER_S = 10.0  # a warm lab that takes longer to fork is treated as gone
+_LIFETIME_S = 3600.0  # then it exits even while busy: the next operation starts a fresh one
+
+
+# Read once, at the interpreter's start or a library's import: a warm lab serves one set of their values.
+_STARTUP_ENV = ("PYTHON", "LANG", "LC_", "LD_", "OMP_", "OPENBLAS_", "MKL_", "KMP_", "GOTO_", "BLIS_", "NUMEXPR_")
+_STARTUP_ENV_LIBS = ("SKLEARN_", "JOBLIB_", "NPY_", "SCIPY_")
 
 
 def _startup_env(env: dict[str, str]) -> list[str]:
-    """What the interpreter and native libraries read once, at start or import: a warm lab serves one set."""
-    prefixes = ("PYTHON", "OMP_", "OPENBLAS_", "MKL_", "KMP_", "GOTO_", "BLIS_", "NUMEXPR_")
+    prefixes = _STARTUP_ENV + _STARTUP_ENV_LIBS
     return sorted(f"{k}={v}" for k, v in env.items() if k.startswith(prefixes) or k.endswith("_NUM_THREADS"))
 
 
 def key(env: dict[str, str]) -> str:
     """The interpreter, its installed packages, agentctl's code and the startup settings: one warm lab each."""
     digest = hashlib.sha256(sys.executable.encode())
-    digest.update(str(os.stat(sysconfig.get_paths()["purelib"]).st_mtime_ns).encode())
+    for place in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
+        digest.update(f"{place}:{_mtime(Path(place))}\n".encode())  # a package installed or removed
     for path in sorted(PACKAGE.rglob("*.py")):
-        stat = path.stat()
-        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{path}:{_mtime(path)}\n".encode())
     digest.update("\n".join(_startup_env(env)).encode())
     return digest.hexdigest()[:16]
+
+
+def _mtime(path: Path) -> str:
+    try:
+        stat = path.stat()
+    except OSError:  # an editor's dangling lock file, a file removed meanwhile
+        return "-"
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def runtime_dir() -> Path | None:
@@ -87,8 +103,8 @@ def submit(op_id: str, log_path: Path, env: dict[str, str]) -> int | None:
     folder = runtime_dir()
     if folder is None:
         return None
-    request = {"op_id": op_id, "log_path": str(log_path), "env": env, "cwd": os.getcwd()}
     try:
+        request = {"op_id": op_id, "log_path": str(log_path), "env": env, "cwd": os.getcwd()}
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(_ANSWER_S)
             conn.connect(str(folder / f"{key(env)}.sock"))
@@ -101,7 +117,17 @@ def submit(op_id: str, log_path: Path, env: dict[str, str]) -> int | None:
 
 
 def start(env: dict[str, str], idle_s: float) -> None:
-    """Start a warm lab for later operations unless one runs or is starting; never waits for its imports."""
+    """Start a warm lab for later operations unless one runs or is starting; never waits for its imports.
+
+    Only ever a saving: whatever fails here is logged and the operations start cold.
+    """
+    try:
+        _start(env, idle_s)
+    except Exception as exc:  # the caller's worker has started already; this one is only for later
+        print(f"agentctl: no warm lab started: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def _start(env: dict[str, str], idle_s: float) -> None:
     folder = runtime_dir()
     if folder is None or idle_s <= 0:
         return
@@ -159,37 +185,53 @@ def serve(folder: Path, name: str, idle_s: float) -> int:
         return 0  # another warm lab of this version runs or is starting
     os.ftruncate(lock, 0)
     os.write(lock, f"{os.getpid()}\n".encode())  # who holds it, for a person (or a test) to stop it
+    path, ready = folder / f"{name}.sock", folder / f"{name}.sock.new"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        # Bound before the imports, so a socket that cannot be made (a path too long) fails at once,
+        # and put in place after them: a socket in place is one that answers.
+        ready.unlink(missing_ok=True)
+        listener.bind(str(ready))
+        listener.listen(16)
+        _preload()
+        ready.rename(path)  # over a killed warm lab's socket: the lock says nobody listens on it
+        print(f"warm lab {name} (pid {os.getpid()}) ready after importing {', '.join(PRELOAD)}", flush=True)
+        why = _serve(listener, idle_s)
+        path.unlink(missing_ok=True)  # under the lock: no newer warm lab's socket can be removed
+    print(f"warm lab {name} {why}; exiting", flush=True)
+    return 0
+
+
+def _preload() -> None:
     import importlib
 
     import setproctitle  # noqa: F401  # before any worker changes the environment: it needs the original
 
     for module in PRELOAD:
         importlib.import_module(module)
-    path = folder / f"{name}.sock"
-    path.unlink(missing_ok=True)  # a killed warm lab's socket: the lock says none listens on it
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
-        listener.bind(str(path))
-        listener.listen(16)
-        listener.settimeout(idle_s)
-        print(f"warm lab {name} (pid {os.getpid()}) ready after importing {', '.join(PRELOAD)}", flush=True)
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                break
-            with conn:
-                _answer(listener, conn)
-        path.unlink(missing_ok=True)  # under the lock: no newer warm lab's socket can be removed
-    print(f"warm lab {name} idle for {idle_s:.0f}s; exiting", flush=True)
-    return 0
+
+
+def _serve(listener: socket.socket, idle_s: float) -> str:
+    """Answer requests until idle for `idle_s` or past the lifetime; which of the two."""
+    end = time.monotonic() + _LIFETIME_S
+    while (left := end - time.monotonic()) > 0:
+        listener.settimeout(min(idle_s, left))
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            if left > idle_s:
+                return f"idle for {idle_s:.0f}s"
+            break
+        with conn:
+            _answer(listener, conn)
+    return f"past its lifetime of {_LIFETIME_S:.0f}s"
 
 
 def _answer(listener: socket.socket, conn: socket.socket) -> None:
     """Fork a worker for one request from this user and send back its pid."""
-    _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-    if uid != os.getuid():
-        return
     try:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        if struct.unpack("3i", creds)[1] != os.getuid():
+            return
         conn.settimeout(_ANSWER_S)
         request = json.loads(_read_line(conn))
         op_id, log_path, env, cwd = request["op_id"], request["log_path"], request["env"], request["cwd"]
