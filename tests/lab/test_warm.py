@@ -158,6 +158,7 @@ def test_a_warm_lab_that_cannot_start_costs_only_the_warm_start(conn, settings, 
     (folder / f"{warm.key(local.worker_env(settings))}.log").mkdir()  # its log cannot be opened
     _, _, log = _train(conn, settings)
     assert FORKED not in log and not _lab_pids(folder)
+    assert "no warm lab started (this operation runs cold): IsADirectoryError" in log
 
 
 def test_a_socket_path_too_long_fails_before_the_imports(conn, settings, monkeypatch):

@@ -44,7 +44,7 @@ class LocalExecutor:
             return None
         _spawn(op_id, Path(log_path), env)
         if settings.lab_warm_idle_s > 0:
-            warm.start(env, settings.lab_warm_idle_s)  # for the next operation: this one did not wait
+            warm.start(env, settings.lab_warm_idle_s, Path(log_path))  # for the next one: this one did not wait
         return None
 
     def failure_reason(self, op: Operation, settings: Settings) -> str | None:

@@ -18,6 +18,7 @@ KEY.sock, KEY.log and KEY.lock, which it holds while it lives and which names it
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -116,15 +117,17 @@ def submit(op_id: str, log_path: Path, env: dict[str, str]) -> int | None:
         return None
 
 
-def start(env: dict[str, str], idle_s: float) -> None:
+def start(env: dict[str, str], idle_s: float, log_path: Path) -> None:
     """Start a warm lab for later operations unless one runs or is starting; never waits for its imports.
 
-    Only ever a saving: whatever fails here is logged and the operations start cold.
+    Only ever a saving: whatever fails here goes to the operation's log (not the tick's one line),
+    and operations start cold.
     """
     try:
         _start(env, idle_s)
     except Exception as exc:  # the caller's worker has started already; this one is only for later
-        print(f"agentctl: no warm lab started: {type(exc).__name__}: {exc}", file=sys.stderr)
+        with contextlib.suppress(OSError), open(log_path, "a") as log:
+            print(f"no warm lab started (this operation runs cold): {type(exc).__name__}: {exc}", file=log)
 
 
 def _start(env: dict[str, str], idle_s: float) -> None:
