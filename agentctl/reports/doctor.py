@@ -65,6 +65,7 @@ def doctor(settings: Settings) -> DoctorReport:
             checks["key_file"] = _check_key_file(settings)
         checks["agent"] = _check_agent(settings)
         checks["prices"] = _check_prices(settings)
+        checks["warm_lab"] = _check_warm_lab(settings)
         if conn is not None and checks["migrations"].ok:
             checks["last_tick"] = _check_last_tick(conn)
             checks["operations"] = _check_operations(conn, settings)
@@ -203,6 +204,20 @@ def _check_last_tick(conn: psycopg.Connection[Any]) -> Check:
         fix = "cron is not running the tick: check `crontab -l` and the tick's log"
         return _failed("last_tick", f"last tick {age(trig.age_s)} ago", fix)
     return _ok("last_tick", f"last tick {age(trig.age_s)} ago")
+
+
+def _check_warm_lab(settings: Settings) -> Check:
+    """Whether the next local operation starts warm; never a failure (a cold start costs seconds, not work)."""
+    from agentctl.lab.executors import local, warm
+
+    if settings.executor != "local":
+        return _ok("warm_lab", f"not used: operations run on {settings.executor}")
+    if settings.lab_warm_idle_s <= 0:
+        return _ok("warm_lab", "off (AGENTCTL_LAB_WARM_IDLE_S=0): every worker starts cold")
+    pid = warm.running(local.worker_env(settings))
+    if pid is None:
+        return _ok("warm_lab", "none running: the next operation starts cold and starts one")
+    return _ok("warm_lab", f"pid {pid} forks the workers (exits after {settings.lab_warm_idle_s:g}s idle)")
 
 
 def _check_operations(conn: psycopg.Connection[Any], settings: Settings) -> Check:

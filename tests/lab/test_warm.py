@@ -21,6 +21,7 @@ from agentctl.lab.executors import local, warm
 from agentctl.lab.operations import cancel_operation, start_training
 from agentctl.lab.strategy import validate_strategy
 from agentctl.procs import alive
+from agentctl.reports.doctor import doctor
 
 SLOW_MODEL = {"family": "mlp", "hidden_units": 256, "hidden_layers": 3, "max_epochs": 500, "early_stopping": False}
 FORKED = "forked by the warm lab"
@@ -75,9 +76,11 @@ def _train(conn, settings, **changes) -> tuple[str, dict, str]:
 
 
 def test_the_next_operations_are_forked_warm_and_give_the_cold_workers_figures(conn, settings, folder):
+    assert doctor(settings).check("warm_lab").detail.startswith("none running")
     _, cold, cold_log = _train(conn, settings)
     assert FORKED not in cold_log  # the first found no warm lab: it ran cold and started one
     lab = _ready(folder)
+    assert doctor(settings).check("warm_lab").detail.startswith(f"pid {lab} forks the workers")
     op_id, forked, log = _train(conn, settings)
     assert f"worker for {op_id} {FORKED} (pid {lab})" in log and f"{op_id}: completed" in log
     assert {k: v for k, v in forked.items() if k not in RUN_FIELDS} == {
@@ -131,8 +134,10 @@ def test_an_idle_warm_lab_exits_and_none_starts_when_switched_off(conn, settings
     assert process_gone(int(lock.read_text()), timeout=60), "the warm lab outlived its idle time"
     assert "idle for 1s; exiting" in lock.with_suffix(".log").read_text()
     assert not list(folder.glob("*.sock"))
-    _, _, log = _train(conn, settings.model_copy(update={"lab_warm_idle_s": 0.0}))
+    off = settings.model_copy(update={"lab_warm_idle_s": 0.0})
+    _, _, log = _train(conn, off)
     assert FORKED not in log and not _lab_pids(folder)
+    assert doctor(off).check("warm_lab").detail.startswith("off")
 
 
 def test_a_folder_others_can_enter_is_not_used(tmp_path, monkeypatch):

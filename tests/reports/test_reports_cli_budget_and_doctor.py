@@ -197,6 +197,7 @@ def test_doctor_all_good(settings, seeded):
         "data",
         "agent",
         "prices",
+        "warm_lab",  # informational: whether the next operation starts warm
         "last_tick",
         "operations",
         "admission",  # a pause, an overrun or an open circuit breaker would show here

@@ -117,6 +117,21 @@ def submit(op_id: str, log_path: Path, env: dict[str, str]) -> int | None:
         return None
 
 
+def running(env: dict[str, str]) -> int | None:
+    """The pid of the warm lab that would fork this caller's workers, when one is up and listening."""
+    folder = runtime_dir()
+    if folder is None:
+        return None
+    name = key(env)
+    lock = folder / f"{name}.lock"
+    if not (folder / f"{name}.sock").exists() or not _locked(lock):
+        return None
+    try:
+        return int(lock.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def start(env: dict[str, str], idle_s: float, log_path: Path) -> None:
     """Start a warm lab for later operations unless one runs or is starting; never waits for its imports.
 
