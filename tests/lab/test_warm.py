@@ -151,6 +151,13 @@ def test_a_folder_others_can_enter_is_not_used(tmp_path, monkeypatch):
     assert warm.runtime_dir() == run / "agentctl"
 
 
+def test_doctor_says_a_warm_lab_is_not_used_by_another_executor(settings):
+    from agentctl.reports.doctor import _check_warm_lab
+
+    check = _check_warm_lab(settings.model_copy(update={"executor": "ray"}))
+    assert check.ok and check.detail == "not used: operations run on ray"
+
+
 def test_the_key_changes_with_what_a_warm_lab_fixed_at_its_start():
     env = {"PATH": "/bin"}
     assert warm.key(env) == warm.key(dict(env, AGENTCTL_HOME="/elsewhere"))  # read per operation
