@@ -57,7 +57,7 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def _ready(folder: Path, timeout: float = 60.0) -> int:
+def _ready(folder: Path, timeout: float = 300.0) -> int:  # a hang guard, sized for a loaded machine
     """The pid of the warm lab once its socket listens."""
     deadline = time.monotonic() + timeout
     while not (list(folder.glob("*.sock")) and _lab_pids(folder)):
@@ -70,7 +70,7 @@ def _ready(folder: Path, timeout: float = 60.0) -> int:
 def _train(conn, settings, **changes) -> tuple[str, dict, str]:
     report = validate_strategy(strategy(**changes))
     op_id = start_training(conn, settings, report.config, None)
-    op = wait_for_operation(conn, settings, op_id, lambda o: not o.active)
+    op = wait_for_operation(conn, settings, op_id, lambda o: not o.active, timeout=300)
     assert op.status == "completed", op.error
     return op_id, op.result, Path(op.log_path).read_text()
 
@@ -98,7 +98,7 @@ def test_a_forked_worker_is_found_by_its_command_line_and_outlives_its_warm_lab(
     lab = _ready(folder)
     config = validate_strategy(strategy(dataset={"symbol": "SP500", "timeframe": "1d"}, model=SLOW_MODEL)).config
     op_id = start_training(conn, settings, config, None)
-    op = wait_for_operation(conn, settings, op_id, lambda o: o.status == "running" and o.pid is not None)
+    op = wait_for_operation(conn, settings, op_id, lambda o: o.status == "running" and o.pid is not None, timeout=300)
     assert FORKED in Path(op.log_path).read_text()
     argv = _cmdline(op.pid).replace(b"\0", b" ").split()
     assert argv[-3:] == [b"-m", b"agentctl.lab.worker", op_id.encode()] and local._is_worker_of(op.pid, op_id)
@@ -111,7 +111,8 @@ def test_a_forked_worker_is_found_by_its_command_line_and_outlives_its_warm_lab(
     _, _, log = _train(conn, settings)  # while the forked worker runs: cold, and a new warm lab starts
     assert FORKED not in log and _ready(folder) != lab
     assert cancel_operation(conn, op_id) is True
-    assert process_gone(op.pid, timeout=5), "forked worker still alive after cancel"
+    # Within its heartbeat interval (15 s here), so it was `stop` that ended it.
+    assert process_gone(op.pid, timeout=10), "forked worker still alive after cancel"
 
 
 def test_a_killed_warm_lab_means_a_cold_worker_and_a_new_warm_lab(conn, settings, folder):
@@ -127,11 +128,11 @@ def test_a_killed_warm_lab_means_a_cold_worker_and_a_new_warm_lab(conn, settings
 def test_an_idle_warm_lab_exits_and_none_starts_when_switched_off(conn, settings, folder):
     _train(conn, settings.model_copy(update={"lab_warm_idle_s": 1.0}))
     (lock,) = folder.glob("*.lock")  # written, with the warm lab's pid, before its imports
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300
     while not lock.read_text().strip():
         assert time.monotonic() < deadline, "no warm lab started"
         time.sleep(0.1)
-    assert process_gone(int(lock.read_text()), timeout=60), "the warm lab outlived its idle time"
+    assert process_gone(int(lock.read_text()), timeout=300), "the warm lab outlived its idle time"
     assert "idle for 1s; exiting" in lock.with_suffix(".log").read_text()
     assert not list(folder.glob("*.sock"))
     off = settings.model_copy(update={"lab_warm_idle_s": 0.0})
@@ -181,7 +182,7 @@ def test_a_socket_path_too_long_fails_before_the_imports(conn, settings, monkeyp
         _, _, log = _train(conn, settings)
         assert FORKED not in log
         (lock,) = (run / "agentctl").glob("*.lock")
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300
         while "too long" not in (text := lock.with_suffix(".log").read_text()):
             assert time.monotonic() < deadline, text
             time.sleep(0.1)
