@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentctl.lab.executors import silence_reason, warm
+from agentctl.lab.executors import silence_reason
 from agentctl.procs import alive
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ class LocalExecutor:
 
     def submit(self, settings: Settings, op_id: str, kind: Gate, log_path: str) -> str | None:
         """Fork the worker from the warm lab, else spawn it cold; a launch failure raises."""
+        from agentctl.lab.executors import warm  # here, not above: a polling tick only watches workers
+
         env = worker_env(settings)
         if settings.lab_warm_idle_s > 0 and warm.submit(op_id, Path(log_path), env) is not None:
             return None
