@@ -85,8 +85,10 @@ def measure(base: Path) -> dict[str, list[tuple[float, float]]]:
                     samples[kind].append(_wait(conn, settings, start_training(conn, settings, config, None)))
         return samples
     finally:
-        for lock in (run / "agentctl").glob("*.lock"):
-            os.kill(int(lock.read_text()), 15)
+        from agentctl.lab.executors import warm
+
+        for pid in warm.pids(run / "agentctl"):
+            os.kill(pid, 15)
         server.stop("immediate")
 
 

@@ -76,13 +76,10 @@ def _stop_warm_labs() -> None:
     folder = _SERVER.pop("runtime", None)
     if folder is None:
         return
-    for lock in (folder / "agentctl").glob("*.lock"):
-        pid = lock.read_text().strip()
-        try:
-            if b"agentctl.lab.executors.warm" in Path(f"/proc/{pid}/cmdline").read_bytes():  # not a reused pid
-                os.kill(int(pid), signal.SIGTERM)
-        except (OSError, ValueError):
-            pass
+    from agentctl.lab.executors import warm
+
+    for pid in warm.pids(folder / "agentctl"):
+        os.kill(pid, signal.SIGTERM)
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -41,13 +41,7 @@ def folder(monkeypatch):
 
 
 def _lab_pids(folder: Path) -> list[int]:
-    """The warm labs alive in `folder`, by the pid each lock names (a pid reused since is not one)."""
-    pids = []
-    for lock in folder.glob("*.lock"):
-        text = lock.read_text().strip()
-        if text and alive(int(text)) and b"agentctl.lab.executors.warm" in _cmdline(int(text)):
-            pids.append(int(text))
-    return pids
+    return [pid for pid in warm.pids(folder) if alive(pid)]  # a killed one may linger as a zombie
 
 
 def _cmdline(pid: int) -> bytes:

@@ -56,13 +56,15 @@ _LIFETIME_S = 3600.0  # then it exits even while busy: the next operation starts
 
 
 # Read once, at the interpreter's start or a library's import: a warm lab serves one set of their values.
-_STARTUP_ENV = ("PYTHON", "LANG", "LC_", "LD_", "OMP_", "OPENBLAS_", "MKL_", "KMP_", "GOTO_", "BLIS_", "NUMEXPR_")
-_STARTUP_ENV_LIBS = ("SKLEARN_", "JOBLIB_", "NPY_", "SCIPY_")
+_STARTUP_ENV: tuple[str, ...] = (
+    *("PYTHON", "LANG", "LC_", "LD_"),
+    *("OMP_", "OPENBLAS_", "MKL_", "KMP_", "GOTO_", "BLIS_", "NUMEXPR_"),
+    *("SKLEARN_", "JOBLIB_", "NPY_", "SCIPY_"),
+)
 
 
 def _startup_env(env: dict[str, str]) -> list[str]:
-    prefixes = _STARTUP_ENV + _STARTUP_ENV_LIBS
-    return sorted(f"{k}={v}" for k, v in env.items() if k.startswith(prefixes) or k.endswith("_NUM_THREADS"))
+    return sorted(f"{k}={v}" for k, v in env.items() if k.startswith(_STARTUP_ENV) or k.endswith("_NUM_THREADS"))
 
 
 def key(env: dict[str, str]) -> str:
@@ -130,6 +132,19 @@ def running(env: dict[str, str]) -> int | None:
         return int(lock.read_text())
     except (OSError, ValueError):
         return None
+
+
+def pids(folder: Path) -> list[int]:
+    """The warm labs alive in `folder`, by the pid each lock names (a pid reused since is not one)."""
+    found = []
+    for lock in folder.glob("*.lock"):
+        try:
+            pid = int(lock.read_text())
+            if b"agentctl.lab.executors.warm" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except (OSError, ValueError):  # empty (starting, or never started), or gone
+            pass
+    return found
 
 
 def start(env: dict[str, str], idle_s: float, log_path: Path) -> None:
