@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentctl.domain import Gate
 
@@ -56,6 +56,8 @@ class GateThresholds(BaseModel):
 
 class GateVerdict(BaseModel):
     """A gate's decision with reasons showing actual vs threshold."""
+
+    model_config = ConfigDict(defer_build=True)  # built when a gate decides, not on every tick
 
     gate: Gate
     passed: bool

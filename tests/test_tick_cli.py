@@ -15,7 +15,8 @@ from tickutil import OPEN_GATES, check_invariants, session, triggers
 HEAVY = ("anthropic", "sklearn", "pandas", "numpy", "talib")
 # Nor does an idle tick through the console script load the CLI framework, the settings library it
 # no longer uses, or the migration tool (it reads that nothing is pending with one query).
-NOT_IDLE = (*HEAVY, "typer", "rich", "pydantic_settings", "yoyo")
+# An idle tick decides on where the cycle stands (store/cycle_state.py): no result record is built.
+NOT_IDLE = (*HEAVY, "typer", "rich", "pydantic_settings", "yoyo", "agentctl.store.records", "agentctl.results")
 
 
 def running_operation(conn) -> tuple[int, subprocess.Popen]:
@@ -63,11 +64,12 @@ def test_an_idle_tick_imports_nothing_heavy(conn):
 
 
 def console_tick(names: tuple[str, ...], env: dict | None = None) -> tuple[subprocess.CompletedProcess, list[str]]:
-    """`agentctl tick` as cron runs it (the console script's entry); which of `names` it imported."""
+    """`agentctl tick` as cron runs it (the console script's entry); which of `names` (packages or modules) it imported."""
     probe = (
         "import sys, atexit\n"
-        "atexit.register(lambda: print('IMPORTED=' + ','.join(sorted({m.split('.')[0] for m in sys.modules}"
-        f" & set({names!r}))), file=sys.stderr))\n"
+        f"names = set({names!r})\n"
+        "seen = lambda: {n for m in sys.modules for n in names if m == n or m.startswith(n + '.')}\n"
+        "atexit.register(lambda: print('IMPORTED=' + ','.join(sorted(seen())), file=sys.stderr))\n"
         "sys.argv = ['agentctl', 'tick']\n"
         "from agentctl.cli.entry import main\n"
         "main()\n"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from agentctl.settings import Settings
-    from agentctl.store.records import Cycle
+    from agentctl.store.cycle_state import CycleState
 
 
 class OperationProgress(store.OperationLine):
@@ -95,7 +95,7 @@ ENDED = ("completed", "failed", "cancelled")
 
 
 def _active(
-    conn: psycopg.Connection[Any], cycle: Cycle, now: datetime, trig: store.LastTriggerLine | None
+    conn: psycopg.Connection[Any], cycle: CycleState, now: datetime, trig: store.LastTriggerLine | None
 ) -> ActiveCycle:
     since = cycle.updated_at or cycle.created_at
     op = operation_progress(conn, cycle.operation_id, trig)

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from agentctl.domain import Blame
 from agentctl.store.queries import atomic, load
@@ -36,6 +36,8 @@ class AdmissionState(BaseModel):
 
 
 class RecentEnding(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built when the breaker counts, not on a paused tick
+
     id: int
     outcome: str | None
     failure_reason: str | None

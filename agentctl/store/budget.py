@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from agentctl.store.queries import load
 
@@ -121,6 +121,8 @@ class Reservation:
 
 class BudgetChange(BaseModel):
     """What `budget set` changed; money in USD rounded to 4 places, as every report shows it."""
+
+    model_config = ConfigDict(defer_build=True)  # built by `budget set`, not on every tick
 
     scope: Literal["day", "default"]
     date: date | None  # the day changed (scope "day")

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict
 
 from agentctl.domain import Blame, Outcome, Phase, StateMoved
 from agentctl.store import storable
+from agentctl.store.cycle_state import CycleState
 from agentctl.store.queries import atomic, load
-from agentctl.store.records import BacktestRecord, Cycle, HoldoutRecord, MemoryRow, Metrics, TrainingRecord
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from agentctl.settings import Settings
+    from agentctl.store.records import BacktestRecord, Cycle, HoldoutRecord, MemoryRow, Metrics, TrainingRecord
 
 _sql = load("cycles")
 
@@ -69,20 +70,27 @@ def unlock(conn: psycopg.Connection[Any]) -> None:
 
 
 @atomic
-def active(conn: psycopg.Connection[Any]) -> Cycle | None:
-    """The cycle in progress (phase other than idle), if any: the tick's and `status`'s "current cycle"."""
+def active(conn: psycopg.Connection[Any]) -> CycleState | None:
+    """Where the cycle in progress (phase other than idle) stands, if there is one: what a tick decides on."""
     row = _sql.maybe(conn, "active_cycle")
-    return None if row is None else Cycle.model_validate(row)
+    return None if row is None else CycleState.model_validate(row)
+
+
+# The result records are imported where a whole cycle is read: a tick that polls reads only its state.
 
 
 @atomic
 def get(conn: psycopg.Connection[Any], cycle_id: int) -> Cycle | None:
+    from agentctl.store.records import Cycle
+
     row = _sql.maybe(conn, "cycle_by_id", {"id": cycle_id})
     return None if row is None else Cycle.model_validate(row)
 
 
 @atomic
 def metrics(conn: psycopg.Connection[Any], cycle_id: int) -> Metrics | None:
+    from agentctl.store.records import Metrics
+
     row = _sql.maybe(conn, "metrics_by_cycle", {"id": cycle_id})
     return None if row is None else Metrics.model_validate(row)
 
@@ -137,6 +145,8 @@ def trial_sharpes(conn: psycopg.Connection[Any]) -> list[float]:
 
 def research_memory(conn: psycopg.Connection[Any], cycle_id: int, limit: int) -> list[MemoryRow]:
     """The last `limit` finished cycles other than this one, newest first."""
+    from agentctl.store.records import MemoryRow
+
     if limit <= 0:
         return []
     with conn.transaction():
@@ -174,9 +184,9 @@ def researched_into_holdout(
 
 
 @atomic
-def create(conn: psycopg.Connection[Any]) -> Cycle:
+def create(conn: psycopg.Connection[Any]) -> CycleState:
     """A new cycle, designing."""
-    return Cycle.model_validate(_sql.one(conn, "create_cycle"))
+    return CycleState.model_validate(_sql.one(conn, "create_cycle"))
 
 
 @atomic
@@ -229,6 +239,8 @@ def record_results(
     conn: psycopg.Connection[Any], cycle_id: int, phase: Phase, kept: TrainingRecord | BacktestRecord | HoldoutRecord
 ) -> None:
     """Results a cycle keeps when it ends (a failing gate's explain the failure)."""
+    from agentctl.store.records import BacktestRecord, HoldoutRecord, TrainingRecord
+
     columns = {
         TrainingRecord: "training_results",
         BacktestRecord: "backtest_results",
@@ -249,6 +261,8 @@ def complete(
     blame: Blame | None = None,
 ) -> Cycle:
     """Any phase -> idle with its outcome (and, for a failure, whose doing it was)."""
+    from agentctl.store.records import Cycle
+
     reason = storable.text(failure_reason)
     params = {"id": cycle_id, "phase": phase.value, "outcome": outcome.value, "failure_reason": reason}
     params["failure_blame"] = None if blame is None else blame.value
@@ -260,6 +274,8 @@ def complete(
 
 
 class CycleCosts(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built when a cycle ends, not on every tick
+
     tokens_input: int
     tokens_output: int
     cost_usd: Decimal

@@ -7,7 +7,7 @@ that failed may keep partial results, and a row written by an older version must
 wedge a tick or a report. A name that does not exist is an AttributeError (and a type
 error), never a silent None.
 
-Light on purpose: the poll-only tick reads these (pydantic only, no lab code).
+No lab code, but not light: a tick that is paused or polls reads only `cycle_state.CycleState`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, Field, create_model, model_validator
 
-from agentctl.domain import Gate, Outcome, Phase
+from agentctl.domain import Gate, Outcome
 from agentctl.gates import GateVerdict
 from agentctl.results import BacktestResult, HoldoutResult, TrainingResult
+from agentctl.store.cycle_state import CycleState, Stored, StrategyRecord
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -40,11 +41,6 @@ def lenient(model: type[M]) -> type[M]:
         else:
             fields[name] = (annotation | None, Field(default=None, description=info.description))
     return create_model(model.__name__, __base__=model, __module__=model.__module__, __doc__=model.__doc__, **fields)
-
-
-class _Stored(BaseModel):
-    # Each record's validator is built when it first reads a row: a tick that polls reads only a Cycle.
-    model_config = ConfigDict(extra="ignore", protected_namespaces=(), defer_build=True)
 
 
 @lenient
@@ -97,7 +93,7 @@ RECORDS: dict[Gate, type[TrainingRecord] | type[BacktestRecord] | type[HoldoutRe
 }
 
 
-class AssessmentRecord(_Stored):
+class AssessmentRecord(Stored):
     """What the assessor saved: its decision, and the metrics agentctl attached (never the model's)."""
 
     passed: bool | None = None
@@ -109,39 +105,9 @@ class AssessmentRecord(_Stored):
     suggestions: list[str] = Field(default_factory=list)
 
 
-class DatasetRecord(_Stored):
-    symbol: str | None = None
-    timeframe: str | None = None
+class Cycle(CycleState):
+    """One agent_sessions row: a research cycle, with the results and assessment it kept."""
 
-
-class ModelRecord(_Stored):
-    family: str | None = None
-
-
-class StrategyRecord(_Stored):
-    """The saved strategy's identity as stored (the full config is validated by the lab when it runs)."""
-
-    name: str | None = None
-    hypothesis: str | None = None
-    dataset: DatasetRecord = Field(default_factory=DatasetRecord)
-    model: ModelRecord = Field(default_factory=ModelRecord)
-
-
-class Cycle(_Stored):
-    """One agent_sessions row: a research cycle."""
-
-    id: int
-    phase: Phase
-    created_at: datetime
-    updated_at: datetime | None = None
-    completed_at: datetime | None = None
-    strategy_name: str | None = None
-    strategy_config: dict[str, Any] | None = None
-    strategy_file_path: str | None = None
-    strategy_hash: str | None = None
-    training_operation_id: str | None = None
-    backtest_operation_id: str | None = None
-    holdout_operation_id: str | None = None
     training_results: TrainingRecord | None = None
     backtest_results: BacktestRecord | None = None
     # The sealed final holdout's one test: read by the tick and by reports of passed
@@ -151,23 +117,8 @@ class Cycle(_Stored):
     outcome: Outcome | None = None
     failure_reason: str | None = None
 
-    @property
-    def strategy(self) -> StrategyRecord | None:
-        """The strategy config's identity (dataset, model family, hypothesis), read leniently."""
-        return None if self.strategy_config is None else StrategyRecord.model_validate(self.strategy_config)
 
-    @property
-    def operation_id(self) -> str | None:
-        """The lab operation of the phase the cycle is in (training, backtesting, or the final holdout's test)."""
-        by_phase = {
-            Phase.TRAINING: self.training_operation_id,
-            Phase.BACKTESTING: self.backtest_operation_id,
-            Phase.ASSESSING: self.holdout_operation_id,
-        }
-        return by_phase.get(self.phase)
-
-
-class Metrics(_Stored):
+class Metrics(Stored):
     """One agent_metrics row: what a completed cycle came to (the seed table's columns, declared here only)."""
 
     session_id: int
@@ -190,11 +141,11 @@ class Metrics(_Stored):
     gate_failed: str | None = None
 
 
-class MemoryRow(_Stored):
+class MemoryRow(Stored):
     """A finished cycle as the designer remembers it (research memory).
 
-    Its own list of Cycle's columns, not a Cycle: what a designer reads never holds the
-    sealed final holdout's figures, so there is no final_holdout_results to leak.
+    Its own list of a cycle's columns, not a CycleState or a Cycle: what a designer reads
+    never holds the sealed final holdout's figures, so there is no final_holdout_results to leak.
     """
 
     id: int

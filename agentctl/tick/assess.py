@@ -29,12 +29,13 @@ REASON = TriggerReason.BACKTEST_COMPLETED
 
 
 def assess(
-    tick: Tick, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: BacktestRecord | None
+    tick: Tick, conn: psycopg.Connection[Any], cycle_id: int, snap: BudgetSnapshot, arriving: BacktestRecord | None
 ) -> TickResult:
     """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
     from agentctl.agent.admission import admit
 
     settings = tick.settings
+    cycle = _still_there(conn, cycle_id)  # the whole cycle: the tick decided on where it stands
     if cycle.assessment is not None:
         # Saved on an earlier tick that ended before acting on it.
         trigger = Trigger(TriggerReason.GATE_CHECK, SkipReason.NO_AGENT_NEEDED, {"assessment_saved": True})

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from agentctl.domain import Blame, ExitCode, Outcome, Phase, SkipReason, TriggerReason
 from agentctl.store import admission, cycles
 from agentctl.store.budget import Budget
-from agentctl.store.records import RECORDS, BacktestRecord
 from agentctl.tick.finish import Ending, finish
 from agentctl.tick.lock import held
 from agentctl.tick.result import TickResult
@@ -21,7 +20,8 @@ if TYPE_CHECKING:
     from agentctl.lab.operations import Operation
     from agentctl.settings import Settings
     from agentctl.store.budget import BudgetSnapshot
-    from agentctl.store.records import Cycle
+    from agentctl.store.cycle_state import CycleState
+    from agentctl.store.records import BacktestRecord
 
 
 class Tick:
@@ -94,7 +94,7 @@ class Tick:
             Trigger(reason, None, context, invoked=True).write(conn, cycle.id, snap)
         return self._design(conn, cycle, admission.agent)
 
-    def _design(self, conn: psycopg.Connection[Any], cycle: Cycle, agent: str) -> TickResult:
+    def _design(self, conn: psycopg.Connection[Any], cycle: CycleState, agent: str) -> TickResult:
         from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, FencedOut, run_design
 
         try:
@@ -130,7 +130,7 @@ class Tick:
 
     # -- polling the lab ---------------------------------------------------------------------
 
-    def _poll(self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, stage: Stage) -> TickResult:
+    def _poll(self, conn: psycopg.Connection[Any], cycle: CycleState, snap: BudgetSnapshot, stage: Stage) -> TickResult:
         """One routine for every stage: failed, still running, gate failed, or what its row says follows a pass."""
         op_id = cycle.operation_id
         op, context = self._operation(conn, op_id)
@@ -141,6 +141,8 @@ class Tick:
             )
         if op.status != "completed":
             return self._still_running(conn, cycle, snap, context)
+
+        from agentctl.store.records import RECORDS
 
         results = RECORDS[stage.gate].model_validate(op.result or {})
         results.gate = verdict = stage.check(results, self.settings.gates)
@@ -159,19 +161,19 @@ class Tick:
         return on_pass[stage.passed](conn, cycle, snap, results, passed)
 
     def _confirm(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: Any, passed: Trigger
+        self, conn: psycopg.Connection[Any], cycle: CycleState, snap: BudgetSnapshot, results: Any, passed: Trigger
     ) -> TickResult:
         """Confirmed on the sealed final holdout: the cycle ends `success`."""
         return finish(conn, self.settings, cycle, Ending(Outcome.SUCCESS, None, passed, kept=results), snap)
 
     def _arrive(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: Any, passed: Trigger
+        self, conn: psycopg.Connection[Any], cycle: CycleState, snap: BudgetSnapshot, results: Any, passed: Trigger
     ) -> TickResult:
         """The backtest passed: on to the assessor, whose tick writes its own trigger row."""
         return self._assess(conn, cycle, snap, arriving=results)
 
     def _start_backtest(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, results: Any, passed: Trigger
+        self, conn: psycopg.Connection[Any], cycle: CycleState, snap: BudgetSnapshot, results: Any, passed: Trigger
     ) -> TickResult:
         from agentctl.lab.operations import Trials, start_backtest
         from agentctl.lab.strategy import StrategyConfig
@@ -210,7 +212,7 @@ class Tick:
         return op, context
 
     def _still_running(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, context: dict[str, Any]
+        self, conn: psycopg.Connection[Any], cycle: CycleState, snap: BudgetSnapshot, context: dict[str, Any]
     ) -> TickResult:
         reason, skip = TriggerReason.GATE_CHECK, SkipReason.OPERATION_STILL_RUNNING
         Trigger(reason, skip, context).write(conn, cycle.id, snap)
@@ -227,12 +229,12 @@ class Tick:
     # -- assessment ----------------------------------------------------------------------------
 
     def _assess(
-        self, conn: psycopg.Connection[Any], cycle: Cycle, snap: BudgetSnapshot, arriving: BacktestRecord | None
+        self, conn: psycopg.Connection[Any], cycle: CycleState, snap: BudgetSnapshot, arriving: BacktestRecord | None
     ) -> TickResult:
         """Assess a cycle whose backtest passed; `arriving` holds the results on the tick that moves it here."""
         from agentctl.tick.assess import assess
 
-        return assess(self, conn, cycle, snap, arriving)
+        return assess(self, conn, cycle.id, snap, arriving)
 
     def _executor_unavailable(self) -> str | None:
         """Why the lab's executor cannot take an operation now (a Ray cluster that does not answer), or None."""

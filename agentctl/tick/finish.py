@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from agentctl.domain import Blame, Outcome
 from agentctl.store import cycles
 from agentctl.store.budget import Budget
-from agentctl.store.records import BacktestRecord, HoldoutRecord, Metrics, TrainingRecord
 from agentctl.tick.result import TickResult
 
 if TYPE_CHECKING:
@@ -18,8 +17,9 @@ if TYPE_CHECKING:
 
     from agentctl.settings import Settings
     from agentctl.store.budget import BudgetSnapshot
+    from agentctl.store.cycle_state import CycleState
     from agentctl.store.cycles import CycleCosts
-    from agentctl.store.records import Cycle
+    from agentctl.store.records import BacktestRecord, Cycle, HoldoutRecord, Metrics, TrainingRecord
     from agentctl.tick.trigger import Trigger
 
 
@@ -40,7 +40,7 @@ class Ending:
 
 
 def finish(
-    conn: psycopg.Connection[Any], settings: Settings, cycle: Cycle, ending: Ending, snap: BudgetSnapshot | None
+    conn: psycopg.Connection[Any], settings: Settings, cycle: CycleState, ending: Ending, snap: BudgetSnapshot | None
 ) -> TickResult:
     """End the cycle in one transaction; the trigger row (if any) needs the day's budget snapshot."""
     with conn.transaction():
@@ -65,6 +65,8 @@ def finish(
 
 def metrics_row(done: Cycle, costs: CycleCosts, ending: Ending) -> Metrics:
     """The agent_metrics row of a completed cycle, each figure fitted to its column."""
+    from agentctl.store.records import BacktestRecord, Metrics, TrainingRecord
+
     tr = done.training_results or TrainingRecord.model_validate({})
     bt = done.backtest_results or BacktestRecord.model_validate({})
     return Metrics(

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from agentctl.gates import GateThresholds, GateVerdict
-    from agentctl.store.records import Cycle
+    from agentctl.store.cycle_state import CycleState
 
 
 def _gate(name: Gate) -> Callable[[BaseModel, GateThresholds], GateVerdict]:
@@ -94,7 +94,7 @@ HOLDOUT = Stage(
 STAGES = (TRAINING, BACKTEST, HOLDOUT)
 
 
-def stage_of(cycle: Cycle) -> Stage | None:
+def stage_of(cycle: CycleState) -> Stage | None:
     """The stage whose lab operation the cycle waits on, if any (assessing: only once its holdout test started)."""
     for stage in STAGES:
         if cycle.phase is stage.phase and (cycle.operation_id is not None or not stage.once_started):
