@@ -27,3 +27,39 @@ def test_a_running_process_lives_and_a_zombie_or_reaped_one_does_not():
 
 def test_our_own_process_lives():
     assert alive(os.getpid())
+
+
+def _in_a_process(code: str, **env: str) -> str:
+    """What a fresh interpreter prints running `code` (its collector's settings are its own)."""
+    base = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    done = subprocess.run([sys.executable, "-c", code], env=base | env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_light_gc_process_collects_rarely_and_leaves_what_lives_to_the_exit():
+    code = (
+        "import gc\n"
+        "from agentctl.procs import COLLECT_EVERY, light_gc\n"
+        "default = gc.get_threshold()\n"
+        "with light_gc():\n"
+        "    inside = gc.get_threshold()\n"
+        "    assert gc.get_freeze_count() == 0\n"
+        "print(default[0], inside == COLLECT_EVERY, gc.get_freeze_count() > 0, gc.isenabled())\n"
+    )
+    assert _in_a_process(code) == "700 True True True"
+
+
+def test_commands_run_without_pydantic_plugins_unless_the_user_says_otherwise():
+    code = (
+        "import os, sys\n"
+        "sys.argv = ['agentctl', '--version']\n"
+        "from agentctl.cli.entry import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(repr(os.environ.get('PYDANTIC_DISABLE_PLUGINS')))\n"
+    )
+    assert _in_a_process(code).splitlines()[-1] == "'__all__'"
+    assert _in_a_process(code, PYDANTIC_DISABLE_PLUGINS="").splitlines()[-1] == "''"

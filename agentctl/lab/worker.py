@@ -178,4 +178,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from agentctl.procs import light_gc
+
+    with light_gc():
+        sys.exit(main())
