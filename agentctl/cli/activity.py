@@ -23,12 +23,12 @@ def actions(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """The audit trail of model and tool calls: tokens, cost, latency, errors."""
-    from agentctl import reports
+    from agentctl.reports import activity, cycles
 
     with report_db() as (_, conn):
-        if cycle_id is not None and not reports.cycle_exists(conn, cycle_id):
+        if cycle_id is not None and not cycles.cycle_exists(conn, cycle_id):
             no_such_cycle(cycle_id)
-        rows = reports.recent_actions(conn, cycle_id, limit)
+        rows = activity.recent_actions(conn, cycle_id, limit)
     if as_json:
         return r.print_json([row.model_dump(mode="json") for row in rows])
     if not rows:
@@ -48,14 +48,14 @@ def triggers(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """What each tick saw and decided: reason, agent invoked or why not, budget at the time."""
-    from agentctl import reports
+    from agentctl.reports import activity, common
 
     with report_db() as (_, conn):
-        rep = reports.recent_triggers(conn, limit, today)
+        rep = activity.recent_triggers(conn, limit, today)
     if as_json:
         return r.print_json(rep)
     if not rep.triggers:
-        r.echo("no tick today yet" if today else reports.NO_TICK_HINT)
+        r.echo("no tick today yet" if today else common.NO_TICK_HINT)
         if today:
             r.echo("  (run `agentctl tick`, or check that the crontab line is installed)")
         return

@@ -65,11 +65,11 @@ def budget(
     """Today's budget and the last N days (limit, used, remaining, invocations, cycles), spend drawn as bars."""
     if ctx.invoked_subcommand is not None:
         return
-    from agentctl import reports
     from agentctl.plot import bar
+    from agentctl.reports import common, costs
 
     with report_db() as (settings, conn):
-        rep = reports.budget_report(conn, settings, days)
+        rep = costs.budget_report(conn, settings, days)
     if as_json:
         return r.print_json(rep)
     t = rep.today
@@ -79,7 +79,7 @@ def budget(
     )
     r.echo(f"default limit for new days {fmt.money(rep.default_limit_usd)}: {rep.default_limit_source}")
     if not t.exists:
-        r.echo("no tick has opened today yet: " + reports.NO_TICK_HINT.split(": ", 1)[1])
+        r.echo("no tick has opened today yet: " + common.NO_TICK_HINT.split(": ", 1)[1])
     scale = float(max([d.limit_usd for d in rep.days] + [d.used_usd for d in rep.days] + [Decimal(0)]))
     C = r.Col
     r.table(

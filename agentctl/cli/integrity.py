@@ -21,15 +21,15 @@ TALLY_HEADERS = ["tried", "training gate", "backtest gate", "assessed", "on hold
 @handle_errors
 def integrity(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Per dataset and designer: strategies tried, gate passes, confirmations, those expected by chance, PBO, cost."""
-    from agentctl import reports
+    from agentctl.reports import common, integrity
 
     with report_db() as (settings, conn):
-        rep = reports.integrity(conn, settings)
+        rep = integrity.integrity(conn, settings)
     if as_json:
         return r.print_json(rep)
     r.echo(r.bold(rep.summary))
     if not rep.by_dataset and not rep.by_designer:
-        r.echo(reports.NO_CYCLES_HINT)
+        r.echo(common.NO_CYCLES_HINT)
         return
     _datasets(rep)
     _designers(rep)

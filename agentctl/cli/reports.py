@@ -53,10 +53,10 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def status(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """The active cycle, today's budget, the last tick and anything that needs attention."""
-    from agentctl import reports
+    from agentctl.reports import status
 
     with report_db() as (settings, conn):
-        st = reports.status(conn, settings)
+        st = status.status(conn, settings)
     if as_json:
         return r.print_json(st)
     r.echo(r.bold(st.headline))  # what holds first: paused, breaker open, overrun, waiting for a tick
@@ -128,16 +128,16 @@ def cycles(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Completed cycles: dataset, outcome, Sharpe, deflated Sharpe, return against buy and hold, trades, cost, verdict."""
-    from agentctl import reports
+    from agentctl.reports import common, cycles
 
     on = _dataset(dataset)
     with report_db() as (_, conn):
-        rows = reports.recent_cycles(conn, recent, outcome.value if outcome else None, sort=sort.value, dataset=on)
+        rows = cycles.recent_cycles(conn, recent, outcome.value if outcome else None, sort=sort.value, dataset=on)
     if as_json:
         return r.print_json([row.model_dump(mode="json") for row in rows])
     if not rows:
         wanted = " ".join(w for w in (outcome and f"with outcome {outcome.value}", on and f"on {dataset}") if w)
-        r.echo(f"no completed cycles {wanted}" if wanted else reports.NO_CYCLES_HINT)
+        r.echo(f"no completed cycles {wanted}" if wanted else common.NO_CYCLES_HINT)
         return
     _cycles_table(rows)
 
@@ -187,14 +187,14 @@ def cost(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Cost per confirmed strategy, all spend per confirmation, by model, by phase, costliest failures."""
-    from agentctl import reports
+    from agentctl.reports import common, costs
 
     with report_db() as (_, conn):
-        rep = reports.cost_report(conn, failures)
+        rep = costs.cost_report(conn, failures)
     if as_json:
         return r.print_json(rep)
     if rep.cycles_completed == 0 and rep.total_spend_usd == 0:
-        r.echo(reports.NO_CYCLES_HINT)
+        r.echo(common.NO_CYCLES_HINT)
         return
     r.echo(
         f"{SUCCESS_AVERAGE}: {fmt.money(rep.avg_cost_per_success_usd)} average over {rep.successes} confirmed cycles"
@@ -236,10 +236,10 @@ def cost(
 @handle_errors
 def doctor(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Check database, migrations, data, API key, prices, last tick and stuck operations; exit 1 if any fails."""
-    from agentctl import reports
+    from agentctl.reports import doctor
     from agentctl.settings import get_settings
 
-    rep = reports.doctor(get_settings())
+    rep = doctor.doctor(get_settings())
     if as_json:
         r.print_json(rep)
     else:
@@ -267,10 +267,10 @@ def _sources(rep) -> None:
 @handle_errors
 def metrics(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Prometheus text exposition (for node_exporter's textfile collector): spend, limit, cycles, last tick, phase."""
-    from agentctl import reports
+    from agentctl.reports import prometheus
 
     with report_db() as (settings, conn):
-        rep = reports.metrics(conn, settings)
+        rep = prometheus.metrics(conn, settings)
     if as_json:
         return r.print_json(rep)
-    sys.stdout.write(reports.prometheus_text(rep))
+    sys.stdout.write(prometheus.prometheus_text(rep))

@@ -17,7 +17,7 @@ TRADES_SHOWN = 10  # the last trades `show` lists without --trades
 
 if TYPE_CHECKING:
     from agentctl.gates import GateVerdict
-    from agentctl.reports import CycleDetail, CycleTrades, EquityChart
+    from agentctl.reports.cycles import CycleDetail, CycleTrades, EquityChart
     from agentctl.reports.research import Deflated, WalkForward
     from agentctl.store.records import AssessmentRecord, BacktestRecord, TrainingRecord
 
@@ -36,16 +36,16 @@ def show(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """One cycle in full: parameters, walk-forward results, deflated Sharpe then and now, gates, assessment, final holdout (once the assessment passed), actions, triggers, equity curve, last trades."""
-    from agentctl import reports
+    from agentctl.reports import cycles
 
     with report_db() as (settings, conn):
-        d = reports.cycle_detail(conn, cycle_id)
+        d = cycles.cycle_detail(conn, cycle_id)
         if d is None:
             no_such_cycle(cycle_id)
         if as_json and png is None:
             return r.print_json(d)
-        trades = None if as_json else reports.cycle_trades(conn, cycle_id, settings.home)
-        chart = reports.equity_chart(conn, d, settings.home)
+        trades = None if as_json else cycles.cycle_trades(conn, cycle_id, settings.home)
+        chart = cycles.equity_chart(conn, d, settings.home)
     if png is not None:
         _write_png(d, png, chart)
     if as_json or trades is None:

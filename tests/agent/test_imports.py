@@ -37,3 +37,9 @@ def test_the_command_line_loads_no_report_or_database_code_before_a_command_runs
     """`agentctl --help` and every command start from the typer app alone: reports, store and psycopg load in the command."""
     names = ("agentctl.reports", "agentctl.store", "psycopg", "pandas", "numpy", "agentctl.lab.data")
     assert loaded("agentctl.cli.main", names) == []
+
+
+def test_a_report_command_loads_its_own_report_only():
+    """`agentctl status` (and any report) imports its module, not every report: nothing is re-exported."""
+    names = ("agentctl.reports.cycles", "agentctl.reports.research", "agentctl.reports.activity")
+    assert loaded("agentctl.cli.reports, agentctl.reports.status, agentctl.reports.doctor", names) == []

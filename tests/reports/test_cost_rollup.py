@@ -33,7 +33,7 @@ def test_rollup_follows_inserts_refunds_and_deletes(settings, conn, seeded):
 
 
 def test_cost_by_model_reads_the_rollup(settings, conn, seeded):
-    from agentctl.reports import cost_report
+    from agentctl.reports.costs import cost_report
 
     conn.execute(
         "INSERT INTO agent_actions (tool_name, cost_usd, budget_date) VALUES ('messages.create', 0.25, CURRENT_DATE)"

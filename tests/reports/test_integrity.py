@@ -9,8 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agentctl.cli.main import app
-from agentctl.reports import integrity
-from agentctl.reports.integrity import PBO_SCOPE_NOTE, confirm_alpha, pbo
+from agentctl.reports.integrity import PBO_SCOPE_NOTE, confirm_alpha, integrity, pbo
 
 from .research import SONNET, blocks, insert_cycle, seed_research
 
@@ -126,7 +125,7 @@ def test_empty_database(conn, settings):
 
 
 def test_cost_counts_confirmed_and_every_passed_assessment(conn, research):
-    from agentctl.reports import cost_report
+    from agentctl.reports.costs import cost_report
 
     rep = cost_report(conn)
     # Confirmed: the two cycles the final holdout confirmed (costs 0 and 0.30).

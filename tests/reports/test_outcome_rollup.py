@@ -51,7 +51,7 @@ def test_rollup_follows_inserts_updates_and_deletes(conn):
 
 
 def test_cost_report_reads_the_rollup(conn, settings):
-    from agentctl.reports import cost_report
+    from agentctl.reports.costs import cost_report
 
     sid = conn.execute(
         "INSERT INTO agent_sessions (phase, outcome) VALUES ('idle', 'success') RETURNING id"

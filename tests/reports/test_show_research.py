@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from agentctl.cli.main import app
 from agentctl.lab import stats
-from agentctl.reports import cycle_detail
+from agentctl.reports.cycles import cycle_detail
 from agentctl.reports.research import NOT_TESTED, SEALED
 
 from .research import _stages, config, insert_cycle, seed_research
