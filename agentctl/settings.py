@@ -53,8 +53,6 @@ def read_config_file() -> tuple[Path, dict[str, Any]] | None:
 
     AGENTCTL_CONFIG=/dev/null runs without a file on purpose.
     """
-    import tomllib
-
     path = config_file()
     named = bool(os.environ.get("AGENTCTL_CONFIG"))
     if not named and not path.exists():
@@ -70,6 +68,10 @@ def read_config_file() -> tuple[Path, dict[str, Any]] | None:
         raise ConfigError(f"config file {path} is not UTF-8 text: fix the file") from None
     except OSError as err:
         raise ConfigError(f"cannot read config file {path}: {err.strerror or err}: fix its permissions") from None
+    if not text.strip():
+        return path, {}  # an empty file (or /dev/null) sets nothing: no TOML to parse
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -7,7 +7,6 @@ Light: the dataset list is read inside the functions.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from agentctl.settings import ConfigError, Settings, check_models, given_as
@@ -27,6 +26,8 @@ def match_dataset(name: str, home: Path) -> tuple[str, str] | None:
 
 def closest_dataset(name: str, home: Path) -> str:
     """' (did you mean X?)' for the nearest installed name, else the list of them."""
+    import difflib
+
     known = installed_datasets(home)
     close = difflib.get_close_matches(name.strip().lower(), list(known), n=1, cutoff=0.5)
     if close:
