@@ -9,6 +9,7 @@ own server and temporary directory; the controller runs no test and starts none.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -31,8 +32,12 @@ def _xdist_controller(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Start this process's embedded server before pytest-postgresql reads its options."""
+    from agentctl.procs import COLLECT_EVERY
     from agentctl.store.embedded import EmbeddedServer
 
+    # Each process of the suite imports what the product does, then runs many short tests:
+    # it collects garbage as the product's own processes do (procs.light_gc).
+    gc.set_threshold(*COLLECT_EVERY)
     # Settings from the developer's own environment must not leak into tests.
     for key in list(os.environ):
         if key.startswith("AGENTCTL_") or key == "ANTHROPIC_API_KEY":
@@ -81,6 +86,10 @@ def _stop_warm_labs() -> None:
     for pid in warm.pids(folder / "agentctl"):
         os.kill(pid, signal.SIGTERM)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.freeze()  # what collection imported lives until the run ends: no collection need walk it again
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
