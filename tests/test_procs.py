@@ -45,9 +45,9 @@ def test_a_light_gc_process_collects_rarely_and_leaves_what_lives_to_the_exit():
         "with light_gc():\n"
         "    inside = gc.get_threshold()\n"
         "    assert gc.get_freeze_count() == 0\n"
-        "print(default[0], inside == COLLECT_EVERY, gc.get_freeze_count() > 0, gc.isenabled())\n"
+        "print(default != COLLECT_EVERY, inside == COLLECT_EVERY, gc.get_freeze_count() > 0, gc.isenabled())\n"
     )
-    assert _in_a_process(code) == "700 True True True"
+    assert _in_a_process(code) == "True True True True"  # Python's default (700 on 3.11) is not ours
 
 
 def test_commands_run_without_pydantic_plugins_unless_the_user_says_otherwise():
