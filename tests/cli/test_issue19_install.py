@@ -52,7 +52,7 @@ def test_the_readme_first_section_ends_with_agentctl_from_any_shell():
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="the Makefile's pip line is what is tested")
-def test_the_makefiles_quiet_install_prints_no_setuptools_warning_box():
+def test_the_makefiles_quiet_install_prints_no_setuptools_warning_box(tmp_path):
     if VENV_AGENTCTL.parent.parent != REPO / ".venv":
         pytest.skip("the suite runs from another environment than the clone's .venv")
     show = subprocess.run(
@@ -60,7 +60,9 @@ def test_the_makefiles_quiet_install_prints_no_setuptools_warning_box():
     )
     pip = show.stdout.strip()
     assert "--quiet" in pip, show.stderr
-    # The same install `make run` does (the package only: its dependencies are already there).
-    p = subprocess.run(f"{pip} --no-deps -e .", shell=True, cwd=REPO, capture_output=True, text=True, timeout=300)
+    # The same install `make run` does (the package only: its dependencies are already there), into a
+    # prefix of its own: reinstalling into the suite's venv rewrote bin/agentctl while other tests ran it.
+    into = f"--no-deps --ignore-installed --prefix {tmp_path / 'prefix'}"
+    p = subprocess.run(f"{pip} {into} -e .", shell=True, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert "*****" not in p.stderr and "Editable installation" not in p.stderr, p.stderr
