@@ -12,19 +12,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from agentctl.agent.errors import AgentMisconfigured, AgentUnavailable, BudgetExceeded, FencedOut
-from agentctl.agent.outcomes import AgentName, AssessmentOutcome, DesignOutcome
 
 if TYPE_CHECKING:
     import psycopg
 
+    from agentctl.agent.outcomes import AgentName, AssessmentOutcome, DesignOutcome
     from agentctl.settings import Settings
 
 __all__ = [
     "AgentMisconfigured",
     "AgentUnavailable",
-    "AssessmentOutcome",
     "BudgetExceeded",
-    "DesignOutcome",
     "FencedOut",
     "first_call_worst_case",
     "invocation_need",

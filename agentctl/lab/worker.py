@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.domain import ExitCode
+from agentctl.procs import light_gc
 
 if TYPE_CHECKING:
     from agentctl.lab.models import Progress
@@ -178,7 +179,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from agentctl.procs import light_gc
-
     with light_gc():
         sys.exit(main())
