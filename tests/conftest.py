@@ -72,10 +72,15 @@ def _stop_server() -> None:
 
 
 def _share_a_warm_lab() -> None:
-    """One runtime folder for the run (xdist's workers inherit it): its warm lab serves every test's operations."""
+    """One runtime folder for the run (xdist's workers inherit it): its warm lab serves every test's operations.
+
+    And one cache folder, under it: the bundled datasets' info is read from the files once per run,
+    not once per test's home, and never from or into the developer's own ~/.cache.
+    """
     folder = Path(tempfile.mkdtemp(prefix="agentctl-tests-run-"))
     _SERVER["runtime"] = folder
     os.environ["XDG_RUNTIME_DIR"] = str(folder)
+    os.environ["XDG_CACHE_HOME"] = str(folder / "cache")
 
 
 def _stop_warm_labs() -> None:

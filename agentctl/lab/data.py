@@ -172,10 +172,11 @@ def list_datasets(home: Path | None) -> list[DatasetInfo]:
 def _bundled_info(
     b: BundledDataset, path: Path, policy: tuple[str | None, str | None], home: Path | None
 ) -> DatasetInfo:
-    """A bundled series' info: read once from its file, then from <home>/cache while file, policy and code stay.
+    """A bundled series' info: read once from its file, then from the user's cache while file, policy and code stay.
 
     Reading a bundled file takes pandas and a CSV parse (about a second); the reports that list
-    datasets (data list, summary, integrity, doctor) read the cached info instead.
+    datasets (data list, summary, integrity, doctor) and the designers read the cached info instead.
+    `home` None reads the files (no cache).
     """
     stat = path.stat()
     # The policy as it resolves (environment or config file), not just the variables it is read from.
@@ -199,11 +200,27 @@ def _code_version() -> str:
     return hashlib.sha256((here / "data.py").read_bytes() + (here / "periods.py").read_bytes()).hexdigest()[:16]
 
 
+def cache_dir() -> Path | None:
+    """This user's cache of facts derived from installed files: `$XDG_CACHE_HOME/agentctl`, else `~/.cache/agentctl`.
+
+    Not `<home>`: a bundled file's info depends on the file and the holdout policy, not on
+    the installation's home, so every home of this user shares it.
+    """
+    base = os.environ.get("XDG_CACHE_HOME")
+    try:
+        return (Path(base) if base else Path.home() / ".cache") / "agentctl"
+    except RuntimeError:  # no home directory to be found: no cache, the files are read
+        return None
+
+
 class _InfoCache:
-    """`<home>/cache/datasets.json`: bundled datasets' info by file and holdout policy; only ever saves time."""
+    """`cache_dir()/datasets.json`: bundled datasets' info by file and holdout policy; only ever saves time."""
+
+    KEEP = 32  # entries (series x file x policy x code) kept, the newest
 
     def __init__(self, home: Path | None):
-        self.path = None if home is None else Path(home) / "cache" / "datasets.json"
+        folder = None if home is None else cache_dir()
+        self.path = None if folder is None else folder / "datasets.json"
 
     def _entries(self) -> dict[str, dict]:
         import json
@@ -226,15 +243,15 @@ class _InfoCache:
 
         if self.path is None:
             return
-        series = key.split(" ", 1)[0]
-        # One entry per series: another policy or a reinstalled file replaces the old one.
-        entries = {k: v for k, v in self._entries().items() if k.split(" ", 1)[0] != series}
+        # Homes with other holdout policies, or other installs, share the file: their entries stay, the oldest go.
+        entries = {k: v for k, v in self._entries().items() if k != key}
         entries[key] = info.model_dump(mode="json")
+        kept = dict(list(entries.items())[-self.KEEP :])
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, json.dumps(entries, indent=1))  # a reader never sees half a file
+            write_atomically(self.path, json.dumps(kept, indent=1))  # a reader never sees half a file
         except OSError:
-            pass  # a read-only home: the next reader reads the bundled files again
+            pass  # a read-only cache: the next reader reads the bundled files again
 
 
 def _info(df: pd.DataFrame, symbol: str, timeframe: str, source: str) -> DatasetInfo:

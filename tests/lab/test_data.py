@@ -172,11 +172,14 @@ def _listed(home, **env: str) -> dict:
     return json.loads(p.stdout)
 
 
-def test_bundled_info_is_read_once_then_cached_per_file_and_policy(tmp_path):
-    """The first listing reads the files (pandas); later processes read <home>/cache, unless the policy or cache changed."""
+def test_bundled_info_is_read_once_then_cached_per_file_and_policy(tmp_path, monkeypatch):
+    """The first listing reads the files (pandas); later processes read the user's cache, unless the policy or cache changed."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     home = tmp_path / "home"
+    cache = tmp_path / "xdg-cache" / "agentctl" / "datasets.json"
     first = _listed(home)
-    assert first["pandas"] and (home / "cache" / "datasets.json").is_file()
+    assert first["pandas"] and cache.is_file() and not (home / "cache").exists()
+    assert _listed(tmp_path / "another-home")["pandas"] is False  # every home of this user shares it
     again = _listed(home)
     assert again == {"infos": first["infos"], "pandas": False}
     assert first["infos"] == [d.model_dump(mode="json") for d in list_datasets(None)]  # as read without a cache
@@ -189,16 +192,31 @@ def test_bundled_info_is_read_once_then_cached_per_file_and_policy(tmp_path):
     assert from_file["pandas"]
     assert [d["holdout_start"] for d in from_file["infos"]] != [d["holdout_start"] for d in first["infos"]]
     assert _listed(home, AGENTCTL_HOLDOUT_SHARE="0.3") == {"infos": from_file["infos"], "pandas": False}
+    assert _listed(home) == {"infos": first["infos"], "pandas": False}  # both policies stay cached
 
-    (home / "cache" / "datasets.json").write_text('{"SP500/1d": [1, 2')  # damaged: ignored and rewritten
+    cache.write_text('{"SP500/1d": [1, 2')  # damaged: ignored and rewritten
     assert _listed(home) == first
     assert _listed(home) == {"infos": first["infos"], "pandas": False}
 
     # Written by other code (an upgrade that reads or places holdouts differently): not trusted, read afresh.
-    cache = home / "cache" / "datasets.json"
     older = {
         key.rsplit(" ", 1)[0] + " " + "0" * 16: {**info, "bars": 1}
         for key, info in json.loads(cache.read_text()).items()
     }
     cache.write_text(json.dumps(older))
     assert _listed(home) == first
+
+
+def test_the_info_cache_keeps_its_newest_entries(tmp_path, monkeypatch):
+    from agentctl.lab.data import _InfoCache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    info = list_datasets(None)[0]
+    cache = _InfoCache(tmp_path / "home")
+    for n in range(_InfoCache.KEEP + 8):
+        cache.put(f"key{n}", info.model_copy(update={"bars": n}))
+    kept = json.loads((tmp_path / "agentctl" / "datasets.json").read_text())
+    assert list(kept) == [f"key{n}" for n in range(8, _InfoCache.KEEP + 8)]
+    newest = f"key{_InfoCache.KEEP + 7}"
+    assert cache.get(newest).bars == _InfoCache.KEEP + 7 and cache.get("key0") is None
+    assert _InfoCache(None).get(newest) is None  # no home: no cache
