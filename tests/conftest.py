@@ -22,6 +22,13 @@ from pytest_postgresql import factories
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The suite runs several processes per core (xdist's workers, lab workers, ticks). A library's thread pool
+# (OpenMP in scikit-learn, OpenBLAS in numpy) spins while it waits for a sibling thread that is not running,
+# burning the CPU the other processes need: one thread each (the power tests under load: 59-74 s of CPU with
+# the pools, 29 s without). Set here, before any test module imports numpy; xdist's workers inherit it.
+for _pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_pool, "1")
+
 _SERVER: dict = {}
 # The suite's baseline seed. Its first three cycles fit logistic regressions (SP500/1d, AAPL/1h,
 # NASDAQ/1d), the cheapest real models: the ticks' tests are about the tick, and lab/ tests every family.
