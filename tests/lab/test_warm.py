@@ -63,6 +63,12 @@ def _ready(folder: Path, timeout: float = 300.0) -> int:  # a hang guard, sized 
     return pid
 
 
+def _started(settings, folder: Path) -> int:
+    """A warm lab started as the executor starts one, without an operation's cold worker beside it: its pid."""
+    warm.start(local.worker_env(settings), settings.lab_warm_idle_s, folder.parent / "start.log")
+    return _ready(folder)
+
+
 def _train(conn, settings, **changes) -> tuple[str, dict, str]:
     report = validate_strategy(strategy(**changes))
     op_id = start_training(conn, settings, report.config, None)
@@ -90,8 +96,7 @@ def test_the_next_operations_are_forked_warm_and_give_the_cold_workers_figures(c
 def test_a_forked_worker_is_found_by_its_command_line_and_outlives_its_warm_lab(conn, settings, folder):
     # A heartbeat too slow to end the worker within the test: only `stop` (by command line) can.
     settings = settings.model_copy(update={"heartbeat_timeout_s": 600.0})
-    _train(conn, settings)
-    lab = _ready(folder)
+    lab = _started(settings, folder)
     config = validate_strategy(strategy(dataset={"symbol": "SP500", "timeframe": "1d"}, model=SLOW_MODEL)).config
     op_id = start_training(conn, settings, config, None)
     op = wait_for_operation(conn, settings, op_id, lambda o: o.status == "running" and o.pid is not None, timeout=300)
@@ -112,8 +117,7 @@ def test_a_forked_worker_is_found_by_its_command_line_and_outlives_its_warm_lab(
 
 
 def test_a_killed_warm_lab_means_a_cold_worker_and_a_new_warm_lab(conn, settings, folder):
-    _train(conn, settings)
-    first = _ready(folder)
+    first = _started(settings, folder)
     os.kill(first, signal.SIGKILL)
     assert process_gone(first)
     _, _, log = _train(conn, settings)  # its socket is still there, but nobody answers on it
@@ -122,12 +126,13 @@ def test_a_killed_warm_lab_means_a_cold_worker_and_a_new_warm_lab(conn, settings
 
 
 def test_an_idle_warm_lab_exits_and_none_starts_when_switched_off(conn, settings, folder):
-    _train(conn, settings.model_copy(update={"lab_warm_idle_s": 1.0}))
-    (lock,) = folder.glob("*.lock")  # written, with the warm lab's pid, before its imports
+    warm.start(local.worker_env(settings), 1.0, folder.parent / "start.log")  # as the executor starts one
     deadline = time.monotonic() + 300
-    while not lock.read_text().strip():
+    # The lock is written, with the warm lab's pid, before its imports.
+    while not ((locks := list(folder.glob("*.lock"))) and locks[0].read_text().strip()):
         assert time.monotonic() < deadline, "no warm lab started"
         time.sleep(0.1)
+    (lock,) = locks
     assert process_gone(int(lock.read_text()), timeout=300), "the warm lab outlived its idle time"
     assert "idle for 1s; exiting" in lock.with_suffix(".log").read_text()
     assert not list(folder.glob("*.sock"))
