@@ -160,7 +160,7 @@ def db_url(postgresql) -> str:
     """URL of a fresh database with every migration applied (scanned for test API keys before it is dropped)."""
     url = url_for(postgresql.info.dbname)
     yield url
-    _scan_database(url)
+    _scan_database(url, postgresql)
 
 
 # ---- secrets sweep: no test API key in any database row, file or captured output ----------
@@ -168,9 +168,16 @@ def db_url(postgresql) -> str:
 _LEAKS: list[str] = []
 
 
-def _scan_database(url: str) -> None:
-    from secrets_scan import rows_with_secret
+def _scan_database(url: str, conn=None) -> None:
+    """Scan over the test's own connection when it still works (a connection less per test), else afresh."""
+    from secrets_scan import rows_with_secret, rows_with_secret_on
 
+    try:
+        conn.rollback()  # whatever the test left open
+        _LEAKS.extend(rows_with_secret_on(conn, url.split("?")[0]))
+        return
+    except Exception:
+        pass  # no connection, or the test closed or broke it
     try:
         _LEAKS.extend(rows_with_secret(url))
     except Exception:

@@ -12,22 +12,29 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 def rows_with_secret(url: str) -> list[str]:
     """'table: n rows' for each table of the database at `url` with a secret in any column (rows as text)."""
     import psycopg
+
+    with psycopg.connect(url, connect_timeout=5, autocommit=True) as c:
+        return rows_with_secret_on(c, url.split("?")[0])
+
+
+def rows_with_secret_on(c, name: str) -> list[str]:
+    """rows_with_secret over an open connection `c` to the database called `name` (one query)."""
     from psycopg import sql
 
-    found = []
-    with psycopg.connect(url, connect_timeout=5, autocommit=True) as c:
-        tables = c.execute(
-            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
-        ).fetchall()
-        for schema, table in tables:
-            for secret in SECRETS:
-                q = sql.SQL("SELECT count(*) FROM {}.{} t WHERE strpos(t::text, %s) > 0").format(
-                    sql.Identifier(schema), sql.Identifier(table)
-                )
-                n = c.execute(q, [secret]).fetchone()[0]
-                if n:
-                    found.append(f"{url.split('?')[0]} {schema}.{table}: {n} row(s)")
-    return found
+    tables = c.execute(
+        "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+    ).fetchall()
+    if not tables:
+        return []
+    count = sql.SQL(
+        "SELECT {label}, count(*) FROM {table} t WHERE strpos(t::text, %(a)s) > 0 OR strpos(t::text, %(b)s) > 0"
+    )
+    query = sql.SQL(" UNION ALL ").join(
+        count.format(label=sql.Literal(f"{schema}.{table}"), table=sql.Identifier(schema, table))
+        for schema, table in tables
+    )
+    rows = c.execute(query, {"a": SECRETS[0], "b": SECRETS[1]}).fetchall()
+    return [f"{name} {table}: {n} row(s)" for table, n in rows if n]
 
 
 def files_with_secret(root: Path) -> list[str]:

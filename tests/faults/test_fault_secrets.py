@@ -21,7 +21,7 @@ import pytest
 from agent_helpers import SENTINEL_KEY, bad_config, good_config
 from conftest import url_for
 from fake_anthropic import fake_anthropic, fault, malformed, script_assessment, script_design
-from secrets_scan import SECRETS, files_with_secret, rows_with_secret
+from secrets_scan import SECRETS, files_with_secret, rows_with_secret, rows_with_secret_on
 from tickutil import OPEN_GATES, check_invariants, session, tick
 
 pytestmark = pytest.mark.heavy
@@ -121,7 +121,14 @@ def test_the_sweep_finds_a_planted_key(admin_conn):
         with psycopg.connect(url_for(name), autocommit=True) as c:
             c.execute("CREATE TABLE t (id int, j jsonb)")
             c.execute("INSERT INTO t VALUES (1, %s::jsonb)", [f'{{"nested": ["x {SENTINEL_KEY} y"]}}'])
-        assert len(rows_with_secret(url_for(name))) == 1
+            c.execute("CREATE TABLE u (note text)")
+            c.execute("INSERT INTO u VALUES (%s), (%s), ('nothing')", [SECRETS[1], SECRETS[1]])
+        assert sorted(rows_with_secret(url_for(name))) == [
+            f"{url_for(name).split('?')[0]} public.t: 1 row(s)",
+            f"{url_for(name).split('?')[0]} public.u: 2 row(s)",
+        ]
+        with psycopg.connect(url_for(name)) as c:  # as the suite scans: over a test's own connection
+            assert len(rows_with_secret_on(c, name)) == 2
         (where / "logs").mkdir()
         (where / "logs" / "op.log").write_text(f"... {SENTINEL_KEY} ...")
         assert files_with_secret(where) == [str(where / "logs" / "op.log")]
