@@ -18,8 +18,6 @@ import pytest
 
 from agentctl.store.embedded import EmbeddedServer
 
-pytestmark = pytest.mark.heavy
-
 AGENTCTL = [sys.executable, "-m", "agentctl"]
 
 
