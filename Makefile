@@ -44,9 +44,10 @@ install: $(RUNTIME)
 # pytest-xdist: two workers per core (TEST_JOBS=0 runs in one process), each with its own embedded server:
 # many tests wait on a subprocess (a tick, a lab worker, the fake API), so two per core keep the cores busy.
 # A module's tests stay on one worker, so its module-scoped fixtures (a calibration, a private server) run once.
+# Modules go out in the order tests/conftest.py gives them: those marked heavy first, so none ends the run alone.
 TEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print(2 * len(os.sched_getaffinity(0)))')
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not ray" -n $(TEST_JOBS) --dist loadscope
+	$(BIN)/python -m pytest -m "not slow and not ray" -n $(TEST_JOBS) --dist loadscope --no-loadscope-reorder
 
 # ruff (lint and format) over the code, tests and benchmarks; mypy over the package.
 lint: $(STAMP)

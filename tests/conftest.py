@@ -103,6 +103,22 @@ def _stop_warm_labs() -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules marked heavy first, then the rest by their number of tests, most first.
+
+    xdist hands out whole modules in this order (the Makefile's --no-loadscope-reorder): a module
+    that keeps its worker busy for half a minute, handed out last, would end the run alone.
+    """
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def weight(tests: list[pytest.Item]) -> tuple[bool, int]:
+        return (tests[0].get_closest_marker("heavy") is None, -len(tests))
+
+    items[:] = [item for tests in sorted(modules.values(), key=weight) for item in tests]
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()  # what collection imported lives until the run ends: no collection need walk it again
 

@@ -18,6 +18,8 @@ import pytest
 
 from agentctl.store.embedded import EmbeddedServer
 
+pytestmark = pytest.mark.heavy
+
 AGENTCTL = [sys.executable, "-m", "agentctl"]
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from agent_helpers import bad_config, good_config
 from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, text
 from tickutil import (
@@ -18,6 +19,8 @@ from tickutil import (
     tick_until,
     trigger_rows,
 )
+
+pytestmark = pytest.mark.heavy
 
 
 def _logged_model_calls(conn) -> int:

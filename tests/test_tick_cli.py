@@ -10,7 +10,10 @@ import subprocess
 import sys
 
 import psycopg
+import pytest
 from tickutil import OPEN_GATES, check_invariants, session, triggers
+
+pytestmark = pytest.mark.heavy
 
 HEAVY = ("anthropic", "sklearn", "pandas", "numpy", "talib")
 # Nor does an idle tick through the console script load the CLI framework, the settings library it

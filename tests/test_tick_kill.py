@@ -8,9 +8,12 @@ import sys
 import threading
 import time
 
+import pytest
 from agent_helpers import bad_config, good_config
 from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, text
 from tickutil import check_invariants, claude_env, completed, session, tick_until
+
+pytestmark = pytest.mark.heavy
 
 
 def _count(conn, sql: str) -> int:

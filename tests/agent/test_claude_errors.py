@@ -13,6 +13,8 @@ from fake_anthropic import fake_anthropic, fault, malformed, message, refusal, s
 from agentctl.agent import AgentMisconfigured, AgentUnavailable, BudgetExceeded, run_design, select_agent
 from agentctl.store.budget import Budget
 
+pytestmark = pytest.mark.heavy
+
 
 def test_claude_without_a_key_is_misconfigured(settings):
     s = settings.model_copy(update={"agent": "claude"})

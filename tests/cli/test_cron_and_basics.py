@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.heavy
+
 AGENTCTL = str(Path(sys.executable).parent / "agentctl")
 FAKE_CRONTAB = """#!/bin/sh
 # A crontab that keeps the user's table in $CRONTAB_FILE: -l prints it, - replaces it from stdin.

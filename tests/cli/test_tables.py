@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from terminal import on_terminal
 
+pytestmark = pytest.mark.heavy
+
 AGENTCTL = str(Path(sys.executable).parent / "agentctl")
 LONG = "rsi_reversion_with_volume_confirmation_on_aapl_daily_bars_v2"
 BOX = re.compile("[\u2500-\u257f\u2580-\u259f]")  # box drawing and block elements

@@ -22,6 +22,8 @@ from conftest import url_for
 from fake_anthropic import fake_anthropic, message, script_assessment, script_design, slow, tool_use
 from tickutil import OPEN_GATES, check_invariants, completed, session
 
+pytestmark = pytest.mark.heavy
+
 
 @pytest.fixture(scope="module")
 def own_server():

@@ -17,11 +17,14 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 from agent_helpers import SENTINEL_KEY, bad_config, good_config
 from conftest import url_for
 from fake_anthropic import fake_anthropic, fault, malformed, script_assessment, script_design
 from secrets_scan import SECRETS, files_with_secret, rows_with_secret, rows_with_secret_on
 from tickutil import OPEN_GATES, check_invariants, session, tick
+
+pytestmark = pytest.mark.heavy
 
 
 def _agentctl(*args: str) -> subprocess.CompletedProcess:

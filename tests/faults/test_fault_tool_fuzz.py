@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from agentctl.agent.tools import ToolContext, assessment_tools, call_tool, design_tools
 
+pytestmark = pytest.mark.heavy
+
 FUZZ = hsettings(
     max_examples=int(os.environ.get("AGENTCTL_FUZZ_EXAMPLES", "120")),
     deadline=None,

@@ -36,6 +36,8 @@ from agentctl.store import cycles
 from agentctl.store.budget import Budget, Fence, FencedOut
 from agentctl.store.cycles import TICK_LOCK_KEY
 
+pytestmark = pytest.mark.heavy
+
 __all__ = ["claude", "fake_anthropic"]  # the fixtures, imported for pytest
 
 

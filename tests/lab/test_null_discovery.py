@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from lab_helpers import sp500
 
 from bench import null_discovery as nd
+
+pytestmark = pytest.mark.heavy
 
 N = 16
 WALK_SEED = 3

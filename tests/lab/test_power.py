@@ -17,6 +17,8 @@ import pytest
 
 from bench import oracle, planted, power, power_report
 
+pytestmark = pytest.mark.heavy
+
 SERIES = "daily10y"  # 2,520 business days: a 2-year holdout
 STRONG = 3.0  # oracle Sharpe of the strong edge
 CYCLES = 6

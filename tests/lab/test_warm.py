@@ -23,6 +23,8 @@ from agentctl.lab.strategy import validate_strategy
 from agentctl.procs import alive
 from agentctl.reports.doctor import doctor
 
+pytestmark = pytest.mark.heavy
+
 SLOW_MODEL = {"family": "mlp", "hidden_units": 256, "hidden_layers": 3, "max_epochs": 500, "early_stopping": False}
 FORKED = "forked by the warm lab"
 # What differs between two runs of one training: when and where it ran, and how long it took.

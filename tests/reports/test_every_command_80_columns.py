@@ -13,11 +13,14 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from terminal import on_terminal
 from tickutil import OPEN_GATES
 
 from agentctl.cli.main import app
+
+pytestmark = pytest.mark.heavy
 
 AGENTCTL = str(Path(sys.executable).parent / "agentctl")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
