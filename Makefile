@@ -41,11 +41,13 @@ install: $(RUNTIME)
 	  *) echo "$(PREFIX)/bin is not on your PATH: add  export PATH=\"$(PREFIX)/bin:\$$PATH\"  to ~/.profile";; esac
 	@echo "next: agentctl cron --install (the tick every minute), agentctl --install-completion (tab completion)"
 
-# pytest-xdist: two workers per core (TEST_JOBS=0 runs in one process), each with its own embedded server:
-# many tests wait on a subprocess (a tick, a lab worker, the fake API), so two per core keep the cores busy.
+# pytest-xdist: a worker per core and one more (TEST_JOBS=0 runs in one process), each with its own embedded
+# server: many tests wait on a subprocess (a tick, a lab worker, the fake API), and the extra worker fills
+# those waits. On 2 cores, 3 workers took 281-292 s and 4 took 284-300 s (each worker starts a server and
+# collects the suite, and more processes contend for the cores).
 # A module's tests stay on one worker, so its module-scoped fixtures (a calibration, a private server) run once.
 # Modules go out in the order tests/conftest.py gives them: those marked heavy first, so none ends the run alone.
-TEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print(2 * len(os.sched_getaffinity(0)))')
+TEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)')
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not ray" -n $(TEST_JOBS) --dist loadscope --no-loadscope-reorder
 
