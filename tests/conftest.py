@@ -172,12 +172,13 @@ def _scan_database(url: str, conn=None) -> None:
     """Scan over the test's own connection when it still works (a connection less per test), else afresh."""
     from secrets_scan import rows_with_secret, rows_with_secret_on
 
-    try:
-        conn.rollback()  # whatever the test left open
-        _LEAKS.extend(rows_with_secret_on(conn, url.split("?")[0]))
-        return
-    except Exception:
-        pass  # no connection, or the test closed or broke it
+    if conn is not None:
+        try:
+            conn.rollback()  # whatever the test left open
+            _LEAKS.extend(rows_with_secret_on(conn, url.split("?")[0]))
+            return
+        except Exception:
+            pass  # the test closed or broke it
     try:
         _LEAKS.extend(rows_with_secret(url))
     except Exception:

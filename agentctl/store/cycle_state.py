@@ -8,7 +8,7 @@ cost about a tenth of an idle tick. `records.Cycle` is this plus what the cycle 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,7 +40,19 @@ class StrategyRecord(Stored):
     model: ModelRecord = Field(default_factory=ModelRecord)
 
 
-class CycleState(Stored):
+class StrategyOf:
+    """A row that holds a cycle's strategy_config: its `strategy`, read leniently (CycleState, records.MemoryRow)."""
+
+    if TYPE_CHECKING:
+        strategy_config: dict[str, Any] | None  # each row declares the column in its own place
+
+    @property
+    def strategy(self) -> StrategyRecord | None:
+        """The strategy config's identity (dataset, model family, hypothesis), read leniently."""
+        return None if self.strategy_config is None else StrategyRecord.model_validate(self.strategy_config)
+
+
+class CycleState(Stored, StrategyOf):
     """One agent_sessions row up to its operations: its phase, strategy and lab operations, not its results."""
 
     id: int
@@ -55,11 +67,6 @@ class CycleState(Stored):
     training_operation_id: str | None = None
     backtest_operation_id: str | None = None
     holdout_operation_id: str | None = None
-
-    @property
-    def strategy(self) -> StrategyRecord | None:
-        """The strategy config's identity (dataset, model family, hypothesis), read leniently."""
-        return None if self.strategy_config is None else StrategyRecord.model_validate(self.strategy_config)
 
     @property
     def operation_id(self) -> str | None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, create_model, model_validator
 from agentctl.domain import Gate, Outcome
 from agentctl.gates import GateVerdict
 from agentctl.results import BacktestResult, HoldoutResult, TrainingResult
-from agentctl.store.cycle_state import CycleState, Stored, StrategyRecord
+from agentctl.store.cycle_state import CycleState, Stored, StrategyOf
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -141,7 +141,7 @@ class Metrics(Stored):
     gate_failed: str | None = None
 
 
-class MemoryRow(Stored):
+class MemoryRow(Stored, StrategyOf):
     """A finished cycle as the designer remembers it (research memory).
 
     Its own list of a cycle's columns, not a CycleState or a Cycle: what a designer reads
@@ -157,7 +157,3 @@ class MemoryRow(Stored):
     backtest_results: BacktestRecord | None = None
     assessment: AssessmentRecord | None = None
     gate_failed: str | None = None
-
-    @property
-    def strategy(self) -> StrategyRecord | None:
-        return None if self.strategy_config is None else StrategyRecord.model_validate(self.strategy_config)
